@@ -1,0 +1,336 @@
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
+	"go.yaml.in/yaml/v3"
+
+	"labreview/server"
+)
+
+// Config is labreview's whole configuration. Keys are named by their
+// mapstructure tags; config.yaml documents each one.
+type Config struct {
+	Server  ServerConfig  `mapstructure:"server"`
+	MongoDB MongoDBConfig `mapstructure:"mongodb"`
+	DataDir string        `mapstructure:"data_dir"`
+	Log     LogConfig     `mapstructure:"log"`
+}
+
+// ServerConfig configures the HTTP server.
+type ServerConfig struct {
+	Addr              string        `mapstructure:"addr"`
+	PublicURL         string        `mapstructure:"public_url"`
+	TrustedProxies    []string      `mapstructure:"trusted_proxies"`
+	TLS               TLSConfig     `mapstructure:"tls"`
+	MaxBodyBytes      int64         `mapstructure:"max_body_bytes"`
+	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
+	ReadTimeout       time.Duration `mapstructure:"read_timeout"`
+	WriteTimeout      time.Duration `mapstructure:"write_timeout"`
+	IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
+	ShutdownTimeout   time.Duration `mapstructure:"shutdown_timeout"`
+}
+
+// TLSConfig enables native HTTPS when both files are set.
+type TLSConfig struct {
+	CertFile string `mapstructure:"cert_file"`
+	KeyFile  string `mapstructure:"key_file"`
+}
+
+// Enabled reports whether native HTTPS is configured.
+func (t TLSConfig) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+
+// MongoDBConfig names the database.
+type MongoDBConfig struct {
+	URI                    string        `mapstructure:"uri"`
+	Database               string        `mapstructure:"database"`
+	ConnectTimeout         time.Duration `mapstructure:"connect_timeout"`
+	ServerSelectionTimeout time.Duration `mapstructure:"server_selection_timeout"`
+}
+
+// LogConfig configures the process log.
+type LogConfig struct {
+	Level  string `mapstructure:"level"`
+	Format string `mapstructure:"format"`
+}
+
+// defaults are the built-in values of every key. Every key must have one:
+// viper only maps environment variables onto keys it knows.
+var defaults = map[string]any{
+	"server.addr":                      ":8080",
+	"server.public_url":                "",
+	"server.trusted_proxies":           []string{},
+	"server.tls.cert_file":             "",
+	"server.tls.key_file":              "",
+	"server.max_body_bytes":            int64(1 << 20),
+	"server.read_header_timeout":       10 * time.Second,
+	"server.read_timeout":              30 * time.Second,
+	"server.write_timeout":             60 * time.Second,
+	"server.idle_timeout":              120 * time.Second,
+	"server.shutdown_timeout":          20 * time.Second,
+	"mongodb.uri":                      "",
+	"mongodb.database":                 "labreview",
+	"mongodb.connect_timeout":          5 * time.Second,
+	"mongodb.server_selection_timeout": 5 * time.Second,
+	"data_dir":                         "./data",
+	"log.level":                        "info",
+	"log.format":                       "text",
+}
+
+// envPrefix starts every environment variable that overrides a key:
+// server.trusted_proxies is LABREVIEW_SERVER_TRUSTED_PROXIES.
+const envPrefix = "LABREVIEW_"
+
+// configSearchPath is tried in order when --config is not given.
+var configSearchPath = []string{"config.yaml", "/etc/labreview/config.yaml"}
+
+// envName is the environment variable that overrides key.
+func envName(key string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// loadConfig reads the file given by path (which must exist), else the first
+// file of configSearchPath that exists, else only the defaults; then applies
+// LABREVIEW_* variables read through getenv (an empty value counts as
+// unset). It returns the file used ("" for none). The result is not yet
+// validated.
+func loadConfig(path string, getenv func(string) string) (*Config, string, error) {
+	v := viper.New()
+	for k, val := range defaults {
+		v.SetDefault(k, val)
+	}
+	file := path
+	if file == "" {
+		for _, candidate := range configSearchPath {
+			if _, err := os.Stat(candidate); err == nil {
+				file = candidate
+				break
+			}
+		}
+	}
+	if file != "" {
+		v.SetConfigFile(file)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return nil, file, fmt.Errorf("config file %s: %s", file, oneLine(unwrapAll(err)))
+		}
+	}
+	for _, key := range v.AllKeys() {
+		if val := getenv(envName(key)); val != "" {
+			v.Set(key, val)
+		}
+	}
+	var cfg Config
+	if err := v.UnmarshalExact(&cfg); err != nil {
+		return nil, file, fmt.Errorf("config: %s", oneLine(err))
+	}
+	cfg.normalise()
+	return &cfg, file, nil
+}
+
+// normalise trims list entries that came from comma-separated variables.
+func (c *Config) normalise() {
+	proxies := c.Server.TrustedProxies[:0]
+	for _, p := range c.Server.TrustedProxies {
+		if p = strings.TrimSpace(p); p != "" {
+			proxies = append(proxies, p)
+		}
+	}
+	c.Server.TrustedProxies = proxies
+}
+
+// validate returns the first problem found, as one line naming the key.
+func (c *Config) validate() error {
+	if err := validateAddr(c.Server.Addr); err != nil {
+		return fmt.Errorf("server.addr: %w", err)
+	}
+	if c.Server.PublicURL != "" {
+		u, err := url.Parse(c.Server.PublicURL)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+			return errors.New("server.public_url: must be an absolute http:// or https:// URL such as https://labreview.example.org")
+		case u.Path != "" && u.Path != "/", u.RawQuery != "", u.Fragment != "", u.User != nil:
+			return errors.New("server.public_url: must name only scheme, host and port (labreview is served at the root of its host)")
+		}
+	}
+	if _, err := server.ParseTrustedProxies(c.Server.TrustedProxies); err != nil {
+		return fmt.Errorf("server.trusted_proxies: %w", err)
+	}
+	if t := c.Server.TLS; t.Enabled() {
+		if t.CertFile == "" || t.KeyFile == "" {
+			return errors.New("server.tls: set both cert_file and key_file, or neither")
+		}
+		if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+			return fmt.Errorf("server.tls: cannot load the certificate and key: %s", oneLine(err))
+		}
+	}
+	if c.Server.MaxBodyBytes <= 0 {
+		return errors.New("server.max_body_bytes: must be a positive number of bytes")
+	}
+	for key, d := range map[string]time.Duration{
+		"server.read_header_timeout":       c.Server.ReadHeaderTimeout,
+		"server.read_timeout":              c.Server.ReadTimeout,
+		"server.write_timeout":             c.Server.WriteTimeout,
+		"server.idle_timeout":              c.Server.IdleTimeout,
+		"server.shutdown_timeout":          c.Server.ShutdownTimeout,
+		"mongodb.connect_timeout":          c.MongoDB.ConnectTimeout,
+		"mongodb.server_selection_timeout": c.MongoDB.ServerSelectionTimeout,
+	} {
+		if d <= 0 {
+			return fmt.Errorf("%s: must be a positive duration such as 30s or 5m", key)
+		}
+	}
+	if err := validateMongoURI(c.MongoDB.URI); err != nil {
+		return fmt.Errorf("mongodb.uri: %w", err)
+	}
+	if err := validateDatabaseName(c.MongoDB.Database); err != nil {
+		return fmt.Errorf("mongodb.database: %w", err)
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		return errors.New("data_dir: must name a folder")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format)
+	}
+	return nil
+}
+
+func validateAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port (for example :8080 or 127.0.0.1:8080)", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q has no valid port number", addr)
+	}
+	return nil
+}
+
+// validateMongoURI checks the URI without network access: a mongodb+srv://
+// URI is resolved through DNS only when the server connects, so an outage
+// of DNS does not stop the server from starting.
+func validateMongoURI(uri string) error {
+	if uri == "" {
+		return nil
+	}
+	u, err := url.Parse(uri)
+	if err != nil {
+		return errors.New("not a valid URI")
+	}
+	switch u.Scheme {
+	case "mongodb":
+		if _, err := connstring.ParseAndValidate(uri); err != nil {
+			return fmt.Errorf("not a valid MongoDB URI: %s", redactSecret(oneLine(err), u))
+		}
+	case "mongodb+srv":
+		if u.Hostname() == "" || u.Port() != "" || strings.Contains(u.Host, ",") {
+			return errors.New("a mongodb+srv:// URI must name exactly one host name and no port")
+		}
+	default:
+		return errors.New("must start with mongodb:// or mongodb+srv://")
+	}
+	return nil
+}
+
+func validateDatabaseName(name string) error {
+	if name == "" {
+		return errors.New("must not be empty")
+	}
+	if len(name) > 63 {
+		return errors.New("must be at most 63 bytes")
+	}
+	if strings.ContainsAny(name, "/\\. \"$*<>:|?\x00") {
+		return fmt.Errorf("%q contains a character MongoDB does not allow in database names", name)
+	}
+	return nil
+}
+
+// redactSecret removes the URI's password from a message about it.
+func redactSecret(msg string, u *url.URL) string {
+	if u.User == nil {
+		return msg
+	}
+	if p, ok := u.User.Password(); ok && p != "" {
+		msg = strings.ReplaceAll(msg, p, "xxxxx")
+	}
+	return msg
+}
+
+// redacted returns a copy safe to print: secrets are replaced.
+func (c Config) redacted() Config {
+	if c.MongoDB.URI != "" {
+		if u, err := url.Parse(c.MongoDB.URI); err == nil {
+			c.MongoDB.URI = u.Redacted()
+		} else {
+			c.MongoDB.URI = "[unparseable, redacted]"
+		}
+	}
+	return c
+}
+
+// toYAML renders the configuration with the same key names and duration
+// notation as config.yaml.
+func (c Config) toYAML() ([]byte, error) {
+	return yaml.Marshal(yamlNode(reflect.ValueOf(c)))
+}
+
+func yamlNode(v reflect.Value) *yaml.Node {
+	if v.Type() == reflect.TypeFor[time.Duration]() {
+		return &yaml.Node{Kind: yaml.ScalarNode, Value: time.Duration(v.Int()).String()}
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		n := &yaml.Node{Kind: yaml.MappingNode}
+		for i := range v.NumField() {
+			key := v.Type().Field(i).Tag.Get("mapstructure")
+			n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, yamlNode(v.Field(i)))
+		}
+		return n
+	case reflect.Slice:
+		n := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+		for i := range v.Len() {
+			n.Content = append(n.Content, yamlNode(v.Index(i)))
+		}
+		return n
+	default:
+		n := &yaml.Node{}
+		_ = n.Encode(v.Interface())
+		return n
+	}
+}
+
+// oneLine folds a multi-line error (mapstructure and YAML report several
+// lines) into one.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// unwrapAll returns the innermost error, for wrappers that only repeat the
+// file name.
+func unwrapAll(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}

@@ -1,0 +1,304 @@
+// Command labreview is the review server for numeric calculation results:
+// one binary with the JSON API, the web UI and (by default) an embedded
+// MongoDB-compatible store.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"labreview/db"
+	"labreview/server"
+)
+
+// Set at build time with -ldflags "-X main.version=… -X main.commit=… -X main.buildDate=…".
+var (
+	version   = "dev"
+	commit    = "unknown"
+	buildDate = "unknown"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "labreview: %s\n", strings.Join(strings.Fields(err.Error()), " "))
+		os.Exit(1)
+	}
+}
+
+// run is the whole program. It takes its environment as arguments so tests
+// can start it in-process.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var configPath string
+	load := func() (*Config, string, error) {
+		cfg, file, err := loadConfig(configPath, getenv)
+		if err != nil {
+			return nil, file, err
+		}
+		if err := cfg.validate(); err != nil {
+			return nil, file, fmt.Errorf("config: %w", err)
+		}
+		return cfg, file, nil
+	}
+
+	serveCmd := func(cmd *cobra.Command, _ []string) error {
+		cfg, file, err := load()
+		if err != nil {
+			return err
+		}
+		return serve(cmd.Context(), cfg, file, stderr)
+	}
+	root := &cobra.Command{
+		Use:           "labreview",
+		Short:         "Review server for numeric calculation results",
+		Long:          "labreview serves the review web UI and API. Without a subcommand it runs `serve`.",
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE:          serveCmd,
+	}
+	root.PersistentFlags().StringVar(&configPath, "config", "",
+		"configuration file (default: ./config.yaml, then /etc/labreview/config.yaml)")
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetContext(ctx)
+
+	root.AddCommand(&cobra.Command{
+		Use:   "serve",
+		Short: "Run the server (the default)",
+		Args:  cobra.NoArgs,
+		RunE:  serveCmd,
+	})
+	root.AddCommand(&cobra.Command{
+		Use:   "version",
+		Short: "Print version, commit and build date",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := fmt.Fprintf(stdout, "labreview %s\ncommit: %s\nbuilt: %s\ngo: %s %s/%s\n",
+				version, commit, buildDate, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			return err
+		},
+	})
+	root.AddCommand(&cobra.Command{
+		Use:   "config",
+		Short: "Print the effective configuration, secrets redacted",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, file, err := load()
+			if err != nil {
+				return err
+			}
+			out, err := cfg.redacted().toYAML()
+			if err != nil {
+				return err
+			}
+			source := file
+			if source == "" {
+				source = "built-in defaults"
+			}
+			_, err = fmt.Fprintf(stdout, "# effective configuration (file: %s; LABREVIEW_* variables applied)\n%s", source, out)
+			return err
+		},
+	})
+	var hcTimeout time.Duration
+	var hcURL string
+	healthcheck := &cobra.Command{
+		Use:   "healthcheck",
+		Short: "Exit 0 when the local server's /readyz answers 200 (for container HEALTHCHECK)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			target := hcURL
+			if target == "" {
+				cfg, _, err := load()
+				if err != nil {
+					return err
+				}
+				target = localURL(cfg.Server.Addr, cfg.Server.TLS.Enabled()) + "/readyz"
+			}
+			return checkReady(cmd.Context(), target, hcTimeout)
+		},
+	}
+	healthcheck.Flags().DurationVar(&hcTimeout, "timeout", 3*time.Second, "give up after this long")
+	healthcheck.Flags().StringVar(&hcURL, "url", "", "probe this URL instead of the configured local address")
+	root.AddCommand(healthcheck)
+
+	return root.Execute()
+}
+
+// serve runs the HTTP server until ctx ends, then shuts down gracefully:
+// in-flight requests finish (up to server.shutdown_timeout), then the
+// database closes.
+func serve(ctx context.Context, cfg *Config, configFile string, logOut io.Writer) error {
+	logger := newLogger(cfg.Log, logOut)
+	if configFile == "" {
+		configFile = "none (built-in defaults)"
+	}
+	logger.Info("starting labreview", "version", version, "commit", commit, "config_file", configFile)
+
+	// Bind first: a taken port is reported at once, and :0 works in tests.
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
+	}
+	defer ln.Close()
+
+	database, err := db.Open(ctx, db.Options{
+		URI:                    cfg.MongoDB.URI,
+		Database:               cfg.MongoDB.Database,
+		DataDir:                cfg.DataDir,
+		ConnectTimeout:         cfg.MongoDB.ConnectTimeout,
+		ServerSelectionTimeout: cfg.MongoDB.ServerSelectionTimeout,
+		Logger:                 logger.With("component", "db"),
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := database.Close(closeCtx); err != nil {
+			logger.Warn("closing the database", "err", err)
+		}
+		logger.Info("stopped")
+	}()
+	if database.Mode() == db.ModeEmbedded {
+		logger.Info("database: embedded store (no mongodb.uri configured)",
+			"data_dir", cfg.DataDir, "database", cfg.MongoDB.Database)
+	} else {
+		logger.Info("database: hosted MongoDB", "uri", cfg.redacted().MongoDB.URI, "database", cfg.MongoDB.Database)
+	}
+
+	handler, err := server.New(logger, server.Options{
+		Version:        version,
+		TrustedProxies: cfg.Server.TrustedProxies,
+		MaxBodyBytes:   cfg.Server.MaxBodyBytes,
+	}, database, uiFS())
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Server.ReadTimeout,
+		WriteTimeout:      cfg.Server.WriteTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	tlsOn := cfg.Server.TLS.Enabled()
+	if tlsOn {
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+
+	served := make(chan error, 1)
+	go func() {
+		if tlsOn {
+			served <- srv.ServeTLS(ln, cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile)
+		} else {
+			served <- srv.Serve(ln)
+		}
+	}()
+	logger.Info("listening", "addr", ln.Addr().String(), "url", openURL(cfg, ln.Addr(), tlsOn))
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "grace", cfg.Server.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("requests still running at the end of the grace period were cut", "err", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err)
+	}
+	return nil
+}
+
+func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level)) // validated already
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openURL is the address to print for people: the public URL when set,
+// else the bound address with an unspecified host shown as localhost.
+func openURL(cfg *Config, addr net.Addr, tlsOn bool) string {
+	if cfg.Server.PublicURL != "" {
+		return strings.TrimSuffix(cfg.Server.PublicURL, "/") + "/"
+	}
+	scheme := "http"
+	if tlsOn {
+		scheme = "https"
+	}
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return (&url.URL{Scheme: scheme, Host: net.JoinHostPort(host, port), Path: "/"}).String()
+}
+
+// localURL is how a process on the same host reaches the server at addr.
+func localURL(addr string, tlsOn bool) string {
+	host, port, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	scheme := "http"
+	if tlsOn {
+		scheme = "https"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// checkReady GETs target and succeeds only on 200. A locally terminated TLS
+// certificate names the public host, not 127.0.0.1, so the probe does not
+// verify it: it checks liveness of this host's server, not its identity.
+func checkReady(ctx context.Context, target string, timeout time.Duration) error {
+	client := &http.Client{
+		Timeout: timeout,
+		Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // loopback liveness probe
+			Proxy:           nil,
+		},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %s unreachable: %w", target, errors.Unwrap(err))
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answered %s", target, resp.Status)
+	}
+	return nil
+}

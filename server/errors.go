@@ -1,0 +1,101 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"labreview/db"
+)
+
+// Error is an error with a client-facing status, stable code and message.
+// Handlers return it (or a db/auth sentinel) and writeError turns it into
+// the one JSON error shape:
+//
+//	{"error": "<code>", "message": "<text>", "request_id": "<id>", "details": [...]}
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Details []FieldError
+	// RetryAfter, in seconds, is sent as the Retry-After header when > 0.
+	RetryAfter int
+}
+
+// FieldError names one invalid input field.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
+
+// errorBody is the wire shape of every error response.
+type errorBody struct {
+	Error     string       `json:"error"`
+	Message   string       `json:"message"`
+	RequestID string       `json:"request_id,omitempty"`
+	Details   []FieldError `json:"details,omitempty"`
+}
+
+// databaseRetryAfter is how long clients are told to wait when the database
+// is unreachable.
+const databaseRetryAfter = 5
+
+var (
+	errNotFound = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "The requested resource does not exist."}
+	errInternal = &Error{Status: http.StatusInternalServerError, Code: "internal_error",
+		Message: "Something went wrong on our side. Quote the request ID when reporting it."}
+	errUnavailable = &Error{Status: http.StatusServiceUnavailable, Code: "database_unavailable",
+		Message: "The database cannot be reached right now. Try again shortly.", RetryAfter: databaseRetryAfter}
+	errTooLarge = &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large",
+		Message: "The request body is larger than this endpoint accepts."}
+)
+
+// toError maps any error to the client-facing Error. This is the only place
+// where internal errors become HTTP statuses.
+func toError(err error) (e *Error, known bool) {
+	var apiErr *Error
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &apiErr):
+		return apiErr, true
+	case errors.As(err, &tooLarge):
+		return errTooLarge, true
+	case errors.Is(err, db.ErrUnavailable):
+		return errUnavailable, true
+	case errors.Is(err, db.ErrNotFound):
+		return errNotFound, true
+	case errors.Is(err, db.ErrConflict):
+		return &Error{Status: http.StatusConflict, Code: "conflict", Message: "The request conflicts with the current state."}, true
+	default:
+		return errInternal, false
+	}
+}
+
+// writeError sends err as the JSON error shape and aborts the chain.
+// Unknown errors are logged with the request ID and answered with a generic
+// 500: their text (driver messages, file paths) never reaches the client.
+func (s *Server) writeError(c *gin.Context, err error) {
+	e, known := toError(err)
+	if !known {
+		s.log.ErrorContext(c.Request.Context(), "request failed",
+			"request_id", requestIDOf(c), "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
+	} else if e.Status == http.StatusServiceUnavailable {
+		s.log.WarnContext(c.Request.Context(), "database unavailable",
+			"request_id", requestIDOf(c), "path", c.Request.URL.Path, "err", err)
+	}
+	if e.RetryAfter > 0 {
+		c.Header("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	c.Header("Cache-Control", "no-store")
+	c.AbortWithStatusJSON(e.Status, errorBody{
+		Error:     e.Code,
+		Message:   e.Message,
+		RequestID: requestIDOf(c),
+		Details:   e.Details,
+	})
+}

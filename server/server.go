@@ -1,0 +1,123 @@
+// Package server is labreview's HTTP layer: the Gin engine, its middleware,
+// the JSON API handlers and the embedded web UI.
+package server
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"labreview/db"
+)
+
+// Options is the part of the configuration the HTTP layer needs.
+type Options struct {
+	// Version is reported by /api/health.
+	Version string
+	// TrustedProxies are the addresses or CIDR ranges whose
+	// X-Forwarded-For and X-Forwarded-Proto headers are believed.
+	TrustedProxies []string
+	// MaxBodyBytes caps every request body (413 above it).
+	MaxBodyBytes int64
+}
+
+// Database is what the HTTP layer needs from the store.
+type Database interface {
+	Ping(ctx context.Context) error
+	Mode() db.Mode
+}
+
+// Server holds the dependencies handlers need.
+type Server struct {
+	log     *slog.Logger
+	opts    Options
+	db      Database
+	ui      *spa
+	proxies []netip.Prefix
+}
+
+// New builds the HTTP handler. ui is the built web UI (the contents of
+// frontend/dist); when it holds no index.html, / explains how to build it.
+func New(logger *slog.Logger, opts Options, database Database, ui fs.FS) (http.Handler, error) {
+	proxies, err := ParseTrustedProxies(opts.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	site, err := newSPA(ui)
+	if err != nil {
+		return nil, fmt.Errorf("server: load web UI: %w", err)
+	}
+	s := &Server{log: logger, opts: opts, db: database, ui: site, proxies: proxies}
+
+	gin.SetMode(gin.ReleaseMode)
+	engine := gin.New()
+	engine.HandleMethodNotAllowed = true
+	engine.RemoveExtraSlash = true
+	if err := engine.SetTrustedProxies(opts.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("server: trusted proxies: %w", err)
+	}
+	s.routes(engine)
+	return engine, nil
+}
+
+// ParseTrustedProxies checks that each entry is an IP address or a CIDR
+// range and returns them as prefixes.
+func ParseTrustedProxies(list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, raw := range list {
+		entry := strings.TrimSpace(raw)
+		if entry == "" {
+			continue
+		}
+		if strings.Contains(entry, "/") {
+			p, err := netip.ParsePrefix(entry)
+			if err != nil {
+				return nil, fmt.Errorf("trusted proxy %q is not an IP address or CIDR range", entry)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(entry)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q is not an IP address or CIDR range", entry)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+// fromTrustedProxy reports whether the direct peer is a trusted proxy.
+func (s *Server) fromTrustedProxy(r *http.Request) bool {
+	if len(s.proxies) == 0 {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	addr := ap.Addr().Unmap()
+	for _, p := range s.proxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// isHTTPS reports whether the client reached us over HTTPS, directly or
+// through a trusted TLS-terminating proxy.
+func (s *Server) isHTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	return s.fromTrustedProxy(r) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}

@@ -1,0 +1,195 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/tls"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/andybalholm/brotli"
+
+	"labreview/db"
+)
+
+// embedded is the real embedded store shared by this package's tests.
+var embedded *db.DB
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "labreview-server-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	embedded, err = db.Open(context.Background(), db.Options{DataDir: dir})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	_ = embedded.Close(context.Background())
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// unreachableDB is a hosted database whose server does not exist.
+func unreachableDB(t *testing.T) *db.DB {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	d, err := db.Open(context.Background(), db.Options{
+		URI:                    "mongodb://" + addr,
+		ServerSelectionTimeout: 300 * time.Millisecond,
+		ConnectTimeout:         300 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close(context.Background()) })
+	return d
+}
+
+const (
+	indexHTML = `<!doctype html><html lang="en"><head><script type="module" src="/assets/index-Ab12Cd34.js"></script></head><body><div id="root"></div></body></html>`
+	appJS     = `console.log("labreview");` // identity bytes
+)
+
+// builtUI is a UI as Vite builds it: hashed assets with .br/.gz siblings.
+func builtUI(t *testing.T) fstest.MapFS {
+	t.Helper()
+	js := []byte(strings.Repeat(appJS, 100))
+	return fstest.MapFS{
+		"index.html":                  {Data: []byte(indexHTML)},
+		"favicon.svg":                 {Data: []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`)},
+		".keep":                       {Data: nil},
+		"assets/index-Ab12Cd34.js":    {Data: js},
+		"assets/index-Ab12Cd34.js.gz": {Data: gzipBytes(t, js)},
+		"assets/index-Ab12Cd34.js.br": {Data: brotliBytes(t, js)},
+		"assets/index-Zz99Yy88.css":   {Data: []byte("body{margin:0}")},
+	}
+}
+
+func gzipBytes(t *testing.T, b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	_, _ = w.Write(b)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func brotliBytes(t *testing.T, b []byte) []byte {
+	var buf bytes.Buffer
+	w := brotli.NewWriter(&buf)
+	_, _ = w.Write(b)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// syncBuffer collects log output written from several goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type testServer struct {
+	handler http.Handler
+	logs    *syncBuffer
+}
+
+func newTestServer(t *testing.T, opts Options, database Database, ui fstest.MapFS) *testServer {
+	t.Helper()
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if opts.Version == "" {
+		opts.Version = "test-version"
+	}
+	h, err := New(logger, opts, database, ui)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testServer{handler: h, logs: logs}
+}
+
+type request struct {
+	method  string
+	path    string
+	headers map[string]string
+	body    string
+	remote  string
+	tls     bool
+}
+
+func (s *testServer) do(r request) *httptest.ResponseRecorder {
+	if r.method == "" {
+		r.method = http.MethodGet
+	}
+	var body io.Reader
+	if r.body != "" {
+		body = strings.NewReader(r.body)
+	}
+	req := httptest.NewRequest(r.method, r.path, body)
+	for k, v := range r.headers {
+		req.Header.Set(k, v)
+	}
+	if r.remote != "" {
+		req.RemoteAddr = r.remote
+	}
+	if r.tls {
+		req.TLS = &tls.ConnectionState{}
+	}
+	rec := httptest.NewRecorder()
+	s.handler.ServeHTTP(rec, req)
+	return rec
+}
+
+func decodeError(t *testing.T, rec *httptest.ResponseRecorder) errorBody {
+	t.Helper()
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Fatalf("error response has Content-Type %q, want JSON; body %q", ct, rec.Body.String())
+	}
+	var e errorBody
+	dec := json.NewDecoder(rec.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		t.Fatalf("error body is not the error shape: %v", err)
+	}
+	if e.Error == "" || e.Message == "" || e.RequestID == "" {
+		t.Fatalf("error body misses a field: %+v", e)
+	}
+	if e.RequestID != rec.Header().Get(requestIDHeader) {
+		t.Fatalf("request_id %q differs from the %s header %q", e.RequestID, requestIDHeader, rec.Header().Get(requestIDHeader))
+	}
+	return e
+}
