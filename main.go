@@ -33,6 +33,9 @@ var (
 	buildDate = "unknown"
 )
 
+// webUI supplies the built UI; tests replace it with a fixed file set.
+var webUI = uiFS
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
@@ -190,7 +193,7 @@ func serve(ctx context.Context, cfg *Config, configFile string, logOut io.Writer
 		Version:        version,
 		TrustedProxies: cfg.Server.TrustedProxies,
 		MaxBodyBytes:   cfg.Server.MaxBodyBytes,
-	}, database, uiFS())
+	}, database, webUI())
 	if err != nil {
 		return err
 	}

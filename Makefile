@@ -1,0 +1,73 @@
+# labreview: `make run` builds everything and starts the server on the
+# embedded store; `make test` runs every test suite.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+BIN       := bin/labreview
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+BUILDDATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -X main.buildDate=$(BUILDDATE)
+GO_FILES  := $(shell find . -name '*.go' -not -path './frontend/*') go.mod go.sum
+UI_FILES  := $(shell find frontend/src frontend/public -type f) frontend/index.html \
+             frontend/vite.config.ts frontend/tsconfig.json frontend/tsconfig.app.json
+NPM_STAMP := frontend/node_modules/.package-lock.json
+UI_STAMP  := frontend/dist/index.html
+
+.PHONY: run build test test-go test-ui test-e2e lint bench dev clean
+
+## run: build the UI and the binary, then serve with ./config.yaml
+run: build
+	./$(BIN) serve --config config.yaml
+
+## build: the React bundle, then the labreview binary with it embedded
+build: $(BIN)
+
+$(BIN): $(UI_STAMP) $(GO_FILES)
+	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) .
+
+$(UI_STAMP): $(NPM_STAMP) $(UI_FILES)
+	cd frontend && npm run build
+
+$(NPM_STAMP): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+
+## test: Go tests (against the embedded store), frontend unit tests, then
+## browser tests with Chromium against the built binary
+test: test-go test-ui test-e2e
+
+test-go: $(UI_STAMP)
+	go vet ./...
+	go test -count=1 ./...
+
+test-ui: $(NPM_STAMP)
+	cd frontend && npm test
+
+test-e2e: $(BIN)
+	@command -v "$${CHROMIUM_PATH:-/usr/bin/chromium}" >/dev/null || \
+	  { echo "Chromium not found at $${CHROMIUM_PATH:-/usr/bin/chromium}: apt-get install -y chromium (or set CHROMIUM_PATH)"; exit 1; }
+	cd frontend && LABREVIEW_BIN=$(CURDIR)/$(BIN) npm run e2e
+
+## lint: gofmt, go vet, ESLint and the TypeScript checker
+lint: $(NPM_STAMP)
+	@unformatted="$$(gofmt -l $(filter %.go,$(GO_FILES)))"; \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	go vet ./...
+	cd frontend && npm run lint && npm run typecheck
+
+## bench: HTTP and start-up benchmarks (figures go to docs/benchmarks.md)
+bench: $(BIN)
+	go test -run '^$$' -bench . -benchtime 5s -count 1 ./server/
+	BIN=$(BIN) ./.ci/bench-process.sh
+
+## dev: Go server on :8080 and Vite's dev server (proxying /api to it)
+dev: $(NPM_STAMP)
+	@trap 'kill 0' EXIT INT TERM; \
+	  go run . serve --config config.yaml & \
+	  cd frontend && npm run dev
+
+clean:
+	rm -rf bin frontend/node_modules frontend/test-results frontend/playwright-report
+	find frontend/dist -mindepth 1 -not -name .keep -delete

@@ -1,0 +1,60 @@
+import { expect, test } from './fixtures';
+
+test('the overview shows the product name and a healthy server', async ({ page }) => {
+  await page.goto('/');
+
+  await expect(page).toHaveTitle('labreview');
+  await expect(page.getByRole('banner').getByRole('link', { name: 'labreview' })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: 'Welcome to labreview' })).toBeVisible();
+  await expect(page.getByText('Database up')).toBeVisible();
+});
+
+test('a deep link to /status renders the status page', async ({ page }) => {
+  await page.goto('/status');
+
+  await expect(page.getByRole('heading', { level: 1, name: 'Server status' })).toBeVisible();
+  const database = page.locator('dt', { hasText: /^Database$/ }).locator('+ dd');
+  await expect(database).toHaveText('Up');
+  await expect(page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Server status' })).toHaveAttribute(
+    'aria-current',
+    'page',
+  );
+});
+
+test('an unknown client path shows the in-app not-found page', async ({ page }) => {
+  await page.goto('/no/such/page');
+
+  await expect(page.getByRole('heading', { level: 1, name: 'Page not found' })).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
+  await page.getByRole('link', { name: 'Go to the overview' }).click();
+  await expect(page).toHaveURL('/');
+  await expect(page.getByRole('heading', { level: 1, name: 'Welcome to labreview' })).toBeVisible();
+});
+
+test('the navigation links switch pages without reloading the document', async ({ page }) => {
+  await page.goto('/');
+  await expect(page.getByRole('heading', { level: 1, name: 'Welcome to labreview' })).toBeVisible();
+  // A full page load would start a new document and lose this marker.
+  await page.evaluate(() => {
+    document.documentElement.dataset['e2eSameDocument'] = 'yes';
+  });
+  const nav = page.getByRole('navigation', { name: 'Main' });
+
+  await nav.getByRole('link', { name: 'Server status' }).click();
+  await expect(page).toHaveURL('/status');
+  await expect(page.getByRole('heading', { level: 1, name: 'Server status' })).toBeVisible();
+
+  await nav.getByRole('link', { name: 'Overview' }).click();
+  await expect(page).toHaveURL('/');
+  await expect(page.getByRole('heading', { level: 1, name: 'Welcome to labreview' })).toBeVisible();
+
+  await expect(page.locator('html')).toHaveAttribute('data-e2e-same-document', 'yes');
+});
+
+test('the app is served with the Content-Security-Policy', async ({ page }) => {
+  const response = await page.goto('/');
+
+  expect(response?.status()).toBe(200);
+  expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
+  await expect(page.getByText('Database up')).toBeVisible();
+});

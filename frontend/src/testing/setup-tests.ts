@@ -1,0 +1,30 @@
+import '@testing-library/jest-dom/vitest';
+
+import { cleanup } from '@testing-library/react';
+import { afterEach, beforeAll } from 'vitest';
+
+// jsdom lacks the browser APIs Mantine reads while rendering.
+beforeAll(() => {
+  window.matchMedia = (query: string): MediaQueryList => ({
+    matches: false,
+    media: query,
+    onchange: null,
+    // MediaQueryList still declares these legacy methods, so the stub needs them.
+    /* eslint-disable @typescript-eslint/no-deprecated */
+    addListener: () => undefined,
+    removeListener: () => undefined,
+    /* eslint-enable @typescript-eslint/no-deprecated */
+    addEventListener: () => undefined,
+    removeEventListener: () => undefined,
+    dispatchEvent: () => false,
+  });
+  window.ResizeObserver = class {
+    observe(): void {}
+    unobserve(): void {}
+    disconnect(): void {}
+  };
+});
+
+afterEach(() => {
+  cleanup();
+});
