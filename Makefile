@@ -15,6 +15,7 @@ UI_FILES  := $(shell find frontend/src frontend/public -type f) frontend/index.h
              frontend/vite.config.ts frontend/tsconfig.json frontend/tsconfig.app.json
 NPM_STAMP := frontend/node_modules/.package-lock.json
 UI_STAMP  := frontend/dist/index.html
+STATICCHECK := v0.8.2
 
 .PHONY: run build test test-go test-ui test-e2e lint bench dev clean
 
@@ -38,7 +39,7 @@ $(NPM_STAMP): frontend/package.json frontend/package-lock.json
 ## browser tests with Chromium against the built binary
 test: test-go test-ui test-e2e
 
-test-go: $(UI_STAMP)
+test-go:
 	go vet ./...
 	go test -count=1 ./...
 
@@ -50,11 +51,12 @@ test-e2e: $(BIN)
 	  { echo "Chromium not found at $${CHROMIUM_PATH:-/usr/bin/chromium}: apt-get install -y chromium (or set CHROMIUM_PATH)"; exit 1; }
 	cd frontend && LABREVIEW_BIN=$(CURDIR)/$(BIN) npm run e2e
 
-## lint: gofmt, go vet, ESLint and the TypeScript checker
+## lint: gofmt, go vet, staticcheck, ESLint and the TypeScript checker
 lint: $(NPM_STAMP)
 	@unformatted="$$(gofmt -l $(filter %.go,$(GO_FILES)))"; \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) ./...
 	cd frontend && npm run lint && npm run typecheck
 
 ## bench: HTTP and start-up benchmarks (figures go to docs/benchmarks.md)

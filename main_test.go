@@ -444,5 +444,4 @@ func lastLine(s string) string {
 	return lines[len(lines)-1]
 }
 
-
 func newGzip(w io.Writer) *gzip.Writer { return gzip.NewWriter(w) }

@@ -3,8 +3,8 @@ package server
 import (
 	"bytes"
 	"compress/gzip"
-	"crypto/tls"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"

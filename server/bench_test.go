@@ -1,0 +1,118 @@
+package server
+
+import (
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+)
+
+// distDir is the real built UI; `make bench` builds it first.
+const distDir = "../frontend/dist"
+
+// BenchmarkStatic compares labreview's UI serving (the whole middleware
+// chain, access log included, sending precompressed bytes) with a plain
+// http.FileServer over the same files, in the same run. 64 keep-alive
+// clients (GOMAXPROCS × parallelism) load a loopback server each.
+func BenchmarkStatic(b *testing.B) {
+	ui := os.DirFS(distDir)
+	if _, err := fs.Stat(ui, "index.html"); err != nil {
+		b.Fatalf("%s/index.html missing: run `make build` first", distDir)
+	}
+	asset := largestJS(b, ui)
+	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	h, err := New(logger, Options{Version: "bench"}, embedded, ui)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ours := httptest.NewServer(h)
+	defer ours.Close()
+	plain := httptest.NewServer(http.FileServer(http.Dir(distDir)))
+	defer plain.Close()
+
+	for _, target := range []struct{ name, path string }{{"asset", "/" + asset}, {"index", "/"}} {
+		for _, srv := range []struct {
+			name string
+			url  string
+		}{{"labreview", ours.URL}, {"fileserver", plain.URL}} {
+			b.Run(target.name+"/"+srv.name, func(b *testing.B) {
+				load(b, srv.url+target.path)
+			})
+		}
+	}
+}
+
+func largestJS(b *testing.B, ui fs.FS) string {
+	matches, err := fs.Glob(ui, "assets/*.js")
+	if err != nil || len(matches) == 0 {
+		b.Fatalf("no built JS asset in %s", distDir)
+	}
+	best, size := "", int64(-1)
+	for _, m := range matches {
+		if info, err := fs.Stat(ui, m); err == nil && info.Size() > size {
+			best, size = m, info.Size()
+		}
+	}
+	return best
+}
+
+func load(b *testing.B, url string) {
+	transport := &http.Transport{MaxIdleConnsPerHost: 128, DisableCompression: true}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport}
+	var mu sync.Mutex
+	var latencies []time.Duration
+	var wireBytes int64
+
+	b.SetParallelism(32)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		local := make([]time.Duration, 0, 4096)
+		var n int64
+		for pb.Next() {
+			req, _ := http.NewRequest(http.MethodGet, url, nil)
+			req.Header.Set("Accept-Encoding", "br, gzip")
+			t0 := time.Now()
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			c, _ := io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			local = append(local, time.Since(t0))
+			n += c
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+		mu.Lock()
+		latencies = append(latencies, local...)
+		wireBytes += n
+		mu.Unlock()
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if len(latencies) == 0 {
+		return
+	}
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64(percentile(latencies, 50).Microseconds()), "p50-µs")
+	b.ReportMetric(float64(percentile(latencies, 99).Microseconds()), "p99-µs")
+	b.ReportMetric(float64(wireBytes)/float64(len(latencies)), "body-B/req")
+	b.ReportMetric(0, "ns/op") // req/s is the figure that matters under parallel load
+}
+
+func percentile(sorted []time.Duration, p int) time.Duration {
+	i := (len(sorted)*p + 99) / 100
+	return sorted[min(max(i-1, 0), len(sorted)-1)]
+}
