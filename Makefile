@@ -14,6 +14,8 @@ GO_FILES  := $(shell find . -name '*.go' -not -path './frontend/*') go.mod go.su
 UI_FILES  := $(shell find frontend/src frontend/public -type f) frontend/index.html \
              frontend/vite.config.ts frontend/tsconfig.json frontend/tsconfig.app.json
 NPM_STAMP := frontend/node_modules/.package-lock.json
+# Go packages of this module (node_modules may hold stray .go files).
+GO_PKGS    = $(shell go list ./... | grep -v /node_modules/)
 UI_STAMP  := frontend/dist/index.html
 STATICCHECK := v0.8.2
 
@@ -40,8 +42,8 @@ $(NPM_STAMP): frontend/package.json frontend/package-lock.json
 test: test-go test-ui test-e2e
 
 test-go:
-	go vet ./...
-	go test -count=1 ./...
+	go vet $(GO_PKGS)
+	go test -count=1 $(GO_PKGS)
 
 test-ui: $(NPM_STAMP)
 	cd frontend && npm test
@@ -55,8 +57,8 @@ test-e2e: $(BIN)
 lint: $(NPM_STAMP)
 	@unformatted="$$(gofmt -l $(filter %.go,$(GO_FILES)))"; \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
-	go vet ./...
-	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) ./...
+	go vet $(GO_PKGS)
+	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) $(GO_PKGS)
 	cd frontend && npm run lint && npm run typecheck
 
 ## bench: HTTP and start-up benchmarks (figures go to docs/benchmarks.md)

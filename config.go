@@ -16,6 +16,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
 	"go.yaml.in/yaml/v3"
 
+	"labreview/auth"
 	"labreview/server"
 )
 
@@ -26,6 +27,38 @@ type Config struct {
 	MongoDB MongoDBConfig `mapstructure:"mongodb"`
 	DataDir string        `mapstructure:"data_dir"`
 	Log     LogConfig     `mapstructure:"log"`
+	Auth    AuthConfig    `mapstructure:"auth"`
+}
+
+// AuthConfig configures sign-in, tokens and sessions.
+type AuthConfig struct {
+	AccessTokenTTL       time.Duration  `mapstructure:"access_token_ttl"`
+	RefreshTokenTTL      time.Duration  `mapstructure:"refresh_token_ttl"`
+	SessionMaxAge        time.Duration  `mapstructure:"session_max_age"`
+	RefreshReuseGrace    time.Duration  `mapstructure:"refresh_reuse_grace"`
+	RefreshPerMinute     int            `mapstructure:"refresh_per_minute"`
+	JWTAlgorithm         string         `mapstructure:"jwt_algorithm"`
+	JWTSecret            string         `mapstructure:"jwt_secret"`
+	Issuer               string         `mapstructure:"issuer"`
+	Audience             string         `mapstructure:"audience"`
+	AllowInsecureCookies bool           `mapstructure:"allow_insecure_cookies"`
+	Argon2               Argon2Config   `mapstructure:"argon2"`
+	HashWorkers          int            `mapstructure:"hash_workers"`
+	LoginThrottle        ThrottleConfig `mapstructure:"login_throttle"`
+}
+
+// Argon2Config are the password hashing costs.
+type Argon2Config struct {
+	MemoryKiB   uint32 `mapstructure:"memory_kib"`
+	Iterations  uint32 `mapstructure:"iterations"`
+	Parallelism uint8  `mapstructure:"parallelism"`
+}
+
+// ThrottleConfig bounds failed sign-ins.
+type ThrottleConfig struct {
+	Window        time.Duration `mapstructure:"window"`
+	MaxPerAccount int           `mapstructure:"max_per_account"`
+	MaxPerIP      int           `mapstructure:"max_per_ip"`
 }
 
 // ServerConfig configures the HTTP server.
@@ -68,24 +101,41 @@ type LogConfig struct {
 // defaults are the built-in values of every key. Every key must have one:
 // viper only maps environment variables onto keys it knows.
 var defaults = map[string]any{
-	"server.addr":                      ":8080",
-	"server.public_url":                "",
-	"server.trusted_proxies":           []string{},
-	"server.tls.cert_file":             "",
-	"server.tls.key_file":              "",
-	"server.max_body_bytes":            int64(1 << 20),
-	"server.read_header_timeout":       10 * time.Second,
-	"server.read_timeout":              30 * time.Second,
-	"server.write_timeout":             60 * time.Second,
-	"server.idle_timeout":              120 * time.Second,
-	"server.shutdown_timeout":          20 * time.Second,
-	"mongodb.uri":                      "",
-	"mongodb.database":                 "labreview",
-	"mongodb.connect_timeout":          5 * time.Second,
-	"mongodb.server_selection_timeout": 5 * time.Second,
-	"data_dir":                         "./data",
-	"log.level":                        "info",
-	"log.format":                       "text",
+	"server.addr":                         ":8080",
+	"server.public_url":                   "",
+	"server.trusted_proxies":              []string{},
+	"server.tls.cert_file":                "",
+	"server.tls.key_file":                 "",
+	"server.max_body_bytes":               int64(1 << 20),
+	"server.read_header_timeout":          10 * time.Second,
+	"server.read_timeout":                 30 * time.Second,
+	"server.write_timeout":                60 * time.Second,
+	"server.idle_timeout":                 120 * time.Second,
+	"server.shutdown_timeout":             20 * time.Second,
+	"mongodb.uri":                         "",
+	"mongodb.database":                    "labreview",
+	"mongodb.connect_timeout":             5 * time.Second,
+	"mongodb.server_selection_timeout":    5 * time.Second,
+	"data_dir":                            "./data",
+	"log.level":                           "info",
+	"log.format":                          "text",
+	"auth.access_token_ttl":               5 * time.Minute,
+	"auth.refresh_token_ttl":              time.Hour,
+	"auth.session_max_age":                7 * 24 * time.Hour,
+	"auth.refresh_reuse_grace":            10 * time.Second,
+	"auth.refresh_per_minute":             30,
+	"auth.jwt_algorithm":                  auth.AlgEdDSA,
+	"auth.jwt_secret":                     "",
+	"auth.issuer":                         "",
+	"auth.audience":                       "labreview",
+	"auth.allow_insecure_cookies":         false,
+	"auth.argon2.memory_kib":              auth.DefaultArgon2Params().MemoryKiB,
+	"auth.argon2.iterations":              auth.DefaultArgon2Params().Iterations,
+	"auth.argon2.parallelism":             auth.DefaultArgon2Params().Parallelism,
+	"auth.hash_workers":                   0,
+	"auth.login_throttle.window":          15 * time.Minute,
+	"auth.login_throttle.max_per_account": 10,
+	"auth.login_throttle.max_per_ip":      100,
 }
 
 // envPrefix starts every environment variable that overrides a key:
@@ -200,6 +250,9 @@ func (c *Config) validate() error {
 	if strings.TrimSpace(c.DataDir) == "" {
 		return errors.New("data_dir: must name a folder")
 	}
+	if err := c.Auth.validate(); err != nil {
+		return err
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -209,6 +262,52 @@ func (c *Config) validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format)
+	}
+	return nil
+}
+
+func (a *AuthConfig) validate() error {
+	for key, d := range map[string]time.Duration{
+		"auth.access_token_ttl":      a.AccessTokenTTL,
+		"auth.refresh_token_ttl":     a.RefreshTokenTTL,
+		"auth.session_max_age":       a.SessionMaxAge,
+		"auth.login_throttle.window": a.LoginThrottle.Window,
+	} {
+		if d <= 0 {
+			return fmt.Errorf("%s: must be a positive duration such as 30s or 5m", key)
+		}
+	}
+	switch {
+	case a.AccessTokenTTL > time.Hour:
+		return errors.New("auth.access_token_ttl: access tokens must be short-lived (at most 1h; default 5m)")
+	case a.RefreshTokenTTL > a.SessionMaxAge:
+		return errors.New("auth.refresh_token_ttl: must not exceed auth.session_max_age")
+	case a.RefreshReuseGrace < 0 || a.RefreshReuseGrace > time.Minute:
+		return errors.New("auth.refresh_reuse_grace: must be between 0s and 1m (default 10s)")
+	case a.RefreshPerMinute < 0:
+		return errors.New("auth.refresh_per_minute: must be 0 (no limit) or more")
+	case a.HashWorkers < 0:
+		return errors.New("auth.hash_workers: must be 0 (automatic) or more")
+	case a.LoginThrottle.MaxPerAccount < 1 || a.LoginThrottle.MaxPerIP < 1:
+		return errors.New("auth.login_throttle: max_per_account and max_per_ip must be at least 1")
+	case strings.TrimSpace(a.Audience) == "":
+		return errors.New("auth.audience: must not be empty")
+	}
+	switch a.JWTAlgorithm {
+	case auth.AlgEdDSA:
+		if a.JWTSecret != "" {
+			return errors.New("auth.jwt_secret: only used with auth.jwt_algorithm: HS256; remove it or switch the algorithm")
+		}
+	case auth.AlgHS256:
+		if len(a.JWTSecret) < 32 {
+			return errors.New("auth.jwt_secret: HS256 needs a secret of at least 32 bytes (e.g. `openssl rand -base64 48`)")
+		}
+	default:
+		return fmt.Errorf("auth.jwt_algorithm: %q is not EdDSA or HS256", a.JWTAlgorithm)
+	}
+	p := auth.Argon2Params{MemoryKiB: a.Argon2.MemoryKiB, Iterations: a.Argon2.Iterations, Parallelism: a.Argon2.Parallelism}
+	if err := p.Validate(); err != nil {
+		return fmt.Errorf("auth.argon2: %s", oneLine(err))
 	}
 	return nil
 }
@@ -276,6 +375,9 @@ func redactSecret(msg string, u *url.URL) string {
 
 // redacted returns a copy safe to print: secrets are replaced.
 func (c Config) redacted() Config {
+	if c.Auth.JWTSecret != "" {
+		c.Auth.JWTSecret = "[redacted]"
+	}
 	if c.MongoDB.URI != "" {
 		if u, err := url.Parse(c.MongoDB.URI); err == nil {
 			c.MongoDB.URI = u.Redacted()

@@ -43,6 +43,10 @@ func TestDefaults(t *testing.T) {
 		MongoDB: MongoDBConfig{Database: "labreview", ConnectTimeout: 5 * time.Second, ServerSelectionTimeout: 5 * time.Second},
 		DataDir: "./data",
 		Log:     LogConfig{Level: "info", Format: "text"},
+		Auth: AuthConfig{AccessTokenTTL: 5 * time.Minute, RefreshTokenTTL: time.Hour, SessionMaxAge: 168 * time.Hour,
+			RefreshReuseGrace: 10 * time.Second, RefreshPerMinute: 30, JWTAlgorithm: "EdDSA", Audience: "labreview",
+			Argon2:        Argon2Config{MemoryKiB: 47104, Iterations: 2, Parallelism: 1},
+			LoginThrottle: ThrottleConfig{Window: 15 * time.Minute, MaxPerAccount: 10, MaxPerIP: 100}},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", *cfg, want)
@@ -99,30 +103,38 @@ func TestRepoConfigDocumentsEveryKey(t *testing.T) {
 func TestEnvironmentOverrides(t *testing.T) {
 	file := writeFile(t, "server:\n  addr: \":9000\"\n  read_timeout: 10s\nmongodb:\n  database: fromfile\n")
 	env := envMap(map[string]string{
-		"LABREVIEW_SERVER_ADDR":            "127.0.0.1:9999",                 // beats the file
-		"LABREVIEW_MONGODB_DATABASE":       "fromenv",                        // nested, beats the file
-		"LABREVIEW_SERVER_TLS_CERT_FILE":   "/etc/ssl/lab.pem",               // three levels deep
-		"LABREVIEW_SERVER_READ_TIMEOUT":    "45s",                            // duration
-		"LABREVIEW_SERVER_TRUSTED_PROXIES": "10.0.0.1, 10.0.0.0/8,,fd00::/8", // list
-		"LABREVIEW_SERVER_MAX_BODY_BYTES":  "2048",                           // integer
-		"LABREVIEW_DATA_DIR":               "/var/lib/labreview",             // top level
-		"LABREVIEW_MONGODB_URI":            "mongodb://a.example.org,b.example.org/?replicaSet=rs0",
-		"LABREVIEW_LOG_LEVEL":              "", // empty = unset
+		"LABREVIEW_SERVER_ADDR":                 "127.0.0.1:9999",                 // beats the file
+		"LABREVIEW_MONGODB_DATABASE":            "fromenv",                        // nested, beats the file
+		"LABREVIEW_SERVER_TLS_CERT_FILE":        "/etc/ssl/lab.pem",               // three levels deep
+		"LABREVIEW_SERVER_READ_TIMEOUT":         "45s",                            // duration
+		"LABREVIEW_SERVER_TRUSTED_PROXIES":      "10.0.0.1, 10.0.0.0/8,,fd00::/8", // list
+		"LABREVIEW_SERVER_MAX_BODY_BYTES":       "2048",                           // integer
+		"LABREVIEW_DATA_DIR":                    "/var/lib/labreview",             // top level
+		"LABREVIEW_MONGODB_URI":                 "mongodb://a.example.org,b.example.org/?replicaSet=rs0",
+		"LABREVIEW_LOG_LEVEL":                   "",                                       // empty = unset
+		"LABREVIEW_AUTH_ACCESS_TOKEN_TTL":       "90s",                                    // the example
+		"LABREVIEW_AUTH_JWT_SECRET":             "only-set-by-the-environment-0123456789", // a secret no file sets
+		"LABREVIEW_AUTH_ARGON2_MEMORY_KIB":      "65536",                                  // three levels, uint32
+		"LABREVIEW_AUTH_ALLOW_INSECURE_COOKIES": "true",                                   // bool
 	})
 	cfg, _, err := loadConfig(file, env)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checks := map[string][2]any{
-		"server.addr":            {cfg.Server.Addr, "127.0.0.1:9999"},
-		"mongodb.database":       {cfg.MongoDB.Database, "fromenv"},
-		"server.tls.cert_file":   {cfg.Server.TLS.CertFile, "/etc/ssl/lab.pem"},
-		"server.read_timeout":    {cfg.Server.ReadTimeout, 45 * time.Second},
-		"server.trusted_proxies": {strings.Join(cfg.Server.TrustedProxies, "|"), "10.0.0.1|10.0.0.0/8|fd00::/8"},
-		"server.max_body_bytes":  {cfg.Server.MaxBodyBytes, int64(2048)},
-		"data_dir":               {cfg.DataDir, "/var/lib/labreview"},
-		"mongodb.uri":            {cfg.MongoDB.URI, "mongodb://a.example.org,b.example.org/?replicaSet=rs0"},
-		"log.level":              {cfg.Log.Level, "info"},
+		"server.addr":                 {cfg.Server.Addr, "127.0.0.1:9999"},
+		"mongodb.database":            {cfg.MongoDB.Database, "fromenv"},
+		"server.tls.cert_file":        {cfg.Server.TLS.CertFile, "/etc/ssl/lab.pem"},
+		"server.read_timeout":         {cfg.Server.ReadTimeout, 45 * time.Second},
+		"server.trusted_proxies":      {strings.Join(cfg.Server.TrustedProxies, "|"), "10.0.0.1|10.0.0.0/8|fd00::/8"},
+		"server.max_body_bytes":       {cfg.Server.MaxBodyBytes, int64(2048)},
+		"data_dir":                    {cfg.DataDir, "/var/lib/labreview"},
+		"mongodb.uri":                 {cfg.MongoDB.URI, "mongodb://a.example.org,b.example.org/?replicaSet=rs0"},
+		"log.level":                   {cfg.Log.Level, "info"},
+		"auth.access_token_ttl":       {cfg.Auth.AccessTokenTTL, 90 * time.Second},
+		"auth.jwt_secret":             {cfg.Auth.JWTSecret, "only-set-by-the-environment-0123456789"},
+		"auth.argon2.memory_kib":      {cfg.Auth.Argon2.MemoryKiB, uint32(65536)},
+		"auth.allow_insecure_cookies": {cfg.Auth.AllowInsecureCookies, true},
 	}
 	for key, c := range checks {
 		if !reflect.DeepEqual(c[0], c[1]) {
@@ -175,6 +187,16 @@ func TestValidation(t *testing.T) {
 		{map[string]string{"LABREVIEW_DATA_DIR": "  "}, "data_dir"},
 		{map[string]string{"LABREVIEW_LOG_LEVEL": "verbose"}, "log.level"},
 		{map[string]string{"LABREVIEW_LOG_FORMAT": "xml"}, "log.format"},
+		{map[string]string{"LABREVIEW_AUTH_ACCESS_TOKEN_TTL": "2h"}, "auth.access_token_ttl"},
+		{map[string]string{"LABREVIEW_AUTH_ACCESS_TOKEN_TTL": "0s"}, "auth.access_token_ttl"},
+		{map[string]string{"LABREVIEW_AUTH_REFRESH_TOKEN_TTL": "200h"}, "auth.refresh_token_ttl"},
+		{map[string]string{"LABREVIEW_AUTH_REFRESH_REUSE_GRACE": "5m"}, "auth.refresh_reuse_grace"},
+		{map[string]string{"LABREVIEW_AUTH_JWT_ALGORITHM": "RS256"}, "auth.jwt_algorithm"},
+		{map[string]string{"LABREVIEW_AUTH_JWT_ALGORITHM": "HS256", "LABREVIEW_AUTH_JWT_SECRET": "short-secret-31-bytes-long-xxxx"}, "auth.jwt_secret"},
+		{map[string]string{"LABREVIEW_AUTH_JWT_SECRET": "a-secret-that-is-long-enough-for-hs256!!"}, "auth.jwt_secret"},
+		{map[string]string{"LABREVIEW_AUTH_ARGON2_MEMORY_KIB": "1024"}, "auth.argon2"},
+		{map[string]string{"LABREVIEW_AUTH_LOGIN_THROTTLE_MAX_PER_ACCOUNT": "0"}, "auth.login_throttle"},
+		{map[string]string{"LABREVIEW_AUTH_AUDIENCE": " "}, "auth.audience"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"labreview/auth"
 	"labreview/db"
 	"labreview/server"
 )
@@ -38,7 +39,7 @@ var webUI = uiFS
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "labreview: %s\n", strings.Join(strings.Fields(err.Error()), " "))
@@ -48,7 +49,7 @@ func main() {
 
 // run is the whole program. It takes its environment as arguments so tests
 // can start it in-process.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var configPath string
 	load := func() (*Config, string, error) {
 		cfg, file, err := loadConfig(configPath, getenv)
@@ -142,6 +143,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	healthcheck.Flags().DurationVar(&hcTimeout, "timeout", 3*time.Second, "give up after this long")
 	healthcheck.Flags().StringVar(&hcURL, "url", "", "probe this URL instead of the configured local address")
 	root.AddCommand(healthcheck)
+	root.AddCommand(userCommand(load, stdin, stdout, stderr), keysCommand(load, stdout, stderr))
 
 	return root.Execute()
 }
@@ -189,11 +191,23 @@ func serve(ctx context.Context, cfg *Config, configFile string, logOut io.Writer
 		logger.Info("database: hosted MongoDB", "uri", cfg.redacted().MongoDB.URI, "database", cfg.MongoDB.Database)
 	}
 
+	publicURL := openURL(cfg, ln.Addr(), cfg.Server.TLS.Enabled())
+	authn, err := auth.New(ctx, authConfig(cfg, publicURL), database, logger.With("component", "auth"), auth.Options{})
+	if err != nil {
+		return err
+	}
+	defer authn.Close()
+	if cfg.Auth.AllowInsecureCookies {
+		logger.Warn("auth.allow_insecure_cookies is on: over plain HTTP the session cookie travels unencrypted " +
+			"and anyone on the network path can steal sessions; use HTTPS")
+	}
+
 	handler, err := server.New(logger, server.Options{
-		Version:        version,
-		TrustedProxies: cfg.Server.TrustedProxies,
-		MaxBodyBytes:   cfg.Server.MaxBodyBytes,
-	}, database, webUI())
+		Version:              version,
+		TrustedProxies:       cfg.Server.TrustedProxies,
+		MaxBodyBytes:         cfg.Server.MaxBodyBytes,
+		AllowInsecureCookies: cfg.Auth.AllowInsecureCookies,
+	}, database, authn, webUI())
 	if err != nil {
 		return err
 	}
@@ -220,7 +234,15 @@ func serve(ctx context.Context, cfg *Config, configFile string, logOut io.Writer
 			served <- srv.Serve(ln)
 		}
 	}()
-	logger.Info("listening", "addr", ln.Addr().String(), "url", openURL(cfg, ln.Addr(), tlsOn))
+	logger.Info("listening", "addr", ln.Addr().String(), "url", publicURL)
+	if link, err := authn.PrepareSetup(ctx); err != nil {
+		logger.Warn("checking whether first-run setup is needed", "err", err)
+	} else if link != "" {
+		// The one place a secret is logged on purpose: the operator needs it,
+		// it works once, and only for an hour.
+		logger.Warn("no admin account exists yet: open this one-time link within 1 h to create one (a restart makes a new link)",
+			"setup_url", link)
+	}
 
 	select {
 	case err := <-served:
@@ -237,6 +259,36 @@ func serve(ctx context.Context, cfg *Config, configFile string, logOut io.Writer
 		return fmt.Errorf("http server: %w", err)
 	}
 	return nil
+}
+
+// authConfig maps the configuration onto the auth service's settings.
+func authConfig(cfg *Config, publicURL string) auth.Config {
+	a := cfg.Auth
+	// The issuer must be the same on every instance: the configured one,
+	// else the public URL, else a fixed name (never the listen address).
+	issuer := a.Issuer
+	if issuer == "" {
+		issuer = strings.TrimSuffix(cfg.Server.PublicURL, "/")
+	}
+	if issuer == "" {
+		issuer = "labreview"
+	}
+	return auth.Config{
+		AccessTokenTTL:    a.AccessTokenTTL,
+		RefreshTokenTTL:   a.RefreshTokenTTL,
+		SessionMaxAge:     a.SessionMaxAge,
+		RefreshReuseGrace: a.RefreshReuseGrace,
+		RefreshPerMinute:  a.RefreshPerMinute,
+		Algorithm:         a.JWTAlgorithm,
+		JWTSecret:         a.JWTSecret,
+		Issuer:            issuer,
+		Audience:          a.Audience,
+		Argon2:            auth.Argon2Params{MemoryKiB: a.Argon2.MemoryKiB, Iterations: a.Argon2.Iterations, Parallelism: a.Argon2.Parallelism},
+		HashWorkers:       a.HashWorkers,
+		Throttle: auth.ThrottleConfig{Window: a.LoginThrottle.Window, AccountLimit: a.LoginThrottle.MaxPerAccount,
+			IPLimit: a.LoginThrottle.MaxPerIP},
+		SetupURLBase: strings.TrimSuffix(publicURL, "/"),
+	}
 }
 
 func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {

@@ -116,7 +116,7 @@ func start(t *testing.T, env map[string]string) *instance {
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &instance{logs: newLogSink(), stop: cancel, done: make(chan error, 1)}
 	go func() {
-		in.done <- run(ctx, []string{"serve", "--config", cfgFile}, envMap(vars), io.Discard, in.logs)
+		in.done <- run(ctx, []string{"serve", "--config", cfgFile}, envMap(vars), strings.NewReader(""), io.Discard, in.logs)
 	}()
 	select {
 	case addr := <-in.logs.addr:
@@ -336,7 +336,7 @@ func TestHealthcheckCommand(t *testing.T) {
 	webUI = testUI
 	in := start(t, nil)
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"healthcheck", "--url", in.base + "/readyz"}, envMap(nil), &out, &out); err != nil {
+	if err := run(context.Background(), []string{"healthcheck", "--url", in.base + "/readyz"}, envMap(nil), strings.NewReader(""), &out, &out); err != nil {
 		t.Fatalf("healthcheck against a ready server: %v", err)
 	}
 	// Through the configured address, as in a container.
@@ -345,13 +345,13 @@ func TestHealthcheckCommand(t *testing.T) {
 	if err := os.WriteFile(cfgFile, []byte("server:\n  addr: \":"+port+"\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := run(context.Background(), []string{"healthcheck", "--config", cfgFile}, envMap(nil), &out, &out); err != nil {
+	if err := run(context.Background(), []string{"healthcheck", "--config", cfgFile}, envMap(nil), strings.NewReader(""), &out, &out); err != nil {
 		t.Fatalf("healthcheck through server.addr: %v", err)
 	}
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed := ln.Addr().String()
 	_ = ln.Close()
-	err := run(context.Background(), []string{"healthcheck", "--url", "http://" + closed + "/readyz", "--timeout", "1s"}, envMap(nil), &out, &out)
+	err := run(context.Background(), []string{"healthcheck", "--url", "http://" + closed + "/readyz", "--timeout", "1s"}, envMap(nil), strings.NewReader(""), &out, &out)
 	if err == nil {
 		t.Fatal("healthcheck succeeded against a closed port")
 	}
@@ -359,7 +359,7 @@ func TestHealthcheckCommand(t *testing.T) {
 
 func TestVersionCommand(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"version"}, envMap(nil), &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"version"}, envMap(nil), strings.NewReader(""), &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"labreview " + version, "commit: " + commit, "built: " + buildDate} {
@@ -376,7 +376,7 @@ func TestConfigCommandRedactsSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := run(context.Background(), []string{"config", "--config", cfgFile},
-		envMap(map[string]string{"LABREVIEW_SERVER_READ_TIMEOUT": "45s"}), &out, io.Discard)
+		envMap(map[string]string{"LABREVIEW_SERVER_READ_TIMEOUT": "45s"}), strings.NewReader(""), &out, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +384,8 @@ func TestConfigCommandRedactsSecrets(t *testing.T) {
 	if strings.Contains(s, "hunter2") {
 		t.Fatalf("password printed:\n%s", s)
 	}
-	for _, want := range []string{"db.example.org:27017", "read_timeout: 45s", "database: labreview", "trusted_proxies: []", cfgFile} {
+	for _, want := range []string{"db.example.org:27017", "read_timeout: 45s", "database: labreview", "trusted_proxies: []", cfgFile,
+		"access_token_ttl: 5m0s"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("config output lacks %q:\n%s", want, s)
 		}

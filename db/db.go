@@ -55,6 +55,10 @@ type Options struct {
 	ServerSelectionTimeout time.Duration
 	// Logger receives the package's own log lines.
 	Logger *slog.Logger
+	// ShareRunningStore lets a second process (the CLI) use the store of the
+	// server already running on DataDir, through its socket, instead of
+	// failing with ErrStoreInUse. Two stores never open the same files.
+	ShareRunningStore bool
 }
 
 func (o *Options) setDefaults() {
@@ -104,11 +108,19 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if opts.URI == "" {
 		d.mode = ModeEmbedded
 		store, err := startEmbedded(opts.DataDir, opts.Logger)
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrStoreInUse) && opts.ShareRunningStore:
+			sock, serr := runningStoreSocket(opts.DataDir)
+			if serr != nil {
+				return nil, fmt.Errorf("%w, and its socket does not answer: %w", err, serr)
+			}
+			clientOpts.ApplyURI(socketURI(sock))
+		case err != nil:
 			return nil, err
+		default:
+			d.store = store
+			clientOpts.ApplyURI(store.uri())
 		}
-		d.store = store
-		clientOpts.ApplyURI(store.uri())
 	} else {
 		d.mode = ModeHosted
 		clientOpts.ApplyURI(opts.URI)
@@ -136,6 +148,19 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 		go d.ensureIndexesLoop(bg)
 	}
 	return d, nil
+}
+
+// WithDatabase returns a DB that shares this one's connection but uses
+// another database name, with its indexes ensured. Tests use it to isolate
+// themselves; closing the returned DB is not needed (and does nothing).
+func (d *DB) WithDatabase(ctx context.Context, name string) (*DB, error) {
+	other := &DB{mode: d.mode, name: name, log: d.log, client: d.client, store: nil}
+	other.closeOnce.Do(func() {}) // the connection belongs to d
+	if err := other.ensureIndexes(ctx); err != nil {
+		return nil, err
+	}
+	other.indexesReady.Store(true)
+	return other, nil
 }
 
 // Mode reports whether the data lives in the embedded store or a hosted

@@ -403,3 +403,34 @@ func startTCPFerret(t *testing.T, addr string) (stop func()) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestSecondProcessSharesTheRunningStore: with ShareRunningStore, a second
+// Open on a folder in use talks to the running store through its socket
+// (it sees the same data) instead of opening the SQLite files itself.
+func TestSecondProcessSharesTheRunningStore(t *testing.T) {
+	dir := t.TempDir()
+	server, err := Open(ctx(t), Options{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close(context.Background())
+	cli, err := Open(ctx(t), Options{DataDir: dir, ShareRunningStore: true})
+	if err != nil {
+		t.Fatalf("shared open: %v", err)
+	}
+	if cli.store != nil {
+		t.Fatal("the second process started its own store")
+	}
+	if _, err := cli.Database().Collection("c").InsertOne(ctx(t), bson.M{"_id": "from-cli"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := server.Database().Collection("c").FindOne(ctx(t), bson.M{"_id": "from-cli"}).Err(); err != nil {
+		t.Fatalf("the server does not see the CLI's write: %v", err)
+	}
+	if err := cli.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := server.Ping(ctx(t)); err != nil {
+		t.Fatalf("closing the CLI's client disturbed the server: %v", err)
+	}
+}

@@ -46,9 +46,25 @@ type embeddedStore struct {
 	done       chan struct{}
 }
 
-func (s *embeddedStore) uri() string {
-	// The driver wants the socket path percent-encoded in the host part.
-	return "mongodb://" + url.PathEscape(s.socketPath) + "/"
+func (s *embeddedStore) uri() string { return socketURI(s.socketPath) }
+
+// socketURI is the driver URI of a store socket: the driver wants the path
+// percent-encoded in the host part.
+func socketURI(path string) string { return "mongodb://" + url.PathEscape(path) + "/" }
+
+// runningStoreSocket returns the client socket of the store another process
+// runs on dataDir, after checking that it accepts connections.
+func runningStoreSocket(dataDir string) (string, error) {
+	abs, err := filepath.Abs(dataDir)
+	if err != nil {
+		return "", err
+	}
+	sock := filepath.Join(abs, runDirName, clientSocket)
+	conn, err := net.DialTimeout("unix", sock, time.Second)
+	if err != nil {
+		return "", err
+	}
+	return sock, conn.Close()
 }
 
 // startEmbedded prepares dataDir, takes its lock and starts the store.

@@ -6,12 +6,12 @@ import (
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
 )
 
-// indexSpec is one index that must exist. Collection files add theirs to
-// indexSpecs in an init-free way: by listing them here, next to each other,
-// so the full set is visible at a glance.
+// indexSpec is one index that must exist. Collection files define theirs;
+// indexSpecs lists them all in one place.
 type indexSpec struct {
 	collection string
 	model      mongo.IndexModel
@@ -22,7 +22,12 @@ type indexSpec struct {
 }
 
 // indexSpecs lists every index labreview relies on.
-var indexSpecs []indexSpec
+var indexSpecs = []indexSpec{
+	usersEmailUnique,
+	sessionsByUser,
+	sessionsExpiry,
+	throttleExpiry,
+}
 
 // codeNotImplemented is the server error code FerretDB returns for features
 // it lacks (TTL indexes among them).
@@ -45,4 +50,12 @@ func (d *DB) ensureIndexes(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+func optionsTTL(name string, seconds int32) *options.IndexOptionsBuilder {
+	return options.Index().SetName(name).SetExpireAfterSeconds(seconds)
+}
+
+func returnAfter() *options.FindOneAndUpdateOptionsBuilder {
+	return options.FindOneAndUpdate().SetReturnDocument(options.After)
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -11,6 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"labreview/auth"
+	"labreview/db/dbtest"
 )
 
 // distDir is the real built UI; `make bench` builds it first.
@@ -27,7 +31,12 @@ func BenchmarkStatic(b *testing.B) {
 	}
 	asset := largestJS(b, ui)
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	h, err := New(logger, Options{Version: "bench"}, embedded, ui)
+	svc, err := auth.New(context.Background(), testAuthConfig(), dbtest.Fresh(b, embedded), logger, auth.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer svc.Close()
+	h, err := New(logger, Options{Version: "bench"}, embedded, svc, ui)
 	if err != nil {
 		b.Fatal(err)
 	}

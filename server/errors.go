@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"labreview/auth"
 	"labreview/db"
 )
 
@@ -51,6 +53,10 @@ var (
 		Message: "Something went wrong on our side. Quote the request ID when reporting it."}
 	errUnavailable = &Error{Status: http.StatusServiceUnavailable, Code: "database_unavailable",
 		Message: "The database cannot be reached right now. Try again shortly.", RetryAfter: databaseRetryAfter}
+	errInvalidCredentials = &Error{Status: http.StatusUnauthorized, Code: "invalid_grant",
+		Message: "Wrong email or password."}
+	errInvalidRefresh = &Error{Status: http.StatusUnauthorized, Code: "invalid_refresh_token",
+		Message: "The session has ended. Sign in again."}
 	errTooLarge = &Error{Status: http.StatusRequestEntityTooLarge, Code: "payload_too_large",
 		Message: "The request body is larger than this endpoint accepts."}
 )
@@ -60,11 +66,44 @@ var (
 func toError(err error) (e *Error, known bool) {
 	var apiErr *Error
 	var tooLarge *http.MaxBytesError
+	var throttled *auth.ThrottledError
+	var input *auth.InputError
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr, true
 	case errors.As(err, &tooLarge):
 		return errTooLarge, true
+	case errors.As(err, &input):
+		return &Error{Status: http.StatusBadRequest, Code: input.Code, Message: input.Field + " " + input.Message + ".",
+			Details: []FieldError{{Field: input.Field, Message: input.Message}}}, true
+	case errors.As(err, &throttled):
+		secs := int((throttled.RetryAfter + time.Second - 1) / time.Second)
+		return &Error{Status: http.StatusTooManyRequests, Code: "too_many_attempts", RetryAfter: max(secs, 1),
+			Message: fmt.Sprintf("Too many failed sign-ins. Try again in %s.", (time.Duration(max(secs, 1)) * time.Second).String())}, true
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		return errInvalidCredentials, true
+	case errors.Is(err, auth.ErrInvalidToken):
+		return errInvalidToken, true
+	case errors.Is(err, auth.ErrInvalidRefresh):
+		return errInvalidRefresh, true
+	case errors.Is(err, auth.ErrForbidden):
+		return errForbidden, true
+	case errors.Is(err, auth.ErrLastAdmin):
+		return &Error{Status: http.StatusConflict, Code: "last_admin", Message: "The last admin cannot be demoted, disabled or deleted."}, true
+	case errors.Is(err, auth.ErrEmailTaken):
+		return &Error{Status: http.StatusConflict, Code: "email_taken", Message: "Another account uses this email address.",
+			Details: []FieldError{{Field: "email", Message: "already in use"}}}, true
+	case errors.Is(err, auth.ErrSetupToken):
+		return &Error{Status: http.StatusForbidden, Code: "invalid_setup_token",
+			Message: "The setup link is wrong or has expired. Restart the server to log a new one."}, true
+	case errors.Is(err, auth.ErrSetupDone):
+		return &Error{Status: http.StatusConflict, Code: "setup_done", Message: "Setup is already done: an admin exists."}, true
+	case errors.Is(err, auth.ErrRateLimited):
+		return &Error{Status: http.StatusTooManyRequests, Code: "too_many_requests", RetryAfter: 10,
+			Message: "Too many requests for this session. Slow down."}, true
+	case errors.Is(err, auth.ErrBusy):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "busy", RetryAfter: 1,
+			Message: "The server is busy checking passwords. Try again in a moment."}, true
 	case errors.Is(err, db.ErrUnavailable):
 		return errUnavailable, true
 	case errors.Is(err, db.ErrNotFound):
@@ -87,6 +126,9 @@ func (s *Server) writeError(c *gin.Context, err error) {
 	} else if e.Status == http.StatusServiceUnavailable {
 		s.log.WarnContext(c.Request.Context(), "database unavailable",
 			"request_id", requestIDOf(c), "path", c.Request.URL.Path, "err", err)
+	}
+	if e == errInvalidToken {
+		c.Header("WWW-Authenticate", `Bearer realm="labreview", error="invalid_token"`)
 	}
 	if e.RetryAfter > 0 {
 		c.Header("Retry-After", strconv.Itoa(e.RetryAfter))

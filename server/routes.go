@@ -1,6 +1,10 @@
 package server
 
-import "github.com/gin-gonic/gin"
+import (
+	"github.com/gin-gonic/gin"
+
+	"labreview/db"
+)
 
 // routes lists every route of labreview, grouped by who may call it.
 func (s *Server) routes(r *gin.Engine) {
@@ -18,10 +22,40 @@ func (s *Server) routes(r *gin.Engine) {
 	probes.HEAD("/healthz", s.handleHealthz)
 	probes.GET("/readyz", s.handleReadyz)
 	probes.HEAD("/readyz", s.handleReadyz)
+	r.GET("/.well-known/jwks.json", s.handleJWKS)
 
-	// Public API: anyone may call.
+	// Anyone may call these.
 	public := r.Group("/api", noStore)
 	public.GET("/health", s.handleHealthGet)
+	public.GET("/auth/jwks", s.handleJWKS)
+	public.GET("/setup", s.handleSetupGet)
+
+	// Endpoints that read or set the refresh cookie: cross-origin requests
+	// are refused before anything happens, bodies are small.
+	cookie := public.Group("", s.crossOriginProtection, s.limitBodyTo(loginBodyLimit))
+	cookie.POST("/auth/login", s.handleLogin)
+	cookie.POST("/auth/refresh", s.handleRefresh)
+	cookie.POST("/auth/logout", s.handleLogout)
+	cookie.POST("/setup", s.handleSetupPost)
+
+	// Any signed-in user (viewer, reviewer, admin), by bearer token only.
+	user := public.Group("", s.authenticate)
+	user.POST("/auth/logout-all", s.handleLogoutAll)
+	user.GET("/auth/sessions", s.handleSessionsList)
+	user.DELETE("/auth/sessions/:id", s.handleSessionDelete)
+	user.GET("/me", s.handleMeGet)
+	user.POST("/me/password", s.handleMePassword)
+
+	// Admins only.
+	admin := user.Group("", requireRole(s, db.RoleAdmin))
+	admin.GET("/users", s.handleUsersList)
+	admin.POST("/users", s.handleUsersCreate)
+	admin.GET("/users/:id", s.handleUserGet)
+	admin.PATCH("/users/:id", s.handleUserPatch)
+	admin.DELETE("/users/:id", s.handleUserDelete)
+	admin.POST("/users/:id/password", s.handleUserPassword)
+	admin.DELETE("/users/:id/sessions", s.handleUserSessionsDelete)
+	admin.GET("/audit", s.handleAuditList)
 
 	// Everything else: unknown /api paths get a JSON 404, other GET and HEAD
 	// requests get the web UI (deep links and reloads work).

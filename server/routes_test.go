@@ -7,7 +7,7 @@ import (
 )
 
 func TestProbesAndHealth(t *testing.T) {
-	up := newTestServer(t, Options{}, embedded, builtUI(t))
+	up := newTestServer(t, Options{}, nil, builtUI(t))
 	down := newTestServer(t, Options{}, unreachableDB(t), builtUI(t))
 
 	cases := []struct {
@@ -51,7 +51,7 @@ func TestProbesAndHealth(t *testing.T) {
 }
 
 func TestAPIErrors(t *testing.T) {
-	srv := newTestServer(t, Options{MaxBodyBytes: 1024}, embedded, builtUI(t))
+	srv := newTestServer(t, Options{MaxBodyBytes: 1024}, nil, builtUI(t))
 	cases := []struct {
 		name   string
 		req    request
@@ -88,7 +88,7 @@ func TestAPIErrors(t *testing.T) {
 }
 
 func TestRequestID(t *testing.T) {
-	srv := newTestServer(t, Options{}, embedded, builtUI(t))
+	srv := newTestServer(t, Options{}, nil, builtUI(t))
 	rec := srv.do(request{path: "/api/nope", headers: map[string]string{requestIDHeader: "job-42.retry_1"}})
 	if got := decodeError(t, rec).RequestID; got != "job-42.retry_1" {
 		t.Fatalf("a well-formed incoming ID was replaced by %q", got)
@@ -104,7 +104,7 @@ func TestRequestID(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
-	srv := newTestServer(t, Options{TrustedProxies: []string{"10.0.0.0/8"}}, embedded, builtUI(t))
+	srv := newTestServer(t, Options{TrustedProxies: []string{"10.0.0.0/8"}}, nil, builtUI(t))
 	cases := []struct {
 		name string
 		req  request
@@ -145,7 +145,7 @@ func TestSecurityHeaders(t *testing.T) {
 }
 
 func TestAccessLogKeepsSecretsOut(t *testing.T) {
-	srv := newTestServer(t, Options{}, embedded, builtUI(t))
+	srv := newTestServer(t, Options{}, nil, builtUI(t))
 	srv.do(request{path: "/setup?token=s3cret-query", headers: map[string]string{
 		"Authorization": "Bearer s3cret-bearer",
 		"Cookie":        "__Secure-labreview_refresh=s3cret-cookie",
@@ -158,8 +158,14 @@ func TestAccessLogKeepsSecretsOut(t *testing.T) {
 		t.Fatalf("a secret reached the log: %s", logs)
 	}
 	var line map[string]any
-	if err := json.Unmarshal([]byte(strings.Split(strings.TrimSpace(logs), "\n")[0]), &line); err != nil {
-		t.Fatal(err)
+	for _, raw := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var l map[string]any
+		if err := json.Unmarshal([]byte(raw), &l); err != nil {
+			t.Fatal(err)
+		}
+		if l["msg"] == "request" {
+			line = l
+		}
 	}
 	for _, field := range []string{"method", "path", "status", "duration_ms", "request_id"} {
 		if _, ok := line[field]; !ok {
@@ -169,7 +175,7 @@ func TestAccessLogKeepsSecretsOut(t *testing.T) {
 }
 
 func TestTrustedProxiesGoverningClientIP(t *testing.T) {
-	srv := newTestServer(t, Options{TrustedProxies: []string{"10.0.0.1"}}, embedded, builtUI(t))
+	srv := newTestServer(t, Options{TrustedProxies: []string{"10.0.0.1"}}, nil, builtUI(t))
 	srv.do(request{path: "/healthz", remote: "10.0.0.1:1000", headers: map[string]string{"X-Forwarded-For": "198.51.100.7"}})
 	srv.do(request{path: "/healthz", remote: "203.0.113.5:1000", headers: map[string]string{"X-Forwarded-For": "192.0.2.66"}})
 	logs := srv.logs.String()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"labreview/auth"
 	"labreview/db"
 )
 
@@ -25,6 +26,9 @@ type Options struct {
 	TrustedProxies []string
 	// MaxBodyBytes caps every request body (413 above it).
 	MaxBodyBytes int64
+	// AllowInsecureCookies lets the refresh cookie be set without Secure
+	// over plain HTTP to a non-localhost host (a closed lab network).
+	AllowInsecureCookies bool
 }
 
 // Database is what the HTTP layer needs from the store.
@@ -38,13 +42,15 @@ type Server struct {
 	log     *slog.Logger
 	opts    Options
 	db      Database
+	auth    *auth.Service
 	ui      *spa
 	proxies []netip.Prefix
+	csrf    *http.CrossOriginProtection
 }
 
 // New builds the HTTP handler. ui is the built web UI (the contents of
 // frontend/dist); when it holds no index.html, / explains how to build it.
-func New(logger *slog.Logger, opts Options, database Database, ui fs.FS) (http.Handler, error) {
+func New(logger *slog.Logger, opts Options, database Database, authn *auth.Service, ui fs.FS) (http.Handler, error) {
 	proxies, err := ParseTrustedProxies(opts.TrustedProxies)
 	if err != nil {
 		return nil, err
@@ -56,7 +62,8 @@ func New(logger *slog.Logger, opts Options, database Database, ui fs.FS) (http.H
 	if err != nil {
 		return nil, fmt.Errorf("server: load web UI: %w", err)
 	}
-	s := &Server{log: logger, opts: opts, db: database, ui: site, proxies: proxies}
+	s := &Server{log: logger, opts: opts, db: database, auth: authn, ui: site, proxies: proxies,
+		csrf: http.NewCrossOriginProtection()}
 
 	gin.SetMode(gin.ReleaseMode)
 	engine := gin.New()

@@ -6,13 +6,11 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -21,27 +19,32 @@ import (
 
 	"github.com/andybalholm/brotli"
 
+	"labreview/auth"
 	"labreview/db"
+	"labreview/db/dbtest"
 )
 
 // embedded is the real embedded store shared by this package's tests.
 var embedded *db.DB
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "labreview-server-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+func TestMain(m *testing.M) { dbtest.Main(m, func(d *db.DB) { embedded = d }) }
+
+// testAuthConfig is the production configuration with the cheapest
+// password hashing the policy allows, so tests run fast.
+func testAuthConfig() auth.Config {
+	return auth.Config{
+		AccessTokenTTL:    5 * time.Minute,
+		RefreshTokenTTL:   time.Hour,
+		SessionMaxAge:     7 * 24 * time.Hour,
+		RefreshReuseGrace: 10 * time.Second,
+		RefreshPerMinute:  30,
+		Algorithm:         auth.AlgEdDSA,
+		Issuer:            "labreview",
+		Audience:          "labreview",
+		Argon2:            auth.Argon2Params{MemoryKiB: 19456, Iterations: 2, Parallelism: 1},
+		Throttle:          auth.ThrottleConfig{Window: 15 * time.Minute, AccountLimit: 5, IPLimit: 50},
+		SetupURLBase:      "http://localhost:8080",
 	}
-	embedded, err = db.Open(context.Background(), db.Options{DataDir: dir})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	_ = embedded.Close(context.Background())
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
 }
 
 // unreachableDB is a hosted database whose server does not exist.
@@ -126,20 +129,37 @@ func (b *syncBuffer) String() string {
 type testServer struct {
 	handler http.Handler
 	logs    *syncBuffer
+	db      *db.DB
+	auth    *auth.Service
 }
 
-func newTestServer(t *testing.T, opts Options, database Database, ui fstest.MapFS) *testServer {
+// newTestServer builds the real handler on database (a fresh database of
+// the embedded store when nil) with a real auth service.
+func newTestServer(t *testing.T, opts Options, database *db.DB, ui fstest.MapFS) *testServer {
 	t.Helper()
+	return newTestServerWith(t, opts, database, ui, testAuthConfig())
+}
+
+func newTestServerWith(t *testing.T, opts Options, database *db.DB, ui fstest.MapFS, cfg auth.Config) *testServer {
+	t.Helper()
+	if database == nil {
+		database = dbtest.Fresh(t, embedded)
+	}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if opts.Version == "" {
 		opts.Version = "test-version"
 	}
-	h, err := New(logger, opts, database, ui)
+	svc, err := auth.New(context.Background(), cfg, database, logger, auth.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testServer{handler: h, logs: logs}
+	t.Cleanup(svc.Close)
+	h, err := New(logger, opts, database, svc, ui)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testServer{handler: h, logs: logs, db: database, auth: svc}
 }
 
 type request struct {

@@ -16,7 +16,7 @@ import (
 )
 
 func TestUIDocument(t *testing.T) {
-	srv := newTestServer(t, Options{}, embedded, builtUI(t))
+	srv := newTestServer(t, Options{}, nil, builtUI(t))
 	for _, path := range []string{"/", "/index.html", "/results/42", "/results/42/", "/setup?token=abc", "/.keep", "/a/b/c.d"} {
 		t.Run(path, func(t *testing.T) {
 			rec := srv.do(request{path: path})
@@ -40,7 +40,7 @@ func TestUIDocument(t *testing.T) {
 }
 
 func TestUIAssets(t *testing.T) {
-	srv := newTestServer(t, Options{}, embedded, builtUI(t))
+	srv := newTestServer(t, Options{}, nil, builtUI(t))
 	const asset = "/assets/index-Ab12Cd34.js"
 	original := strings.Repeat(appJS, 100)
 
@@ -160,7 +160,7 @@ func decode(t *testing.T, encoding string, body []byte) string {
 }
 
 func TestUINotBuilt(t *testing.T) {
-	srv := newTestServer(t, Options{}, embedded, fstest.MapFS{".keep": {}})
+	srv := newTestServer(t, Options{}, nil, fstest.MapFS{".keep": {}})
 	for _, path := range []string{"/", "/results/7"} {
 		rec := srv.do(request{path: path})
 		if rec.Code != 200 || !strings.Contains(rec.Body.String(), "make build") {

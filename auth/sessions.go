@@ -1,0 +1,442 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"golang.org/x/time/rate"
+
+	"labreview/db"
+)
+
+// A refresh token is "<session id>.<secret>", both base64url without
+// padding: 128 random bits name the session (so it is found by _id), 256
+// random bits are the secret. Only SHA-256 of the secret is stored; a slow
+// hash is unnecessary for 256 random bits.
+const (
+	sessionIDBytes = 16
+	secretBytes    = 32
+	// oldHashesKept bounds how many superseded secrets per session are
+	// remembered for reuse detection.
+	oldHashesKept = 16
+)
+
+var b64 = base64.RawURLEncoding
+
+// ClientInfo describes the client of a request, for sessions and audit.
+type ClientInfo struct {
+	IP        string
+	UserAgent string
+}
+
+// Grant is what a successful login or refresh hands out.
+type Grant struct {
+	AccessToken string
+	ExpiresIn   time.Duration
+	// RefreshToken is "" when the refresh was answered from the grace
+	// window: the client already holds the successor and keeps its cookie.
+	RefreshToken string
+	// RefreshMaxAge is how long the refresh cookie may live.
+	RefreshMaxAge time.Duration
+	User          *db.User
+	SessionID     string
+}
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	UserID    bson.ObjectID
+	SessionID string
+	Role      string
+}
+
+func (s *Service) randomString(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", fmt.Errorf("auth: random: %w", err)
+	}
+	return b64.EncodeToString(b), nil
+}
+
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return b64.EncodeToString(sum[:])
+}
+
+func sameHash(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// parseRefreshToken splits and checks the shape of a refresh token.
+func parseRefreshToken(token string) (id, secret string, ok bool) {
+	id, secret, found := strings.Cut(token, ".")
+	if !found || len(token) > 128 {
+		return "", "", false
+	}
+	rawID, err1 := b64.Strict().DecodeString(id)
+	rawSecret, err2 := b64.Strict().DecodeString(secret)
+	if err1 != nil || err2 != nil || len(rawID) != sessionIDBytes || len(rawSecret) != secretBytes {
+		return "", "", false
+	}
+	return id, secret, true
+}
+
+// startSession creates a session for user and the first tokens.
+func (s *Service) startSession(ctx context.Context, user *db.User, client ClientInfo) (*Grant, error) {
+	id, err := s.randomString(sessionIDBytes)
+	if err != nil {
+		return nil, err
+	}
+	secret, err := s.randomString(secretBytes)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	sess := &db.Session{
+		ID:            id,
+		UserID:        user.ID,
+		SecretHash:    hashSecret(secret),
+		OldHashes:     []string{},
+		CreatedAt:     now,
+		LastUsedAt:    now,
+		ExpiresAt:     now.Add(s.cfg.SessionMaxAge),
+		IdleExpiresAt: minTime(now.Add(s.cfg.RefreshTokenTTL), now.Add(s.cfg.SessionMaxAge)),
+		UserAgent:     truncate(client.UserAgent, 512),
+		IP:            client.IP,
+	}
+	if err := s.db.InsertSession(ctx, sess); err != nil {
+		return nil, err
+	}
+	return s.grant(user, sess, id+"."+secret, now)
+}
+
+func (s *Service) grant(user *db.User, sess *db.Session, refresh string, now time.Time) (*Grant, error) {
+	t, err := s.issuer()
+	if err != nil {
+		return nil, err
+	}
+	token, exp, err := t.Issue(user.ID.Hex(), sess.ID, user.Role)
+	if err != nil {
+		return nil, err
+	}
+	s.live.remember(sess.ID, now)
+	return &Grant{
+		AccessToken:   token,
+		ExpiresIn:     exp.Sub(now),
+		RefreshToken:  refresh,
+		RefreshMaxAge: sess.IdleExpiresAt.Sub(now),
+		User:          user,
+		SessionID:     sess.ID,
+	}, nil
+}
+
+// Refresh exchanges a refresh token for a new access token and, normally,
+// a new refresh token (rotation). See docs/security.md for the rules.
+func (s *Service) Refresh(ctx context.Context, token string, client ClientInfo) (*Grant, error) {
+	id, secret, ok := parseRefreshToken(token)
+	if !ok {
+		return nil, ErrInvalidRefresh
+	}
+	if !s.limiter.allow(id, s.now()) {
+		return nil, ErrRateLimited
+	}
+	presented := hashSecret(secret)
+	sess, err := s.db.SessionByID(ctx, id)
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, ErrInvalidRefresh
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if !sess.Live(now) {
+		return nil, ErrInvalidRefresh
+	}
+	user, err := s.db.UserByID(ctx, sess.UserID)
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		return nil, err
+	}
+	if user == nil || user.Disabled {
+		s.revoke(ctx, sess.ID, "user_disabled")
+		return nil, ErrInvalidRefresh
+	}
+
+	if sameHash(presented, sess.SecretHash) {
+		next, err := s.randomString(secretBytes)
+		if err != nil {
+			return nil, err
+		}
+		idle := minTime(now.Add(s.cfg.RefreshTokenTTL), sess.ExpiresAt)
+		old := sess.OldHashes
+		if sess.PrevHash != "" {
+			old = append([]string{sess.PrevHash}, old...)
+		}
+		old = old[:min(len(old), oldHashesKept)]
+		rotated, err := s.db.RotateSession(ctx, id, presented, hashSecret(next), old, now, idle)
+		if err != nil {
+			return nil, err
+		}
+		if rotated {
+			sess.IdleExpiresAt = idle
+			return s.grant(user, sess, id+"."+next, now)
+		}
+		// Another request rotated this secret a moment ago (a second tab):
+		// reread and let the grace rule decide.
+		if sess, err = s.db.SessionByID(ctx, id); err != nil {
+			return nil, err
+		}
+		if !sess.Live(now) {
+			return nil, ErrInvalidRefresh
+		}
+	}
+
+	if sameHash(presented, sess.PrevHash) && now.Sub(sess.PrevReplacedAt) <= s.cfg.RefreshReuseGrace {
+		// Tabs share the cookie jar: the caller already has the successor
+		// cookie, so it gets an access token and no new cookie.
+		_ = s.db.TouchSession(ctx, id, now)
+		return s.grant(user, sess, "", now)
+	}
+	if sameHash(presented, sess.PrevHash) || slices.ContainsFunc(sess.OldHashes, func(h string) bool { return sameHash(h, presented) }) {
+		// A superseded secret came back after the grace window: someone
+		// holds a copy of an old cookie. End the whole family.
+		s.revoke(ctx, sess.ID, "refresh_reuse")
+		s.audit(ctx, &db.AuditEvent{Event: EventRefreshReuse, UserID: user.ID.Hex(), SessionID: sess.ID,
+			IP: client.IP, UserAgent: client.UserAgent})
+		return nil, ErrInvalidRefresh
+	}
+	// A secret this session never had: not proof of theft (the session id
+	// alone is no secret), just invalid.
+	return nil, ErrInvalidRefresh
+}
+
+// Logout revokes the session a refresh token belongs to, if the token is
+// genuine (current or just-replaced secret). Invalid tokens are ignored.
+func (s *Service) Logout(ctx context.Context, token string, client ClientInfo) error {
+	id, secret, ok := parseRefreshToken(token)
+	if !ok {
+		return nil
+	}
+	sess, err := s.db.SessionByID(ctx, id)
+	if errors.Is(err, db.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	h := hashSecret(secret)
+	if !sess.Live(s.now()) || !(sameHash(h, sess.SecretHash) || sameHash(h, sess.PrevHash)) {
+		return nil
+	}
+	if err := s.revokeErr(ctx, sess.ID, "logout"); err != nil {
+		return err
+	}
+	s.audit(ctx, &db.AuditEvent{Event: EventLogout, ActorID: sess.UserID.Hex(), UserID: sess.UserID.Hex(),
+		SessionID: sess.ID, IP: client.IP, UserAgent: client.UserAgent})
+	return nil
+}
+
+// LogoutAll revokes every session of the caller.
+func (s *Service) LogoutAll(ctx context.Context, p *Principal, client ClientInfo) error {
+	ids, err := s.db.RevokeUserSessions(ctx, p.UserID, "", "logout_all", s.now())
+	if err != nil {
+		return err
+	}
+	s.live.forget(ids...)
+	s.audit(ctx, &db.AuditEvent{Event: EventLogoutAll, ActorID: p.UserID.Hex(), UserID: p.UserID.Hex(),
+		SessionID: p.SessionID, IP: client.IP, UserAgent: client.UserAgent, Details: map[string]any{"sessions": len(ids)}})
+	return nil
+}
+
+// SessionInfo is a session as its owner sees it.
+type SessionInfo struct {
+	ID         string
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	UserAgent  string
+	IP         string
+	Current    bool
+}
+
+// Sessions lists the caller's live sessions.
+func (s *Service) Sessions(ctx context.Context, p *Principal) ([]SessionInfo, error) {
+	list, err := s.db.LiveSessions(ctx, p.UserID, s.now())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SessionInfo, len(list))
+	for i, sess := range list {
+		out[i] = SessionInfo{ID: sess.ID, CreatedAt: sess.CreatedAt, LastUsedAt: sess.LastUsedAt,
+			UserAgent: sess.UserAgent, IP: sess.IP, Current: sess.ID == p.SessionID}
+	}
+	return out, nil
+}
+
+// RevokeOwnSession ends one of the caller's sessions; another user's
+// session is reported as not found.
+func (s *Service) RevokeOwnSession(ctx context.Context, p *Principal, id string, client ClientInfo) error {
+	sess, err := s.db.SessionByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if sess.UserID != p.UserID || !sess.Live(s.now()) {
+		return db.ErrNotFound
+	}
+	if err := s.revokeErr(ctx, id, "revoked_by_user"); err != nil {
+		return err
+	}
+	s.audit(ctx, &db.AuditEvent{Event: EventSessionRevoked, ActorID: p.UserID.Hex(), UserID: p.UserID.Hex(),
+		SessionID: id, IP: client.IP, UserAgent: client.UserAgent})
+	return nil
+}
+
+// Authenticate checks a bearer access token and that its session is still
+// live (answered from a cache for up to sessionCheckTTL). When the session
+// cannot be checked because the database is down, it fails closed with
+// db.ErrUnavailable.
+func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, error) {
+	t, err := s.issuer()
+	if err != nil {
+		return nil, err
+	}
+	claims, err := t.Verify(bearer)
+	if err != nil && s.reloadKeysSoon(ctx) {
+		claims, err = t.Verify(bearer)
+	}
+	if err != nil {
+		return nil, err
+	}
+	uid, err := bson.ObjectIDFromHex(claims.Subject)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bad subject", ErrInvalidToken)
+	}
+	now := s.now()
+	if !s.live.fresh(claims.SessionID, now) {
+		sess, err := s.db.SessionByID(ctx, claims.SessionID)
+		switch {
+		case errors.Is(err, db.ErrNotFound):
+			return nil, fmt.Errorf("%w: session ended", ErrInvalidToken)
+		case err != nil:
+			return nil, err
+		case !sess.Live(now) || sess.UserID != uid:
+			return nil, fmt.Errorf("%w: session ended", ErrInvalidToken)
+		}
+		s.live.remember(claims.SessionID, now)
+	}
+	return &Principal{UserID: uid, SessionID: claims.SessionID, Role: claims.Role}, nil
+}
+
+// revoke ends a session and forgets it locally, logging failures.
+func (s *Service) revoke(ctx context.Context, id, reason string) {
+	if err := s.revokeErr(ctx, id, reason); err != nil {
+		s.log.Warn("revoking session", "reason", reason, "err", err)
+	}
+}
+
+func (s *Service) revokeErr(ctx context.Context, id, reason string) error {
+	s.live.forget(id)
+	if _, err := s.db.RevokeSession(ctx, id, reason, s.now()); err != nil {
+		return err
+	}
+	return nil
+}
+
+// sessionCache remembers which sessions were live recently, so access
+// tokens do not cost a database read on every request.
+type sessionCache struct {
+	mu      sync.Mutex
+	checked map[string]time.Time
+}
+
+func newSessionCache() *sessionCache { return &sessionCache{checked: map[string]time.Time{}} }
+
+func (c *sessionCache) fresh(id string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.checked[id]
+	return ok && now.Sub(at) < sessionCheckTTL && !now.Before(at)
+}
+
+func (c *sessionCache) remember(id string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.checked[id] = now
+}
+
+func (c *sessionCache) forget(ids ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		delete(c.checked, id)
+	}
+}
+
+func (c *sessionCache) prune(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, at := range c.checked {
+		if now.Sub(at) >= sessionCheckTTL {
+			delete(c.checked, id)
+		}
+	}
+}
+
+// refreshLimiter bounds refreshes per session on this instance: a client
+// stuck in a refresh loop, or someone hammering with a stolen cookie, is
+// slowed down without touching the database.
+type refreshLimiter struct {
+	mu       sync.Mutex
+	perMin   int
+	limiters map[string]*rate.Limiter
+	lastSeen map[string]time.Time
+}
+
+func newRefreshLimiter(perMinute int) *refreshLimiter {
+	return &refreshLimiter{perMin: perMinute, limiters: map[string]*rate.Limiter{}, lastSeen: map[string]time.Time{}}
+}
+
+func (l *refreshLimiter) allow(id string, now time.Time) bool {
+	if l.perMin <= 0 {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lim, ok := l.limiters[id]
+	if !ok {
+		lim = rate.NewLimiter(rate.Limit(float64(l.perMin)/60), l.perMin)
+		l.limiters[id] = lim
+	}
+	l.lastSeen[id] = now
+	return lim.AllowN(now, 1)
+}
+
+func (l *refreshLimiter) prune(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id, seen := range l.lastSeen {
+		if now.Sub(seen) > 2*time.Minute {
+			delete(l.limiters, id)
+			delete(l.lastSeen, id)
+		}
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}

@@ -1,0 +1,106 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"sync"
+	"time"
+
+	"labreview/db"
+)
+
+// setupTokenTTL is how long the first-run setup link works.
+const setupTokenTTL = time.Hour
+
+// setupToken is the one-time secret of the first-run setup link. It lives
+// only in this process: a restart makes a new one (and logs the new link).
+type setupToken struct {
+	mu      sync.Mutex
+	value   string
+	expires time.Time
+}
+
+// SetupNeeded reports whether no enabled admin exists.
+func (s *Service) SetupNeeded(ctx context.Context) (bool, error) {
+	n, err := s.db.CountActiveAdmins(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	return n == 0, nil
+}
+
+// PrepareSetup makes a fresh setup token when setup is needed and returns
+// the link to log ("" when no setup is needed).
+func (s *Service) PrepareSetup(ctx context.Context) (string, error) {
+	needed, err := s.SetupNeeded(ctx)
+	if err != nil || !needed {
+		return "", err
+	}
+	token, err := s.randomString(32)
+	if err != nil {
+		return "", err
+	}
+	s.setup.mu.Lock()
+	s.setup.value, s.setup.expires = token, s.now().Add(setupTokenTTL)
+	s.setup.mu.Unlock()
+	return s.cfg.SetupURLBase + "/setup?token=" + token, nil
+}
+
+// setupTokenValid checks token without using it up.
+func (s *Service) setupTokenValid(token string) bool {
+	s.setup.mu.Lock()
+	defer s.setup.mu.Unlock()
+	return s.setup.value != "" && token != "" && s.now().Before(s.setup.expires) &&
+		subtle.ConstantTimeCompare([]byte(token), []byte(s.setup.value)) == 1
+}
+
+func (s *Service) burnSetupToken() {
+	s.setup.mu.Lock()
+	defer s.setup.mu.Unlock()
+	s.setup.value = ""
+}
+
+// Setup creates the first admin and signs them in. Exactly one setup ever
+// succeeds, even when several run at once: the others get ErrSetupDone.
+func (s *Service) Setup(ctx context.Context, token string, in NewUser, client ClientInfo) (*Grant, error) {
+	needed, err := s.SetupNeeded(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !needed {
+		return nil, ErrSetupDone
+	}
+	if !s.setupTokenValid(token) {
+		return nil, ErrSetupToken
+	}
+	in.Role = db.RoleAdmin
+	u, err := s.prepareUser(ctx, in) // input errors leave the link usable
+	if err != nil {
+		return nil, err
+	}
+	// The claim is the arbiter between concurrent attempts.
+	if err := s.db.ClaimSetup(ctx, u.ID, s.now()); err != nil {
+		if errors.Is(err, db.ErrConflict) {
+			return nil, ErrSetupDone
+		}
+		return nil, err
+	}
+	if err := s.db.InsertUser(ctx, u); err != nil {
+		_ = s.db.ReleaseSetup(context.WithoutCancel(ctx), u.ID)
+		if errors.Is(err, db.ErrConflict) {
+			return nil, ErrEmailTaken
+		}
+		return nil, err
+	}
+	s.burnSetupToken()
+	s.audit(ctx, &db.AuditEvent{Event: EventSetup, ActorID: u.ID.Hex(), UserID: u.ID.Hex(), Email: u.Email,
+		IP: client.IP, UserAgent: client.UserAgent})
+	g, err := s.startSession(ctx, u, client)
+	if err != nil {
+		return nil, err
+	}
+	s.audit(ctx, &db.AuditEvent{Event: EventLoginOK, ActorID: u.ID.Hex(), UserID: u.ID.Hex(),
+		SessionID: g.SessionID, IP: client.IP, UserAgent: client.UserAgent})
+	return g, nil
+}

@@ -1,0 +1,305 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+
+	"labreview/db"
+)
+
+// Roles a user can have.
+var Roles = []string{db.RoleViewer, db.RoleReviewer, db.RoleAdmin}
+
+// NormaliseEmail is the one rule for addresses: surrounding white space
+// trimmed, then lower-cased. One account per normalised address.
+func NormaliseEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
+
+func validateEmail(email string) error {
+	if email == "" || len(email) > 254 {
+		return &InputError{Field: "email", Code: "invalid_email", Message: "must be an email address of at most 254 characters"}
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email || addr.Name != "" || !strings.Contains(email[strings.LastIndex(email, "@")+1:], ".") && !strings.HasSuffix(email, "@localhost") {
+		return &InputError{Field: "email", Code: "invalid_email", Message: "must be an email address such as ada@lab.example.org"}
+	}
+	return nil
+}
+
+func validateName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 100 {
+		return "", &InputError{Field: "name", Code: "invalid_name", Message: "must be 1 to 100 characters"}
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return "", &InputError{Field: "name", Code: "invalid_name", Message: "must not contain control characters"}
+		}
+	}
+	return name, nil
+}
+
+func validateRole(role string) error {
+	for _, r := range Roles {
+		if role == r {
+			return nil
+		}
+	}
+	return &InputError{Field: "role", Code: "invalid_role", Message: "must be one of viewer, reviewer, admin"}
+}
+
+func passwordError(field string, err error) error {
+	var pe *PolicyError
+	if errors.As(err, &pe) {
+		return &InputError{Field: field, Code: pe.Code, Message: pe.Message}
+	}
+	return err
+}
+
+// NewUser is the input for creating a user.
+type NewUser struct {
+	Email, Name, Role, Password string
+}
+
+// CreateUser validates and stores a new user. actor is "" for the CLI.
+func (s *Service) CreateUser(ctx context.Context, actor string, in NewUser, client ClientInfo) (*db.User, error) {
+	u, err := s.prepareUser(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.db.InsertUser(ctx, u); err != nil {
+		if errors.Is(err, db.ErrConflict) {
+			return nil, ErrEmailTaken
+		}
+		return nil, err
+	}
+	s.audit(ctx, &db.AuditEvent{Event: EventUserCreated, ActorID: actor, UserID: u.ID.Hex(), Email: u.Email,
+		IP: client.IP, UserAgent: client.UserAgent, Details: map[string]any{"role": u.Role}})
+	return u, nil
+}
+
+func (s *Service) prepareUser(ctx context.Context, in NewUser) (*db.User, error) {
+	email := NormaliseEmail(in.Email)
+	if err := validateEmail(email); err != nil {
+		return nil, err
+	}
+	name, err := validateName(in.Name)
+	if err != nil {
+		return nil, err
+	}
+	if err := validateRole(in.Role); err != nil {
+		return nil, err
+	}
+	if err := CheckPassword(in.Password, email, name); err != nil {
+		return nil, passwordError("password", err)
+	}
+	hash, err := s.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	return &db.User{ID: bson.NewObjectID(), Email: email, Name: name, Role: in.Role, PasswordHash: hash,
+		CreatedAt: now, UpdatedAt: now, PasswordChangedAt: now}, nil
+}
+
+// Users lists every user.
+func (s *Service) Users(ctx context.Context) ([]db.User, error) { return s.db.ListUsers(ctx) }
+
+// User returns one user (db.ErrNotFound if none).
+func (s *Service) User(ctx context.Context, id bson.ObjectID) (*db.User, error) {
+	return s.db.UserByID(ctx, id)
+}
+
+// UserByEmail returns one user by address (db.ErrNotFound if none).
+func (s *Service) UserByEmail(ctx context.Context, email string) (*db.User, error) {
+	return s.db.UserByEmail(ctx, NormaliseEmail(email))
+}
+
+// UserPatch changes some of a user's fields; nil means unchanged.
+type UserPatch struct {
+	Name     *string
+	Role     *string
+	Disabled *bool
+}
+
+// adminLease serialises changes that could remove the last admin.
+const adminLease = "admins"
+
+// UpdateUser applies patch. A change that would leave no enabled admin is
+// refused (ErrLastAdmin), even when two admins demote each other at once:
+// such changes run one at a time under a database lease. Disabling a user
+// ends their sessions.
+func (s *Service) UpdateUser(ctx context.Context, actor string, id bson.ObjectID, patch UserPatch, client ClientInfo) (*db.User, error) {
+	change := db.UserChange{Disabled: patch.Disabled}
+	if patch.Name != nil {
+		name, err := validateName(*patch.Name)
+		if err != nil {
+			return nil, err
+		}
+		change.Name = &name
+	}
+	if patch.Role != nil {
+		if err := validateRole(*patch.Role); err != nil {
+			return nil, err
+		}
+		change.Role = patch.Role
+	}
+	var before, after *db.User
+	apply := func() error {
+		var err error
+		before, after, err = s.db.UpdateUser(ctx, id, change, s.now())
+		return err
+	}
+	demotes := (patch.Role != nil && *patch.Role != db.RoleAdmin) || (patch.Disabled != nil && *patch.Disabled)
+	var err error
+	if demotes {
+		err = s.guardLastAdmin(ctx, id, apply)
+	} else {
+		err = apply()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if after.Disabled && !before.Disabled {
+		if err := s.endUserSessions(ctx, id, "user_disabled"); err != nil {
+			return nil, err
+		}
+	}
+	s.audit(ctx, &db.AuditEvent{Event: EventUserChanged, ActorID: actor, UserID: id.Hex(), IP: client.IP, UserAgent: client.UserAgent,
+		Details: map[string]any{
+			"before": map[string]any{"role": before.Role, "disabled": before.Disabled, "name": before.Name},
+			"after":  map[string]any{"role": after.Role, "disabled": after.Disabled, "name": after.Name},
+		}})
+	return after, nil
+}
+
+// DeleteUser removes a user and ends their sessions.
+func (s *Service) DeleteUser(ctx context.Context, actor string, id bson.ObjectID, client ClientInfo) error {
+	var gone *db.User
+	err := s.guardLastAdmin(ctx, id, func() error {
+		var err error
+		gone, err = s.db.DeleteUser(ctx, id)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.endUserSessions(ctx, id, "user_deleted"); err != nil {
+		return err
+	}
+	s.audit(ctx, &db.AuditEvent{Event: EventUserDeleted, ActorID: actor, UserID: id.Hex(), Email: gone.Email,
+		IP: client.IP, UserAgent: client.UserAgent,
+		Details: map[string]any{"before": map[string]any{"role": gone.Role, "disabled": gone.Disabled}}})
+	return nil
+}
+
+// guardLastAdmin runs fn, which may take admin rights from user id, only if
+// another enabled admin remains.
+func (s *Service) guardLastAdmin(ctx context.Context, id bson.ObjectID, fn func() error) error {
+	return s.db.WithLease(ctx, adminLease, 10*time.Second, 10*time.Second, func() error {
+		target, err := s.db.UserByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if target.Role == db.RoleAdmin && !target.Disabled {
+			others, err := s.db.CountActiveAdmins(ctx, &id)
+			if err != nil {
+				return err
+			}
+			if others == 0 {
+				return ErrLastAdmin
+			}
+		}
+		return fn()
+	})
+}
+
+// TerminateUserSessions ends every session of a user (admin action).
+func (s *Service) TerminateUserSessions(ctx context.Context, actor string, id bson.ObjectID, client ClientInfo) error {
+	if _, err := s.db.UserByID(ctx, id); err != nil {
+		return err
+	}
+	if err := s.endUserSessions(ctx, id, "terminated_by_admin"); err != nil {
+		return err
+	}
+	s.audit(ctx, &db.AuditEvent{Event: EventSessionsEnded, ActorID: actor, UserID: id.Hex(), IP: client.IP, UserAgent: client.UserAgent})
+	return nil
+}
+
+func (s *Service) endUserSessions(ctx context.Context, id bson.ObjectID, reason string) error {
+	ids, err := s.db.RevokeUserSessions(ctx, id, "", reason, s.now())
+	s.live.forget(ids...)
+	return err
+}
+
+// ChangePassword changes the caller's password after checking the current
+// one, and ends every other session of theirs. Wrong current passwords
+// count towards the account's login throttle.
+func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string, client ClientInfo) error {
+	if len(current) > MaxPasswordBytes {
+		return &InputError{Field: "current_password", Code: "password_too_long", Message: "must be at most 1024 bytes"}
+	}
+	user, err := s.db.UserByID(ctx, p.UserID)
+	if err != nil {
+		return err
+	}
+	if err := s.checkThrottle(ctx, user.Email, client.IP, s.now()); err != nil {
+		return err
+	}
+	ok, _, err := s.hasher.Verify(ctx, user.PasswordHash, current)
+	if err != nil && (errors.Is(err, ErrBusy) || ctx.Err() != nil) {
+		return err
+	}
+	if !ok {
+		s.countFailure(ctx, user.Email, client.IP)
+		return &InputError{Field: "current_password", Code: "wrong_password", Message: "is not your current password"}
+	}
+	if err := s.setPassword(ctx, user, next); err != nil {
+		return err
+	}
+	ids, err := s.db.RevokeUserSessions(ctx, user.ID, p.SessionID, "password_changed", s.now())
+	s.live.forget(ids...)
+	if err != nil {
+		return err
+	}
+	s.audit(ctx, &db.AuditEvent{Event: EventPasswordChanged, ActorID: user.ID.Hex(), UserID: user.ID.Hex(),
+		SessionID: p.SessionID, IP: client.IP, UserAgent: client.UserAgent, Details: map[string]any{"sessions_ended": len(ids)}})
+	return nil
+}
+
+// ResetPassword sets a user's password (admin or CLI) and ends all their
+// sessions. actor is "" for the CLI.
+func (s *Service) ResetPassword(ctx context.Context, actor string, id bson.ObjectID, next string, client ClientInfo) error {
+	user, err := s.db.UserByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.setPassword(ctx, user, next); err != nil {
+		return err
+	}
+	if err := s.endUserSessions(ctx, id, "password_reset"); err != nil {
+		return err
+	}
+	s.audit(ctx, &db.AuditEvent{Event: EventPasswordReset, ActorID: actor, UserID: id.Hex(), IP: client.IP, UserAgent: client.UserAgent})
+	return nil
+}
+
+func (s *Service) setPassword(ctx context.Context, user *db.User, next string) error {
+	if err := CheckPassword(next, user.Email, user.Name); err != nil {
+		return passwordError("new_password", err)
+	}
+	hash, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return err
+	}
+	_, _, err = s.db.UpdateUser(ctx, user.ID, db.UserChange{PasswordHash: &hash}, s.now())
+	return err
+}

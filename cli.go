@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"labreview/auth"
+	"labreview/db"
+)
+
+type loadFunc func() (*Config, string, error)
+
+// cliClient is what CLI actions record as the client in the audit log.
+var cliClient = auth.ClientInfo{UserAgent: "labreview-cli"}
+
+// withAuth opens the database the way the CLI must: with the embedded
+// store, it uses the running server's store through its socket when the
+// server is live, and starts its own only when it is not, so two stores
+// never open the same files. Then it runs fn with an auth service.
+func withAuth(ctx context.Context, load loadFunc, stderr io.Writer, fn func(*auth.Service) error) error {
+	cfg, _, err := load()
+	if err != nil {
+		return err
+	}
+	logger := newLogger(LogConfig{Level: "warn", Format: cfg.Log.Format}, stderr)
+	database, err := db.Open(ctx, db.Options{
+		URI:                    cfg.MongoDB.URI,
+		Database:               cfg.MongoDB.Database,
+		DataDir:                cfg.DataDir,
+		ConnectTimeout:         cfg.MongoDB.ConnectTimeout,
+		ServerSelectionTimeout: cfg.MongoDB.ServerSelectionTimeout,
+		Logger:                 logger,
+		ShareRunningStore:      true,
+	})
+	if err != nil {
+		return err
+	}
+	defer database.Close(context.WithoutCancel(ctx))
+	if database.Mode() == db.ModeHosted {
+		waitCtx, cancel := context.WithTimeout(ctx, cfg.MongoDB.ServerSelectionTimeout+5*time.Second)
+		err := waitReady(waitCtx, database)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("database not reachable: %w", err)
+		}
+	}
+	svc, err := auth.New(ctx, authConfig(cfg, cfg.Server.PublicURL), database, logger, auth.Options{})
+	if err != nil {
+		return err
+	}
+	defer svc.Close()
+	return fn(svc)
+}
+
+func waitReady(ctx context.Context, database *db.DB) error {
+	for {
+		err := database.Ping(ctx)
+		if err == nil || !errors.Is(err, db.ErrUnavailable) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// readPassword reads one line from stdin: passwords never come as flags,
+// where they would show in shell history and the process list.
+func readPassword(stdin io.Reader, fromStdin bool) (string, error) {
+	if !fromStdin {
+		return "", errors.New("passwords are read from standard input: add --password-stdin and pipe the password in")
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, auth.MaxPasswordBytes+2)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("reading the password from standard input: %w", err)
+	}
+	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	if line == "" {
+		return "", errors.New("no password on standard input")
+	}
+	return line, nil
+}
+
+func userCommand(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "user",
+		Short: "Manage user accounts (works whether or not the server is running)",
+	}
+
+	var email, name, role string
+	var pwStdin bool
+	create := &cobra.Command{
+		Use:   "create",
+		Short: "Create a user; the password is read from standard input",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			password, err := readPassword(stdin, pwStdin)
+			if err != nil {
+				return err
+			}
+			return withAuth(c.Context(), load, stderr, func(svc *auth.Service) error {
+				u, err := svc.CreateUser(c.Context(), "", auth.NewUser{Email: email, Name: name, Role: role, Password: password}, cliClient)
+				if err != nil {
+					return cliError(err)
+				}
+				_, err = fmt.Fprintf(stdout, "created %s (%s, %s) id %s\n", u.Email, u.Name, u.Role, u.ID.Hex())
+				return err
+			})
+		},
+	}
+	create.Flags().StringVar(&email, "email", "", "email address (required)")
+	create.Flags().StringVar(&name, "name", "", "display name (required)")
+	create.Flags().StringVar(&role, "role", db.RoleViewer, "viewer, reviewer or admin")
+	create.Flags().BoolVar(&pwStdin, "password-stdin", false, "read the password from standard input (required)")
+	_ = create.MarkFlagRequired("email")
+	_ = create.MarkFlagRequired("name")
+
+	var pwEmail string
+	var pwFromStdin bool
+	passwd := &cobra.Command{
+		Use:   "passwd",
+		Short: "Set a user's password (read from standard input) and end their sessions",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			password, err := readPassword(stdin, pwFromStdin)
+			if err != nil {
+				return err
+			}
+			return withAuth(c.Context(), load, stderr, func(svc *auth.Service) error {
+				u, err := svc.UserByEmail(c.Context(), pwEmail)
+				if err != nil {
+					return cliError(err)
+				}
+				if err := svc.ResetPassword(c.Context(), "", u.ID, password, cliClient); err != nil {
+					return cliError(err)
+				}
+				_, err = fmt.Fprintf(stdout, "password of %s changed; their sessions were ended\n", u.Email)
+				return err
+			})
+		},
+	}
+	passwd.Flags().StringVar(&pwEmail, "email", "", "email address (required)")
+	passwd.Flags().BoolVar(&pwFromStdin, "password-stdin", false, "read the password from standard input (required)")
+	_ = passwd.MarkFlagRequired("email")
+
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List users",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return withAuth(c.Context(), load, stderr, func(svc *auth.Service) error {
+				users, err := svc.Users(c.Context())
+				if err != nil {
+					return cliError(err)
+				}
+				w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "EMAIL\tNAME\tROLE\tSTATUS\tCREATED")
+				for _, u := range users {
+					status := "active"
+					if u.Disabled {
+						status = "disabled"
+					}
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", u.Email, u.Name, u.Role, status, u.CreatedAt.UTC().Format(time.DateOnly))
+				}
+				return w.Flush()
+			})
+		},
+	}
+
+	var disEmail string
+	disable := &cobra.Command{
+		Use:   "disable",
+		Short: "Disable a user and end their sessions",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return withAuth(c.Context(), load, stderr, func(svc *auth.Service) error {
+				u, err := svc.UserByEmail(c.Context(), disEmail)
+				if err != nil {
+					return cliError(err)
+				}
+				yes := true
+				if _, err := svc.UpdateUser(c.Context(), "", u.ID, auth.UserPatch{Disabled: &yes}, cliClient); err != nil {
+					return cliError(err)
+				}
+				_, err = fmt.Fprintf(stdout, "disabled %s; their sessions were ended\n", u.Email)
+				return err
+			})
+		},
+	}
+	disable.Flags().StringVar(&disEmail, "email", "", "email address (required)")
+	_ = disable.MarkFlagRequired("email")
+
+	cmd.AddCommand(create, passwd, list, disable)
+	return cmd
+}
+
+func keysCommand(load loadFunc, stdout, stderr io.Writer) *cobra.Command {
+	cmd := &cobra.Command{Use: "keys", Short: "Manage token-signing keys"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "rotate",
+		Short: "Make a new signing key; older keys keep verifying until their tokens expire",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			return withAuth(c.Context(), load, stderr, func(svc *auth.Service) error {
+				kid, err := svc.RotateKeys(c.Context())
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(stdout, "new signing key %s; running servers switch to it within %s\n", kid, "30s")
+				return err
+			})
+		},
+	})
+	return cmd
+}
+
+// cliError turns service errors into messages for a terminal.
+func cliError(err error) error {
+	var input *auth.InputError
+	switch {
+	case errors.As(err, &input):
+		return fmt.Errorf("%s %s", input.Field, input.Message)
+	case errors.Is(err, db.ErrNotFound):
+		return errors.New("no such user")
+	default:
+		return err
+	}
+}
+

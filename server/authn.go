@@ -1,0 +1,154 @@
+package server
+
+import (
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"labreview/auth"
+)
+
+// Refresh cookie names: __Secure- whenever the cookie can be Secure (HTTPS
+// or localhost); the bare name only with auth.allow_insecure_cookies.
+const (
+	refreshCookieSecure   = "__Secure-labreview_refresh"
+	refreshCookieInsecure = "labreview_refresh"
+	refreshCookiePath     = "/api/auth"
+	principalKey          = "labreview.principal"
+)
+
+var (
+	errUnauthenticated = &Error{Status: http.StatusUnauthorized, Code: "unauthorized",
+		Message: "Sign in first: this endpoint needs an access token (Authorization: Bearer …)."}
+	errInvalidToken = &Error{Status: http.StatusUnauthorized, Code: "invalid_token",
+		Message: "The access token is invalid or expired."}
+	errForbidden = &Error{Status: http.StatusForbidden, Code: "forbidden",
+		Message: "Your role does not allow this."}
+	errCrossOrigin = &Error{Status: http.StatusForbidden, Code: "cross_origin_request",
+		Message: "Cross-origin requests to this endpoint are refused."}
+	errInsecureTransport = &Error{Status: http.StatusForbidden, Code: "https_required",
+		Message: "This server is reached over plain HTTP, where the session cookie cannot be protected. " +
+			"Serve labreview over HTTPS (or a TLS-terminating proxy listed in server.trusted_proxies); " +
+			"for a closed lab network without TLS, set auth.allow_insecure_cookies: true."}
+)
+
+// authenticate requires a valid bearer access token of a live session. It
+// reads only the Authorization header: data endpoints ignore cookies, so
+// cross-site requests carry no credentials to them.
+func (s *Server) authenticate(c *gin.Context) {
+	scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
+		c.Header("WWW-Authenticate", `Bearer realm="labreview"`)
+		s.writeError(c, errUnauthenticated)
+		return
+	}
+	p, err := s.auth.Authenticate(c.Request.Context(), strings.TrimSpace(token))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.Set(principalKey, p)
+	c.Next()
+}
+
+// requireRole lets the request through only for the given roles.
+func requireRole(s *Server, roles ...string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := principal(c)
+		for _, r := range roles {
+			if p != nil && p.Role == r {
+				c.Next()
+				return
+			}
+		}
+		s.writeError(c, errForbidden)
+	}
+}
+
+func principal(c *gin.Context) *auth.Principal {
+	p, _ := c.Get(principalKey)
+	pp, _ := p.(*auth.Principal)
+	return pp
+}
+
+// crossOriginProtection refuses cross-origin state-changing requests to the
+// cookie-reading endpoints (login, refresh, logout, setup), using
+// Sec-Fetch-Site and Origin (Go's http.CrossOriginProtection). Requests
+// without either header (non-browser clients) pass: they carry no ambient
+// browser cookies.
+func (s *Server) crossOriginProtection(c *gin.Context) {
+	if err := s.csrf.Check(c.Request); err != nil {
+		s.writeError(c, errCrossOrigin)
+		return
+	}
+	c.Next()
+}
+
+func clientInfo(c *gin.Context) auth.ClientInfo {
+	return auth.ClientInfo{IP: c.ClientIP(), UserAgent: c.Request.UserAgent()}
+}
+
+// cookieMode decides how the refresh cookie is set for this request:
+// Secure with the __Secure- prefix over HTTPS and on localhost (browsers
+// accept Secure cookies there); plain only when the operator allowed it.
+func (s *Server) cookieMode(r *http.Request) (name string, secure bool, err error) {
+	if s.isHTTPS(r) || isLoopbackHost(r.Host) {
+		return refreshCookieSecure, true, nil
+	}
+	if s.opts.AllowInsecureCookies {
+		return refreshCookieInsecure, false, nil
+	}
+	return "", false, errInsecureTransport
+}
+
+func isLoopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(strings.ToLower(host), "[]")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// setRefreshCookie hands the browser its refresh token: HttpOnly,
+// SameSite=Strict, scoped to /api/auth, no Domain, Max-Age within the
+// session's remaining life.
+func setRefreshCookie(c *gin.Context, name string, secure bool, value string, maxAge time.Duration) {
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     refreshCookiePath,
+		MaxAge:   max(int(maxAge/time.Second), 1),
+		HttpOnly: true,
+		Secure:   secure,
+		SameSite: http.SameSiteStrictMode,
+	})
+}
+
+// clearRefreshCookies removes the refresh cookie under both names (same
+// name and path, Max-Age=0).
+func clearRefreshCookies(c *gin.Context) {
+	for _, name := range []string{refreshCookieSecure, refreshCookieInsecure} {
+		http.SetCookie(c.Writer, &http.Cookie{
+			Name: name, Value: "", Path: refreshCookiePath, MaxAge: -1, HttpOnly: true,
+			Secure: name == refreshCookieSecure, SameSite: http.SameSiteStrictMode,
+		})
+	}
+}
+
+// refreshCookie reads the refresh token, preferring the __Secure- name.
+func refreshCookie(c *gin.Context) string {
+	for _, name := range []string{refreshCookieSecure, refreshCookieInsecure} {
+		if ck, err := c.Request.Cookie(name); err == nil && ck.Value != "" {
+			return ck.Value
+		}
+	}
+	return ""
+}
