@@ -129,7 +129,7 @@ func (s *Service) grant(user *db.User, sess *db.Session, refresh string, now tim
 	s.live.remember(sess.ID, now)
 	return &Grant{
 		AccessToken:   token,
-		ExpiresIn:     exp.Sub(now),
+		ExpiresIn:     exp.Sub(now.Truncate(time.Second)), // whole seconds, as exp
 		RefreshToken:  refresh,
 		RefreshMaxAge: sess.IdleExpiresAt.Sub(now),
 		User:          user,

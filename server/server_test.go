@@ -137,10 +137,30 @@ type testServer struct {
 // the embedded store when nil) with a real auth service.
 func newTestServer(t *testing.T, opts Options, database *db.DB, ui fstest.MapFS) *testServer {
 	t.Helper()
-	return newTestServerWith(t, opts, database, ui, testAuthConfig())
+	return newTestServerWith(t, opts, database, ui, testAuthConfig(), nil)
 }
 
-func newTestServerWith(t *testing.T, opts Options, database *db.DB, ui fstest.MapFS, cfg auth.Config) *testServer {
+// clock is a settable time source for expiry tests.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Now()} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func newTestServerWith(t *testing.T, opts Options, database *db.DB, ui fstest.MapFS, cfg auth.Config, clk *clock) *testServer {
 	t.Helper()
 	if database == nil {
 		database = dbtest.Fresh(t, embedded)
@@ -150,7 +170,11 @@ func newTestServerWith(t *testing.T, opts Options, database *db.DB, ui fstest.Ma
 	if opts.Version == "" {
 		opts.Version = "test-version"
 	}
-	svc, err := auth.New(context.Background(), cfg, database, logger, auth.Options{})
+	var now func() time.Time
+	if clk != nil {
+		now = clk.Now
+	}
+	svc, err := auth.New(context.Background(), cfg, database, logger, auth.Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,6 +193,7 @@ type request struct {
 	body    string
 	remote  string
 	tls     bool
+	host    string // default localhost: the refresh cookie can be Secure there
 }
 
 func (s *testServer) do(r request) *httptest.ResponseRecorder {
@@ -185,6 +210,10 @@ func (s *testServer) do(r request) *httptest.ResponseRecorder {
 	}
 	if r.remote != "" {
 		req.RemoteAddr = r.remote
+	}
+	req.Host = "localhost"
+	if r.host != "" {
+		req.Host = r.host
 	}
 	if r.tls {
 		req.TLS = &tls.ConnectionState{}
