@@ -72,6 +72,10 @@ func (s *Service) Setup(ctx context.Context, token string, in NewUser, client Cl
 		return nil, ErrSetupDone
 	}
 	if !s.setupTokenValid(token) {
+		// A concurrent setup may have just used the token: say so.
+		if again, err := s.SetupNeeded(ctx); err == nil && !again {
+			return nil, ErrSetupDone
+		}
 		return nil, ErrSetupToken
 	}
 	in.Role = db.RoleAdmin
