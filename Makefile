@@ -19,7 +19,7 @@ GO_PKGS    = $(shell go list ./... | grep -v /node_modules/)
 UI_STAMP  := frontend/dist/index.html
 STATICCHECK := v0.8.2
 
-.PHONY: run build test test-go test-ui test-e2e lint bench dev clean
+.PHONY: run build test test-go test-fuzz test-ui test-e2e lint bench dev clean
 
 ## run: build the UI and the binary, then serve with ./config.yaml
 run: build
@@ -39,11 +39,18 @@ $(NPM_STAMP): frontend/package.json frontend/package-lock.json
 
 ## test: Go tests (against the embedded store), frontend unit tests, then
 ## browser tests with Chromium against the built binary
-test: test-go test-ui test-e2e
+test: test-go test-fuzz test-ui test-e2e
 
 test-go:
 	go vet $(GO_PKGS)
 	go test -count=1 $(GO_PKGS)
+
+## test-fuzz: each fuzz target briefly (FUZZTIME, default 10s)
+FUZZTIME ?= 10s
+test-fuzz:
+	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./auth/
+	go test -run '^$$' -fuzz '^FuzzPasswordVerify$$' -fuzztime $(FUZZTIME) ./auth/
+	go test -run '^$$' -fuzz '^FuzzReadLogin$$' -fuzztime $(FUZZTIME) ./server/
 
 test-ui: $(NPM_STAMP)
 	cd frontend && npm test

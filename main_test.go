@@ -86,6 +86,7 @@ func (l *logSink) String() string {
 // instance is the whole program started in-process through run.
 type instance struct {
 	base string
+	dir  string // data folder
 	logs *logSink
 	stop context.CancelFunc
 	done chan error
@@ -114,7 +115,7 @@ func start(t *testing.T, env map[string]string) *instance {
 		vars[k] = v
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &instance{logs: newLogSink(), stop: cancel, done: make(chan error, 1)}
+	in := &instance{logs: newLogSink(), stop: cancel, done: make(chan error, 1), dir: vars["LABREVIEW_DATA_DIR"]}
 	go func() {
 		in.done <- run(ctx, []string{"serve", "--config", cfgFile}, envMap(vars), strings.NewReader(""), io.Discard, in.logs)
 	}()
@@ -135,6 +136,18 @@ func start(t *testing.T, env map[string]string) *instance {
 		}
 	})
 	return in
+}
+
+// waitLog waits up to 10 s for text to appear in the log.
+func (in *instance) waitLog(t *testing.T, text string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(in.logs.String(), text) {
+		if time.Now().After(deadline) {
+			t.Fatalf("log lacks %q:\n%s", text, in.logs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func get(t *testing.T, url string, headers map[string]string) (*http.Response, []byte) {

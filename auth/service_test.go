@@ -1,0 +1,123 @@
+package auth
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"labreview/db"
+	"labreview/db/dbtest"
+)
+
+var store *db.DB
+
+func TestMain(m *testing.M) { dbtest.Main(m, func(d *db.DB) { store = d }) }
+
+func testConfig() Config {
+	return Config{
+		AccessTokenTTL: 5 * time.Minute, RefreshTokenTTL: time.Hour, SessionMaxAge: 24 * time.Hour,
+		RefreshReuseGrace: 10 * time.Second, RefreshPerMinute: 5, Algorithm: AlgEdDSA,
+		Issuer: "labreview", Audience: "labreview",
+		Argon2:   Argon2Params{MemoryKiB: 19456, Iterations: 2, Parallelism: 1},
+		Throttle: ThrottleConfig{Window: time.Minute, AccountLimit: 5, IPLimit: 50},
+	}
+}
+
+func newService(t *testing.T, d *db.DB) *Service {
+	t.Helper()
+	s, err := New(context.Background(), testConfig(), d, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// TestRotationSeenByOtherInstance: instance B, holding only the old key,
+// accepts a token A signs with the key A just made (B rereads the key set
+// when it meets an unknown kid), and still accepts tokens of the old key.
+func TestRotationSeenByOtherInstance(t *testing.T) {
+	d := dbtest.Fresh(t, store)
+	a, b := newService(t, d), newService(t, d)
+	u, err := a.CreateUser(context.Background(), "", NewUser{Email: "r@lab.org", Name: "R", Role: "viewer", Password: "marble-otter-canyon-12"}, ClientInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := a.Login(context.Background(), "r@lab.org", "marble-otter-canyon-12", ClientInfo{IP: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.keysMu.Lock()
+	b.keysSeen = time.Time{} // as if B last loaded keys long ago
+	b.keysMu.Unlock()
+	if _, err := a.RotateKeys(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.initTokens(context.Background()); err != nil { // A uses the new key at once
+		t.Fatal(err)
+	}
+	after, err := a.Login(context.Background(), "r@lab.org", "marble-otter-canyon-12", ClientInfo{IP: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kidOf(t, before.AccessToken) == kidOf(t, after.AccessToken) {
+		t.Fatal("the rotation did not change the signing key")
+	}
+	for name, tok := range map[string]string{"new key": after.AccessToken, "old key": before.AccessToken} {
+		p, err := b.Authenticate(context.Background(), tok)
+		if err != nil || p.UserID != u.ID {
+			t.Fatalf("instance B, token of the %s: %v", name, err)
+		}
+	}
+	if n := len(b.JWKS().Keys); n != 2 {
+		t.Fatalf("B publishes %d keys, want 2 (new and retired-but-valid)", n)
+	}
+}
+
+func kidOf(t *testing.T, token string) string {
+	t.Helper()
+	header, _, _ := strings.Cut(token, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h struct{ Kid string }
+	if err := json.Unmarshal(raw, &h); err != nil {
+		t.Fatal(err)
+	}
+	return h.Kid
+}
+
+// TestRefreshRateLimit: a session refreshing in a tight loop is slowed.
+func TestRefreshRateLimit(t *testing.T) {
+	s := newService(t, dbtest.Fresh(t, store))
+	if _, err := s.CreateUser(context.Background(), "", NewUser{Email: "q@lab.org", Name: "Q", Role: "viewer", Password: "marble-otter-canyon-12"}, ClientInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := s.Login(context.Background(), "q@lab.org", "marble-otter-canyon-12", ClientInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := g.RefreshToken
+	limited := false
+	for range 8 {
+		g, err := s.Refresh(context.Background(), token, ClientInfo{})
+		if errors.Is(err, ErrRateLimited) {
+			limited = true
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		token = g.RefreshToken
+	}
+	if !limited {
+		t.Fatal("8 refreshes in a row were all allowed with refresh_per_minute 5")
+	}
+}
