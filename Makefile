@@ -71,6 +71,7 @@ lint: $(NPM_STAMP)
 ## bench: HTTP and start-up benchmarks (figures go to docs/benchmarks.md)
 bench: $(BIN)
 	go test -run '^$$' -bench . -benchtime 5s -count 1 ./server/
+	go test -run '^$$' -bench 'Hash|Verify' -count 1 ./auth/
 	BIN=$(BIN) ./.ci/bench-process.sh
 
 ## dev: Go server on :8080 and Vite's dev server (proxying /api to it)

@@ -105,6 +105,8 @@ type Service struct {
 	tokens atomic.Pointer[Tokens]
 
 	live     *sessionCache
+	users    *userCache
+	verified *verifiedCache
 	limiter  *refreshLimiter
 	setup    setupToken
 	stop     context.CancelFunc
@@ -133,14 +135,16 @@ func New(ctx context.Context, cfg Config, store *db.DB, logger *slog.Logger, opt
 		return nil, err
 	}
 	s := &Service{
-		cfg:     cfg,
-		db:      store,
-		log:     logger,
-		now:     opts.Now,
-		rand:    opts.Rand,
-		hasher:  hasher,
-		live:    newSessionCache(),
-		limiter: newRefreshLimiter(cfg.RefreshPerMinute),
+		cfg:      cfg,
+		db:       store,
+		log:      logger,
+		now:      opts.Now,
+		rand:     opts.Rand,
+		hasher:   hasher,
+		live:     newSessionCache(),
+		users:    newUserCache(),
+		verified: newVerifiedCache(),
+		limiter:  newRefreshLimiter(cfg.RefreshPerMinute),
 	}
 	// Check the token settings now, with a throw-away key, so that a bad
 	// configuration stops the start-up rather than the first sign-in.
@@ -194,6 +198,7 @@ func (s *Service) initTokens(ctx context.Context) error {
 		return err
 	}
 	if t := s.tokens.Load(); t != nil {
+		s.verified.reset()
 		return t.SetKeys(keys)
 	}
 	t, err := NewTokens(s.tokenConfig(), keys)
@@ -274,5 +279,7 @@ func (s *Service) sweep(ctx context.Context) {
 		s.log.Warn("removing retired keys", "err", err)
 	}
 	s.live.prune(now)
+	s.users.prune(now)
+	s.verified.prune(now)
 	s.limiter.prune(now)
 }

@@ -127,5 +127,6 @@ func (s *Service) reloadKeysSoon(ctx context.Context) bool {
 	if err != nil {
 		return false
 	}
+	s.verified.reset()
 	return t.SetKeys(keys) == nil
 }

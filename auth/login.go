@@ -32,7 +32,11 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 	}
 	ok, rehash := false, false
 	if user == nil {
-		s.hasher.VerifyDummy(ctx, password)
+		// The same work, and the same errors when saturated, as for a real
+		// account: neither time nor a 503 tells which addresses exist.
+		if err := s.hasher.VerifyDummy(ctx, password); err != nil {
+			return nil, err
+		}
 	} else {
 		ok, rehash, err = s.hasher.Verify(ctx, user.PasswordHash, password)
 		if err != nil && (errors.Is(err, ErrBusy) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {

@@ -57,12 +57,13 @@ const (
 )
 
 // DefaultArgon2Params returns m=47104 KiB (46 MiB), t=2, p=1: OWASP's first
-// recommendation (m=47104, t=1, p=1) with a second pass. Measured with
-// BenchmarkHash on this project's 2-core Xeon machines with go1.26: 65–105 ms
-// per hash on one core (t=1 was 38–85 ms; m=64 MiB, t=2 was 100–115 ms,
-// too close to the 120 ms ceiling once the machine is loaded). p=1 because
-// the Hasher's worker pool, not Argon2's lanes, decides how many cores
-// hashing may use: p>1 would spawn p goroutines per hash behind its back.
+// recommendation (m=47104, t=1, p=1) with a second pass. Measured on this
+// project's 2-core Xeon machines with go1.26: BenchmarkHash 81–85 ms per
+// hash, single runs 65–105 ms (t=1 was 38–85 ms; m=64 MiB, t=2 was
+// 100–115 ms, too close to the 120 ms ceiling on a loaded machine; m=19456,
+// t=2 was 25–43 ms, under the 40 ms target). p=1 because the Hasher's
+// worker pool, not Argon2's lanes, decides how many cores hashing may use:
+// p>1 would spawn p goroutines per hash behind the pool's back.
 func DefaultArgon2Params() Argon2Params {
 	return Argon2Params{MemoryKiB: 47104, Iterations: 2, Parallelism: 1}
 }
@@ -272,8 +273,9 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) (ok, reha
 // VerifyDummy spends the same work as a Verify of an Argon2id hash with the
 // hasher's parameters, so unknown-user logins take as long as wrong-password
 // logins and don't reveal which accounts exist.
-func (h *Hasher) VerifyDummy(ctx context.Context, password string) {
-	_, _, _ = h.Verify(ctx, h.dummy, password)
+func (h *Hasher) VerifyDummy(ctx context.Context, password string) error {
+	_, _, err := h.Verify(ctx, h.dummy, password)
+	return err
 }
 
 // isBcrypt accepts the modular-crypt prefixes of correct bcrypt

@@ -305,12 +305,16 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 	if err != nil {
 		return nil, err
 	}
-	claims, err := t.Verify(bearer)
-	if err != nil && s.reloadKeysSoon(ctx) {
+	claims, err := s.verified.get(bearer, s.now())
+	if claims == nil {
 		claims, err = t.Verify(bearer)
-	}
-	if err != nil {
-		return nil, err
+		if err != nil && s.reloadKeysSoon(ctx) {
+			claims, err = t.Verify(bearer)
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.verified.put(bearer, claims)
 	}
 	uid, err := bson.ObjectIDFromHex(claims.Subject)
 	if err != nil {
@@ -345,6 +349,66 @@ func (s *Service) revokeErr(ctx context.Context, id, reason string) error {
 		return err
 	}
 	return nil
+}
+
+// verifiedCache remembers access tokens whose signature and claims were
+// verified, until they expire: a browser sends the same token with every
+// request for minutes, and an Ed25519 verification is most of the cost of
+// an API call. The key is the SHA-256 of the exact token bytes, so only a
+// byte-identical token hits; expiry is rechecked on every hit. The cache is
+// emptied whenever the key set is reloaded, so a key taken out of service
+// stops its tokens within one reload.
+type verifiedCache struct {
+	mu     sync.Mutex
+	claims map[[32]byte]*Claims
+}
+
+// maxVerifiedTokens bounds the cache; when full it starts over.
+const maxVerifiedTokens = 50_000
+
+func newVerifiedCache() *verifiedCache { return &verifiedCache{claims: map[[32]byte]*Claims{}} }
+
+func (c *verifiedCache) get(token string, now time.Time) (*Claims, error) {
+	key := sha256.Sum256([]byte(token))
+	c.mu.Lock()
+	cl, ok := c.claims[key]
+	c.mu.Unlock()
+	if !ok {
+		return nil, nil
+	}
+	if cl.ExpiresAt == nil || !now.Before(cl.ExpiresAt.Add(tokenLeeway)) {
+		c.mu.Lock()
+		delete(c.claims, key)
+		c.mu.Unlock()
+		return nil, nil
+	}
+	return cl, nil
+}
+
+func (c *verifiedCache) put(token string, cl *Claims) {
+	key := sha256.Sum256([]byte(token))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.claims) >= maxVerifiedTokens {
+		clear(c.claims)
+	}
+	c.claims[key] = cl
+}
+
+func (c *verifiedCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.claims)
+}
+
+func (c *verifiedCache) prune(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, cl := range c.claims {
+		if cl.ExpiresAt == nil || !now.Before(cl.ExpiresAt.Add(tokenLeeway)) {
+			delete(c.claims, k)
+		}
+	}
 }
 
 // sessionCache remembers which sessions were live recently, so access

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -113,9 +114,71 @@ func (s *Service) prepareUser(ctx context.Context, in NewUser) (*db.User, error)
 // Users lists every user.
 func (s *Service) Users(ctx context.Context) ([]db.User, error) { return s.db.ListUsers(ctx) }
 
-// User returns one user (db.ErrNotFound if none).
+// User returns one user (db.ErrNotFound if none), read from the database.
 func (s *Service) User(ctx context.Context, id bson.ObjectID) (*db.User, error) {
 	return s.db.UserByID(ctx, id)
+}
+
+// Me returns the caller's own user. It is answered from a per-instance
+// cache for up to sessionCheckTTL (like the session check), so the most
+// frequent authenticated call costs no database read; changes made on this
+// instance show at once, changes made elsewhere within that time.
+func (s *Service) Me(ctx context.Context, p *Principal) (*db.User, error) {
+	if u := s.users.get(p.UserID, s.now()); u != nil {
+		return u, nil
+	}
+	u, err := s.db.UserByID(ctx, p.UserID)
+	if err != nil {
+		return nil, err
+	}
+	s.users.put(u, s.now())
+	return u, nil
+}
+
+// userCache holds recently read users for Me.
+type userCache struct {
+	mu    sync.Mutex
+	users map[bson.ObjectID]cachedUser
+}
+
+type cachedUser struct {
+	user db.User
+	at   time.Time
+}
+
+func newUserCache() *userCache { return &userCache{users: map[bson.ObjectID]cachedUser{}} }
+
+func (c *userCache) get(id bson.ObjectID, now time.Time) *db.User {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.users[id]
+	if !ok || now.Sub(e.at) >= sessionCheckTTL || now.Before(e.at) {
+		return nil
+	}
+	u := e.user
+	return &u
+}
+
+func (c *userCache) put(u *db.User, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.users[u.ID] = cachedUser{user: *u, at: now}
+}
+
+func (c *userCache) forget(id bson.ObjectID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.users, id)
+}
+
+func (c *userCache) prune(now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, e := range c.users {
+		if now.Sub(e.at) >= sessionCheckTTL {
+			delete(c.users, id)
+		}
+	}
 }
 
 // UserByEmail returns one user by address (db.ErrNotFound if none).
@@ -156,6 +219,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor string, id bson.ObjectID
 	apply := func() error {
 		var err error
 		before, after, err = s.db.UpdateUser(ctx, id, change, s.now())
+		s.users.forget(id)
 		return err
 	}
 	demotes := (patch.Role != nil && *patch.Role != db.RoleAdmin) || (patch.Disabled != nil && *patch.Disabled)
@@ -187,6 +251,7 @@ func (s *Service) DeleteUser(ctx context.Context, actor string, id bson.ObjectID
 	err := s.guardLastAdmin(ctx, id, func() error {
 		var err error
 		gone, err = s.db.DeleteUser(ctx, id)
+		s.users.forget(id)
 		return err
 	})
 	if err != nil {
@@ -301,5 +366,6 @@ func (s *Service) setPassword(ctx context.Context, user *db.User, next string) e
 		return err
 	}
 	_, _, err = s.db.UpdateUser(ctx, user.ID, db.UserChange{PasswordHash: &hash}, s.now())
+	s.users.forget(user.ID)
 	return err
 }

@@ -43,7 +43,7 @@ func actor(c *gin.Context) string { return principal(c).UserID.Hex() }
 
 // handleMeGet: GET /api/me.
 func (s *Server) handleMeGet(c *gin.Context) {
-	u, err := s.auth.User(c.Request.Context(), principal(c).UserID)
+	u, err := s.auth.Me(c.Request.Context(), principal(c))
 	if err != nil {
 		s.writeError(c, err)
 		return
