@@ -236,4 +236,3 @@ func cliError(err error) error {
 		return err
 	}
 }
-

@@ -156,4 +156,3 @@ func (d *DB) DeleteUser(ctx context.Context, id bson.ObjectID) (*User, error) {
 	}
 	return &old, nil
 }
-
