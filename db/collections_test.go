@@ -197,3 +197,29 @@ func TestLeaseExcludesOtherHolders(t *testing.T) {
 		t.Fatalf("expired lease not taken over: %v", err)
 	}
 }
+
+func TestSweepRemovesEndedSessions(t *testing.T) {
+	d := freshStore(t)
+	now := time.Now()
+	revokedAt := now.Add(-48 * time.Hour)
+	for _, s := range []*Session{
+		{ID: "live", IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)},
+		{ID: "expired", IdleExpiresAt: now.Add(-48 * time.Hour), ExpiresAt: now.Add(time.Hour)},
+		{ID: "over", IdleExpiresAt: now.Add(-48 * time.Hour), ExpiresAt: now.Add(-48 * time.Hour)},
+		{ID: "revoked", IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour), RevokedAt: &revokedAt},
+		{ID: "just-ended", IdleExpiresAt: now.Add(-time.Hour), ExpiresAt: now.Add(time.Hour)},
+	} {
+		if err := d.InsertSession(ctx(t), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := d.SweepSessions(ctx(t), now.Add(-24*time.Hour))
+	if err != nil || n != 3 {
+		t.Fatalf("swept %d, %v; want 3", n, err)
+	}
+	for _, id := range []string{"live", "just-ended"} {
+		if _, err := d.SessionByID(ctx(t), id); err != nil {
+			t.Fatalf("%s swept: %v", id, err)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"golang.org/x/crypto/bcrypt"
 
 	"labreview/auth"
 	"labreview/db"
@@ -754,4 +755,28 @@ func TestJWKS(t *testing.T) {
 			t.Fatalf("%s: key %v", path, k)
 		}
 	}
+}
+
+// TestImportedBcryptHashIsUpgraded: a user imported from a FastAPI app with
+// a bcrypt hash signs in, and the stored hash becomes Argon2id.
+func TestImportedBcryptHashIsUpgraded(t *testing.T) {
+	srv := newTestServer(t, Options{}, nil, nil)
+	hash, err := bcrypt.GenerateFromPassword([]byte(viewerPW), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imported := &db.User{ID: bson.NewObjectID(), Email: "legacy@lab.org", Name: "Legacy", Role: db.RoleViewer,
+		PasswordHash: strings.Replace(string(hash), "$2a$", "$2b$", 1), CreatedAt: time.Now()}
+	if err := srv.db.InsertUser(context.Background(), imported); err != nil {
+		t.Fatal(err)
+	}
+	if rec := srv.do(formLogin("legacy@lab.org", "not-"+viewerPW)); rec.Code != 401 {
+		t.Fatalf("wrong password against bcrypt: %d", rec.Code)
+	}
+	srv.login(t, "legacy@lab.org", viewerPW)
+	u, err := srv.db.UserByID(context.Background(), imported.ID)
+	if err != nil || !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
+		t.Fatalf("hash after login: %q %v", u.PasswordHash[:10], err)
+	}
+	srv.login(t, "legacy@lab.org", viewerPW) // and the new hash verifies
 }
