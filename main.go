@@ -235,14 +235,7 @@ func serve(ctx context.Context, cfg *Config, configFile string, logOut io.Writer
 		}
 	}()
 	logger.Info("listening", "addr", ln.Addr().String(), "url", publicURL)
-	if link, err := authn.PrepareSetup(ctx); err != nil {
-		logger.Warn("checking whether first-run setup is needed", "err", err)
-	} else if link != "" {
-		// The one place a secret is logged on purpose: the operator needs it,
-		// it works once, and only for an hour.
-		logger.Warn("no admin account exists yet: open this one-time link within 1 h to create one (a restart makes a new link)",
-			"setup_url", link)
-	}
+	go announceSetup(ctx, authn, logger)
 
 	select {
 	case err := <-served:
@@ -259,6 +252,32 @@ func serve(ctx context.Context, cfg *Config, configFile string, logOut io.Writer
 		return fmt.Errorf("http server: %w", err)
 	}
 	return nil
+}
+
+// announceSetup logs the first-run setup link when no admin exists. While
+// the database cannot be asked (a hosted deployment still down), it retries.
+func announceSetup(ctx context.Context, authn *auth.Service, logger *slog.Logger) {
+	for {
+		link, err := authn.PrepareSetup(ctx)
+		if err == nil {
+			if link != "" {
+				// The one place a secret is logged on purpose: the operator
+				// needs it, it works once, and only for an hour.
+				logger.Warn("no admin account exists yet: open this one-time link within 1 h to create one (a restart makes a new link)",
+					"setup_url", link)
+			}
+			return
+		}
+		if !errors.Is(err, db.ErrUnavailable) {
+			logger.Warn("checking whether first-run setup is needed", "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
 }
 
 // authConfig maps the configuration onto the auth service's settings.

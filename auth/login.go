@@ -20,7 +20,9 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 	if len(password) > MaxPasswordBytes {
 		return nil, &InputError{Field: "password", Code: "password_too_long", Message: "must be at most 1024 bytes"}
 	}
-	email = NormaliseEmail(email)
+	// Addresses are at most 254 bytes; a longer "email" cannot exist, and
+	// cutting it keeps counters and audit entries small.
+	email = truncate(NormaliseEmail(email), 254)
 	now := s.now()
 	if err := s.checkThrottle(ctx, email, client.IP, now); err != nil {
 		return nil, err

@@ -121,3 +121,34 @@ func TestRefreshRateLimit(t *testing.T) {
 		t.Fatal("8 refreshes in a row were all allowed with refresh_per_minute 5")
 	}
 }
+
+// TestVerifiedTokenCacheHonoursExpiry: a token verified once is not
+// re-verified, but still stops working when it expires.
+func TestVerifiedTokenCacheHonoursExpiry(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	s, err := New(context.Background(), testConfig(), dbtest.Fresh(t, store), slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if _, err := s.CreateUser(context.Background(), "", NewUser{Email: "c@lab.org", Name: "C", Role: "viewer", Password: "marble-otter-canyon-12"}, ClientInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := s.Login(context.Background(), "c@lab.org", "marble-otter-canyon-12", ClientInfo{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second call is answered from the cache
+		if _, err := s.Authenticate(context.Background(), g.AccessToken); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.verified.get(g.AccessToken, now) == nil {
+		t.Fatal("verified token not cached")
+	}
+	now = now.Add(5*time.Minute + tokenLeeway + time.Second)
+	if _, err := s.Authenticate(context.Background(), g.AccessToken); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("expired cached token: got %v, want ErrInvalidToken", err)
+	}
+}

@@ -144,9 +144,6 @@ func (s *Service) Refresh(ctx context.Context, token string, client ClientInfo) 
 	if !ok {
 		return nil, ErrInvalidRefresh
 	}
-	if !s.limiter.allow(id, s.now()) {
-		return nil, ErrRateLimited
-	}
 	presented := hashSecret(secret)
 	sess, err := s.db.SessionByID(ctx, id)
 	if errors.Is(err, db.ErrNotFound) {
@@ -154,6 +151,11 @@ func (s *Service) Refresh(ctx context.Context, token string, client ClientInfo) 
 	}
 	if err != nil {
 		return nil, err
+	}
+	// Limited per existing session only, so made-up ids cannot fill the
+	// limiter's memory.
+	if !s.limiter.allow(id, s.now()) {
+		return nil, ErrRateLimited
 	}
 	now := s.now()
 	if !sess.Live(now) {
@@ -305,7 +307,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 	if err != nil {
 		return nil, err
 	}
-	claims, err := s.verified.get(bearer, s.now())
+	claims := s.verified.get(bearer, s.now())
 	if claims == nil {
 		claims, err = t.Verify(bearer)
 		if err != nil && s.reloadKeysSoon(ctx) {
@@ -368,21 +370,20 @@ const maxVerifiedTokens = 50_000
 
 func newVerifiedCache() *verifiedCache { return &verifiedCache{claims: map[[32]byte]*Claims{}} }
 
-func (c *verifiedCache) get(token string, now time.Time) (*Claims, error) {
+// get returns the claims of a token verified before, or nil.
+func (c *verifiedCache) get(token string, now time.Time) *Claims {
 	key := sha256.Sum256([]byte(token))
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	cl, ok := c.claims[key]
-	c.mu.Unlock()
 	if !ok {
-		return nil, nil
+		return nil
 	}
 	if cl.ExpiresAt == nil || !now.Before(cl.ExpiresAt.Add(tokenLeeway)) {
-		c.mu.Lock()
 		delete(c.claims, key)
-		c.mu.Unlock()
-		return nil, nil
+		return nil
 	}
-	return cl, nil
+	return cl
 }
 
 func (c *verifiedCache) put(token string, cl *Claims) {

@@ -55,7 +55,7 @@ func (s *Server) authenticate(c *gin.Context) {
 }
 
 // requireRole lets the request through only for the given roles.
-func requireRole(s *Server, roles ...string) gin.HandlerFunc {
+func (s *Server) requireRole(roles ...string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		p := principal(c)
 		for _, r := range roles {

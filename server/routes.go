@@ -47,7 +47,7 @@ func (s *Server) routes(r *gin.Engine) {
 	user.POST("/me/password", s.handleMePassword)
 
 	// Admins only.
-	admin := user.Group("", requireRole(s, db.RoleAdmin))
+	admin := user.Group("", s.requireRole(db.RoleAdmin))
 	admin.GET("/users", s.handleUsersList)
 	admin.POST("/users", s.handleUsersCreate)
 	admin.GET("/users/:id", s.handleUserGet)
