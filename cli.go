@@ -31,15 +31,9 @@ func withAuth(ctx context.Context, load loadFunc, stderr io.Writer, fn func(*aut
 		return err
 	}
 	logger := newLogger(LogConfig{Level: "warn", Format: cfg.Log.Format}, stderr)
-	database, err := db.Open(ctx, db.Options{
-		URI:                    cfg.MongoDB.URI,
-		Database:               cfg.MongoDB.Database,
-		DataDir:                cfg.DataDir,
-		ConnectTimeout:         cfg.MongoDB.ConnectTimeout,
-		ServerSelectionTimeout: cfg.MongoDB.ServerSelectionTimeout,
-		Logger:                 logger,
-		ShareRunningStore:      true,
-	})
+	opts := cfg.dbOptions(logger)
+	opts.ShareRunningStore = true
+	database, err := db.Open(ctx, opts)
 	if err != nil {
 		return err
 	}

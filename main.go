@@ -165,14 +165,7 @@ func serve(ctx context.Context, cfg *Config, configFile string, logOut io.Writer
 	}
 	defer ln.Close()
 
-	database, err := db.Open(ctx, db.Options{
-		URI:                    cfg.MongoDB.URI,
-		Database:               cfg.MongoDB.Database,
-		DataDir:                cfg.DataDir,
-		ConnectTimeout:         cfg.MongoDB.ConnectTimeout,
-		ServerSelectionTimeout: cfg.MongoDB.ServerSelectionTimeout,
-		Logger:                 logger.With("component", "db"),
-	})
+	database, err := db.Open(ctx, cfg.dbOptions(logger.With("component", "db")))
 	if err != nil {
 		return err
 	}
@@ -277,6 +270,18 @@ func announceSetup(ctx context.Context, authn *auth.Service, logger *slog.Logger
 			return
 		case <-time.After(5 * time.Second):
 		}
+	}
+}
+
+// dbOptions maps the configuration onto db.Open's options.
+func (c *Config) dbOptions(logger *slog.Logger) db.Options {
+	return db.Options{
+		URI:                    c.MongoDB.URI,
+		Database:               c.MongoDB.Database,
+		DataDir:                c.DataDir,
+		ConnectTimeout:         c.MongoDB.ConnectTimeout,
+		ServerSelectionTimeout: c.MongoDB.ServerSelectionTimeout,
+		Logger:                 logger,
 	}
 }
 

@@ -65,14 +65,10 @@ func (d *DB) ListAudit(ctx context.Context, f AuditFilter, limit int) ([]AuditEv
 	if !f.Before.IsZero() {
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: f.Before}}})
 	}
-	cur, err := d.audit().Find(ctx, filter, options.Find().
+	events, err := findAll[AuditEvent](ctx, d.audit(), "list audit", filter, options.Find().
 		SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit)+1))
 	if err != nil {
-		return nil, false, fmt.Errorf("db: list audit: %w", Classify(err))
-	}
-	events := []AuditEvent{}
-	if err := cur.All(ctx, &events); err != nil {
-		return nil, false, fmt.Errorf("db: list audit: %w", Classify(err))
+		return nil, false, err
 	}
 	more := len(events) > limit
 	if more {

@@ -59,3 +59,17 @@ func optionsTTL(name string, seconds int32) *options.IndexOptionsBuilder {
 func returnAfter() *options.FindOneAndUpdateOptionsBuilder {
 	return options.FindOneAndUpdate().SetReturnDocument(options.After)
 }
+
+// findAll runs a query and decodes every result; what names the operation
+// in error messages.
+func findAll[T any](ctx context.Context, coll *mongo.Collection, what string, filter any, opts ...options.Lister[options.FindOptions]) ([]T, error) {
+	cur, err := coll.Find(ctx, filter, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("db: %s: %w", what, Classify(err))
+	}
+	out := []T{}
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("db: %s: %w", what, Classify(err))
+	}
+	return out, nil
+}

@@ -28,15 +28,8 @@ func (d *DB) keys() *mongo.Collection { return d.Database().Collection(keysColle
 
 // SigningKeys lists every stored key, oldest first.
 func (d *DB) SigningKeys(ctx context.Context) ([]SigningKey, error) {
-	cur, err := d.keys().Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("db: list signing keys: %w", Classify(err))
-	}
-	keys := []SigningKey{}
-	if err := cur.All(ctx, &keys); err != nil {
-		return nil, fmt.Errorf("db: list signing keys: %w", Classify(err))
-	}
-	return keys, nil
+	return findAll[SigningKey](ctx, d.keys(), "list signing keys", bson.D{},
+		options.Find().SetSort(bson.D{{Key: "created_at", Value: 1}}))
 }
 
 // InsertSigningKey stores a new key.

@@ -145,15 +145,13 @@ func (d *DB) RevokeUserSessions(ctx context.Context, userID bson.ObjectID, keep,
 }
 
 func (d *DB) sessionIDs(ctx context.Context, filter bson.D) ([]string, error) {
-	cur, err := d.sessions().Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("db: find sessions: %w", Classify(err))
-	}
-	var docs []struct {
+	type idOnly struct {
 		ID string `bson:"_id"`
 	}
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("db: find sessions: %w", Classify(err))
+	docs, err := findAll[idOnly](ctx, d.sessions(), "find sessions", filter,
+		options.Find().SetProjection(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, err
 	}
 	ids := make([]string, len(docs))
 	for i, doc := range docs {
@@ -164,20 +162,12 @@ func (d *DB) sessionIDs(ctx context.Context, filter bson.D) ([]string, error) {
 
 // LiveSessions lists a user's live sessions, most recently used first.
 func (d *DB) LiveSessions(ctx context.Context, userID bson.ObjectID, now time.Time) ([]Session, error) {
-	cur, err := d.sessions().Find(ctx, bson.D{
+	return findAll[Session](ctx, d.sessions(), "list sessions", bson.D{
 		{Key: "user_id", Value: userID},
 		{Key: "revoked_at", Value: nil},
 		{Key: "idle_expires_at", Value: bson.D{{Key: "$gt", Value: now}}},
 		{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now}}},
 	}, options.Find().SetSort(bson.D{{Key: "last_used_at", Value: -1}}))
-	if err != nil {
-		return nil, fmt.Errorf("db: list sessions: %w", Classify(err))
-	}
-	sessions := []Session{}
-	if err := cur.All(ctx, &sessions); err != nil {
-		return nil, fmt.Errorf("db: list sessions: %w", Classify(err))
-	}
-	return sessions, nil
 }
 
 // SweepSessions deletes sessions that ended (expired or revoked) before

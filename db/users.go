@@ -72,15 +72,8 @@ func (d *DB) findUser(ctx context.Context, filter bson.D) (*User, error) {
 
 // ListUsers returns every user, ordered by email.
 func (d *DB) ListUsers(ctx context.Context) ([]User, error) {
-	cur, err := d.users().Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "email", Value: 1}}))
-	if err != nil {
-		return nil, fmt.Errorf("db: list users: %w", Classify(err))
-	}
-	users := []User{}
-	if err := cur.All(ctx, &users); err != nil {
-		return nil, fmt.Errorf("db: list users: %w", Classify(err))
-	}
-	return users, nil
+	return findAll[User](ctx, d.users(), "list users", bson.D{},
+		options.Find().SetSort(bson.D{{Key: "email", Value: 1}}))
 }
 
 // CountActiveAdmins counts enabled admins, optionally leaving one user out.
