@@ -29,6 +29,9 @@ export default defineConfig({
     // The CSP has no data: for scripts, styles or fonts: every asset must be a file.
     assetsInlineLimit: 0,
     sourcemap: false,
+    // The password-strength chunk (zxcvbn-ts dictionaries, ~1.7 MB raw) is loaded
+    // only when someone types a new password; every other chunk is far smaller.
+    chunkSizeWarningLimit: 2_000,
   },
   server: {
     proxy: {

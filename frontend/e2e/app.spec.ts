@@ -1,7 +1,17 @@
-import { expect, test } from './fixtures';
+import { expect, test, type PageProblems } from './fixtures';
+import { admin, refreshUrl, signIn } from './support';
+import type { Page } from '@playwright/test';
 
-test('the overview shows the product name and a healthy server', async ({ page }) => {
-  await page.goto('/');
+/** openSignedIn opens `path` in a signed-out tab, signs in, and lands back on `path`. */
+async function openSignedIn(page: Page, pageProblems: PageProblems, path: string) {
+  pageProblems.expect(401, refreshUrl, page); // the boot refresh of a signed-out tab
+  await page.goto(path);
+  await signIn(page, admin.email, admin.password);
+  await expect(page).toHaveURL(path);
+}
+
+test('the overview shows the product name and a healthy server', async ({ page, pageProblems }) => {
+  await openSignedIn(page, pageProblems, '/');
 
   await expect(page).toHaveTitle('labreview');
   await expect(page.getByRole('banner').getByRole('link', { name: 'labreview' })).toBeVisible();
@@ -9,8 +19,8 @@ test('the overview shows the product name and a healthy server', async ({ page }
   await expect(page.getByText('Database up')).toBeVisible();
 });
 
-test('a deep link to /status renders the status page', async ({ page }) => {
-  await page.goto('/status');
+test('a deep link to /status renders the status page after sign-in', async ({ page, pageProblems }) => {
+  await openSignedIn(page, pageProblems, '/status');
 
   await expect(page.getByRole('heading', { level: 1, name: 'Server status' })).toBeVisible();
   const database = page.locator('dt', { hasText: /^Database$/ }).locator('+ dd');
@@ -21,8 +31,8 @@ test('a deep link to /status renders the status page', async ({ page }) => {
   );
 });
 
-test('an unknown client path shows the in-app not-found page', async ({ page }) => {
-  await page.goto('/no/such/page');
+test('an unknown client path shows the in-app not-found page', async ({ page, pageProblems }) => {
+  await openSignedIn(page, pageProblems, '/no/such/page');
 
   await expect(page.getByRole('heading', { level: 1, name: 'Page not found' })).toBeVisible();
   await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
@@ -31,8 +41,8 @@ test('an unknown client path shows the in-app not-found page', async ({ page }) 
   await expect(page.getByRole('heading', { level: 1, name: 'Welcome to labreview' })).toBeVisible();
 });
 
-test('the navigation links switch pages without reloading the document', async ({ page }) => {
-  await page.goto('/');
+test('the navigation links switch pages without reloading the document', async ({ page, pageProblems }) => {
+  await openSignedIn(page, pageProblems, '/');
   await expect(page.getByRole('heading', { level: 1, name: 'Welcome to labreview' })).toBeVisible();
   // A full page load would start a new document and lose this marker.
   await page.evaluate(() => {
@@ -51,10 +61,12 @@ test('the navigation links switch pages without reloading the document', async (
   await expect(page.locator('html')).toHaveAttribute('data-e2e-same-document', 'yes');
 });
 
-test('the app is served with the Content-Security-Policy', async ({ page }) => {
+test('the app is served with the Content-Security-Policy', async ({ page, pageProblems }) => {
+  pageProblems.expect(401, refreshUrl, page);
   const response = await page.goto('/');
 
   expect(response?.status()).toBe(200);
   expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
+  await signIn(page, admin.email, admin.password);
   await expect(page.getByText('Database up')).toBeVisible();
 });

@@ -5,11 +5,15 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 
 import { App } from './app';
+import { startSession } from './lib/session/session';
 
 const container = document.getElementById('root');
 if (container === null) {
   throw new Error('index.html has no #root element');
 }
+
+// The boot refresh starts before React renders; protected routes wait for it.
+startSession();
 
 createRoot(container).render(
   <StrictMode>

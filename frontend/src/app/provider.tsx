@@ -1,9 +1,43 @@
-import { MantineProvider } from '@mantine/core';
+import { MantineProvider, createTheme } from '@mantine/core';
 import { QueryClientProvider, type QueryClient } from '@tanstack/react-query';
-import { useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 
 import { memoryColorSchemeManager } from '@/lib/color-scheme-manager';
 import { createQueryClient } from '@/lib/react-query';
+import { getSessionSnapshot, subscribeSession } from '@/lib/session/session';
+
+/**
+ * Modal's scroll lock (react-remove-scroll) injects a <style> tag, which the CSP
+ * blocks; without it the page behind a dialog can scroll, which is harmless.
+ * (A plain object rather than Modal.extend, so the first bundle need not carry Modal.)
+ */
+const theme = createTheme({
+  components: {
+    Modal: { defaultProps: { lockScroll: false } },
+  },
+});
+
+/**
+ * useForgetDataOnUserChange drops every cached query when the signed-in user
+ * signs out or changes, so no page ever shows the previous user's data. Queries
+ * are reset rather than removed: a mounted page keeps its observer and simply
+ * loads again (or, signed out, gets nothing: the API client sends no request).
+ */
+function useForgetDataOnUserChange(client: QueryClient) {
+  useEffect(() => {
+    let userId = getSessionSnapshot().user?.id ?? null;
+    return subscribeSession(() => {
+      const next = getSessionSnapshot().user?.id ?? null;
+      if (next !== userId) {
+        const hadUser = userId !== null;
+        userId = next;
+        if (hadUser) {
+          void client.resetQueries();
+        }
+      }
+    });
+  }, [client]);
+}
 
 /**
  * AppProvider wires the app-wide providers.
@@ -18,8 +52,10 @@ import { createQueryClient } from '@/lib/react-query';
 export function AppProvider({ children, queryClient }: { children: ReactNode; queryClient?: QueryClient }) {
   const [client] = useState(() => queryClient ?? createQueryClient());
   const [colorSchemeManager] = useState(memoryColorSchemeManager);
+  useForgetDataOnUserChange(client);
   return (
     <MantineProvider
+      theme={theme}
       withCssVariables={false}
       withGlobalClasses={false}
       colorSchemeManager={colorSchemeManager}

@@ -1,7 +1,12 @@
 import '@testing-library/jest-dom/vitest';
 
 import { cleanup } from '@testing-library/react';
-import { afterEach, beforeAll } from 'vitest';
+import { afterEach, beforeAll, beforeEach, vi } from 'vitest';
+
+import { stopSession } from '@/lib/session/session';
+
+import { FakeBroadcastChannel } from './fake-broadcast-channel';
+import { removeLocks } from './fake-locks';
 
 // jsdom lacks the browser APIs Mantine reads while rendering.
 beforeAll(() => {
@@ -25,6 +30,15 @@ beforeAll(() => {
   };
 });
 
+// Node's real BroadcastChannel would carry messages between test files; every
+// test gets the synchronous in-memory fake instead.
+beforeEach(() => {
+  FakeBroadcastChannel.reset();
+  vi.stubGlobal('BroadcastChannel', FakeBroadcastChannel);
+});
+
 afterEach(() => {
   cleanup();
+  stopSession();
+  removeLocks();
 });

@@ -1,26 +1,82 @@
 import type { RouteObject } from 'react-router';
 
 import { AppLayout } from '@/components/layouts/app-layout';
+import { PublicLayout } from '@/components/layouts/public-layout';
 import { paths } from '@/config/paths';
 
+import { RequirePermission, RequireSession } from './guards';
 import { NotFoundRoute } from './not-found';
 import { OverviewRoute } from './overview';
 import { RouteError } from './route-error';
+import { SignInRoute } from './sign-in';
 import { StatusRoute } from './status';
 
-/** routes is the whole client-side route table; the browser router and tests both use it. */
+/**
+ * routes is the whole client-side route table; the browser router and tests both
+ * use it. Sign-in and the shell are in the first bundle; account, admin and setup
+ * pages load on demand (their password-strength dictionaries are large).
+ */
 export const routes: RouteObject[] = [
   {
-    element: <AppLayout />,
     errorElement: <RouteError />,
+    hydrateFallbackElement: null,
     children: [
       {
-        // Catches page errors inside the layout, so the header stays usable.
-        errorElement: <RouteError />,
+        element: <PublicLayout />,
         children: [
-          { index: true, element: <OverviewRoute /> },
-          { path: paths.status.path, element: <StatusRoute /> },
-          { path: '*', element: <NotFoundRoute /> },
+          { path: paths.signIn.path, element: <SignInRoute /> },
+          {
+            path: paths.setup.path,
+            lazy: async () => ({ Component: (await import('./setup')).SetupRoute }),
+          },
+        ],
+      },
+      {
+        element: (
+          <RequireSession>
+            <AppLayout />
+          </RequireSession>
+        ),
+        children: [
+          {
+            // Catches page errors inside the layout, so the header stays usable.
+            errorElement: <RouteError />,
+            children: [
+              { index: true, element: <OverviewRoute /> },
+              { path: paths.status.path, element: <StatusRoute /> },
+              {
+                path: paths.account.path,
+                lazy: async () => ({ Component: (await import('./account')).AccountRoute }),
+              },
+              {
+                path: paths.users.path,
+                lazy: async () => {
+                  const { UsersRoute } = await import('./users');
+                  return {
+                    element: (
+                      <RequirePermission permission="users:manage">
+                        <UsersRoute />
+                      </RequirePermission>
+                    ),
+                  };
+                },
+              },
+              {
+                path: paths.audit.path,
+                lazy: async () => {
+                  const { AuditRoute } = await import('./audit');
+                  return {
+                    element: (
+                      <RequirePermission permission="audit:read">
+                        <AuditRoute />
+                      </RequirePermission>
+                    ),
+                  };
+                },
+              },
+              { path: '*', element: <NotFoundRoute /> },
+            ],
+          },
         ],
       },
     ],

@@ -9,7 +9,7 @@ export const healthRefetchIntervalMs = 15_000;
 
 /** getHealth fetches the server's health report. */
 export function getHealth({ signal }: { signal?: AbortSignal } = {}): Promise<Health> {
-  return apiFetch<Health>('/health', { signal });
+  return apiFetch<Health>('/health', { signal, auth: false });
 }
 
 /** healthQueryOptions is shared by every component that shows health, so they share one cache entry. */
