@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
+
 	"labreview/db"
 )
 
@@ -104,8 +106,8 @@ type Service struct {
 	// fail with db.ErrUnavailable.
 	tokens atomic.Pointer[Tokens]
 
-	live     *sessionCache
-	users    *userCache
+	live     *ttlCache[string, struct{}]       // sessions seen live, by id
+	users    *ttlCache[bson.ObjectID, db.User] // users for Me
 	verified *verifiedCache
 	limiter  *refreshLimiter
 	setup    setupToken
@@ -141,8 +143,8 @@ func New(ctx context.Context, cfg Config, store *db.DB, logger *slog.Logger, opt
 		now:      opts.Now,
 		rand:     opts.Rand,
 		hasher:   hasher,
-		live:     newSessionCache(),
-		users:    newUserCache(),
+		live:     newTTLCache[string, struct{}](sessionCheckTTL),
+		users:    newTTLCache[bson.ObjectID, db.User](sessionCheckTTL),
 		verified: newVerifiedCache(),
 		limiter:  newRefreshLimiter(cfg.RefreshPerMinute),
 	}

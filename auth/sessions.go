@@ -126,7 +126,7 @@ func (s *Service) grant(user *db.User, sess *db.Session, refresh string, now tim
 	if err != nil {
 		return nil, err
 	}
-	s.live.remember(sess.ID, now)
+	s.live.put(sess.ID, struct{}{}, now)
 	return &Grant{
 		AccessToken:   token,
 		ExpiresIn:     exp.Sub(now.Truncate(time.Second)), // whole seconds, as exp
@@ -323,7 +323,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 		return nil, fmt.Errorf("%w: bad subject", ErrInvalidToken)
 	}
 	now := s.now()
-	if !s.live.fresh(claims.SessionID, now) {
+	if _, fresh := s.live.get(claims.SessionID, now); !fresh {
 		sess, err := s.db.SessionByID(ctx, claims.SessionID)
 		switch {
 		case errors.Is(err, db.ErrNotFound):
@@ -333,7 +333,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 		case !sess.Live(now) || sess.UserID != uid:
 			return nil, fmt.Errorf("%w: session ended", ErrInvalidToken)
 		}
-		s.live.remember(claims.SessionID, now)
+		s.live.put(claims.SessionID, struct{}{}, now)
 	}
 	return &Principal{UserID: uid, SessionID: claims.SessionID, Role: claims.Role}, nil
 }
@@ -408,46 +408,6 @@ func (c *verifiedCache) prune(now time.Time) {
 	for k, cl := range c.claims {
 		if cl.ExpiresAt == nil || !now.Before(cl.ExpiresAt.Add(tokenLeeway)) {
 			delete(c.claims, k)
-		}
-	}
-}
-
-// sessionCache remembers which sessions were live recently, so access
-// tokens do not cost a database read on every request.
-type sessionCache struct {
-	mu      sync.Mutex
-	checked map[string]time.Time
-}
-
-func newSessionCache() *sessionCache { return &sessionCache{checked: map[string]time.Time{}} }
-
-func (c *sessionCache) fresh(id string, now time.Time) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	at, ok := c.checked[id]
-	return ok && now.Sub(at) < sessionCheckTTL && !now.Before(at)
-}
-
-func (c *sessionCache) remember(id string, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.checked[id] = now
-}
-
-func (c *sessionCache) forget(ids ...string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, id := range ids {
-		delete(c.checked, id)
-	}
-}
-
-func (c *sessionCache) prune(now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for id, at := range c.checked {
-		if now.Sub(at) >= sessionCheckTTL {
-			delete(c.checked, id)
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/mail"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -124,61 +123,15 @@ func (s *Service) User(ctx context.Context, id bson.ObjectID) (*db.User, error) 
 // frequent authenticated call costs no database read; changes made on this
 // instance show at once, changes made elsewhere within that time.
 func (s *Service) Me(ctx context.Context, p *Principal) (*db.User, error) {
-	if u := s.users.get(p.UserID, s.now()); u != nil {
-		return u, nil
+	if u, ok := s.users.get(p.UserID, s.now()); ok {
+		return &u, nil
 	}
 	u, err := s.db.UserByID(ctx, p.UserID)
 	if err != nil {
 		return nil, err
 	}
-	s.users.put(u, s.now())
+	s.users.put(u.ID, *u, s.now())
 	return u, nil
-}
-
-// userCache holds recently read users for Me.
-type userCache struct {
-	mu    sync.Mutex
-	users map[bson.ObjectID]cachedUser
-}
-
-type cachedUser struct {
-	user db.User
-	at   time.Time
-}
-
-func newUserCache() *userCache { return &userCache{users: map[bson.ObjectID]cachedUser{}} }
-
-func (c *userCache) get(id bson.ObjectID, now time.Time) *db.User {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.users[id]
-	if !ok || now.Sub(e.at) >= sessionCheckTTL || now.Before(e.at) {
-		return nil
-	}
-	u := e.user
-	return &u
-}
-
-func (c *userCache) put(u *db.User, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.users[u.ID] = cachedUser{user: *u, at: now}
-}
-
-func (c *userCache) forget(id bson.ObjectID) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.users, id)
-}
-
-func (c *userCache) prune(now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for id, e := range c.users {
-		if now.Sub(e.at) >= sessionCheckTTL {
-			delete(c.users, id)
-		}
-	}
 }
 
 // UserByEmail returns one user by address (db.ErrNotFound if none).

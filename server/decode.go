@@ -67,7 +67,10 @@ func jsonError(err error) error {
 	}
 }
 
-// limitBodyTo lowers the body limit for one route group (login: 16 KiB).
+// limitBodyTo refuses bodies over n bytes: at once when Content-Length says
+// so, and while reading otherwise (the decoder then sees *http.MaxBytesError).
+// The engine applies it with server.max_body_bytes; route groups lower it
+// (login: 16 KiB).
 func (s *Server) limitBodyTo(n int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.ContentLength > n {

@@ -120,19 +120,6 @@ func (s *Server) securityHeaders(c *gin.Context) {
 	c.Next()
 }
 
-// limitBody refuses bodies over the limit: at once when Content-Length says
-// so, and while reading otherwise (the decoder then sees *http.MaxBytesError).
-func (s *Server) limitBody(c *gin.Context) {
-	if c.Request.ContentLength > s.opts.MaxBodyBytes {
-		s.writeError(c, errTooLarge)
-		return
-	}
-	if c.Request.Body != nil && c.Request.Body != http.NoBody {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.opts.MaxBodyBytes)
-	}
-	c.Next()
-}
-
 // noStore keeps API and probe answers out of every cache.
 func noStore(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")

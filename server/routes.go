@@ -13,7 +13,7 @@ func (s *Server) routes(r *gin.Engine) {
 		s.accessLog,
 		s.recovery,
 		s.securityHeaders,
-		s.limitBody,
+		s.limitBodyTo(s.opts.MaxBodyBytes),
 	)
 
 	// Probes for load balancers and orchestrators; no authentication.

@@ -1,7 +1,7 @@
 import { Alert, Button, Card, PasswordInput, Stack, Title } from '@mantine/core';
 import { useState, type SubmitEvent } from 'react';
 
-import { PasswordStrengthMeter } from '@/components/password-strength-meter';
+import { NewPasswordInput } from '@/components/new-password-input';
 import { usePasswordStrength } from '@/hooks/use-password-strength';
 import { ApiError } from '@/lib/api-error';
 import { useCurrentUser } from '@/lib/current-user';
@@ -95,18 +95,14 @@ export function ChangePasswordForm() {
             error={errors.current}
             required
           />
-          <PasswordInput
+          <NewPasswordInput
             label="New password"
-            autoComplete="new-password"
+            meterId="new-password-strength"
             value={next}
-            onChange={(e) => {
-              setNext(e.currentTarget.value);
-            }}
+            onValueChange={setNext}
             error={errors.next}
-            aria-describedby="new-password-strength"
-            required
+            strength={strength}
           />
-          <PasswordStrengthMeter id="new-password-strength" password={next} strength={strength} />
           <PasswordInput
             label="Repeat the new password"
             autoComplete="new-password"

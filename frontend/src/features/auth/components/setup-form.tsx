@@ -1,7 +1,7 @@
 import { Alert, Button, PasswordInput, Stack, TextInput } from '@mantine/core';
 import { useState, type SubmitEvent } from 'react';
 
-import { PasswordStrengthMeter } from '@/components/password-strength-meter';
+import { NewPasswordInput } from '@/components/new-password-input';
 import { usePasswordStrength } from '@/hooks/use-password-strength';
 import { ApiError, fieldProblems } from '@/lib/api-error';
 import { newPasswordProblem } from '@/lib/password-policy';
@@ -94,18 +94,14 @@ export function SetupForm({ token, onDone }: { token: string; onDone: () => void
           error={errors.email}
           required
         />
-        <PasswordInput
+        <NewPasswordInput
           label="Password"
-          autoComplete="new-password"
+          meterId="setup-password-strength"
           value={password}
-          onChange={(e) => {
-            setPassword(e.currentTarget.value);
-          }}
+          onValueChange={setPassword}
           error={errors.password}
-          aria-describedby="setup-password-strength"
-          required
+          strength={strength}
         />
-        <PasswordStrengthMeter id="setup-password-strength" password={password} strength={strength} />
         <PasswordInput
           label="Repeat the password"
           autoComplete="new-password"

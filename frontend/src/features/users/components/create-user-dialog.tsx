@@ -1,8 +1,8 @@
-import { Button, Group, Modal, PasswordInput, Select, Stack, TextInput } from '@mantine/core';
+import { Button, Group, Modal, Select, Stack, TextInput } from '@mantine/core';
 import { useState, type SubmitEvent } from 'react';
 
 import { ErrorAlert } from '@/components/error-alert';
-import { PasswordStrengthMeter } from '@/components/password-strength-meter';
+import { NewPasswordInput } from '@/components/new-password-input';
 import { usePasswordStrength } from '@/hooks/use-password-strength';
 import { ApiError, fieldProblems } from '@/lib/api-error';
 import { roleLabels, roles } from '@/lib/authorization';
@@ -123,19 +123,15 @@ export function CreateUserDialog({
             }}
             allowDeselect={false}
           />
-          <PasswordInput
+          <NewPasswordInput
             label="First password"
             description="Pass it on safely; they can change it under Account."
-            autoComplete="new-password"
+            meterId="create-user-password-strength"
             value={password}
-            onChange={(e) => {
-              setPassword(e.currentTarget.value);
-            }}
+            onValueChange={setPassword}
             error={errors.password}
-            aria-describedby="create-user-password-strength"
-            required
+            strength={strength}
           />
-          <PasswordStrengthMeter id="create-user-password-strength" password={password} strength={strength} />
           <Group justify="flex-end" gap="sm">
             <Button variant="default" onClick={close} disabled={create.isPending}>
               Cancel

@@ -1,8 +1,8 @@
-import { Button, Group, Modal, PasswordInput, Stack, Text } from '@mantine/core';
+import { Button, Group, Modal, Stack, Text } from '@mantine/core';
 import { useState, type SubmitEvent } from 'react';
 
 import { ErrorAlert } from '@/components/error-alert';
-import { PasswordStrengthMeter } from '@/components/password-strength-meter';
+import { NewPasswordInput } from '@/components/new-password-input';
 import { usePasswordStrength } from '@/hooks/use-password-strength';
 import { ApiError } from '@/lib/api-error';
 import { newPasswordProblem } from '@/lib/password-policy';
@@ -65,19 +65,15 @@ export function ResetPasswordDialog({
         <Stack gap="md">
           <Text size="sm">Their sessions end at once; they sign in again with the new password.</Text>
           {otherError && <ErrorAlert error={reset.error} />}
-          <PasswordInput
+          <NewPasswordInput
             label="New password"
-            autoComplete="new-password"
+            meterId="reset-password-strength"
             value={password}
-            onChange={(e) => {
-              setPassword(e.currentTarget.value);
-            }}
+            onValueChange={setPassword}
             error={error}
-            aria-describedby="reset-password-strength"
-            required
+            strength={strength}
             data-autofocus
           />
-          <PasswordStrengthMeter id="reset-password-strength" password={password} strength={strength} />
           <Group justify="flex-end" gap="sm">
             <Button variant="default" onClick={close} disabled={reset.isPending}>
               Cancel
