@@ -41,9 +41,14 @@ $(NPM_STAMP): frontend/package.json frontend/package-lock.json
 ## browser tests with Chromium against the built binary
 test: test-go test-fuzz test-ui test-e2e
 
+## test-go: the Go tests against the embedded store, under the race detector
+## when a C compiler is there for it (.ci/run installs gcc; without one the
+## tests run without -race and say so).
+RACE ?= $(shell command -v gcc >/dev/null 2>&1 && echo -race)
 test-go:
 	go vet $(GO_PKGS)
-	go test -count=1 $(GO_PKGS)
+	@[ -n "$(RACE)" ] || echo "test-go: no C compiler, so no race detector (apt-get install -y gcc)"
+	go test $(RACE) -count=1 $(GO_PKGS)
 
 ## test-fuzz: each fuzz target for FUZZEXECS new inputs (default 10000, about
 ## 5-10 s each here). A count, not a duration: with a duration, Go 1.26's fuzz
