@@ -42,12 +42,13 @@ $(NPM_STAMP): frontend/package.json frontend/package-lock.json
 test: test-go test-fuzz test-ui test-e2e
 
 ## test-go: the Go tests against the embedded store, under the race detector
-## when a C compiler is there for it (.ci/run installs gcc; without one the
-## tests run without -race and say so).
-RACE ?= $(shell command -v gcc >/dev/null 2>&1 && echo -race)
+## when cgo is available for it (Go turns cgo off when no C compiler is on
+## PATH; .ci/run installs gcc). Without it the tests run without -race and
+## say so.
+RACE ?= $(shell [ "$$(go env CGO_ENABLED)" = 1 ] && echo -race)
 test-go:
 	go vet $(GO_PKGS)
-	@[ -n "$(RACE)" ] || echo "test-go: no C compiler, so no race detector (apt-get install -y gcc)"
+	@[ -n "$(RACE)" ] || echo "test-go: cgo is off (no C compiler?), so no race detector: apt-get install -y gcc"
 	go test $(RACE) -count=1 $(GO_PKGS)
 
 ## test-fuzz: each fuzz target for FUZZEXECS new inputs (default 10000, about
