@@ -1,5 +1,6 @@
-import { Stack, Text, Title } from '@mantine/core';
+import { Stack } from '@mantine/core';
 
+import { PageHeader } from '@/components/page-header';
 import { ChangePasswordForm } from '@/features/account/components/change-password-form';
 import { ProfileCard } from '@/features/account/components/profile-card';
 import { SessionsList } from '@/features/account/components/sessions-list';
@@ -8,12 +9,9 @@ import { SessionsList } from '@/features/account/components/sessions-list';
 export function AccountRoute() {
   return (
     <Stack gap="lg">
-      <div>
-        <Title order={1}>Account</Title>
-        <Text c="dimmed" mt="xs">
-          Your profile, your password and where you are signed in.
-        </Text>
-      </div>
+      <PageHeader title="Account">
+        Your profile, your password and where you are signed in.
+      </PageHeader>
       <ProfileCard />
       <ChangePasswordForm />
       <SessionsList />

@@ -1,6 +1,7 @@
-import { Anchor, Card, Stack, Text, Title } from '@mantine/core';
+import { Anchor, Card, Stack, Title } from '@mantine/core';
 import { Link } from 'react-router';
 
+import { PageHeader } from '@/components/page-header';
 import { paths } from '@/config/paths';
 import { HealthSummary } from '@/features/health/components/health-summary';
 
@@ -8,12 +9,9 @@ import { HealthSummary } from '@/features/health/components/health-summary';
 export function OverviewRoute() {
   return (
     <Stack gap="lg">
-      <div>
-        <Title order={1}>Welcome to labreview</Title>
-        <Text c="dimmed" mt="xs">
-          A quick look at the server’s health is below; Server status has the full report.
-        </Text>
-      </div>
+      <PageHeader title="Welcome to labreview">
+        A quick look at the server’s health is below; Server status has the full report.
+      </PageHeader>
       <Card withBorder padding="lg" radius="md" component="section" aria-labelledby="server-health-heading">
         <Stack gap="sm">
           <Title order={2} size="h4" id="server-health-heading">

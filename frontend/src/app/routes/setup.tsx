@@ -1,7 +1,8 @@
-import { Alert, Anchor, Loader, Stack, Text, Title } from '@mantine/core';
+import { Alert, Anchor, Loader, Stack } from '@mantine/core';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 
 import { ErrorAlert } from '@/components/error-alert';
+import { PageHeader } from '@/components/page-header';
 import { paths } from '@/config/paths';
 import { useSetupStatus } from '@/features/auth/api/get-setup-status';
 import { SetupForm } from '@/features/auth/components/setup-form';
@@ -51,12 +52,9 @@ export function SetupRoute() {
 
   return (
     <Stack gap="lg">
-      <div>
-        <Title order={1}>Welcome to labreview</Title>
-        <Text c="dimmed" mt="xs">
-          Create the first admin account. It can then invite everyone else.
-        </Text>
-      </div>
+      <PageHeader title="Welcome to labreview">
+        Create the first admin account. It can then invite everyone else.
+      </PageHeader>
       {body}
     </Stack>
   );

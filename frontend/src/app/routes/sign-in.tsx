@@ -1,6 +1,7 @@
-import { Alert, Stack, Text, Title } from '@mantine/core';
+import { Alert, Stack } from '@mantine/core';
 import { Navigate, useSearchParams } from 'react-router';
 
+import { PageHeader } from '@/components/page-header';
 import { SessionLoading } from '@/components/session-loading';
 import { safeReturnPath } from '@/config/paths';
 import { SignInForm } from '@/features/auth/components/sign-in-form';
@@ -38,12 +39,9 @@ export function SignInRoute() {
   const shown = notice === null ? null : notices[notice];
   return (
     <Stack gap="lg">
-      <div>
-        <Title order={1}>Sign in</Title>
-        <Text c="dimmed" mt="xs">
-          Sign in to labreview with your email address and password.
-        </Text>
-      </div>
+      <PageHeader title="Sign in">
+        Sign in to labreview with your email address and password.
+      </PageHeader>
       {shown !== null && (
         <Alert
           color={shown.color}

@@ -1,17 +1,15 @@
-import { Stack, Text, Title } from '@mantine/core';
+import { Stack } from '@mantine/core';
 
+import { PageHeader } from '@/components/page-header';
 import { HealthDetails } from '@/features/health/components/health-details';
 
 /** StatusRoute shows the full server health report. */
 export function StatusRoute() {
   return (
     <Stack gap="lg">
-      <div>
-        <Title order={1}>Server status</Title>
-        <Text c="dimmed" mt="xs">
-          What the labreview server reports about itself and its database.
-        </Text>
-      </div>
+      <PageHeader title="Server status">
+        What the labreview server reports about itself and its database.
+      </PageHeader>
       <HealthDetails />
     </Stack>
   );

@@ -1,17 +1,15 @@
-import { Stack, Text, Title } from '@mantine/core';
+import { Stack } from '@mantine/core';
 
+import { PageHeader } from '@/components/page-header';
 import { UsersTable } from '@/features/users/components/users-table';
 
 /** UsersRoute is the admins' account management page. */
 export function UsersRoute() {
   return (
     <Stack gap="lg">
-      <div>
-        <Title order={1}>Users</Title>
-        <Text c="dimmed" mt="xs">
-          Create accounts, change roles, reset passwords and end sessions.
-        </Text>
-      </div>
+      <PageHeader title="Users">
+        Create accounts, change roles, reset passwords and end sessions.
+      </PageHeader>
       <UsersTable />
     </Stack>
   );
