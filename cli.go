@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -21,31 +22,39 @@ type loadFunc func() (*Config, string, error)
 // cliClient is what CLI actions record as the client in the audit log.
 var cliClient = auth.ClientInfo{UserAgent: "labreview-cli"}
 
-// withAuth opens the database the way the CLI must: with the embedded
-// store, it uses the running server's store through its socket when the
-// server is live, and starts its own only when it is not, so two stores
-// never open the same files. Then it runs fn with an auth service.
-func withAuth(ctx context.Context, load loadFunc, stderr io.Writer, fn func(*auth.Service) error) error {
+// openForCLI opens the configured database the way a command beside (or
+// without) a running server must: the embedded database through SQLite's
+// own locking, never taking the server's lock; a hosted one after waiting
+// until it answers.
+func openForCLI(ctx context.Context, load loadFunc, stderr io.Writer) (*Config, db.Store, *slog.Logger, error) {
 	cfg, _, err := load()
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	logger := newLogger(LogConfig{Level: "warn", Format: cfg.Log.Format}, stderr)
-	opts := cfg.dbOptions(logger)
-	opts.ShareRunningStore = true
-	database, err := db.Open(ctx, opts)
+	database, err := openStore(ctx, cfg, logger, false)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	defer database.Close(context.WithoutCancel(ctx))
 	if database.Mode() == db.ModeHosted {
 		waitCtx, cancel := context.WithTimeout(ctx, cfg.MongoDB.ServerSelectionTimeout+5*time.Second)
 		err := waitReady(waitCtx, database)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("database not reachable: %w", err)
+			_ = database.Close(context.WithoutCancel(ctx))
+			return nil, nil, nil, fmt.Errorf("database not reachable: %w", err)
 		}
 	}
+	return cfg, database, logger, nil
+}
+
+// withAuth runs fn with an auth service on the configured database.
+func withAuth(ctx context.Context, load loadFunc, stderr io.Writer, fn func(*auth.Service) error) error {
+	cfg, database, logger, err := openForCLI(ctx, load, stderr)
+	if err != nil {
+		return err
+	}
+	defer database.Close(context.WithoutCancel(ctx))
 	svc, err := auth.New(ctx, authConfig(cfg, cfg.Server.PublicURL), database, logger, auth.Options{})
 	if err != nil {
 		return err
@@ -54,7 +63,7 @@ func withAuth(ctx context.Context, load loadFunc, stderr io.Writer, fn func(*aut
 	return fn(svc)
 }
 
-func waitReady(ctx context.Context, database *db.DB) error {
+func waitReady(ctx context.Context, database db.Store) error {
 	for {
 		err := database.Ping(ctx)
 		if err == nil || !errors.Is(err, db.ErrUnavailable) {
@@ -107,7 +116,7 @@ func userCommand(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) *cobr
 				if err != nil {
 					return cliError(err)
 				}
-				_, err = fmt.Fprintf(stdout, "created %s (%s, %s) id %s\n", u.Email, u.Name, u.Role, u.ID.Hex())
+				_, err = fmt.Fprintf(stdout, "created %s (%s, %s) id %s\n", u.Email, u.Name, u.Role, u.ID)
 				return err
 			})
 		},

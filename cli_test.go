@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"labreview/db"
+	"labreview/db/sqlite"
 )
 
 // cli runs a labreview command in-process against dataDir.
@@ -133,7 +133,7 @@ func TestKeysRotate(t *testing.T) {
 	if err != nil || !strings.Contains(out, "new signing key") {
 		t.Fatalf("rotate: %v %q", err, out)
 	}
-	store, err := db.Open(context.Background(), db.Options{DataDir: in.dir, ShareRunningStore: true})
+	store, err := sqlite.Open(context.Background(), sqlite.Options{DataDir: in.dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/spf13/viper"
-	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
 	"go.yaml.in/yaml/v3"
 
 	"labreview/auth"
+	"labreview/db/mongo"
 	"labreview/server"
 )
 
@@ -323,30 +323,12 @@ func validateAddr(addr string) error {
 	return nil
 }
 
-// validateMongoURI checks the URI without network access: a mongodb+srv://
-// URI is resolved through DNS only when the server connects, so an outage
-// of DNS does not stop the server from starting.
+// validateMongoURI checks the URI without network access.
 func validateMongoURI(uri string) error {
 	if uri == "" {
 		return nil
 	}
-	u, err := url.Parse(uri)
-	if err != nil {
-		return errors.New("not a valid URI")
-	}
-	switch u.Scheme {
-	case "mongodb":
-		if _, err := connstring.ParseAndValidate(uri); err != nil {
-			return fmt.Errorf("not a valid MongoDB URI: %s", redactSecret(oneLine(err), u))
-		}
-	case "mongodb+srv":
-		if u.Hostname() == "" || u.Port() != "" || strings.Contains(u.Host, ",") {
-			return errors.New("a mongodb+srv:// URI must name exactly one host name and no port")
-		}
-	default:
-		return errors.New("must start with mongodb:// or mongodb+srv://")
-	}
-	return nil
+	return mongo.ValidateURI(uri)
 }
 
 func validateDatabaseName(name string) error {
@@ -362,28 +344,13 @@ func validateDatabaseName(name string) error {
 	return nil
 }
 
-// redactSecret removes the URI's password from a message about it.
-func redactSecret(msg string, u *url.URL) string {
-	if u.User == nil {
-		return msg
-	}
-	if p, ok := u.User.Password(); ok && p != "" {
-		msg = strings.ReplaceAll(msg, p, "xxxxx")
-	}
-	return msg
-}
-
 // redacted returns a copy safe to print: secrets are replaced.
 func (c Config) redacted() Config {
 	if c.Auth.JWTSecret != "" {
 		c.Auth.JWTSecret = "[redacted]"
 	}
 	if c.MongoDB.URI != "" {
-		if u, err := url.Parse(c.MongoDB.URI); err == nil {
-			c.MongoDB.URI = u.Redacted()
-		} else {
-			c.MongoDB.URI = "[unparseable, redacted]"
-		}
+		c.MongoDB.URI = mongo.RedactURI(c.MongoDB.URI)
 	}
 	return c
 }

@@ -1,6 +1,6 @@
 // Command labreview is the review server for numeric calculation results:
 // one binary with the JSON API, the web UI and (by default) an embedded
-// MongoDB-compatible store.
+// SQLite database.
 package main
 
 import (
@@ -24,6 +24,8 @@ import (
 
 	"labreview/auth"
 	"labreview/db"
+	"labreview/db/mongo"
+	"labreview/db/sqlite"
 	"labreview/server"
 )
 
@@ -144,6 +146,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	healthcheck.Flags().StringVar(&hcURL, "url", "", "probe this URL instead of the configured local address")
 	root.AddCommand(healthcheck)
 	root.AddCommand(userCommand(load, stdin, stdout, stderr), keysCommand(load, stdout, stderr))
+	root.AddCommand(dataCommands(load, stdin, stdout, stderr)...)
 
 	return root.Execute()
 }
@@ -165,7 +168,7 @@ func serve(ctx context.Context, cfg *Config, configFile string, logOut io.Writer
 	}
 	defer ln.Close()
 
-	database, err := db.Open(ctx, cfg.dbOptions(logger.With("component", "db")))
+	database, err := openStore(ctx, cfg, logger.With("component", "db"), true)
 	if err != nil {
 		return err
 	}
@@ -177,11 +180,10 @@ func serve(ctx context.Context, cfg *Config, configFile string, logOut io.Writer
 		}
 		logger.Info("stopped")
 	}()
-	if database.Mode() == db.ModeEmbedded {
-		logger.Info("database: embedded store (no mongodb.uri configured)",
-			"data_dir", cfg.DataDir, "database", cfg.MongoDB.Database)
+	if s, ok := database.(*sqlite.Store); ok {
+		logger.Info("database: embedded SQLite (no mongodb.uri configured)", "file", s.Path())
 	} else {
-		logger.Info("database: hosted MongoDB", "uri", cfg.redacted().MongoDB.URI, "database", cfg.MongoDB.Database)
+		logger.Info("database: hosted MongoDB", "uri", mongo.RedactURI(cfg.MongoDB.URI), "database", cfg.MongoDB.Database)
 	}
 
 	publicURL := openURL(cfg, ln.Addr(), cfg.Server.TLS.Enabled())
@@ -273,16 +275,29 @@ func announceSetup(ctx context.Context, authn *auth.Service, logger *slog.Logger
 	}
 }
 
-// dbOptions maps the configuration onto db.Open's options.
-func (c *Config) dbOptions(logger *slog.Logger) db.Options {
-	return db.Options{
-		URI:                    c.MongoDB.URI,
-		Database:               c.MongoDB.Database,
-		DataDir:                c.DataDir,
-		ConnectTimeout:         c.MongoDB.ConnectTimeout,
-		ServerSelectionTimeout: c.MongoDB.ServerSelectionTimeout,
-		Logger:                 logger,
+// openStore opens the database the configuration names: the hosted
+// MongoDB deployment of mongodb.uri, else the embedded SQLite database in
+// data_dir. server says whether this process is the server (which takes
+// the data folder's one-server lock) or a CLI command beside it.
+//
+// The choice lives here rather than in a db.Open: the adapters import db
+// for its types, so db cannot import them back.
+func openStore(ctx context.Context, cfg *Config, logger *slog.Logger, server bool) (db.Store, error) {
+	if cfg.MongoDB.URI != "" {
+		return mongo.Open(ctx, mongo.Options{
+			URI:                    cfg.MongoDB.URI,
+			Database:               cfg.MongoDB.Database,
+			ConnectTimeout:         cfg.MongoDB.ConnectTimeout,
+			ServerSelectionTimeout: cfg.MongoDB.ServerSelectionTimeout,
+			Logger:                 logger,
+		})
 	}
+	return sqlite.Open(ctx, sqlite.Options{
+		DataDir:        cfg.DataDir,
+		Server:         server,
+		LegacyDatabase: cfg.MongoDB.Database,
+		Logger:         logger,
+	})
 }
 
 // authConfig maps the configuration onto the auth service's settings.

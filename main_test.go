@@ -179,7 +179,7 @@ func TestRunServesEverything(t *testing.T) {
 
 	// The first lines say where the data lives and which URL to open.
 	logs := in.logs.String()
-	for _, want := range []string{"starting labreview", "database: embedded store", `"url":"http://127.0.0.1:`} {
+	for _, want := range []string{"starting labreview", "database: embedded SQLite", `"url":"http://127.0.0.1:`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("start-up log lacks %q:\n%s", want, logs)
 		}
@@ -325,9 +325,15 @@ func TestHostedDatabaseDownAtStart(t *testing.T) {
 	addr := ln.Addr().String()
 	_ = ln.Close()
 	in := start(t, map[string]string{
-		"LABREVIEW_MONGODB_URI":                      "mongodb://" + addr,
+		"LABREVIEW_MONGODB_URI":                      "mongodb://lab:pw-secret-1@" + addr + "/?authSource=admin&appname=marker-in-query",
 		"LABREVIEW_MONGODB_SERVER_SELECTION_TIMEOUT": "500ms",
 	})
+	in.waitLog(t, "database: hosted MongoDB")
+	for _, secret := range []string{"pw-secret-1", "marker-in-query"} {
+		if strings.Contains(in.logs.String(), secret) {
+			t.Fatalf("the log shows %q from the URI:\n%s", secret, in.logs.String())
+		}
+	}
 	resp, body := get(t, in.base+"/readyz", nil)
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("status %d Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
@@ -385,7 +391,7 @@ func TestVersionCommand(t *testing.T) {
 func TestConfigCommandRedactsSecrets(t *testing.T) {
 	var out bytes.Buffer
 	cfgFile := filepath.Join(t.TempDir(), "c.yaml")
-	if err := os.WriteFile(cfgFile, []byte("mongodb:\n  uri: mongodb://lab:hunter2-pass@db.example.org:27017/?authSource=admin\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfgFile, []byte("mongodb:\n  uri: mongodb://lab:hunter2-pass@db.example.org:27017/?authSource=admin&tlsCertificateKeyFilePassword=s3cret-key-pw&authMechanismProperties=AWS_SESSION_TOKEN:tok3n-value\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	err := run(context.Background(), []string{"config", "--config", cfgFile},
@@ -394,8 +400,10 @@ func TestConfigCommandRedactsSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := out.String()
-	if strings.Contains(s, "hunter2") {
-		t.Fatalf("password printed:\n%s", s)
+	for _, secret := range []string{"hunter2", "s3cret-key-pw", "tok3n-value"} {
+		if strings.Contains(s, secret) {
+			t.Fatalf("secret %q printed:\n%s", secret, s)
+		}
 	}
 	for _, want := range []string{"db.example.org:27017", "read_timeout: 45s", "database: labreview", "trusted_proxies: []", cfgFile,
 		"access_token_ttl: 5m0s"} {

@@ -52,7 +52,7 @@ func (s *Service) Audit(ctx context.Context, f db.AuditFilter, limit int) (*Audi
 	}
 	page := &AuditPage{Events: events}
 	if more && len(events) > 0 {
-		page.Next = events[len(events)-1].ID.Hex()
+		page.Next = events[len(events)-1].ID
 	}
 	return page, nil
 }

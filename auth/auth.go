@@ -16,8 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"labreview/db"
 )
 
@@ -96,7 +94,7 @@ func (e *InputError) Error() string { return "auth: " + e.Field + ": " + e.Messa
 // background work with Close.
 type Service struct {
 	cfg    Config
-	db     *db.DB
+	db     db.Store
 	log    *slog.Logger
 	now    func() time.Time
 	rand   io.Reader
@@ -106,8 +104,8 @@ type Service struct {
 	// fail with db.ErrUnavailable.
 	tokens atomic.Pointer[Tokens]
 
-	live     *ttlCache[string, struct{}]       // sessions seen live, by id
-	users    *ttlCache[bson.ObjectID, db.User] // users for Me
+	live     *ttlCache[string, struct{}] // sessions seen live, by id
+	users    *ttlCache[string, db.User]  // users for Me
 	verified *verifiedCache
 	limiter  *refreshLimiter
 	setup    setupToken
@@ -125,7 +123,7 @@ type Options struct {
 
 // New builds the service: it loads (or creates) the signing keys, and when
 // no enabled admin exists it prepares a first-run setup token.
-func New(ctx context.Context, cfg Config, store *db.DB, logger *slog.Logger, opts Options) (*Service, error) {
+func New(ctx context.Context, cfg Config, store db.Store, logger *slog.Logger, opts Options) (*Service, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -144,7 +142,7 @@ func New(ctx context.Context, cfg Config, store *db.DB, logger *slog.Logger, opt
 		rand:     opts.Rand,
 		hasher:   hasher,
 		live:     newTTLCache[string, struct{}](sessionCheckTTL),
-		users:    newTTLCache[bson.ObjectID, db.User](sessionCheckTTL),
+		users:    newTTLCache[string, db.User](sessionCheckTTL),
 		verified: newVerifiedCache(),
 		limiter:  newRefreshLimiter(cfg.RefreshPerMinute),
 	}

@@ -45,7 +45,7 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 			return nil, err
 		}
 		if err != nil {
-			s.log.Error("stored password hash unusable", "user_id", user.ID.Hex(), "err", err)
+			s.log.Error("stored password hash unusable", "user_id", user.ID, "err", err)
 			ok = false
 		}
 	}
@@ -61,7 +61,7 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 		e := &db.AuditEvent{Event: EventLoginFailed, Email: email, IP: client.IP, UserAgent: client.UserAgent,
 			Details: map[string]any{"reason": reason}}
 		if user != nil {
-			e.UserID = user.ID.Hex()
+			e.UserID = user.ID
 		}
 		s.audit(ctx, e)
 		return nil, ErrInvalidCredentials
@@ -77,7 +77,7 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 	if err != nil {
 		return nil, err
 	}
-	s.audit(ctx, &db.AuditEvent{Event: EventLoginOK, ActorID: user.ID.Hex(), UserID: user.ID.Hex(),
+	s.audit(ctx, &db.AuditEvent{Event: EventLoginOK, ActorID: user.ID, UserID: user.ID,
 		SessionID: g.SessionID, IP: client.IP, UserAgent: client.UserAgent})
 	return g, nil
 }
@@ -124,11 +124,11 @@ func (s *Service) countFailure(ctx context.Context, email, ip string) {
 func (s *Service) upgradeHash(ctx context.Context, user *db.User, password string) {
 	h, err := s.hasher.Hash(ctx, password)
 	if err != nil {
-		s.log.Warn("re-hashing password", "user_id", user.ID.Hex(), "err", err)
+		s.log.Warn("re-hashing password", "user_id", user.ID, "err", err)
 		return
 	}
 	if _, err := s.db.ReplacePasswordHash(ctx, user.ID, user.PasswordHash, h); err != nil {
-		s.log.Warn("storing re-hashed password", "user_id", user.ID.Hex(), "err", err)
+		s.log.Warn("storing re-hashed password", "user_id", user.ID, "err", err)
 		return
 	}
 	user.PasswordHash = h

@@ -15,9 +15,7 @@ import (
 	"labreview/db/dbtest"
 )
 
-var store *db.DB
-
-func TestMain(m *testing.M) { dbtest.Main(m, func(d *db.DB) { store = d }) }
+func TestMain(m *testing.M) { dbtest.Main(m) }
 
 func testConfig() Config {
 	return Config{
@@ -29,7 +27,7 @@ func testConfig() Config {
 	}
 }
 
-func newService(t *testing.T, d *db.DB) *Service {
+func newService(t *testing.T, d db.Store) *Service {
 	t.Helper()
 	s, err := New(context.Background(), testConfig(), d, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{})
 	if err != nil {
@@ -43,41 +41,42 @@ func newService(t *testing.T, d *db.DB) *Service {
 // accepts a token A signs with the key A just made (B rereads the key set
 // when it meets an unknown kid), and still accepts tokens of the old key.
 func TestRotationSeenByOtherInstance(t *testing.T) {
-	d := dbtest.Fresh(t, store)
-	a, b := newService(t, d), newService(t, d)
-	u, err := a.CreateUser(context.Background(), "", NewUser{Email: "r@lab.org", Name: "R", Role: "viewer", Password: "marble-otter-canyon-12"}, ClientInfo{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	before, err := a.Login(context.Background(), "r@lab.org", "marble-otter-canyon-12", ClientInfo{IP: "192.0.2.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.keysMu.Lock()
-	b.keysSeen = time.Time{} // as if B last loaded keys long ago
-	b.keysMu.Unlock()
-	if _, err := a.RotateKeys(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.initTokens(context.Background()); err != nil { // A uses the new key at once
-		t.Fatal(err)
-	}
-	after, err := a.Login(context.Background(), "r@lab.org", "marble-otter-canyon-12", ClientInfo{IP: "192.0.2.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if kidOf(t, before.AccessToken) == kidOf(t, after.AccessToken) {
-		t.Fatal("the rotation did not change the signing key")
-	}
-	for name, tok := range map[string]string{"new key": after.AccessToken, "old key": before.AccessToken} {
-		p, err := b.Authenticate(context.Background(), tok)
-		if err != nil || p.UserID != u.ID {
-			t.Fatalf("instance B, token of the %s: %v", name, err)
+	dbtest.Each(t, func(t *testing.T, d db.Store) {
+		a, b := newService(t, d), newService(t, d)
+		u, err := a.CreateUser(context.Background(), "", NewUser{Email: "r@lab.org", Name: "R", Role: "viewer", Password: "marble-otter-canyon-12"}, ClientInfo{})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if n := len(b.JWKS().Keys); n != 2 {
-		t.Fatalf("B publishes %d keys, want 2 (new and retired-but-valid)", n)
-	}
+		before, err := a.Login(context.Background(), "r@lab.org", "marble-otter-canyon-12", ClientInfo{IP: "192.0.2.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.keysMu.Lock()
+		b.keysSeen = time.Time{} // as if B last loaded keys long ago
+		b.keysMu.Unlock()
+		if _, err := a.RotateKeys(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.initTokens(context.Background()); err != nil { // A uses the new key at once
+			t.Fatal(err)
+		}
+		after, err := a.Login(context.Background(), "r@lab.org", "marble-otter-canyon-12", ClientInfo{IP: "192.0.2.1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kidOf(t, before.AccessToken) == kidOf(t, after.AccessToken) {
+			t.Fatal("the rotation did not change the signing key")
+		}
+		for name, tok := range map[string]string{"new key": after.AccessToken, "old key": before.AccessToken} {
+			p, err := b.Authenticate(context.Background(), tok)
+			if err != nil || p.UserID != u.ID {
+				t.Fatalf("instance B, token of the %s: %v", name, err)
+			}
+		}
+		if n := len(b.JWKS().Keys); n != 2 {
+			t.Fatalf("B publishes %d keys, want 2 (new and retired-but-valid)", n)
+		}
+	})
 }
 
 func kidOf(t *testing.T, token string) string {
@@ -96,7 +95,7 @@ func kidOf(t *testing.T, token string) string {
 
 // TestRefreshRateLimit: a session refreshing in a tight loop is slowed.
 func TestRefreshRateLimit(t *testing.T) {
-	s := newService(t, dbtest.Fresh(t, store))
+	s := newService(t, dbtest.SQLite(t))
 	if _, err := s.CreateUser(context.Background(), "", NewUser{Email: "q@lab.org", Name: "Q", Role: "viewer", Password: "marble-otter-canyon-12"}, ClientInfo{}); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +126,7 @@ func TestRefreshRateLimit(t *testing.T) {
 func TestVerifiedTokenCacheHonoursExpiry(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
-	s, err := New(context.Background(), testConfig(), dbtest.Fresh(t, store), slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Now: clock})
+	s, err := New(context.Background(), testConfig(), dbtest.SQLite(t), slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"golang.org/x/time/rate"
 
 	"labreview/db"
@@ -54,7 +53,7 @@ type Grant struct {
 
 // Principal is the authenticated caller of a request.
 type Principal struct {
-	UserID    bson.ObjectID
+	UserID    string
 	SessionID string
 	Role      string
 }
@@ -122,7 +121,7 @@ func (s *Service) grant(user *db.User, sess *db.Session, refresh string, now tim
 	if err != nil {
 		return nil, err
 	}
-	token, exp, err := t.Issue(user.ID.Hex(), sess.ID, user.Role)
+	token, exp, err := t.Issue(user.ID, sess.ID, user.Role)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +208,7 @@ func (s *Service) Refresh(ctx context.Context, token string, client ClientInfo) 
 		// A superseded secret came back after the grace window: someone
 		// holds a copy of an old cookie. End the whole family.
 		s.revoke(ctx, sess.ID, "refresh_reuse")
-		s.audit(ctx, &db.AuditEvent{Event: EventRefreshReuse, UserID: user.ID.Hex(), SessionID: sess.ID,
+		s.audit(ctx, &db.AuditEvent{Event: EventRefreshReuse, UserID: user.ID, SessionID: sess.ID,
 			IP: client.IP, UserAgent: client.UserAgent})
 		return nil, ErrInvalidRefresh
 	}
@@ -239,7 +238,7 @@ func (s *Service) Logout(ctx context.Context, token string, client ClientInfo) e
 	if err := s.revokeErr(ctx, sess.ID, "logout"); err != nil {
 		return err
 	}
-	s.audit(ctx, &db.AuditEvent{Event: EventLogout, ActorID: sess.UserID.Hex(), UserID: sess.UserID.Hex(),
+	s.audit(ctx, &db.AuditEvent{Event: EventLogout, ActorID: sess.UserID, UserID: sess.UserID,
 		SessionID: sess.ID, IP: client.IP, UserAgent: client.UserAgent})
 	return nil
 }
@@ -251,7 +250,7 @@ func (s *Service) LogoutAll(ctx context.Context, p *Principal, client ClientInfo
 		return err
 	}
 	s.live.forget(ids...)
-	s.audit(ctx, &db.AuditEvent{Event: EventLogoutAll, ActorID: p.UserID.Hex(), UserID: p.UserID.Hex(),
+	s.audit(ctx, &db.AuditEvent{Event: EventLogoutAll, ActorID: p.UserID, UserID: p.UserID,
 		SessionID: p.SessionID, IP: client.IP, UserAgent: client.UserAgent, Details: map[string]any{"sessions": len(ids)}})
 	return nil
 }
@@ -293,7 +292,7 @@ func (s *Service) RevokeOwnSession(ctx context.Context, p *Principal, id string,
 	if err := s.revokeErr(ctx, id, "revoked_by_user"); err != nil {
 		return err
 	}
-	s.audit(ctx, &db.AuditEvent{Event: EventSessionRevoked, ActorID: p.UserID.Hex(), UserID: p.UserID.Hex(),
+	s.audit(ctx, &db.AuditEvent{Event: EventSessionRevoked, ActorID: p.UserID, UserID: p.UserID,
 		SessionID: id, IP: client.IP, UserAgent: client.UserAgent})
 	return nil
 }
@@ -318,8 +317,8 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 		}
 		s.verified.put(bearer, claims)
 	}
-	uid, err := bson.ObjectIDFromHex(claims.Subject)
-	if err != nil {
+	uid := claims.Subject
+	if !db.ValidID(uid) {
 		return nil, fmt.Errorf("%w: bad subject", ErrInvalidToken)
 	}
 	now := s.now()

@@ -23,7 +23,7 @@ type setupToken struct {
 
 // SetupNeeded reports whether no enabled admin exists.
 func (s *Service) SetupNeeded(ctx context.Context) (bool, error) {
-	n, err := s.db.CountActiveAdmins(ctx, nil)
+	n, err := s.db.CountActiveAdmins(ctx, "")
 	if err != nil {
 		return false, err
 	}
@@ -98,13 +98,13 @@ func (s *Service) Setup(ctx context.Context, token string, in NewUser, client Cl
 		return nil, err
 	}
 	s.burnSetupToken()
-	s.audit(ctx, &db.AuditEvent{Event: EventSetup, ActorID: u.ID.Hex(), UserID: u.ID.Hex(), Email: u.Email,
+	s.audit(ctx, &db.AuditEvent{Event: EventSetup, ActorID: u.ID, UserID: u.ID, Email: u.Email,
 		IP: client.IP, UserAgent: client.UserAgent})
 	g, err := s.startSession(ctx, u, client)
 	if err != nil {
 		return nil, err
 	}
-	s.audit(ctx, &db.AuditEvent{Event: EventLoginOK, ActorID: u.ID.Hex(), UserID: u.ID.Hex(),
+	s.audit(ctx, &db.AuditEvent{Event: EventLoginOK, ActorID: u.ID, UserID: u.ID,
 		SessionID: g.SessionID, IP: client.IP, UserAgent: client.UserAgent})
 	return g, nil
 }

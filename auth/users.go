@@ -9,8 +9,6 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
-
 	"labreview/db"
 )
 
@@ -81,7 +79,7 @@ func (s *Service) CreateUser(ctx context.Context, actor string, in NewUser, clie
 		}
 		return nil, err
 	}
-	s.audit(ctx, &db.AuditEvent{Event: EventUserCreated, ActorID: actor, UserID: u.ID.Hex(), Email: u.Email,
+	s.audit(ctx, &db.AuditEvent{Event: EventUserCreated, ActorID: actor, UserID: u.ID, Email: u.Email,
 		IP: client.IP, UserAgent: client.UserAgent, Details: map[string]any{"role": u.Role}})
 	return u, nil
 }
@@ -106,7 +104,7 @@ func (s *Service) prepareUser(ctx context.Context, in NewUser) (*db.User, error)
 		return nil, err
 	}
 	now := s.now()
-	return &db.User{ID: bson.NewObjectID(), Email: email, Name: name, Role: in.Role, PasswordHash: hash,
+	return &db.User{ID: db.NewID(), Email: email, Name: name, Role: in.Role, PasswordHash: hash,
 		CreatedAt: now, UpdatedAt: now, PasswordChangedAt: now}, nil
 }
 
@@ -114,7 +112,7 @@ func (s *Service) prepareUser(ctx context.Context, in NewUser) (*db.User, error)
 func (s *Service) Users(ctx context.Context) ([]db.User, error) { return s.db.ListUsers(ctx) }
 
 // User returns one user (db.ErrNotFound if none), read from the database.
-func (s *Service) User(ctx context.Context, id bson.ObjectID) (*db.User, error) {
+func (s *Service) User(ctx context.Context, id string) (*db.User, error) {
 	return s.db.UserByID(ctx, id)
 }
 
@@ -153,7 +151,7 @@ const adminLease = "admins"
 // refused (ErrLastAdmin), even when two admins demote each other at once:
 // such changes run one at a time under a database lease. Disabling a user
 // ends their sessions.
-func (s *Service) UpdateUser(ctx context.Context, actor string, id bson.ObjectID, patch UserPatch, client ClientInfo) (*db.User, error) {
+func (s *Service) UpdateUser(ctx context.Context, actor string, id string, patch UserPatch, client ClientInfo) (*db.User, error) {
 	change := db.UserChange{Disabled: patch.Disabled}
 	if patch.Name != nil {
 		name, err := validateName(*patch.Name)
@@ -190,7 +188,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor string, id bson.ObjectID
 			return nil, err
 		}
 	}
-	s.audit(ctx, &db.AuditEvent{Event: EventUserChanged, ActorID: actor, UserID: id.Hex(), IP: client.IP, UserAgent: client.UserAgent,
+	s.audit(ctx, &db.AuditEvent{Event: EventUserChanged, ActorID: actor, UserID: id, IP: client.IP, UserAgent: client.UserAgent,
 		Details: map[string]any{
 			"before": map[string]any{"role": before.Role, "disabled": before.Disabled, "name": before.Name},
 			"after":  map[string]any{"role": after.Role, "disabled": after.Disabled, "name": after.Name},
@@ -199,7 +197,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor string, id bson.ObjectID
 }
 
 // DeleteUser removes a user and ends their sessions.
-func (s *Service) DeleteUser(ctx context.Context, actor string, id bson.ObjectID, client ClientInfo) error {
+func (s *Service) DeleteUser(ctx context.Context, actor string, id string, client ClientInfo) error {
 	var gone *db.User
 	err := s.guardLastAdmin(ctx, id, func() error {
 		var err error
@@ -213,7 +211,7 @@ func (s *Service) DeleteUser(ctx context.Context, actor string, id bson.ObjectID
 	if err := s.endUserSessions(ctx, id, "user_deleted"); err != nil {
 		return err
 	}
-	s.audit(ctx, &db.AuditEvent{Event: EventUserDeleted, ActorID: actor, UserID: id.Hex(), Email: gone.Email,
+	s.audit(ctx, &db.AuditEvent{Event: EventUserDeleted, ActorID: actor, UserID: id, Email: gone.Email,
 		IP: client.IP, UserAgent: client.UserAgent,
 		Details: map[string]any{"before": map[string]any{"role": gone.Role, "disabled": gone.Disabled}}})
 	return nil
@@ -221,14 +219,14 @@ func (s *Service) DeleteUser(ctx context.Context, actor string, id bson.ObjectID
 
 // guardLastAdmin runs fn, which may take admin rights from user id, only if
 // another enabled admin remains.
-func (s *Service) guardLastAdmin(ctx context.Context, id bson.ObjectID, fn func() error) error {
+func (s *Service) guardLastAdmin(ctx context.Context, id string, fn func() error) error {
 	return s.db.WithLease(ctx, adminLease, 10*time.Second, 10*time.Second, func() error {
 		target, err := s.db.UserByID(ctx, id)
 		if err != nil {
 			return err
 		}
 		if target.Role == db.RoleAdmin && !target.Disabled {
-			others, err := s.db.CountActiveAdmins(ctx, &id)
+			others, err := s.db.CountActiveAdmins(ctx, id)
 			if err != nil {
 				return err
 			}
@@ -241,18 +239,18 @@ func (s *Service) guardLastAdmin(ctx context.Context, id bson.ObjectID, fn func(
 }
 
 // TerminateUserSessions ends every session of a user (admin action).
-func (s *Service) TerminateUserSessions(ctx context.Context, actor string, id bson.ObjectID, client ClientInfo) error {
+func (s *Service) TerminateUserSessions(ctx context.Context, actor string, id string, client ClientInfo) error {
 	if _, err := s.db.UserByID(ctx, id); err != nil {
 		return err
 	}
 	if err := s.endUserSessions(ctx, id, "terminated_by_admin"); err != nil {
 		return err
 	}
-	s.audit(ctx, &db.AuditEvent{Event: EventSessionsEnded, ActorID: actor, UserID: id.Hex(), IP: client.IP, UserAgent: client.UserAgent})
+	s.audit(ctx, &db.AuditEvent{Event: EventSessionsEnded, ActorID: actor, UserID: id, IP: client.IP, UserAgent: client.UserAgent})
 	return nil
 }
 
-func (s *Service) endUserSessions(ctx context.Context, id bson.ObjectID, reason string) error {
+func (s *Service) endUserSessions(ctx context.Context, id string, reason string) error {
 	ids, err := s.db.RevokeUserSessions(ctx, id, "", reason, s.now())
 	s.live.forget(ids...)
 	return err
@@ -288,14 +286,14 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return err
 	}
-	s.audit(ctx, &db.AuditEvent{Event: EventPasswordChanged, ActorID: user.ID.Hex(), UserID: user.ID.Hex(),
+	s.audit(ctx, &db.AuditEvent{Event: EventPasswordChanged, ActorID: user.ID, UserID: user.ID,
 		SessionID: p.SessionID, IP: client.IP, UserAgent: client.UserAgent, Details: map[string]any{"sessions_ended": len(ids)}})
 	return nil
 }
 
 // ResetPassword sets a user's password (admin or CLI) and ends all their
 // sessions. actor is "" for the CLI.
-func (s *Service) ResetPassword(ctx context.Context, actor string, id bson.ObjectID, next string, client ClientInfo) error {
+func (s *Service) ResetPassword(ctx context.Context, actor string, id string, next string, client ClientInfo) error {
 	user, err := s.db.UserByID(ctx, id)
 	if err != nil {
 		return err
@@ -306,7 +304,7 @@ func (s *Service) ResetPassword(ctx context.Context, actor string, id bson.Objec
 	if err := s.endUserSessions(ctx, id, "password_reset"); err != nil {
 		return err
 	}
-	s.audit(ctx, &db.AuditEvent{Event: EventPasswordReset, ActorID: actor, UserID: id.Hex(), IP: client.IP, UserAgent: client.UserAgent})
+	s.audit(ctx, &db.AuditEvent{Event: EventPasswordReset, ActorID: actor, UserID: id, IP: client.IP, UserAgent: client.UserAgent})
 	return nil
 }
 

@@ -1,33 +1,39 @@
-// Package db owns the connection to MongoDB: a hosted deployment named by a
-// URI, or the embedded store (FerretDB on SQLite) started in-process. It maps
-// driver errors to the package's sentinel errors at its boundary, so no
-// driver text ever travels further up.
+// Package db is labreview's storage boundary: the domain-shaped interface
+// the rest of the program stores and reads through, the stored types and
+// the errors. Two adapters implement it: db/sqlite, the embedded default,
+// and db/mongo, a hosted MongoDB deployment. One contract suite
+// (db/contract_test.go) runs against both.
+//
+// Outside this package tree nothing imports a database driver, bson or
+// database/sql, and ids are opaque strings. Adapters turn driver errors
+// into this package's sentinels, so no driver text travels further up.
 package db
 
 import (
 	"context"
 	"errors"
-	"fmt"
-	"log/slog"
-	"sync"
-	"sync/atomic"
 	"time"
-
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
-	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
-	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
 )
 
-// Errors returned by this package. Callers compare with errors.Is.
+// Errors returned by every adapter. Callers compare with errors.Is.
 var (
-	// ErrNotFound means no document matched.
+	// ErrNotFound means no record matched.
 	ErrNotFound = errors.New("db: not found")
 	// ErrConflict means a write would have broken a unique constraint or a
 	// precondition.
 	ErrConflict = errors.New("db: conflict")
-	// ErrUnavailable means the database cannot be reached right now.
+	// ErrUnavailable means the database cannot be reached or is too busy
+	// right now; retrying later may succeed.
 	ErrUnavailable = errors.New("db: database unavailable")
+	// ErrStorage means the data folder refuses writes: the disk is full, the
+	// folder is read-only, or the device reports an I/O error. Reads may
+	// still work. An operator has to act.
+	ErrStorage = errors.New("db: the data folder cannot be written (disk full, read-only or I/O error)")
+	// ErrLeaseHeld means another caller holds the lease right now.
+	ErrLeaseHeld = errors.New("db: lease held by another caller")
+	// ErrNotEmpty means an import without merging met a database that
+	// already holds data.
+	ErrNotEmpty = errors.New("db: the database is not empty")
 )
 
 // Mode names where the data lives.
@@ -39,229 +45,146 @@ const (
 	ModeHosted   Mode = "hosted"
 )
 
-// Options configures Open.
-type Options struct {
-	// URI of a hosted MongoDB (mongodb:// or mongodb+srv://). Empty selects
-	// the embedded store under DataDir.
-	URI string
-	// Database is the database name inside the deployment.
-	Database string
-	// DataDir holds the embedded store's files and socket.
-	DataDir string
-	// ConnectTimeout bounds dialling one server.
-	ConnectTimeout time.Duration
-	// ServerSelectionTimeout bounds how long an operation waits for a usable
-	// server before it fails with ErrUnavailable.
-	ServerSelectionTimeout time.Duration
-	// Logger receives the package's own log lines.
-	Logger *slog.Logger
-	// ShareRunningStore lets a second process (the CLI) use the store of the
-	// server already running on DataDir, through its socket, instead of
-	// failing with ErrStoreInUse. Two stores never open the same files.
-	ShareRunningStore bool
+// Store is the whole storage boundary. Implementations are safe for
+// concurrent use. Every method takes a context first; writes that must not
+// race (refresh-token rotation, counters, setup, leases) are single
+// conditional statements or transactions inside the adapter.
+type Store interface {
+	Users
+	Sessions
+	Throttle
+	Audit
+	Keys
+	Setup
+	Leases
+	Transfer
+
+	// Mode reports whether this is the embedded or a hosted database.
+	Mode() Mode
+	// Ping checks that the database answers and is ready (schema or
+	// indexes in place); ErrUnavailable otherwise.
+	Ping(ctx context.Context) error
+	// Close releases the database. It is safe to call more than once.
+	Close(ctx context.Context) error
 }
 
-func (o *Options) setDefaults() {
-	if o.Database == "" {
-		o.Database = "labreview"
-	}
-	if o.ConnectTimeout <= 0 {
-		o.ConnectTimeout = 5 * time.Second
-	}
-	if o.ServerSelectionTimeout <= 0 {
-		o.ServerSelectionTimeout = 5 * time.Second
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+// Users stores accounts. Emails are stored as given (auth normalises them)
+// and compared byte for byte; one account per email.
+type Users interface {
+	// InsertUser stores a new user; a taken email or id gives ErrConflict.
+	InsertUser(ctx context.Context, u *User) error
+	// UserByID finds a user (ErrNotFound if none).
+	UserByID(ctx context.Context, id string) (*User, error)
+	// UserByEmail finds a user by exact email (ErrNotFound if none).
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	// ListUsers returns every user, ordered by email.
+	ListUsers(ctx context.Context) ([]User, error)
+	// CountActiveAdmins counts enabled admins, leaving out the user except
+	// ("" leaves out nobody).
+	CountActiveAdmins(ctx context.Context, except string) (int64, error)
+	// UpdateUser applies change atomically and returns the user before and
+	// after it. ErrNotFound if there is no such user.
+	UpdateUser(ctx context.Context, id string, change UserChange, now time.Time) (before, after *User, err error)
+	// ReplacePasswordHash swaps the hash only if it is still oldHash and
+	// reports whether it did.
+	ReplacePasswordHash(ctx context.Context, id, oldHash, newHash string) (bool, error)
+	// DeleteUser removes a user and returns it (ErrNotFound if none).
+	DeleteUser(ctx context.Context, id string) (*User, error)
 }
 
-// DB is an open database. It is safe for concurrent use.
-type DB struct {
-	mode   Mode
-	name   string
-	log    *slog.Logger
-	client *mongo.Client
-	store  *embeddedStore // nil in hosted mode
-
-	indexesReady atomic.Bool
-	stop         context.CancelFunc
-	background   sync.WaitGroup
-	closeOnce    sync.Once
+// Sessions stores refresh-token families.
+type Sessions interface {
+	InsertSession(ctx context.Context, s *Session) error
+	// SessionByID finds a session, live or not (ErrNotFound if none).
+	SessionByID(ctx context.Context, id string) (*Session, error)
+	// RotateSession replaces the current secret hash oldHash by newHash in
+	// one conditional write, only while the session is live: of concurrent
+	// rotations presenting the same secret exactly one succeeds. oldHashes
+	// becomes the new list of superseded hashes.
+	RotateSession(ctx context.Context, id, oldHash, newHash string, oldHashes []string, now, idleExpiresAt time.Time) (bool, error)
+	// TouchSession records use of a session that is not revoked.
+	TouchSession(ctx context.Context, id string, now time.Time) error
+	// RevokeSession ends a session and reports whether it was not revoked
+	// before.
+	RevokeSession(ctx context.Context, id, reason string, now time.Time) (bool, error)
+	// RevokeUserSessions ends every unrevoked session of a user except keep
+	// ("" keeps none) and returns the ids it ended.
+	RevokeUserSessions(ctx context.Context, userID, keep, reason string, now time.Time) ([]string, error)
+	// LiveSessions lists a user's live sessions, most recently used first.
+	LiveSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
+	// SweepSessions deletes sessions that ended (expired, idle or revoked)
+	// before cutoff and returns how many.
+	SweepSessions(ctx context.Context, cutoff time.Time) (int64, error)
 }
 
-// Open connects to the hosted deployment named by opts.URI, or starts the
-// embedded store when opts.URI is empty. A hosted deployment that cannot be
-// reached is not an error: Open returns at once, operations fail with
-// ErrUnavailable, and indexes are ensured in the background as soon as the
-// deployment answers. Errors that retrying cannot fix (a malformed URI, an
-// unwritable data folder, a folder in use by another process) are returned.
-func Open(ctx context.Context, opts Options) (*DB, error) {
-	opts.setDefaults()
-	d := &DB{name: opts.Database, log: opts.Logger}
-
-	clientOpts := options.Client().
-		SetAppName("labreview").
-		SetConnectTimeout(opts.ConnectTimeout).
-		SetServerSelectionTimeout(opts.ServerSelectionTimeout)
-
-	if opts.URI == "" {
-		d.mode = ModeEmbedded
-		store, err := startEmbedded(opts.DataDir, opts.Logger)
-		switch {
-		case errors.Is(err, ErrStoreInUse) && opts.ShareRunningStore:
-			sock, serr := runningStoreSocket(opts.DataDir)
-			if serr != nil {
-				return nil, fmt.Errorf("%w, and its socket does not answer: %w", err, serr)
-			}
-			clientOpts.ApplyURI(socketURI(sock))
-		case err != nil:
-			return nil, err
-		default:
-			d.store = store
-			clientOpts.ApplyURI(store.uri())
-		}
-	} else {
-		d.mode = ModeHosted
-		clientOpts.ApplyURI(opts.URI)
-	}
-
-	client, err := mongo.Connect(clientOpts)
-	if err != nil {
-		d.closeStore()
-		return nil, fmt.Errorf("db: connect: %w", err)
-	}
-	d.client = client
-
-	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
-	d.stop = stop
-	if d.mode == ModeEmbedded {
-		// The embedded store is local: if it cannot take its indexes now,
-		// something is badly wrong, and starting anyway would hide it.
-		if err := d.ensureIndexes(ctx); err != nil {
-			_ = d.Close(context.WithoutCancel(ctx))
-			return nil, err
-		}
-		d.indexesReady.Store(true)
-	} else {
-		d.background.Add(1)
-		go d.ensureIndexesLoop(bg)
-	}
-	return d, nil
+// Throttle keeps fixed-window failure counters shared by every instance.
+type Throttle interface {
+	// CounterState returns key's counter as of now (zero when there is
+	// none or its window is over).
+	CounterState(ctx context.Context, key string, now time.Time) (Counter, error)
+	// CountFailure adds one failure to key's running window, or starts a
+	// new window of length window at now, and returns the counter after
+	// it. Concurrent calls are all counted.
+	CountFailure(ctx context.Context, key string, window time.Duration, now time.Time) (Counter, error)
+	// ResetCounter clears key.
+	ResetCounter(ctx context.Context, key string) error
+	// SweepCounters deletes counters whose window ended before cutoff.
+	SweepCounters(ctx context.Context, cutoff time.Time) error
 }
 
-// WithDatabase returns a DB that shares this one's connection but uses
-// another database name, with its indexes ensured. Tests use it to isolate
-// themselves; closing the returned DB is not needed (and does nothing).
-func (d *DB) WithDatabase(ctx context.Context, name string) (*DB, error) {
-	other := &DB{mode: d.mode, name: name, log: d.log, client: d.client, store: nil}
-	other.closeOnce.Do(func() {}) // the connection belongs to d
-	if err := other.ensureIndexes(ctx); err != nil {
-		return nil, err
-	}
-	other.indexesReady.Store(true)
-	return other, nil
+// Audit is the append-only audit log: nothing updates or deletes an event
+// (only a retention sweep, where configured, drops old ones).
+type Audit interface {
+	// InsertAudit appends an event; a zero ID or time is filled in.
+	InsertAudit(ctx context.Context, e *AuditEvent) error
+	// ListAudit returns up to limit events matching f, newest first, and
+	// whether more exist.
+	ListAudit(ctx context.Context, f AuditFilter, limit int) ([]AuditEvent, bool, error)
 }
 
-// Mode reports whether the data lives in the embedded store or a hosted
-// deployment.
-func (d *DB) Mode() Mode { return d.mode }
-
-// Name is the database name.
-func (d *DB) Name() string { return d.name }
-
-// Database is the handle collections are taken from.
-func (d *DB) Database() *mongo.Database { return d.client.Database(d.name) }
-
-// SocketPath is the embedded store's Unix socket, or "" in hosted mode.
-func (d *DB) SocketPath() string {
-	if d.store == nil {
-		return ""
-	}
-	return d.store.socketPath
+// Keys stores token-signing keys shared by every instance.
+type Keys interface {
+	// SigningKeys lists every stored key, oldest first.
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	InsertSigningKey(ctx context.Context, k *SigningKey) error
+	// RetireSigningKeys marks every active key except keep as retired.
+	RetireSigningKeys(ctx context.Context, keep string, now time.Time) error
+	// DeleteSigningKeysRetiredBefore removes keys retired before cutoff.
+	DeleteSigningKeysRetiredBefore(ctx context.Context, cutoff time.Time) (int64, error)
 }
 
-// Ping checks that the database answers and that its indexes are in place.
-// It returns ErrUnavailable otherwise.
-func (d *DB) Ping(ctx context.Context) error {
-	if err := d.client.Ping(ctx, readpref.Primary()); err != nil {
-		return fmt.Errorf("db: ping: %w", Classify(err))
-	}
-	if !d.indexesReady.Load() {
-		return fmt.Errorf("db: indexes not yet ensured: %w", ErrUnavailable)
-	}
-	return nil
+// Setup records that first-run setup created the first admin.
+type Setup interface {
+	// ClaimSetup succeeds for exactly one caller ever; the others get
+	// ErrConflict.
+	ClaimSetup(ctx context.Context, userID string, now time.Time) error
+	// ReleaseSetup undoes the claim of userID (creating the admin failed).
+	ReleaseSetup(ctx context.Context, userID string) error
 }
 
-// Close disconnects and, in embedded mode, stops the store. It is safe to
-// call more than once and never panics.
-func (d *DB) Close(ctx context.Context) error {
-	var err error
-	d.closeOnce.Do(func() {
-		if d.stop != nil {
-			d.stop()
-		}
-		d.background.Wait()
-		if d.client != nil {
-			if e := d.client.Disconnect(ctx); e != nil {
-				err = fmt.Errorf("db: disconnect: %w", e)
-			}
-		}
-		d.closeStore()
-	})
-	return err
+// Leases serialise multi-record rules (such as "never remove the last
+// admin") across instances and processes.
+type Leases interface {
+	// WithLease runs fn while holding the named lease. A lease left by a
+	// crashed holder expires after ttl. ErrLeaseHeld if it stays taken for
+	// longer than wait.
+	WithLease(ctx context.Context, name string, ttl, wait time.Duration, fn func() error) error
 }
 
-func (d *DB) closeStore() {
-	if d.store != nil {
-		d.store.close()
-	}
+// Transfer moves whole databases in and out (labreview export / import,
+// and the import of a legacy embedded store).
+type Transfer interface {
+	// ExportRecords calls emit for every record worth keeping, kind by kind
+	// in RecordKinds order, each kind ordered by id. The embedded store
+	// reads one consistent snapshot.
+	ExportRecords(ctx context.Context, emit func(Record) error) error
+	// ImportRecords writes the records next yields until it returns
+	// io.EOF. Without merge it refuses (ErrNotEmpty) a database that holds
+	// any record. See ImportReport for what merge does with records that
+	// exist already.
+	ImportRecords(ctx context.Context, next func() (Record, error), merge bool) (*ImportReport, error)
 }
 
-// ensureIndexesLoop retries until every index exists, backing off up to 30 s.
-func (d *DB) ensureIndexesLoop(ctx context.Context) {
-	defer d.background.Done()
-	wait := time.Second
-	for {
-		err := d.ensureIndexes(ctx)
-		if err == nil {
-			d.indexesReady.Store(true)
-			d.log.Info("database ready", "mode", string(d.mode))
-			return
-		}
-		d.log.Warn("database not reachable; will retry", "retry_in", wait.String(), "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = min(wait*2, 30*time.Second)
-	}
-}
-
-// Classify maps a driver error to this package's sentinels, keeping the
-// original only for logs (errors.Is still reaches the sentinel).
-func Classify(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, mongo.ErrNoDocuments):
-		return ErrNotFound
-	case mongo.IsDuplicateKeyError(err):
-		return fmt.Errorf("%w: %w", ErrConflict, err)
-	case isUnavailable(err):
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
-	default:
-		return err
-	}
-}
-
-func isUnavailable(err error) bool {
-	var sel topology.ServerSelectionError
-	return mongo.IsNetworkError(err) ||
-		mongo.IsTimeout(err) ||
-		errors.As(err, &sel) ||
-		errors.Is(err, topology.ErrTopologyClosed) ||
-		errors.Is(err, mongo.ErrClientDisconnected) ||
-		errors.Is(err, context.DeadlineExceeded)
-}
+// IsTransient reports whether err is worth retrying later: the database
+// could not be reached or was busy.
+func IsTransient(err error) bool { return errors.Is(err, ErrUnavailable) }

@@ -22,10 +22,10 @@ import (
 )
 
 // benchServer is the real handler on a fresh database with one viewer.
-func benchServer(b *testing.B, cfg auth.Config) (*httptest.Server, *db.DB) {
+func benchServer(b *testing.B, cfg auth.Config) (*httptest.Server, db.Store) {
 	b.Helper()
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	d := dbtest.Fresh(b, embedded)
+	d := dbtest.SQLite(b)
 	svc, err := auth.New(context.Background(), cfg, d, logger, auth.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -45,7 +45,7 @@ func benchServer(b *testing.B, cfg auth.Config) (*httptest.Server, *db.DB) {
 
 // bareVerifier is a token verifier over the same stored keys, built
 // without the service: what a minimal Gin app would run.
-func bareVerifier(b *testing.B, d *db.DB, cfg auth.Config) *auth.Tokens {
+func bareVerifier(b *testing.B, d db.Store, cfg auth.Config) *auth.Tokens {
 	b.Helper()
 	stored, err := d.SigningKeys(context.Background())
 	if err != nil {

@@ -31,12 +31,13 @@ func BenchmarkStatic(b *testing.B) {
 	}
 	asset := largestJS(b, ui)
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	svc, err := auth.New(context.Background(), testAuthConfig(), dbtest.Fresh(b, embedded), logger, auth.Options{})
+	store := dbtest.SQLite(b)
+	svc, err := auth.New(context.Background(), testAuthConfig(), store, logger, auth.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer svc.Close()
-	h, err := New(logger, Options{Version: "bench"}, embedded, svc, ui)
+	h, err := New(logger, Options{Version: "bench"}, store, svc, ui)
 	if err != nil {
 		b.Fatal(err)
 	}

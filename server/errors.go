@@ -47,12 +47,18 @@ type errorBody struct {
 // is unreachable.
 const databaseRetryAfter = 5
 
+// storageRetryAfter is longer: a full or read-only disk needs an operator.
+const storageRetryAfter = 60
+
 var (
 	errNotFound = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "The requested resource does not exist."}
 	errInternal = &Error{Status: http.StatusInternalServerError, Code: "internal_error",
 		Message: "Something went wrong on our side. Quote the request ID when reporting it."}
 	errUnavailable = &Error{Status: http.StatusServiceUnavailable, Code: "database_unavailable",
 		Message: "The database cannot be reached right now. Try again shortly.", RetryAfter: databaseRetryAfter}
+	errStorage = &Error{Status: http.StatusServiceUnavailable, Code: "storage_unavailable",
+		Message:    "The server cannot write to its data folder (disk full, read-only or failing). Nothing was changed; an operator has been alerted in the server log.",
+		RetryAfter: storageRetryAfter}
 	errInvalidCredentials = &Error{Status: http.StatusUnauthorized, Code: "invalid_grant",
 		Message: "Wrong email or password."}
 	errInvalidRefresh = &Error{Status: http.StatusUnauthorized, Code: "invalid_refresh_token",
@@ -104,6 +110,8 @@ func toError(err error) (e *Error, known bool) {
 	case errors.Is(err, auth.ErrBusy):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "busy", RetryAfter: 1,
 			Message: "The server is busy checking passwords. Try again in a moment."}, true
+	case errors.Is(err, db.ErrStorage):
+		return errStorage, true
 	case errors.Is(err, db.ErrUnavailable):
 		return errUnavailable, true
 	case errors.Is(err, db.ErrNotFound):
@@ -123,6 +131,9 @@ func (s *Server) writeError(c *gin.Context, err error) {
 	if !known {
 		s.log.ErrorContext(c.Request.Context(), "request failed",
 			"request_id", requestIDOf(c), "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
+	} else if e == errStorage {
+		s.log.ErrorContext(c.Request.Context(), "the data folder refuses writes: free disk space or make it writable",
+			"request_id", requestIDOf(c), "path", c.Request.URL.Path, "err", err)
 	} else if e.Status == http.StatusServiceUnavailable {
 		s.log.WarnContext(c.Request.Context(), "database unavailable",
 			"request_id", requestIDOf(c), "path", c.Request.URL.Path, "err", err)

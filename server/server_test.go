@@ -22,12 +22,10 @@ import (
 	"labreview/auth"
 	"labreview/db"
 	"labreview/db/dbtest"
+	"labreview/db/mongo"
 )
 
-// embedded is the real embedded store shared by this package's tests.
-var embedded *db.DB
-
-func TestMain(m *testing.M) { dbtest.Main(m, func(d *db.DB) { embedded = d }) }
+func TestMain(m *testing.M) { dbtest.Main(m) }
 
 // testAuthConfig is the production configuration with the cheapest
 // password hashing the policy allows, so tests run fast.
@@ -48,7 +46,7 @@ func testAuthConfig() auth.Config {
 }
 
 // unreachableDB is a hosted database whose server does not exist.
-func unreachableDB(t *testing.T) *db.DB {
+func unreachableDB(t *testing.T) db.Store {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -56,7 +54,7 @@ func unreachableDB(t *testing.T) *db.DB {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
-	d, err := db.Open(context.Background(), db.Options{
+	d, err := mongo.Open(context.Background(), mongo.Options{
 		URI:                    "mongodb://" + addr,
 		ServerSelectionTimeout: 300 * time.Millisecond,
 		ConnectTimeout:         300 * time.Millisecond,
@@ -129,13 +127,13 @@ func (b *syncBuffer) String() string {
 type testServer struct {
 	handler http.Handler
 	logs    *syncBuffer
-	db      *db.DB
+	db      db.Store
 	auth    *auth.Service
 }
 
 // newTestServer builds the real handler on database (a fresh database of
 // the embedded store when nil) with a real auth service.
-func newTestServer(t *testing.T, opts Options, database *db.DB, ui fstest.MapFS) *testServer {
+func newTestServer(t *testing.T, opts Options, database db.Store, ui fstest.MapFS) *testServer {
 	t.Helper()
 	return newTestServerWith(t, opts, database, ui, testAuthConfig(), nil)
 }
@@ -160,10 +158,10 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func newTestServerWith(t *testing.T, opts Options, database *db.DB, ui fstest.MapFS, cfg auth.Config, clk *clock) *testServer {
+func newTestServerWith(t *testing.T, opts Options, database db.Store, ui fstest.MapFS, cfg auth.Config, clk *clock) *testServer {
 	t.Helper()
 	if database == nil {
-		database = dbtest.Fresh(t, embedded)
+		database = dbtest.SQLite(t)
 	}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

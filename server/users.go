@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"labreview/auth"
 	"labreview/db"
@@ -25,21 +24,21 @@ type userResponse struct {
 }
 
 func toUserResponse(u *db.User) userResponse {
-	return userResponse{ID: u.ID.Hex(), Email: u.Email, Name: u.Name, Role: u.Role, Disabled: u.Disabled,
+	return userResponse{ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Disabled: u.Disabled,
 		CreatedAt: u.CreatedAt.UTC(), UpdatedAt: u.UpdatedAt.UTC()}
 }
 
 // userID parses the {id} path parameter; a malformed id is simply not found.
-func (s *Server) userID(c *gin.Context) (bson.ObjectID, bool) {
-	id, err := bson.ObjectIDFromHex(c.Param("id"))
-	if err != nil {
+func (s *Server) userID(c *gin.Context) (string, bool) {
+	id := c.Param("id")
+	if !db.ValidID(id) {
 		s.writeError(c, db.ErrNotFound)
-		return id, false
+		return "", false
 	}
 	return id, true
 }
 
-func actor(c *gin.Context) string { return principal(c).UserID.Hex() }
+func actor(c *gin.Context) string { return principal(c).UserID }
 
 // handleMeGet: GET /api/me.
 func (s *Server) handleMeGet(c *gin.Context) {
@@ -103,7 +102,7 @@ func (s *Server) handleUsersCreate(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	c.Header("Location", "/api/users/"+u.ID.Hex())
+	c.Header("Location", "/api/users/"+u.ID)
 	c.JSON(http.StatusCreated, toUserResponse(u))
 }
 
@@ -217,12 +216,11 @@ type auditResponse struct {
 func (s *Server) handleAuditList(c *gin.Context) {
 	f := db.AuditFilter{UserID: c.Query("user"), Event: c.Query("event")}
 	if b := c.Query("before"); b != "" {
-		id, err := bson.ObjectIDFromHex(b)
-		if err != nil {
+		if !db.ValidID(b) {
 			s.writeError(c, &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: "before is not a page cursor."})
 			return
 		}
-		f.Before = id
+		f.Before = b
 	}
 	limit := 50
 	if l := c.Query("limit"); l != "" {
@@ -240,7 +238,7 @@ func (s *Server) handleAuditList(c *gin.Context) {
 	}
 	out := make([]auditResponse, len(page.Events))
 	for i, e := range page.Events {
-		out[i] = auditResponse{ID: e.ID.Hex(), At: e.At.UTC(), Event: e.Event, ActorID: e.ActorID, UserID: e.UserID,
+		out[i] = auditResponse{ID: e.ID, At: e.At.UTC(), Event: e.Event, ActorID: e.ActorID, UserID: e.UserID,
 			Email: e.Email, SessionID: e.SessionID, IP: e.IP, UserAgent: e.UserAgent, Details: e.Details}
 	}
 	resp := gin.H{"events": out, "next": nil}

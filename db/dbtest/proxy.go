@@ -1,4 +1,4 @@
-package db
+package dbtest
 
 import (
 	"encoding/binary"
@@ -9,16 +9,16 @@ import (
 	"sync"
 )
 
-// serialProxy sits between every client and the embedded FerretDB and lets
+// serialProxy sits between every client and the FerretDB stand-in and lets
 // one command at a time through.
 //
 // FerretDB's SQLite backend applies an update as an unlocked
 // read-modify-write, so two concurrent conditional updates of one document
 // can both "win" and concurrent $inc lose increments. MongoDB makes each
-// single-document write atomic, and the rest of labreview (refresh-token
-// rotation, one-time tokens, counters) relies on that. Serialising whole
-// commands restores the guarantee for every client of the store, including
-// a CLI process that connects to a running server's socket.
+// single-document write atomic, and the hosted adapter (refresh-token
+// rotation, counters, setup, leases) relies on that. Serialising whole
+// commands gives the stand-in the same guarantee, so the concurrency tests
+// of the contract suite test the adapter, not FerretDB's gap.
 //
 // Each client connection gets its own backend connection (cursors belong to
 // a connection); a process-wide mutex is held from the moment a request is

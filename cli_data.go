@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"labreview/db"
+	"labreview/db/sqlite"
+)
+
+// dataCommands are export, import and backup: moving and keeping the whole
+// database (docs/operations.md).
+func dataCommands(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) []*cobra.Command {
+	var force bool
+	export := &cobra.Command{
+		Use:   "export [FILE|-]",
+		Short: "Write the whole database as JSON Lines (to standard output with - or no FILE)",
+		Long: "Write every user (with password hash), signing key, session and audit event as JSON Lines, " +
+			"in the versioned format of docs/operations.md. Works in both modes, beside a running server. " +
+			"The file holds secrets: it is created readable by its owner only.",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			_, database, _, err := openForCLI(c.Context(), load, stderr)
+			if err != nil {
+				return err
+			}
+			defer database.Close(context.WithoutCancel(c.Context()))
+			target := "-"
+			if len(args) == 1 {
+				target = args[0]
+			}
+			counts, err := exportTo(c.Context(), database, target, force, stdout)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stderr, "exported %s\n", describeCounts(counts))
+			return nil
+		},
+	}
+	export.Flags().BoolVar(&force, "force", false, "replace FILE if it exists")
+
+	var merge bool
+	imp := &cobra.Command{
+		Use:   "import [FILE|-]",
+		Short: "Read a JSON Lines export into the database (from standard input with - or no FILE)",
+		Long: "Read an export made by `labreview export`. The whole file is checked first, so a truncated or damaged " +
+			"file changes nothing. A database that holds data is refused unless --merge is given; with --merge, records " +
+			"whose id exists are kept as they are, and users whose email belongs to another account are reported and skipped.",
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			var in io.Reader = stdin
+			if len(args) == 1 && args[0] != "-" {
+				f, err := os.Open(args[0])
+				if err != nil {
+					return fmt.Errorf("import: %w", err)
+				}
+				defer f.Close()
+				in = f
+			}
+			_, database, _, err := openForCLI(c.Context(), load, stderr)
+			if err != nil {
+				return err
+			}
+			defer database.Close(context.WithoutCancel(c.Context()))
+			report, err := db.Import(c.Context(), database, in, merge)
+			if errors.Is(err, db.ErrNotEmpty) {
+				return errors.New("import: the database already holds data; add --merge to add the file's records to it (existing records are kept)")
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "imported %s", describeCounts(report.Added))
+			if len(report.Skipped) > 0 {
+				fmt.Fprintf(stdout, "; kept as they were (same id already present): %s", describeCounts(report.Skipped))
+			}
+			fmt.Fprintln(stdout)
+			for _, c := range report.Conflicts {
+				fmt.Fprintf(stdout, "not imported: %s\n", c)
+			}
+			return nil
+		},
+	}
+	imp.Flags().BoolVar(&merge, "merge", false, "add to a database that holds data (existing records win)")
+
+	backup := &cobra.Command{
+		Use:   "backup FILE",
+		Short: "Write a consistent copy of the embedded database while the server runs",
+		Long: "Copy the embedded SQLite database to FILE with VACUUM INTO: one consistent snapshot, taken while the " +
+			"server keeps serving, checked with integrity_check before it is renamed into place. " +
+			"For a hosted MongoDB use mongodump (docs/operations.md).",
+		Args: cobra.ExactArgs(1),
+		RunE: func(c *cobra.Command, args []string) error {
+			_, database, _, err := openForCLI(c.Context(), load, stderr)
+			if err != nil {
+				return err
+			}
+			defer database.Close(context.WithoutCancel(c.Context()))
+			s, ok := database.(*sqlite.Store)
+			if !ok {
+				return errors.New("backup: the database is a hosted MongoDB (mongodb.uri); back it up with mongodump or your provider's snapshots (docs/operations.md)")
+			}
+			info, err := s.Backup(c.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(stdout, "backup written to %s (%d bytes, integrity check ok)\n", info.Path, info.Bytes)
+			return err
+		},
+	}
+	return []*cobra.Command{export, imp, backup}
+}
+
+// exportTo writes an export to stdout ("-") or to a new file, which appears
+// only once the export is complete.
+func exportTo(ctx context.Context, database db.Store, target string, force bool, stdout io.Writer) (map[db.RecordKind]int, error) {
+	info := db.ExportInfo{Version: version}
+	if target == "-" {
+		return db.Export(ctx, database, stdout, info)
+	}
+	if _, err := os.Stat(target); err == nil && !force {
+		return nil, fmt.Errorf("export: %s exists; choose another name or add --force", target)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".partial-*")
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	counts, err := db.Export(ctx, database, tmp, info)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp.Name(), target); err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	return counts, nil
+}
+
+func describeCounts(counts map[db.RecordKind]int) string {
+	names := map[db.RecordKind]string{db.KindUser: "users", db.KindSigningKey: "signing keys", db.KindSetup: "setup records",
+		db.KindSession: "sessions", db.KindAudit: "audit events"}
+	var parts []string
+	for _, k := range db.RecordKinds {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[k], names[k]))
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,74 @@
+package mongo
+
+import "testing"
+
+// queryShape is one kind of query this adapter sends: equality fields, then
+// at most one sort or range field.
+type queryShape struct {
+	what       string
+	collection string
+	equal      []string
+	then       string
+}
+
+// queryShapes lists every query of this adapter that does not go by _id
+// alone. The FerretDB stand-in cannot show real MongoDB's plans, so the
+// index specifications are checked as data: every shape must have an index
+// whose keys start with its equality fields (in any order) followed by its
+// sort or range field.
+var queryShapes = []queryShape{
+	{"UserByEmail", usersCollection, []string{"email"}, ""},
+	{"ListUsers", usersCollection, nil, "email"},
+	{"CountActiveAdmins", usersCollection, []string{"role", "disabled"}, ""},
+	{"LiveSessions", sessionsCollection, []string{"user_id", "revoked_at"}, "last_used_at"},
+	{"RevokeUserSessions", sessionsCollection, []string{"user_id", "revoked_at"}, ""},
+	{"SweepSessions, absolute end", sessionsCollection, nil, "expires_at"},
+	{"SweepSessions, idle end", sessionsCollection, nil, "idle_expires_at"},
+	{"SweepSessions, revoked", sessionsCollection, nil, "revoked_at"},
+	{"SweepCounters", throttleCollection, nil, "window_ends"},
+	{"ListAudit about a user", auditCollection, []string{"user_id"}, "_id"},
+	{"ListAudit by a user", auditCollection, []string{"actor_id"}, "_id"},
+	{"ListAudit by event", auditCollection, []string{"event"}, "_id"},
+	{"audit retention", auditCollection, nil, "at"},
+	{"SigningKeys", keysCollection, nil, "created_at"},
+}
+
+func TestIndexSpecsServeEveryQuery(t *testing.T) {
+	for _, q := range queryShapes {
+		if !served(q) {
+			t.Errorf("%s: no index on %s starts with %v then %q", q.what, q.collection, q.equal, q.then)
+		}
+	}
+	names := map[string]bool{}
+	for _, spec := range indexSpecs {
+		key := spec.collection + "." + spec.name
+		if names[key] {
+			t.Errorf("two indexes named %s", key)
+		}
+		names[key] = true
+	}
+}
+
+func served(q queryShape) bool {
+	for _, spec := range indexSpecs {
+		if spec.collection != q.collection || len(spec.keys) < len(q.equal) {
+			continue
+		}
+		prefix := map[string]bool{}
+		for _, k := range spec.keys[:len(q.equal)] {
+			prefix[k.Key] = true
+		}
+		ok := true
+		for _, f := range q.equal {
+			ok = ok && prefix[f]
+		}
+		if !ok {
+			continue
+		}
+		if q.then == "" || (len(spec.keys) > len(q.equal) && spec.keys[len(q.equal)].Key == q.then) {
+			return true
+		}
+	}
+	return q.then == "_id" && len(q.equal) == 0
+}
+

@@ -1,0 +1,103 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	mdb "go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+)
+
+// Collection names (as earlier versions used them).
+const (
+	usersCollection    = "users"
+	sessionsCollection = "sessions"
+	throttleCollection = "login_throttle"
+	auditCollection    = "audit"
+	keysCollection     = "signing_keys"
+	metaCollection     = "meta"
+)
+
+// indexSpec is one index that must exist.
+type indexSpec struct {
+	collection string
+	name       string
+	keys       bson.D
+	unique     bool
+	// ttlSeconds > 0 makes it a TTL index whose only purpose is expiry.
+	// Servers without TTL indexes (the FerretDB stand-in of the tests)
+	// answer NotImplemented; there expiry relies on queries and the
+	// sweeper alone, so that answer is not an error for such an index.
+	ttlSeconds int32
+}
+
+// indexSpecs lists every index labreview relies on, with the queries each
+// serves; index_test.go checks that every query shape of this adapter has
+// an index whose keys begin with the query's equality fields followed by
+// its sort or range field.
+var indexSpecs = []indexSpec{
+	// UserByEmail; the unique rule.
+	{collection: usersCollection, name: "email_unique", keys: bson.D{{Key: "email", Value: 1}}, unique: true},
+	// CountActiveAdmins.
+	{collection: usersCollection, name: "role_disabled", keys: bson.D{{Key: "role", Value: 1}, {Key: "disabled", Value: 1}}},
+	// Earlier versions' index on sessions.user_id; kept (same name).
+	{collection: sessionsCollection, name: "user", keys: bson.D{{Key: "user_id", Value: 1}}},
+	// LiveSessions and RevokeUserSessions: a user's unrevoked sessions by last use.
+	{collection: sessionsCollection, name: "user_live", keys: bson.D{{Key: "user_id", Value: 1}, {Key: "revoked_at", Value: 1}, {Key: "last_used_at", Value: -1}}},
+	// SweepSessions; MongoDB also drops sessions a day after their end.
+	{collection: sessionsCollection, name: "expiry", keys: bson.D{{Key: "expires_at", Value: 1}}, ttlSeconds: 86400},
+	{collection: sessionsCollection, name: "idle_expiry", keys: bson.D{{Key: "idle_expires_at", Value: 1}}},
+	{collection: sessionsCollection, name: "revoked", keys: bson.D{{Key: "revoked_at", Value: 1}}},
+	// SweepCounters; MongoDB also drops stale counters.
+	{collection: throttleCollection, name: "expiry", keys: bson.D{{Key: "window_ends", Value: 1}}, ttlSeconds: 3600},
+	// ListAudit by user (two walks: about and by the user), by event, and
+	// the retention sweep by time.
+	{collection: auditCollection, name: "user", keys: bson.D{{Key: "user_id", Value: 1}, {Key: "_id", Value: -1}}},
+	{collection: auditCollection, name: "actor", keys: bson.D{{Key: "actor_id", Value: 1}, {Key: "_id", Value: -1}}},
+	{collection: auditCollection, name: "event", keys: bson.D{{Key: "event", Value: 1}, {Key: "_id", Value: -1}}},
+	{collection: auditCollection, name: "at", keys: bson.D{{Key: "at", Value: 1}}},
+	// SigningKeys lists the handful of keys by creation.
+	{collection: keysCollection, name: "created", keys: bson.D{{Key: "created_at", Value: 1}}},
+}
+
+func (i indexSpec) model() mdb.IndexModel {
+	o := options.Index().SetName(i.name)
+	if i.unique {
+		o.SetUnique(true)
+	}
+	if i.ttlSeconds > 0 {
+		o.SetExpireAfterSeconds(i.ttlSeconds)
+	}
+	return mdb.IndexModel{Keys: i.keys, Options: o}
+}
+
+// codeNotImplemented is the server error code for features a server lacks
+// (FerretDB has no TTL indexes).
+const codeNotImplemented = 238
+
+// ensureIndexes pings, then creates every index in indexSpecs. Creating an
+// index that already exists with the same definition is a no-op.
+func (s *Store) ensureIndexes(ctx context.Context) error {
+	if err := s.client.Ping(ctx, readpref.Primary()); err != nil {
+		return fmt.Errorf("db: ping: %w", classify(err))
+	}
+	for _, spec := range indexSpecs {
+		_, err := s.coll(spec.collection).Indexes().CreateOne(ctx, spec.model())
+		if err != nil {
+			var se mdb.ServerError
+			if spec.ttlSeconds > 0 && errors.As(err, &se) && se.HasErrorCode(codeNotImplemented) {
+				// Without TTL, create the same keys as a plain index.
+				plain := spec
+				plain.ttlSeconds = 0
+				if _, err := s.coll(spec.collection).Indexes().CreateOne(ctx, plain.model()); err == nil {
+					continue
+				}
+			}
+			return fmt.Errorf("db: create index %s on %s: %w", spec.name, spec.collection, classify(err))
+		}
+	}
+	return nil
+}

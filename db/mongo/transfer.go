@@ -1,0 +1,184 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	mdb "go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"labreview/db"
+)
+
+// ExportRecords reads each collection in id order. MongoDB gives no
+// snapshot across collections here: export from a deployment nobody writes
+// to, or use mongodump for a point-in-time copy (docs/operations.md).
+func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) error {
+	byID := options.Find().SetSort(bson.D{{Key: "_id", Value: 1}})
+	for _, kind := range db.RecordKinds {
+		var err error
+		switch kind {
+		case db.KindSigningKey:
+			err = each(ctx, s.keys(), bson.D{}, byID, func(d *keyDoc) error {
+				k := d.key()
+				return emit(db.Record{Kind: kind, Key: &k})
+			})
+		case db.KindUser:
+			err = each(ctx, s.users(), bson.D{}, byID, func(d *userDoc) error {
+				return emit(db.Record{Kind: kind, User: d.user()})
+			})
+		case db.KindSetup:
+			err = each(ctx, s.meta(), bson.D{{Key: "_id", Value: setupMarkerID}}, byID, func(d *setupDoc) error {
+				return emit(db.Record{Kind: kind, Setup: &db.SetupClaim{UserID: d.UserID.Hex(), At: utc(d.At)}})
+			})
+		case db.KindSession:
+			err = each(ctx, s.sessions(), bson.D{}, byID, func(d *sessionDoc) error {
+				sess := d.session()
+				return emit(db.Record{Kind: kind, Session: &sess})
+			})
+		case db.KindAudit:
+			err = each(ctx, s.audit(), bson.D{}, byID, func(d *auditRead) error {
+				e, err := d.event()
+				if err != nil {
+					return err
+				}
+				return emit(db.Record{Kind: kind, Audit: &e})
+			})
+		}
+		if err != nil {
+			return fmt.Errorf("db: export %s: %w", kind, err)
+		}
+	}
+	return nil
+}
+
+// each decodes the documents of a query one at a time.
+func each[T any](ctx context.Context, coll *mdb.Collection, filter any, opts *options.FindOptionsBuilder, fn func(*T) error) error {
+	cur, err := coll.Find(ctx, filter, opts)
+	if err != nil {
+		return classify(err)
+	}
+	defer cur.Close(ctx)
+	for cur.Next(ctx) {
+		var d T
+		if err := cur.Decode(&d); err != nil {
+			return err
+		}
+		if err := fn(&d); err != nil {
+			return err
+		}
+	}
+	return classify(cur.Err())
+}
+
+// ImportRecords inserts the records one by one. A hosted import is not one
+// transaction (MongoDB transactions need a replica set and bound their
+// size): when it stops half-way, running it again with merge completes it,
+// since records that exist are skipped.
+func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error), merge bool) (*db.ImportReport, error) {
+	if !merge {
+		for _, c := range []*mdb.Collection{s.users(), s.sessions(), s.audit(), s.keys(), s.meta()} {
+			filter := bson.D{}
+			if c.Name() == metaCollection {
+				filter = bson.D{{Key: "_id", Value: setupMarkerID}}
+			}
+			if err := c.FindOne(ctx, filter).Err(); err == nil {
+				return nil, db.ErrNotEmpty
+			} else if !errors.Is(err, mdb.ErrNoDocuments) {
+				return nil, fmt.Errorf("db: import: %w", classify(err))
+			}
+		}
+	}
+	report := db.NewImportReport()
+	for {
+		rec, err := next()
+		if errors.Is(err, io.EOF) {
+			return report, nil
+		}
+		if err != nil {
+			return report, err
+		}
+		added, conflict, err := s.importOne(ctx, rec)
+		if err != nil {
+			return report, fmt.Errorf("db: import %s %s (after %d records): %w", rec.Kind, rec.ID(), total(report), err)
+		}
+		switch {
+		case conflict != "":
+			report.Conflicts = append(report.Conflicts, conflict)
+		case added:
+			report.Added[rec.Kind]++
+		default:
+			report.Skipped[rec.Kind]++
+		}
+	}
+}
+
+func total(r *db.ImportReport) int {
+	n := len(r.Conflicts)
+	for _, c := range r.Added {
+		n += c
+	}
+	for _, c := range r.Skipped {
+		n += c
+	}
+	return n
+}
+
+func (s *Store) importOne(ctx context.Context, rec db.Record) (added bool, conflict string, err error) {
+	// insert reports false when a document with the same _id exists.
+	insert := func(c *mdb.Collection, doc any, id any) (bool, error) {
+		if err := c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Err(); err == nil {
+			return false, nil
+		} else if !errors.Is(err, mdb.ErrNoDocuments) {
+			return false, classify(err)
+		}
+		_, err := c.InsertOne(ctx, doc)
+		return err == nil, classify(err)
+	}
+	switch rec.Kind {
+	case db.KindSigningKey:
+		added, err = insert(s.keys(), toKeyDoc(rec.Key), rec.Key.ID)
+	case db.KindUser:
+		doc, derr := toUserDoc(rec.User)
+		if derr != nil {
+			return false, "", derr
+		}
+		holder, ferr := s.UserByEmail(ctx, rec.User.Email)
+		switch {
+		case ferr == nil && holder.ID != rec.User.ID:
+			return false, fmt.Sprintf("user %s (%s): the email belongs to user %s already; not imported", rec.User.ID, rec.User.Email, holder.ID), nil
+		case ferr != nil && !errors.Is(ferr, db.ErrNotFound):
+			return false, "", ferr
+		}
+		added, err = insert(s.users(), doc, doc.ID)
+	case db.KindSetup:
+		uid, oerr := bson.ObjectIDFromHex(rec.Setup.UserID)
+		if oerr != nil {
+			return false, "", oerr
+		}
+		added, err = insert(s.meta(), setupDoc{ID: setupMarkerID, UserID: uid, At: rec.Setup.At}, setupMarkerID)
+	case db.KindSession:
+		if _, uerr := s.UserByID(ctx, rec.Session.UserID); errors.Is(uerr, db.ErrNotFound) {
+			return false, fmt.Sprintf("session %s: its user %s is not in the database; not imported", rec.Session.ID, rec.Session.UserID), nil
+		} else if uerr != nil {
+			return false, "", uerr
+		}
+		doc, derr := toSessionDoc(rec.Session)
+		if derr != nil {
+			return false, "", derr
+		}
+		added, err = insert(s.sessions(), doc, doc.ID)
+	case db.KindAudit:
+		doc, derr := toAuditDoc(rec.Audit)
+		if derr != nil {
+			return false, "", derr
+		}
+		added, err = insert(s.audit(), doc, doc.ID)
+	default:
+		err = fmt.Errorf("unknown record kind %q", rec.Kind)
+	}
+	return added, "", err
+}

@@ -1,0 +1,114 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// BackupInfo describes a finished backup.
+type BackupInfo struct {
+	Path  string
+	Bytes int64
+}
+
+// Backup writes a consistent copy of the database to dest while it stays in
+// use: VACUUM INTO reads one snapshot (WAL lets the server keep writing
+// meanwhile) and writes a compact copy. The copy goes to a temporary file
+// beside dest, is checked with PRAGMA integrity_check, synced, and only
+// then renamed to dest, so dest is either a whole, checked backup or
+// absent. An existing dest is refused.
+func (s *Store) Backup(ctx context.Context, dest string) (*BackupInfo, error) {
+	abs, err := filepath.Abs(dest)
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	if abs == s.path {
+		return nil, errors.New("backup: the destination is the database itself")
+	}
+	if _, err := os.Stat(abs); err == nil {
+		return nil, fmt.Errorf("backup: %s exists already; choose a new file name", abs)
+	}
+	tmp := abs + ".partial"
+	_ = os.Remove(tmp)
+	// A connection of its own: the writer must stay free for the server's
+	// writes, and the read pool's connections are query_only.
+	conn, err := sql.Open("sqlite", dsn(s.path, false))
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	defer conn.Close()
+	conn.SetMaxOpenConns(1)
+	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", tmp); err != nil {
+		_ = os.Remove(tmp)
+		return nil, fmt.Errorf("backup: %w", classify(err))
+	}
+	if err := checkIntegrity(ctx, tmp); err != nil {
+		_ = os.Remove(tmp)
+		return nil, fmt.Errorf("backup: the copy failed its check: %w", err)
+	}
+	if err := syncFile(tmp); err != nil {
+		_ = os.Remove(tmp)
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		_ = os.Remove(tmp)
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	if err := os.Rename(tmp, abs); err != nil {
+		_ = os.Remove(tmp)
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	_ = syncFile(filepath.Dir(abs))
+	info, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	return &BackupInfo{Path: abs, Bytes: info.Size()}, nil
+}
+
+// CheckIntegrity runs PRAGMA integrity_check on the database file at path.
+func CheckIntegrity(ctx context.Context, path string) error { return checkIntegrity(ctx, path) }
+
+func checkIntegrity(ctx context.Context, path string) error {
+	conn, err := sql.Open("sqlite", fileURI(path)+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, "PRAGMA integrity_check")
+	if err != nil {
+		return classify(err)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return err
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return classify(err)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("integrity check: %v", problems)
+	}
+	return nil
+}
+
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	serr := f.Sync()
+	cerr := f.Close()
+	return errors.Join(serr, cerr)
+}

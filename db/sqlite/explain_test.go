@@ -1,0 +1,303 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"labreview/db"
+)
+
+// growingTables grow with use; a full scan of one of them makes a query's
+// cost grow with the data. The other tables hold a handful of rows
+// (signing keys, the setup claim, leases, meta).
+var growingTables = map[string]bool{"users": true, "sessions": true, "audit": true, "login_throttle": true}
+
+// wholeTableReads are the queries whose purpose is to read a whole table;
+// every other query must be served by an index.
+var wholeTableReads = map[string]string{
+	"list users": "ListUsers returns every account by contract (the admin page lists them all)",
+	"export":     "an export reads every record",
+	"emptiness":  "EXISTS stops at the first row",
+}
+
+func wholeTableRead(query string) (string, bool) {
+	switch {
+	case strings.HasPrefix(query, "SELECT "+userColumns+" FROM users ORDER BY email"):
+		return wholeTableReads["list users"], true
+	case strings.Contains(query, "ORDER BY id") && !strings.Contains(query, "WHERE") && !strings.Contains(query, "LIMIT"),
+		query == "SELECT user_id, at FROM setup":
+		return wholeTableReads["export"], true
+	case strings.HasPrefix(query, "SELECT EXISTS (SELECT 1 FROM users)"):
+		return wholeTableReads["emptiness"], true
+	}
+	return "", false
+}
+
+// TestEveryQueryUsesAnIndex runs every method of the store on a database
+// with realistic statistics (PRAGMA optimize, as Close runs it), records the
+// text of every statement, and checks each one's EXPLAIN QUERY PLAN: no
+// full scan of a growing table.
+func TestEveryQueryUsesAnIndex(t *testing.T) {
+	s, err := Open(context.Background(), Options{DataDir: t.TempDir(), Server: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	seed(t, s, 3000)
+
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	tracer := func(q string) {
+		mu.Lock()
+		seen[q] = true
+		mu.Unlock()
+	}
+	queryTracer.Store(&tracer)
+	defer queryTracer.Store(nil)
+	exerciseEveryMethod(t, s)
+	queryTracer.Store(nil)
+
+	queries := make([]string, 0, len(seen))
+	for q := range seen {
+		queries = append(queries, q)
+	}
+	sort.Strings(queries)
+	if len(queries) < 30 {
+		t.Fatalf("only %d distinct statements recorded; the exercise misses methods", len(queries))
+	}
+	conn, err := sql.Open("sqlite", fileURI(s.path)+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, q := range queries {
+		plan := explain(t, conn, q)
+		if testing.Verbose() {
+			t.Logf("%s\n    => %s", oneLine(q), strings.Join(plan, " | "))
+		}
+		for _, step := range plan {
+			table, full := fullScan(step)
+			if !full || !growingTables[table] {
+				continue
+			}
+			if why, ok := wholeTableRead(q); ok {
+				t.Logf("whole-table read allowed (%s): %s", why, oneLine(q))
+				break
+			}
+			if orderedPage(q, plan) {
+				continue
+			}
+			t.Errorf("full scan of %s:\n  query: %s\n  plan:  %s", table, oneLine(q), strings.Join(plan, " | "))
+		}
+	}
+}
+
+// orderedPage reports a query without a filter that walks a table in the
+// order of its key and stops after LIMIT rows (the newest page of the
+// audit log): it reads one page whatever the table's size.
+func orderedPage(query string, plan []string) bool {
+	if strings.Contains(query, " WHERE ") || !strings.Contains(query, " LIMIT ") {
+		return false
+	}
+	for _, step := range plan {
+		if strings.Contains(step, "TEMP B-TREE") {
+			return false
+		}
+	}
+	return true
+}
+
+// fullScan reports whether a plan step reads a whole table (or a whole
+// index of it, which costs the same).
+func fullScan(step string) (table string, full bool) {
+	rest, ok := strings.CutPrefix(step, "SCAN ")
+	if !ok {
+		return "", false
+	}
+	table, _, _ = strings.Cut(rest, " ")
+	return table, true
+}
+
+func explain(t *testing.T, conn *sql.DB, query string) []string {
+	t.Helper()
+	// NULL for every parameter: the plan does not depend on the values.
+	rows, err := conn.Query("EXPLAIN QUERY PLAN "+query, make([]any, paramCount(query))...)
+	if err != nil {
+		t.Fatalf("explain %s: %v", oneLine(query), err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return plan
+}
+
+// paramCount counts a statement's parameters: plain ? or numbered ?N.
+func paramCount(query string) int {
+	plain, numbered := 0, 0
+	for _, m := range regexp.MustCompile(`\?(\d*)`).FindAllStringSubmatch(query, -1) {
+		if m[1] == "" {
+			plain++
+		} else if n, _ := strconv.Atoi(m[1]); n > numbered {
+			numbered = n
+		}
+	}
+	return plain + numbered
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// seed fills the growing tables through raw SQL, then lets SQLite gather
+// statistics the way Close does, so the planner sees skewed data (few
+// admins, many viewers) as in production.
+func seed(t *testing.T, s *Store, users int) {
+	t.Helper()
+	t0 := time.Now()
+	err := s.tx(context.Background(), func(tx *sql.Tx) error {
+		for i := range users {
+			role := db.RoleViewer
+			if i%100 == 0 {
+				role = db.RoleAdmin
+			}
+			u := &db.User{ID: db.NewID(), Email: fmt.Sprintf("seed%05d@lab.org", i), Name: "S", Role: role, PasswordHash: "h",
+				CreatedAt: t0, UpdatedAt: t0, PasswordChangedAt: t0}
+			if _, err := tx.Exec(insertUserSQL, userArgs(u)...); err != nil {
+				return err
+			}
+			for j := range 3 {
+				sess := &db.Session{ID: fmt.Sprintf("seed-%d-%d", i, j), UserID: u.ID, SecretHash: "h", CreatedAt: t0,
+					LastUsedAt: t0, IdleExpiresAt: t0.Add(time.Hour), ExpiresAt: t0.Add(time.Hour)}
+				if _, err := tx.Exec(insertSessionSQL, sessionArgs(sess)...); err != nil {
+					return err
+				}
+				args, _ := auditArgs(&db.AuditEvent{ID: db.NewID(), At: t0, Event: "login_ok", UserID: u.ID, ActorID: u.ID})
+				if _, err := tx.Exec(insertAuditSQL, args...); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Exec("INSERT INTO login_throttle (key, failures, window_ends) VALUES (?, 1, ?)", "ip:"+u.ID, ms(t0)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.Exec("PRAGMA analysis_limit = 1000; ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// exerciseEveryMethod calls every method of db.Store at least once, with
+// every filter combination ListAudit has.
+func exerciseEveryMethod(t *testing.T, s *Store) {
+	t.Helper()
+	ctx := context.Background()
+	now := time.Now()
+	check := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	u := &db.User{ID: db.NewID(), Email: "x@lab.org", Name: "X", Role: db.RoleAdmin, PasswordHash: "h", CreatedAt: now, UpdatedAt: now, PasswordChangedAt: now}
+	check(s.InsertUser(ctx, u))
+	_, err := s.UserByID(ctx, u.ID)
+	check(err)
+	_, err = s.UserByEmail(ctx, u.Email)
+	check(err)
+	_, err = s.ListUsers(ctx)
+	check(err)
+	_, err = s.CountActiveAdmins(ctx, u.ID)
+	check(err)
+	name := "Y"
+	_, _, err = s.UpdateUser(ctx, u.ID, db.UserChange{Name: &name, PasswordHash: &name}, now)
+	check(err)
+	_, err = s.ReplacePasswordHash(ctx, u.ID, "Y", "Z")
+	check(err)
+
+	sess := &db.Session{ID: "exercise", UserID: u.ID, SecretHash: "h0", CreatedAt: now, LastUsedAt: now,
+		IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
+	check(s.InsertSession(ctx, sess))
+	_, err = s.SessionByID(ctx, sess.ID)
+	check(err)
+	_, err = s.RotateSession(ctx, sess.ID, "h0", "h1", []string{"h0"}, now, now.Add(time.Hour))
+	check(err)
+	check(s.TouchSession(ctx, sess.ID, now))
+	_, err = s.LiveSessions(ctx, u.ID, now)
+	check(err)
+	_, err = s.RevokeUserSessions(ctx, u.ID, "keep", "test", now)
+	check(err)
+	_, err = s.RevokeSession(ctx, sess.ID, "test", now)
+	check(err)
+	_, err = s.SweepSessions(ctx, now.Add(-24*time.Hour))
+	check(err)
+
+	_, err = s.CountFailure(ctx, "acct:x", time.Minute, now)
+	check(err)
+	_, err = s.CounterState(ctx, "acct:x", now)
+	check(err)
+	check(s.ResetCounter(ctx, "acct:x"))
+	check(s.SweepCounters(ctx, now.Add(-time.Hour)))
+
+	check(s.InsertAudit(ctx, &db.AuditEvent{Event: "e", UserID: u.ID}))
+	for _, f := range []db.AuditFilter{
+		{}, {Event: "e"}, {Before: db.NewID()}, {Event: "e", Before: db.NewID()},
+		{UserID: u.ID}, {UserID: u.ID, Event: "e"}, {UserID: u.ID, Before: db.NewID()}, {UserID: u.ID, Event: "e", Before: db.NewID()},
+	} {
+		_, _, err = s.ListAudit(ctx, f, 50)
+		check(err)
+	}
+
+	check(s.InsertSigningKey(ctx, &db.SigningKey{ID: "k", Algorithm: "EdDSA", PrivateKey: []byte{1}, CreatedAt: now}))
+	_, err = s.SigningKeys(ctx)
+	check(err)
+	check(s.RetireSigningKeys(ctx, "k2", now))
+	_, err = s.DeleteSigningKeysRetiredBefore(ctx, now.Add(-time.Hour))
+	check(err)
+
+	check(s.ClaimSetup(ctx, u.ID, now))
+	check(s.ReleaseSetup(ctx, u.ID))
+	check(s.WithLease(ctx, "l", time.Second, time.Second, func() error { return nil }))
+
+	var records []db.Record
+	check(s.ExportRecords(ctx, func(r db.Record) error {
+		if len(records) < 50 {
+			records = append(records, r)
+		}
+		return nil
+	}))
+	records = append(records, db.Record{Kind: db.KindSession, Session: &db.Session{ID: "imp", UserID: u.ID, SecretHash: "h",
+		IdleExpiresAt: now, ExpiresAt: now}})
+	i := 0
+	_, err = s.ImportRecords(ctx, func() (db.Record, error) {
+		if i == len(records) {
+			return db.Record{}, io.EOF
+		}
+		i++
+		return records[i-1], nil
+	}, true)
+	check(err)
+	_, err = s.ImportRecords(ctx, func() (db.Record, error) { return db.Record{}, io.EOF }, false)
+	if err == nil {
+		t.Fatal("import into a full database without merge succeeded")
+	}
+	_, err = s.DeleteUser(ctx, u.ID)
+	check(err)
+}

@@ -1,0 +1,459 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"labreview/db"
+)
+
+func open(t *testing.T, dir string, server bool) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), Options{DataDir: dir, Server: server})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	return s
+}
+
+func pragma(t *testing.T, conn *sql.DB, name string) string {
+	t.Helper()
+	var v string
+	if err := conn.QueryRow("PRAGMA " + name).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestConnectionSettings(t *testing.T) {
+	s := open(t, t.TempDir(), true)
+	for name, want := range map[string]string{"journal_mode": "wal", "synchronous": "1", "foreign_keys": "1",
+		"busy_timeout": "5000", "query_only": "0", "temp_store": "2", "journal_size_limit": strconv.Itoa(journalSizeLimit)} {
+		if got := pragma(t, s.w, name); got != want {
+			t.Errorf("writer: %s = %s, want %s", name, got, want)
+		}
+	}
+	for name, want := range map[string]string{"query_only": "1", "foreign_keys": "1", "busy_timeout": "5000"} {
+		if got := pragma(t, s.r, name); got != want {
+			t.Errorf("reader: %s = %s, want %s", name, got, want)
+		}
+	}
+	if n := s.w.Stats().MaxOpenConnections; n != 1 {
+		t.Errorf("writer pool has %d connections, want 1", n)
+	}
+	if n := s.r.Stats().MaxOpenConnections; n < 4 {
+		t.Errorf("reader pool has %d connections, want at least 4", n)
+	}
+	if _, err := s.r.Exec("DELETE FROM users"); err == nil {
+		t.Error("a reader connection could write")
+	}
+	info, err := os.Stat(filepath.Dir(s.Path()))
+	if err != nil || info.Mode().Perm() != 0o700 {
+		t.Errorf("data folder mode %v, %v; want 0700", info.Mode().Perm(), err)
+	}
+}
+
+// TestReadersRunBesideAWriter: WAL lets reads go on while a write
+// transaction is open, and a second write waits for the first.
+func TestReadersRunBesideAWriter(t *testing.T) {
+	s := open(t, t.TempDir(), true)
+	ctx := context.Background()
+	u := &db.User{ID: db.NewID(), Email: "r@lab.org", Role: db.RoleViewer, PasswordHash: "h", CreatedAt: time.Now()}
+	if err := s.InsertUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	inTx, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- s.tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.Exec("UPDATE users SET name = 'writing' WHERE id = ?", u.ID); err != nil {
+				return err
+			}
+			close(inTx)
+			<-release
+			return nil
+		})
+	}()
+	<-inTx
+	start := time.Now()
+	got, err := s.UserByID(ctx, u.ID)
+	if err != nil || got.Name != "" {
+		t.Fatalf("read beside an open write: %+v %v (must see the last commit)", got, err)
+	}
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Fatalf("the read waited %v for the writer", d)
+	}
+	second := make(chan error, 1)
+	go func() { second <- s.ResetCounter(ctx, "k") }()
+	select {
+	case err := <-second:
+		t.Fatalf("a second write ran while the first transaction was open: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWriteTimeoutGivesUnavailable(t *testing.T) {
+	s, err := Open(context.Background(), Options{DataDir: t.TempDir(), WriteTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	hold := make(chan struct{})
+	go func() {
+		_ = s.txNoTimeout(context.Background(), func(*sql.Tx) error { <-hold; return nil })
+	}()
+	time.Sleep(50 * time.Millisecond)
+	err = s.ResetCounter(context.Background(), "k")
+	close(hold)
+	if !errors.Is(err, db.ErrUnavailable) {
+		t.Fatalf("a write queued past its deadline: got %v, want ErrUnavailable", err)
+	}
+}
+
+func TestSchemaVersion(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, true)
+	if got := pragma(t, s.w, "user_version"); got != strconv.Itoa(SchemaVersion()) || SchemaVersion() < 1 {
+		t.Fatalf("user_version %s, SchemaVersion %d", got, SchemaVersion())
+	}
+	// A database from a newer labreview is refused with a clear message.
+	if _, err := s.w.Exec(fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion()+1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(context.Background(), Options{DataDir: dir, Server: true})
+	if !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("got %v, want ErrNewerSchema", err)
+	}
+	for _, part := range []string{filepath.Join(dir, FileName), fmt.Sprintf("version %d", SchemaVersion()+1),
+		fmt.Sprintf("up to %d", SchemaVersion())} {
+		if !strings.Contains(err.Error(), part) {
+			t.Errorf("message %q does not say %q", err, part)
+		}
+	}
+}
+
+// TestOneServerPerFolder: a second server is refused, naming the folder and
+// the process; the CLI opens the same database beside the server and each
+// sees the other's writes.
+func TestOneServerPerFolder(t *testing.T) {
+	dir := t.TempDir()
+	server := open(t, dir, true)
+	_, err := Open(context.Background(), Options{DataDir: dir, Server: true})
+	if !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), fmt.Sprintf("process %d", os.Getpid())) {
+		t.Fatalf("second server: %v", err)
+	}
+	cli := open(t, dir, false)
+	ctx := context.Background()
+	if err := cli.InsertUser(ctx, &db.User{ID: db.NewID(), Email: "cli@lab.org", Role: db.RoleAdmin, PasswordHash: "h", CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.UserByEmail(ctx, "cli@lab.org"); err != nil {
+		t.Fatalf("the server does not see the CLI's write: %v", err)
+	}
+	// The CLI's write waits for the server's transaction instead of failing.
+	release := make(chan struct{})
+	go func() {
+		_ = server.tx(ctx, func(tx *sql.Tx) error {
+			_, _ = tx.Exec("DELETE FROM leases")
+			<-release
+			return nil
+		})
+	}()
+	time.Sleep(50 * time.Millisecond)
+	go func() { time.Sleep(300 * time.Millisecond); close(release) }()
+	start := time.Now()
+	if _, err := cli.CountFailure(ctx, "k", time.Minute, time.Now()); err != nil {
+		t.Fatalf("CLI write beside a server transaction: %v", err)
+	}
+	if time.Since(start) < 200*time.Millisecond {
+		t.Fatal("the CLI's write did not wait for the server's transaction")
+	}
+	// After the server stops, a new one may start.
+	if err := server.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	open(t, dir, true)
+}
+
+func TestDataSurvivesReopen(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, true)
+	if err := s.InsertAudit(context.Background(), &db.AuditEvent{ID: db.NewID(), Event: "kept"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	again := open(t, dir, true)
+	events, _, err := again.ListAudit(context.Background(), db.AuditFilter{Event: "kept"}, 10)
+	if err != nil || len(events) != 1 {
+		t.Fatalf("after reopen: %v %v", events, err)
+	}
+	if _, err := os.Stat(again.Path() + "-wal"); err != nil {
+		t.Fatalf("an open database has no WAL: %v", err)
+	}
+}
+
+func TestUnusableDataFolder(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, dir := range map[string]string{
+		"empty":        "",
+		"below a file": filepath.Join(file, "data"),
+		"is a file":    file,
+		"procfs":       "/proc", // exists, and not even root can create files there
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := Open(context.Background(), Options{DataDir: dir})
+			if err == nil {
+				s.Close(context.Background())
+				t.Fatal("Open succeeded")
+			}
+			if !errors.Is(err, ErrDataDir) {
+				t.Fatalf("got %v, want ErrDataDir", err)
+			}
+		})
+	}
+}
+
+// copyDir copies a folder tree (the legacy fixture) into dst.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		if info.IsDir() {
+			return os.MkdirAll(target, 0o700)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, 0o600)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+type legacyExpected struct {
+	Passwords map[string]string `json:"passwords"`
+	Users     []struct {
+		ID, Email, Name, Role string
+		Disabled              bool
+		CreatedAt             time.Time `json:"created_at"`
+	} `json:"users"`
+	Audit []struct {
+		ID, Event string
+		UserID    string         `json:"user_id"`
+		ActorID   string         `json:"actor_id"`
+		Details   map[string]any `json:"details"`
+	} `json:"audit"`
+}
+
+// TestLegacyImport opens a real data folder written by labreview 80ebe03
+// (FerretDB store): users with their password hashes, signing keys, the
+// setup claim and the audit log arrive; sessions do not; the old folder is
+// renamed, and the import runs once.
+func TestLegacyImport(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, "testdata/legacy-v0", dir)
+	var want legacyExpected
+	b, err := os.ReadFile("testdata/legacy-v0/expected.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &want); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	s, err := Open(context.Background(), Options{DataDir: dir, Server: true,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	ctx := context.Background()
+
+	users, err := s.ListUsers(ctx)
+	if err != nil || len(users) != len(want.Users) || len(users) != 3 {
+		t.Fatalf("users %+v %v", users, err)
+	}
+	for i, w := range want.Users {
+		u := users[i]
+		if u.ID != w.ID || u.Email != w.Email || u.Name != w.Name || u.Role != w.Role || u.Disabled != w.Disabled ||
+			!u.CreatedAt.Equal(w.CreatedAt) || !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
+			t.Errorf("user %d: %+v, want %+v", i, u, w)
+		}
+	}
+	keys, err := s.SigningKeys(ctx)
+	if err != nil || len(keys) != 2 || keys[0].RetiredAt == nil || keys[1].RetiredAt != nil || len(keys[1].PrivateKey) != 64 {
+		t.Fatalf("signing keys %+v %v", keys, err)
+	}
+	events, more, err := s.ListAudit(ctx, db.AuditFilter{}, 100)
+	if err != nil || more || len(events) != len(want.Audit) {
+		t.Fatalf("audit: %d events (%v), want %d", len(events), err, len(want.Audit))
+	}
+	for i, w := range want.Audit {
+		e := events[i]
+		if e.ID != w.ID || e.Event != w.Event || e.UserID != w.UserID || e.ActorID != w.ActorID {
+			t.Errorf("audit %d: %+v, want %+v", i, e, w)
+		}
+		if w.Details != nil {
+			wd, _ := json.Marshal(w.Details)
+			gd, _ := json.Marshal(e.Details)
+			if string(wd) != string(gd) {
+				t.Errorf("audit %d details %s, want %s", i, gd, wd)
+			}
+		}
+	}
+	if err := s.ClaimSetup(ctx, db.NewID(), time.Now()); !errors.Is(err, db.ErrConflict) {
+		t.Fatalf("the setup claim was not imported: %v", err)
+	}
+	var sessions int
+	if err := s.r.QueryRow("SELECT count(*) FROM sessions").Scan(&sessions); err != nil || sessions != 0 {
+		t.Fatalf("%d sessions imported (%v), want none", sessions, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "store")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the old store folder is still in place: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "store.imported", "labreview.sqlite")); err != nil {
+		t.Fatalf("the old store was not kept as store.imported: %v", err)
+	}
+	for _, part := range []string{"sessions were not imported", "everyone signs in again", "users=3", "audit_events=9"} {
+		if !strings.Contains(logs.String(), part) {
+			t.Errorf("log does not say %q:\n%s", part, logs.String())
+		}
+	}
+	// A second start imports nothing again, even with the old folder back.
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "store.imported"), filepath.Join(dir, "store")); err != nil {
+		t.Fatal(err)
+	}
+	again := open(t, dir, true)
+	if n, _ := again.CountActiveAdmins(ctx, ""); n != 1 {
+		t.Fatalf("%d admins after a second start", n)
+	}
+}
+
+// TestLegacyImportWaitsForTheOldServer: while an earlier labreview holds
+// its store lock, the new one refuses to start and writes nothing.
+func TestLegacyImportWaitsForTheOldServer(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, "testdata/legacy-v0", dir)
+	f, err := os.OpenFile(filepath.Join(dir, "store.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(context.Background(), Options{DataDir: dir, Server: true})
+	if !errors.Is(err, ErrLegacyInUse) {
+		t.Fatalf("got %v, want ErrLegacyInUse", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, FileName)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a database file was created: %v", err)
+	}
+}
+
+// TestBackupWhileWriting: a backup taken during a steady write load is a
+// consistent database that passes integrity_check and holds everything
+// committed before it started.
+func TestBackupWhileWriting(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, true)
+	ctx := context.Background()
+	for range 200 {
+		if err := s.InsertAudit(ctx, &db.AuditEvent{Event: "before"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	var written atomic.Int64
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := s.InsertAudit(ctx, &db.AuditEvent{Event: "during", Details: map[string]any{"pad": strings.Repeat("x", 500)}}); err != nil {
+				t.Error(err)
+				return
+			}
+			written.Add(1)
+		}
+	})
+	time.Sleep(50 * time.Millisecond)
+	dest := filepath.Join(t.TempDir(), "backup.db")
+	info, err := s.Backup(ctx, dest)
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if written.Load() == 0 {
+		t.Fatal("no writes ran during the backup")
+	}
+	if err := CheckIntegrity(ctx, dest); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(dest); err != nil || st.Mode().Perm() != 0o600 || st.Size() != info.Bytes {
+		t.Fatalf("backup file %v %v", st, err)
+	}
+	restored := filepath.Join(t.TempDir(), "restored")
+	if err := os.MkdirAll(restored, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(dest)
+	if err := os.WriteFile(filepath.Join(restored, FileName), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := open(t, restored, true)
+	events, _, err := r.ListAudit(ctx, db.AuditFilter{Event: "before"}, 1000)
+	if err != nil || len(events) != 200 {
+		t.Fatalf("restored backup holds %d events from before (%v), want 200", len(events), err)
+	}
+	if _, err := s.Backup(ctx, dest); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Fatalf("backup over an existing file: %v", err)
+	}
+	if _, err := os.Stat(dest + ".partial"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("a partial file was left behind")
+	}
+}
+

@@ -1,0 +1,168 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+
+	"labreview/db"
+)
+
+// ExportRecords reads every record inside one read transaction: the export
+// is a consistent snapshot even while the server keeps writing.
+func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) error {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return classify(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	each := func(query string, fn func(rowScanner) (db.Record, error)) error {
+		rows, err := tx.QueryContext(ctx, trace(query))
+		if err != nil {
+			return classify(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			rec, err := fn(rows)
+			if err != nil {
+				return classify(err)
+			}
+			if err := emit(rec); err != nil {
+				return err
+			}
+		}
+		return classify(rows.Err())
+	}
+	for _, kind := range db.RecordKinds {
+		var err error
+		switch kind {
+		case db.KindSigningKey:
+			err = each("SELECT "+keyColumns+" FROM signing_keys ORDER BY id", func(r rowScanner) (db.Record, error) {
+				k, err := scanKey(r)
+				return db.Record{Kind: kind, Key: &k}, err
+			})
+		case db.KindUser:
+			err = each("SELECT "+userColumns+" FROM users ORDER BY id", func(r rowScanner) (db.Record, error) {
+				u, err := scanUser(r)
+				return db.Record{Kind: kind, User: &u}, err
+			})
+		case db.KindSetup:
+			err = each("SELECT user_id, at FROM setup", func(r rowScanner) (db.Record, error) {
+				var c db.SetupClaim
+				var at int64
+				err := r.Scan(&c.UserID, &at)
+				c.At = fromMS(at)
+				return db.Record{Kind: kind, Setup: &c}, err
+			})
+		case db.KindSession:
+			err = each("SELECT "+sessionColumns+" FROM sessions ORDER BY id", func(r rowScanner) (db.Record, error) {
+				sess, err := scanSession(r)
+				return db.Record{Kind: kind, Session: &sess}, err
+			})
+		case db.KindAudit:
+			err = each("SELECT "+auditColumns+" FROM audit ORDER BY id", func(r rowScanner) (db.Record, error) {
+				e, err := scanAudit(r)
+				return db.Record{Kind: kind, Audit: &e}, err
+			})
+		}
+		if err != nil {
+			return fmt.Errorf("db: export %s: %w", kind, err)
+		}
+	}
+	return nil
+}
+
+// ImportRecords writes every record in one transaction: an import that
+// fails half-way leaves the database as it was.
+func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error), merge bool) (*db.ImportReport, error) {
+	report := db.NewImportReport()
+	err := s.txNoTimeout(ctx, func(tx *sql.Tx) error {
+		if !merge {
+			var found int
+			err := tx.QueryRowContext(ctx, trace(`SELECT EXISTS (SELECT 1 FROM users) + EXISTS (SELECT 1 FROM sessions)
+				+ EXISTS (SELECT 1 FROM audit) + EXISTS (SELECT 1 FROM signing_keys) + EXISTS (SELECT 1 FROM setup)`)).Scan(&found)
+			if err != nil {
+				return err
+			}
+			if found > 0 {
+				return db.ErrNotEmpty
+			}
+		}
+		for {
+			rec, err := next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			added, conflict, err := importOne(ctx, tx, rec)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", rec.Kind, rec.ID(), err)
+			}
+			switch {
+			case conflict != "":
+				report.Conflicts = append(report.Conflicts, conflict)
+			case added:
+				report.Added[rec.Kind]++
+			default:
+				report.Skipped[rec.Kind]++
+			}
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("db: import: %w", err)
+	}
+	return report, nil
+}
+
+// importOne inserts rec unless a record with its id exists (then it is
+// kept, and added is false). conflict explains a record that cannot be
+// imported beside what the database holds.
+func importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added bool, conflict string, err error) {
+	insert := func(query string, args ...any) (bool, error) {
+		res, err := tx.ExecContext(ctx, trace(query+" ON CONFLICT DO NOTHING"), args...)
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		return n == 1, err
+	}
+	switch rec.Kind {
+	case db.KindSigningKey:
+		added, err = insert(insertKeySQL, keyArgs(rec.Key)...)
+	case db.KindUser:
+		u := rec.User
+		var holder string
+		err = tx.QueryRowContext(ctx, trace("SELECT id FROM users WHERE email = ?"), u.Email).Scan(&holder)
+		switch {
+		case err == nil && holder != u.ID:
+			return false, fmt.Sprintf("user %s (%s): the email belongs to user %s already; not imported", u.ID, u.Email, holder), nil
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return false, "", err
+		}
+		added, err = insert(insertUserSQL, userArgs(u)...)
+	case db.KindSetup:
+		added, err = insert("INSERT INTO setup (id, user_id, at) VALUES (1, ?, ?)", rec.Setup.UserID, ms(rec.Setup.At))
+	case db.KindSession:
+		var one int
+		err = tx.QueryRowContext(ctx, trace("SELECT 1 FROM users WHERE id = ?"), rec.Session.UserID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, fmt.Sprintf("session %s: its user %s is not in the database; not imported", rec.Session.ID, rec.Session.UserID), nil
+		}
+		if err != nil {
+			return false, "", err
+		}
+		added, err = insert(insertSessionSQL, sessionArgs(rec.Session)...)
+	case db.KindAudit:
+		var args []any
+		if args, err = auditArgs(rec.Audit); err == nil {
+			added, err = insert(insertAuditSQL, args...)
+		}
+	default:
+		err = fmt.Errorf("unknown record kind %q", rec.Kind)
+	}
+	return added, "", err
+}

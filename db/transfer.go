@@ -1,0 +1,531 @@
+package db
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// The export format: JSON Lines, one object per line, each with a "kind".
+// The first line is the header, the last the trailer with the number of
+// records of each kind, so a truncated file is recognised. docs/operations.md
+// documents the fields.
+const (
+	ExportFormat  = "labreview-export"
+	ExportVersion = 1
+	// maxExportLine bounds one line: the largest record (an audit event with
+	// its capped strings and details) is far smaller.
+	maxExportLine = 4 << 20
+)
+
+// RecordKind names what a Record holds.
+type RecordKind string
+
+// The record kinds, in the order exports write them (a record never refers
+// to a kind written after it).
+const (
+	KindSigningKey RecordKind = "signing_key"
+	KindUser       RecordKind = "user"
+	KindSetup      RecordKind = "setup"
+	KindSession    RecordKind = "session"
+	KindAudit      RecordKind = "audit"
+)
+
+// RecordKinds lists every kind in export order. Login counters and leases
+// are transient and not exported.
+var RecordKinds = []RecordKind{KindSigningKey, KindUser, KindSetup, KindSession, KindAudit}
+
+// Record is one exported or imported record; exactly the field of its Kind
+// is set.
+type Record struct {
+	Kind    RecordKind
+	Key     *SigningKey
+	User    *User
+	Setup   *SetupClaim
+	Session *Session
+	Audit   *AuditEvent
+}
+
+// ID returns the record's identity (for setup, the fixed "setup").
+func (r Record) ID() string {
+	switch r.Kind {
+	case KindSigningKey:
+		return r.Key.ID
+	case KindUser:
+		return r.User.ID
+	case KindSession:
+		return r.Session.ID
+	case KindAudit:
+		return r.Audit.ID
+	default:
+		return string(r.Kind)
+	}
+}
+
+// ImportReport says what an import did. With merge, a record whose id
+// exists already is kept as it is in the database and counted as skipped;
+// a user whose email belongs to another id in the database is not imported
+// and listed in Conflicts, and so are sessions of users the database does
+// not hold.
+type ImportReport struct {
+	Added     map[RecordKind]int
+	Skipped   map[RecordKind]int
+	Conflicts []string
+}
+
+// NewImportReport returns an empty report.
+func NewImportReport() *ImportReport {
+	return &ImportReport{Added: map[RecordKind]int{}, Skipped: map[RecordKind]int{}}
+}
+
+// ExportInfo describes the source of an export, for its header.
+type ExportInfo struct {
+	Version string // labreview version
+	Now     time.Time
+}
+
+type exportHeader struct {
+	Kind       string    `json:"kind"` // "header"
+	Format     string    `json:"format"`
+	Version    int       `json:"version"`
+	ExportedAt time.Time `json:"exported_at"`
+	Source     string    `json:"source"` // embedded | hosted
+	Labreview  string    `json:"labreview,omitempty"`
+}
+
+type exportTrailer struct {
+	Kind   string             `json:"kind"` // "end"
+	Counts map[RecordKind]int `json:"counts"`
+}
+
+// Export writes every record of store to w and returns how many of each
+// kind it wrote.
+func Export(ctx context.Context, store Store, w io.Writer, info ExportInfo) (map[RecordKind]int, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	if info.Now.IsZero() {
+		info.Now = time.Now()
+	}
+	if err := enc.Encode(exportHeader{Kind: "header", Format: ExportFormat, Version: ExportVersion,
+		ExportedAt: info.Now.UTC().Truncate(time.Millisecond), Source: string(store.Mode()), Labreview: info.Version}); err != nil {
+		return nil, fmt.Errorf("db: export: %w", err)
+	}
+	counts := map[RecordKind]int{}
+	for _, k := range RecordKinds {
+		counts[k] = 0
+	}
+	err := store.ExportRecords(ctx, func(r Record) error {
+		line, err := encodeRecord(r)
+		if err != nil {
+			return err
+		}
+		counts[r.Kind]++
+		return enc.Encode(line)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("db: export: %w", err)
+	}
+	if err := enc.Encode(exportTrailer{Kind: "end", Counts: counts}); err != nil {
+		return nil, fmt.Errorf("db: export: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return nil, fmt.Errorf("db: export: %w", err)
+	}
+	return counts, nil
+}
+
+// FormatError is an export file that cannot be imported; Line is 1-based
+// (0 when the problem is the file as a whole).
+type FormatError struct {
+	Line int
+	Msg  string
+}
+
+func (e *FormatError) Error() string {
+	if e.Line == 0 {
+		return "import: " + e.Msg
+	}
+	return fmt.Sprintf("import: line %d: %s", e.Line, e.Msg)
+}
+
+// Import reads an export from r and writes it into store. The whole input
+// is checked before anything is written (header, every record, the trailer
+// and its counts), so a truncated or damaged file writes nothing. Without
+// merge, a database that holds data is refused with ErrNotEmpty.
+func Import(ctx context.Context, store Store, r io.Reader, merge bool) (*ImportReport, error) {
+	src, cleanup, err := rewindable(r)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	check := newExportScanner(src)
+	for {
+		if _, err := check.Next(); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	return store.ImportRecords(ctx, newExportScanner(src).Next, merge)
+}
+
+// rewindable returns r itself when it is a seekable file, else a spooled
+// private copy in a temporary file.
+func rewindable(r io.Reader) (io.ReadSeeker, func(), error) {
+	if f, ok := r.(*os.File); ok {
+		if _, err := f.Seek(0, io.SeekCurrent); err == nil {
+			return f, func() {}, nil
+		}
+	}
+	tmp, err := os.CreateTemp("", "labreview-import-*.jsonl")
+	if err != nil {
+		return nil, nil, fmt.Errorf("import: spool input: %w", err)
+	}
+	cleanup := func() { _ = tmp.Close(); _ = os.Remove(tmp.Name()) }
+	if _, err := io.Copy(tmp, r); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("import: spool input: %w", err)
+	}
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("import: spool input: %w", err)
+	}
+	return tmp, cleanup, nil
+}
+
+// exportScanner reads an export line by line, checking it as it goes.
+type exportScanner struct {
+	sc      *bufio.Scanner
+	line    int
+	header  bool
+	counts  map[RecordKind]int
+	trailer *exportTrailer
+}
+
+func newExportScanner(r io.Reader) *exportScanner {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxExportLine)
+	return &exportScanner{sc: sc, counts: map[RecordKind]int{}}
+}
+
+// Next returns the next record, io.EOF after a complete and consistent
+// file, or a *FormatError.
+func (s *exportScanner) Next() (Record, error) {
+	for s.sc.Scan() {
+		s.line++
+		b := s.sc.Bytes()
+		if len(bytes.TrimSpace(b)) == 0 {
+			continue
+		}
+		fail := func(msg string) (Record, error) { return Record{}, &FormatError{s.line, msg} }
+		if !utf8.Valid(b) {
+			return fail("not valid UTF-8")
+		}
+		if s.trailer != nil {
+			return fail("data after the end marker")
+		}
+		var probe struct {
+			Kind string `json:"kind"`
+		}
+		if err := json.Unmarshal(b, &probe); err != nil {
+			return fail("not a JSON object")
+		}
+		switch {
+		case !s.header && probe.Kind != "header":
+			return fail("not a labreview export (the first line must be its header)")
+		case probe.Kind == "header":
+			if s.header {
+				return fail("a second header")
+			}
+			var h exportHeader
+			if err := strictUnmarshal(b, &h); err != nil || h.Format != ExportFormat {
+				return fail("not a labreview export header")
+			}
+			if h.Version > ExportVersion {
+				return fail(fmt.Sprintf("format version %d was written by a newer labreview; this one reads up to version %d", h.Version, ExportVersion))
+			}
+			if h.Version < 1 {
+				return fail("invalid format version")
+			}
+			s.header = true
+		case probe.Kind == "end":
+			var t exportTrailer
+			if err := strictUnmarshal(b, &t); err != nil {
+				return fail("invalid end marker")
+			}
+			s.trailer = &t
+		default:
+			rec, err := decodeRecord(RecordKind(probe.Kind), b)
+			if err != nil {
+				return fail(err.Error())
+			}
+			s.counts[rec.Kind]++
+			return rec, nil
+		}
+	}
+	if err := s.sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return Record{}, &FormatError{s.line + 1, "line too long"}
+		}
+		return Record{}, fmt.Errorf("import: read: %w", err)
+	}
+	if !s.header {
+		return Record{}, &FormatError{0, "the input is empty"}
+	}
+	if s.trailer == nil {
+		return Record{}, &FormatError{0, "the end marker is missing: the file is truncated"}
+	}
+	for k, n := range s.trailer.Counts {
+		if !knownKind(k) && n != 0 {
+			return Record{}, &FormatError{0, fmt.Sprintf("unknown record kind %q in the end marker", k)}
+		}
+	}
+	for _, k := range RecordKinds {
+		if s.trailer.Counts[k] != s.counts[k] {
+			return Record{}, &FormatError{0, fmt.Sprintf("the end marker counts %d %s records, the file holds %d: the file is damaged",
+				s.trailer.Counts[k], k, s.counts[k])}
+		}
+	}
+	return Record{}, io.EOF
+}
+
+func knownKind(k RecordKind) bool {
+	for _, known := range RecordKinds {
+		if k == known {
+			return true
+		}
+	}
+	return false
+}
+
+func strictUnmarshal(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+// The record shapes of the format. They are a storage format, not API
+// shapes: password hashes and private keys are in them on purpose, which
+// is why export files must be guarded like the database.
+
+// jsonTime is a time at millisecond precision in UTC; the zero time is null.
+type jsonTime struct{ time.Time }
+
+const jsonTimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+func (t jsonTime) MarshalJSON() ([]byte, error) {
+	if t.IsZero() {
+		return []byte("null"), nil
+	}
+	return []byte(`"` + t.UTC().Format(jsonTimeLayout) + `"`), nil
+}
+
+func (t *jsonTime) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		t.Time = time.Time{}
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return err
+	}
+	t.Time = v.UTC().Truncate(time.Millisecond)
+	return nil
+}
+
+func optTime(t *time.Time) *jsonTime {
+	if t == nil {
+		return nil
+	}
+	return &jsonTime{*t}
+}
+
+func fromOptTime(t *jsonTime) *time.Time {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	v := t.Time
+	return &v
+}
+
+type userLine struct {
+	ID                string   `json:"id"`
+	Email             string   `json:"email"`
+	Name              string   `json:"name"`
+	Role              string   `json:"role"`
+	Disabled          bool     `json:"disabled"`
+	PasswordHash      string   `json:"password_hash"`
+	CreatedAt         jsonTime `json:"created_at"`
+	UpdatedAt         jsonTime `json:"updated_at"`
+	PasswordChangedAt jsonTime `json:"password_changed_at"`
+}
+
+type sessionLine struct {
+	ID             string    `json:"id"`
+	UserID         string    `json:"user_id"`
+	SecretHash     string    `json:"secret_hash"`
+	PrevHash       string    `json:"prev_hash"`
+	PrevReplacedAt jsonTime  `json:"prev_replaced_at"`
+	OldHashes      []string  `json:"old_hashes"`
+	CreatedAt      jsonTime  `json:"created_at"`
+	LastUsedAt     jsonTime  `json:"last_used_at"`
+	IdleExpiresAt  jsonTime  `json:"idle_expires_at"`
+	ExpiresAt      jsonTime  `json:"expires_at"`
+	UserAgent      string    `json:"user_agent"`
+	IP             string    `json:"ip"`
+	RevokedAt      *jsonTime `json:"revoked_at"`
+	RevokedReason  string    `json:"revoked_reason"`
+}
+
+type auditLine struct {
+	ID        string         `json:"id"`
+	At        jsonTime       `json:"at"`
+	Event     string         `json:"event"`
+	ActorID   string         `json:"actor_id"`
+	UserID    string         `json:"user_id"`
+	Email     string         `json:"email"`
+	SessionID string         `json:"session_id"`
+	IP        string         `json:"ip"`
+	UserAgent string         `json:"user_agent"`
+	Details   map[string]any `json:"details"`
+}
+
+type keyLine struct {
+	ID         string    `json:"id"`
+	Algorithm  string    `json:"alg"`
+	PrivateKey []byte    `json:"private_key"` // base64
+	CreatedAt  jsonTime  `json:"created_at"`
+	RetiredAt  *jsonTime `json:"retired_at"`
+}
+
+type setupLine struct {
+	UserID string   `json:"user_id"`
+	At     jsonTime `json:"at"`
+}
+
+// recordLine is one record line: its kind and the kind's object.
+type recordLine struct {
+	Kind RecordKind `json:"kind"`
+	Data any        `json:"data"`
+}
+
+func encodeRecord(r Record) (recordLine, error) {
+	switch r.Kind {
+	case KindUser:
+		u := r.User
+		return recordLine{r.Kind, userLine{u.ID, u.Email, u.Name, u.Role, u.Disabled, u.PasswordHash,
+			jsonTime{u.CreatedAt}, jsonTime{u.UpdatedAt}, jsonTime{u.PasswordChangedAt}}}, nil
+	case KindSession:
+		s := r.Session
+		old := s.OldHashes
+		if old == nil {
+			old = []string{}
+		}
+		return recordLine{r.Kind, sessionLine{s.ID, s.UserID, s.SecretHash, s.PrevHash, jsonTime{s.PrevReplacedAt}, old,
+			jsonTime{s.CreatedAt}, jsonTime{s.LastUsedAt}, jsonTime{s.IdleExpiresAt}, jsonTime{s.ExpiresAt},
+			s.UserAgent, s.IP, optTime(s.RevokedAt), s.RevokedReason}}, nil
+	case KindAudit:
+		e := r.Audit
+		return recordLine{r.Kind, auditLine{e.ID, jsonTime{e.At}, e.Event, e.ActorID, e.UserID, e.Email, e.SessionID,
+			e.IP, e.UserAgent, e.Details}}, nil
+	case KindSigningKey:
+		k := r.Key
+		return recordLine{r.Kind, keyLine{k.ID, k.Algorithm, k.PrivateKey, jsonTime{k.CreatedAt}, optTime(k.RetiredAt)}}, nil
+	case KindSetup:
+		return recordLine{r.Kind, setupLine{r.Setup.UserID, jsonTime{r.Setup.At}}}, nil
+	default:
+		return recordLine{}, fmt.Errorf("unknown record kind %q", r.Kind)
+	}
+}
+
+func decodeRecord(kind RecordKind, b []byte) (Record, error) {
+	fail := func(msg string) (Record, error) { return Record{}, fmt.Errorf("%s record: %s", kind, msg) }
+	data := func(v any) error {
+		var wrapper struct {
+			Kind RecordKind      `json:"kind"`
+			Data json.RawMessage `json:"data"`
+		}
+		if err := strictUnmarshal(b, &wrapper); err != nil || len(wrapper.Data) == 0 {
+			return errors.New("not of the form {\"kind\": …, \"data\": {…}}")
+		}
+		return strictUnmarshal(wrapper.Data, v)
+	}
+	switch kind {
+	case KindUser:
+		var l userLine
+		if err := data(&l); err != nil {
+			return fail(err.Error())
+		}
+		if !ValidID(l.ID) || l.Email == "" || l.PasswordHash == "" || !validRole(l.Role) || l.CreatedAt.IsZero() {
+			return fail("needs a valid id, email, role, password_hash and created_at")
+		}
+		return Record{Kind: kind, User: &User{ID: l.ID, Email: l.Email, Name: l.Name, Role: l.Role, Disabled: l.Disabled,
+			PasswordHash: l.PasswordHash, CreatedAt: l.CreatedAt.Time, UpdatedAt: l.UpdatedAt.Time,
+			PasswordChangedAt: l.PasswordChangedAt.Time}}, nil
+	case KindSession:
+		var l sessionLine
+		if err := data(&l); err != nil {
+			return fail(err.Error())
+		}
+		if l.ID == "" || !ValidID(l.UserID) || l.SecretHash == "" || l.ExpiresAt.IsZero() || l.IdleExpiresAt.IsZero() {
+			return fail("needs an id, a valid user_id, secret_hash, idle_expires_at and expires_at")
+		}
+		old := l.OldHashes
+		if old == nil {
+			old = []string{}
+		}
+		return Record{Kind: kind, Session: &Session{ID: l.ID, UserID: l.UserID, SecretHash: l.SecretHash, PrevHash: l.PrevHash,
+			PrevReplacedAt: l.PrevReplacedAt.Time, OldHashes: old, CreatedAt: l.CreatedAt.Time, LastUsedAt: l.LastUsedAt.Time,
+			IdleExpiresAt: l.IdleExpiresAt.Time, ExpiresAt: l.ExpiresAt.Time, UserAgent: l.UserAgent, IP: l.IP,
+			RevokedAt: fromOptTime(l.RevokedAt), RevokedReason: l.RevokedReason}}, nil
+	case KindAudit:
+		var l auditLine
+		if err := data(&l); err != nil {
+			return fail(err.Error())
+		}
+		if !ValidID(l.ID) || l.Event == "" || l.At.IsZero() {
+			return fail("needs a valid id, event and at")
+		}
+		return Record{Kind: kind, Audit: &AuditEvent{ID: l.ID, At: l.At.Time, Event: l.Event, ActorID: l.ActorID, UserID: l.UserID,
+			Email: l.Email, SessionID: l.SessionID, IP: l.IP, UserAgent: l.UserAgent, Details: l.Details}}, nil
+	case KindSigningKey:
+		var l keyLine
+		if err := data(&l); err != nil {
+			return fail(err.Error())
+		}
+		if l.ID == "" || l.Algorithm == "" || len(l.PrivateKey) == 0 || l.CreatedAt.IsZero() {
+			return fail("needs an id, alg, private_key and created_at")
+		}
+		return Record{Kind: kind, Key: &SigningKey{ID: l.ID, Algorithm: l.Algorithm, PrivateKey: l.PrivateKey,
+			CreatedAt: l.CreatedAt.Time, RetiredAt: fromOptTime(l.RetiredAt)}}, nil
+	case KindSetup:
+		var l setupLine
+		if err := data(&l); err != nil {
+			return fail(err.Error())
+		}
+		if !ValidID(l.UserID) || l.At.IsZero() {
+			return fail("needs a valid user_id and at")
+		}
+		return Record{Kind: kind, Setup: &SetupClaim{UserID: l.UserID, At: l.At.Time}}, nil
+	default:
+		return Record{}, fmt.Errorf("unknown record kind %q", strings.ToValidUTF8(string(kind), "?"))
+	}
+}
+
+func validRole(r string) bool { return r == RoleViewer || r == RoleReviewer || r == RoleAdmin }

@@ -1,0 +1,104 @@
+package db
+
+import "time"
+
+// Roles, from least to most privileged.
+const (
+	RoleViewer   = "viewer"
+	RoleReviewer = "reviewer"
+	RoleAdmin    = "admin"
+)
+
+// User is a stored account. It is never an API shape: PasswordHash must not
+// leave the server.
+type User struct {
+	ID                string
+	Email             string // normalised by auth; compared byte for byte
+	Name              string
+	Role              string
+	Disabled          bool
+	PasswordHash      string
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	PasswordChangedAt time.Time
+}
+
+// UserChange is a partial update of a user; nil fields stay as they are.
+type UserChange struct {
+	Name         *string
+	Role         *string
+	Disabled     *bool
+	PasswordHash *string // also sets PasswordChangedAt
+}
+
+// Session is one login: the family of refresh tokens that descend from it.
+// Only hashes of refresh secrets are stored.
+type Session struct {
+	ID             string // random, also the access token's sid
+	UserID         string
+	SecretHash     string    // hash of the current refresh secret
+	PrevHash       string    // hash of the one it replaced ("" before the first rotation)
+	PrevReplacedAt time.Time // when PrevHash was replaced
+	OldHashes      []string  // earlier superseded hashes, newest first, bounded: reuse of any is theft
+	CreatedAt      time.Time
+	LastUsedAt     time.Time
+	IdleExpiresAt  time.Time // extended by every refresh, never past ExpiresAt
+	ExpiresAt      time.Time // absolute end
+	UserAgent      string
+	IP             string
+	RevokedAt      *time.Time
+	RevokedReason  string
+}
+
+// Live reports whether the session can still be used at now.
+func (s *Session) Live(now time.Time) bool {
+	return s.RevokedAt == nil && now.Before(s.IdleExpiresAt) && now.Before(s.ExpiresAt)
+}
+
+// Counter is a fixed-window failure counter.
+type Counter struct {
+	Failures   int
+	WindowEnds time.Time
+}
+
+// AuditEvent is one entry of the audit log.
+type AuditEvent struct {
+	ID        string // NewID: time-ordered, pages go by id
+	At        time.Time
+	Event     string
+	ActorID   string // who did it (user id), if known
+	UserID    string // whom it concerns
+	Email     string // the address given, e.g. for failed logins
+	SessionID string
+	IP        string
+	UserAgent string
+	// Details are JSON-shaped: strings, float64 numbers, bools, nil,
+	// []any and map[string]any, as encoding/json decodes them. Both
+	// adapters return them in that form.
+	Details map[string]any
+}
+
+// AuditFilter selects audit events; empty fields match everything.
+type AuditFilter struct {
+	UserID string // events about or by this user
+	Event  string // exact event name
+	Before string // page cursor: only events older than this id
+}
+
+// SigningKey is a stored token-signing key, shared by every instance that
+// uses the database. Anyone who can read the database can read it, as they
+// can read every other secret there; that is why database files and
+// credentials must be guarded like the keys themselves.
+type SigningKey struct {
+	ID         string // kid
+	Algorithm  string
+	PrivateKey []byte // Ed25519 private key (seed + public part)
+	CreatedAt  time.Time
+	RetiredAt  *time.Time // nil: may sign
+}
+
+// SetupClaim records which user first-run setup created, and when.
+type SetupClaim struct {
+	UserID string
+	At     time.Time
+}
