@@ -19,6 +19,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"labreview/db/dbtest"
 )
 
 // TestMain doubles as the real main when re-executed by exit-code tests.
@@ -28,7 +30,7 @@ func TestMain(m *testing.M) {
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	dbtest.Main(m)
 }
 
 const (

@@ -71,4 +71,3 @@ func served(q queryShape) bool {
 	}
 	return q.then == "_id" && len(q.equal) == 0
 }
-

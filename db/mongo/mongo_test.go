@@ -65,12 +65,14 @@ func waitPing(t *testing.T, s *mongo.Store, want error) {
 }
 
 func TestValidateURI(t *testing.T) {
-	for _, good := range []string{"mongodb://db1:27017,db2:27017/?replicaSet=rs0&tls=true", "mongodb+srv://user:pw@cluster0.example.net/?retryWrites=true"} {
+	for _, good := range []string{"mongodb://db1:27017,db2:27017/?replicaSet=rs0&tls=true", "mongodb+srv://user:pw@cluster0.example.net/?retryWrites=true",
+		"mongodb://%2Ftmp%2Fmongodb-27017.sock/"} {
 		if err := mongo.ValidateURI(good); err != nil {
 			t.Errorf("%s: %v", good, err)
 		}
 	}
-	for _, bad := range []string{"mysql://db", "mongodb://user:hunter2@db:notaport", "mongodb+srv://cluster.example.net:27017", "::"} {
+	for _, bad := range []string{"mysql://db", "mongodb://user:hunter2@db:notaport", "mongodb+srv://cluster.example.net:27017",
+		"mongodb+srv://a.example.net,b.example.net", "::", "postgres://x"} {
 		err := mongo.ValidateURI(bad)
 		if err == nil {
 			t.Errorf("%s accepted", bad)
@@ -86,10 +88,11 @@ func TestRedactURI(t *testing.T) {
 	for uri, want := range map[string]string{
 		"mongodb://lab:hunter2@db.example.org:27017/?authSource=admin&tlsCertificateKeyFilePassword=s3cret": "mongodb://lab:xxxxx@db.example.org:27017/?…",
 		"mongodb+srv://cluster0.example.net/?authMechanismProperties=AWS_SESSION_TOKEN:tok3n":               "mongodb+srv://cluster0.example.net/?…",
-		"mongodb://db1,db2/labreview":                 "mongodb://db1,db2/labreview",
-		"mongodb://u:p%40ss@db/#frag":                 "mongodb://u:xxxxx@db/",
-		"mongodb://%zz":                               "[unparseable, redacted]",
-		"mongodb://db/?tlsCertificateKeyFile=/k.pem&": "mongodb://db/?…",
+		"mongodb://db1,db2/labreview":                   "mongodb://db1,db2/labreview",
+		"mongodb://u:p%40ss@db/#frag":                   "mongodb://u:xxxxx@db/",
+		"not a uri":                                     "[unparseable, redacted]",
+		"mongodb://%2Ftmp%2Fmongodb-27017.sock/lab?x=1": "mongodb://%2Ftmp%2Fmongodb-27017.sock/lab?…",
+		"mongodb://db/?tlsCertificateKeyFile=/k.pem&":   "mongodb://db/?…",
 	} {
 		if got := mongo.RedactURI(uri); got != want {
 			t.Errorf("mongo.RedactURI(%q) = %q, want %q", uri, got, want)

@@ -9,22 +9,52 @@ import (
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/connstring"
 )
 
+// uriParts splits a MongoDB URI into its scheme, user information, host
+// list, path and query by the connection-string grammar (hosts may be
+// comma-separated, or a percent-encoded Unix socket path, which net/url
+// rejects).
+type uriParts struct {
+	scheme, userinfo, hosts, path, query string
+	hasUser, hasQuery                    bool
+}
+
+func splitURI(uri string) (uriParts, bool) {
+	var p uriParts
+	scheme, rest, ok := strings.Cut(uri, "://")
+	if !ok {
+		return p, false
+	}
+	p.scheme = scheme
+	rest, _, _ = strings.Cut(rest, "#")
+	rest, p.query, p.hasQuery = strings.Cut(rest, "?")
+	authority, path, hasPath := strings.Cut(rest, "/")
+	if hasPath {
+		p.path = "/" + path
+	}
+	if i := strings.LastIndex(authority, "@"); i >= 0 {
+		p.userinfo, p.hosts, p.hasUser = authority[:i], authority[i+1:], true
+	} else {
+		p.hosts = authority
+	}
+	return p, true
+}
+
 // ValidateURI checks a deployment URI without network access: a
 // mongodb+srv:// URI is resolved through DNS only when the server
 // connects, so an outage of DNS does not stop the server from starting.
 // Messages never contain the URI's secrets.
 func ValidateURI(uri string) error {
-	u, err := url.Parse(uri)
-	if err != nil {
-		return errors.New("not a valid URI")
+	p, ok := splitURI(uri)
+	if !ok {
+		return errors.New("not a valid URI: it must start with mongodb:// or mongodb+srv://")
 	}
-	switch u.Scheme {
+	switch p.scheme {
 	case "mongodb":
 		if _, err := connstring.ParseAndValidate(uri); err != nil {
 			return fmt.Errorf("not a valid MongoDB URI: %s", RedactURIText(strings.Join(strings.Fields(err.Error()), " "), uri))
 		}
 	case "mongodb+srv":
-		if u.Hostname() == "" || u.Port() != "" || strings.Contains(u.Host, ",") {
+		if p.hosts == "" || strings.Contains(p.hosts, ",") || strings.Contains(p.hosts, ":") {
 			return errors.New("a mongodb+srv:// URI must name exactly one host name and no port")
 		}
 	default:
@@ -37,14 +67,21 @@ func ValidateURI(uri string) error {
 // replaced, and the query (where TLS key passwords, AWS session tokens and
 // other credentials can sit) shown as "?…" when present.
 func RedactURI(uri string) string {
-	u, err := url.Parse(uri)
-	if err != nil {
+	p, ok := splitURI(uri)
+	if !ok {
 		return "[unparseable, redacted]"
 	}
-	hasQuery := u.RawQuery != "" || u.ForceQuery
-	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""
-	out := u.Redacted()
-	if hasQuery {
+	out := p.scheme + "://"
+	if p.hasUser {
+		user, _, hasPassword := strings.Cut(p.userinfo, ":")
+		out += user
+		if hasPassword {
+			out += ":xxxxx"
+		}
+		out += "@"
+	}
+	out += p.hosts + p.path
+	if p.hasQuery {
 		out += "?…"
 	}
 	return out
@@ -53,24 +90,27 @@ func RedactURI(uri string) string {
 // RedactURIText removes the URI's password and every query value from a
 // message about it.
 func RedactURIText(msg, uri string) string {
-	u, err := url.Parse(uri)
-	if err != nil {
+	p, ok := splitURI(uri)
+	if !ok {
 		return msg
 	}
-	if u.User != nil {
-		if p, ok := u.User.Password(); ok && p != "" {
-			msg = strings.ReplaceAll(msg, p, "xxxxx")
-			if esc := url.QueryEscape(p); esc != p {
-				msg = strings.ReplaceAll(msg, esc, "xxxxx")
+	var secrets []string
+	if _, password, found := strings.Cut(p.userinfo, ":"); found && password != "" {
+		secrets = append(secrets, password)
+		if plain, err := url.PathUnescape(password); err == nil {
+			secrets = append(secrets, plain)
+		}
+	}
+	for _, pair := range strings.Split(p.query, "&") {
+		if _, v, found := strings.Cut(pair, "="); found && len(v) >= 4 {
+			secrets = append(secrets, v)
+			if plain, err := url.QueryUnescape(v); err == nil {
+				secrets = append(secrets, plain)
 			}
 		}
 	}
-	for _, vs := range u.Query() {
-		for _, v := range vs {
-			if len(v) >= 4 {
-				msg = strings.ReplaceAll(msg, v, "xxxxx")
-			}
-		}
+	for _, s := range secrets {
+		msg = strings.ReplaceAll(msg, s, "xxxxx")
 	}
 	return msg
 }

@@ -168,7 +168,7 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 func seed(t *testing.T, s *Store, users int) {
 	t.Helper()
 	t0 := time.Now()
-	err := s.tx(context.Background(), func(tx *sql.Tx) error {
+	err := s.txNoTimeout(context.Background(), func(tx *sql.Tx) error {
 		for i := range users {
 			role := db.RoleViewer
 			if i%100 == 0 {

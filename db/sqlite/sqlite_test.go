@@ -457,3 +457,49 @@ func TestBackupWhileWriting(t *testing.T) {
 	}
 }
 
+// TestReadOnlyWritesAreStorageErrors: SQLite's own read-only and full
+// errors (here from query_only and max_page_count on the writer, the codes
+// a read-only or full file system also gives) come out as db.ErrStorage,
+// which the server answers with 503 storage_unavailable; once the
+// condition ends, writes work again on the same connections.
+func TestReadOnlyWritesAreStorageErrors(t *testing.T) {
+	s := open(t, t.TempDir(), true)
+	ctx := context.Background()
+	write := func() error {
+		return s.InsertAudit(ctx, &db.AuditEvent{Event: "probe", Details: map[string]any{"pad": strings.Repeat("x", 3000)}})
+	}
+	if _, err := s.w.Exec("PRAGMA query_only = 1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := write(); !errors.Is(err, db.ErrStorage) {
+		t.Fatalf("write while read-only: got %v, want ErrStorage", err)
+	}
+	if _, err := s.w.Exec("PRAGMA query_only = 0"); err != nil {
+		t.Fatal(err)
+	}
+	var pages int
+	if err := s.w.QueryRow("PRAGMA page_count").Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", pages)); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	for range 100 {
+		if err = write(); err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, db.ErrStorage) {
+		t.Fatalf("write into a full database: got %v, want ErrStorage", err)
+	}
+	if _, err := s.w.Exec("PRAGMA max_page_count = 1073741823"); err != nil {
+		t.Fatal(err)
+	}
+	if err := write(); err != nil {
+		t.Fatalf("write after the condition ended: %v", err)
+	}
+	if err := CheckIntegrity(ctx, s.Path()); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestStorageBoundary keeps the storage boundary where docs/architecture.md
+// draws it: only packages under db/ import a database driver, bson or
+// database/sql, and the binary does not link FerretDB (the tests' MongoDB
+// stand-in).
+func TestStorageBoundary(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	forbidden := []string{"go.mongodb.org/", "database/sql", "modernc.org/sqlite", "github.com/FerretDB/"}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, " ")
+		if pkg == "labreview/db" || strings.HasPrefix(pkg, "labreview/db/") || strings.Contains(pkg, "/node_modules/") {
+			continue
+		}
+		checked++
+		for _, imp := range strings.Fields(imports) {
+			for _, f := range forbidden {
+				if strings.HasPrefix(imp, f) {
+					t.Errorf("%s imports %s: storage goes through package db", pkg, imp)
+				}
+			}
+		}
+	}
+	if checked < 3 {
+		t.Fatalf("only %d packages checked", checked)
+	}
+	deps, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	if strings.Contains(string(deps), "FerretDB") {
+		t.Error("the labreview binary links FerretDB")
+	}
+	if !strings.Contains(string(deps), "modernc.org/sqlite") {
+		t.Error("the labreview binary does not link the SQLite driver")
+	}
+}
