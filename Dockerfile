@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # labreview container image: UI built with Node, binary built with Go
-# (CGO_ENABLED=0, the embedded store is pure Go), shipped on distroless as a
+# (CGO_ENABLED=0: the SQLite driver is pure Go, so the binary is static), shipped on distroless as a
 # non-root user. Data lives in the /data volume.
 #
 #   docker build -t labreview --build-arg VERSION=$(git describe --tags --always) .
@@ -29,7 +29,7 @@ RUN CGO_ENABLED=0 go build -trimpath \
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/labreview /usr/local/bin/labreview
-# The data folder must be owned by the runtime user; the store makes it 0700.
+# The data folder must be owned by the runtime user; labreview makes it 0700.
 COPY --from=build --chown=65532:65532 /out/data /data
 USER 65532:65532
 WORKDIR /data

@@ -1,5 +1,5 @@
 # labreview: `make run` builds everything and starts the server on the
-# embedded store; `make test` runs every test suite.
+# embedded SQLite database; `make test` runs every test suite.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -37,11 +37,12 @@ $(UI_STAMP): $(NPM_STAMP) $(UI_FILES)
 $(NPM_STAMP): frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund
 
-## test: Go tests (against the embedded store), frontend unit tests, then
+## test: Go tests (storage tests on SQLite and on FerretDB standing in for
+## MongoDB), frontend unit tests, then
 ## browser tests with Chromium against the built binary
 test: test-go test-fuzz test-ui test-e2e
 
-## test-go: the Go tests against the embedded store, under the race detector
+## test-go: the Go tests, under the race detector
 ## when cgo is available for it (Go turns cgo off when no C compiler is on
 ## PATH; .ci/run installs gcc). Without it the tests run without -race and
 ## say so.
@@ -81,6 +82,7 @@ lint: $(NPM_STAMP)
 bench: $(BIN)
 	go test -run '^$$' -bench . -benchtime 5s -count 1 ./server/
 	go test -run '^$$' -bench 'Hash|Verify' -count 1 ./auth/
+	go test -run '^$$' -bench . -benchtime 3000x -count 1 ./db/sqlite/
 	BIN=$(BIN) ./.ci/bench-process.sh
 
 ## dev: Go server on :8080 and Vite's dev server (proxying /api to it)
