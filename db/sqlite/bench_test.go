@@ -73,7 +73,7 @@ func seedScale(b *testing.B, users int) *seeded {
 		for i := range users {
 			u := &db.User{ID: db.NewID(), Email: fmt.Sprintf("user%07d@lab.example.org", i), Name: "U", Role: db.RoleViewer,
 				PasswordHash: "$argon2id$v=19$m=47104,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNo",
-				CreatedAt: t0, UpdatedAt: t0, PasswordChangedAt: t0}
+				CreatedAt:    t0, UpdatedAt: t0, PasswordChangedAt: t0}
 			if _, err := insUser.Exec(userArgs(u)...); err != nil {
 				return err
 			}

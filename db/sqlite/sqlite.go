@@ -21,7 +21,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -401,11 +400,6 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// placeholders returns "?, ?, …" for n arguments.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
 }
 
 // queryTracer, when set (by tests), sees the text of every statement the
