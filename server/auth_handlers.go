@@ -117,7 +117,7 @@ func (s *Server) handleRefresh(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	token := refreshCookie(c)
+	token := s.refreshCookie(c)
 	if token == "" {
 		s.writeError(c, auth.ErrInvalidRefresh)
 		return
@@ -136,7 +136,7 @@ func (s *Server) handleRefresh(c *gin.Context) {
 // handleLogout: POST /api/auth/logout. Always 204; the session of a
 // genuine cookie is revoked.
 func (s *Server) handleLogout(c *gin.Context) {
-	if token := refreshCookie(c); token != "" {
+	if token := s.refreshCookie(c); token != "" {
 		if err := s.auth.Logout(c.Request.Context(), token, clientInfo(c)); err != nil {
 			s.writeError(c, err)
 			return

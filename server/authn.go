@@ -143,9 +143,18 @@ func clearRefreshCookies(c *gin.Context) {
 	}
 }
 
-// refreshCookie reads the refresh token, preferring the __Secure- name.
-func refreshCookie(c *gin.Context) string {
-	for _, name := range []string{refreshCookieSecure, refreshCookieInsecure} {
+// refreshCookie reads the refresh token. The unprefixed name is read only
+// when auth.allow_insecure_cookies is on: otherwise anyone who can plant a
+// non-Secure cookie for the host (a plain-HTTP answer before HSTS is
+// cached, a sibling subdomain) could sign a signed-out victim into the
+// planter's account at the victim's next boot refresh. A __Secure- cookie
+// can only be set over HTTPS (or on localhost) by the host itself.
+func (s *Server) refreshCookie(c *gin.Context) string {
+	names := []string{refreshCookieSecure}
+	if s.opts.AllowInsecureCookies {
+		names = append(names, refreshCookieInsecure)
+	}
+	for _, name := range names {
 		if ck, err := c.Request.Cookie(name); err == nil && ck.Value != "" {
 			return ck.Value
 		}

@@ -1,7 +1,7 @@
 package server
 
 import (
-	"encoding/json"
+	"bytes"
 	"errors"
 	"io"
 	"mime"
@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 var (
@@ -27,41 +29,53 @@ func mediaType(c *gin.Context) string {
 	return strings.ToLower(mt)
 }
 
-// decodeJSON reads exactly one JSON object into dst. Unknown fields, wrong
-// types (an operator object where a string belongs, say), trailing data and
-// a wrong content type are refused.
+// decodeJSON reads exactly one JSON object into dst, strictly: member
+// names must match the field names exactly (no case folding), may appear
+// once, and must be known; the text must be valid UTF-8 (escapes included);
+// values must have the field's type; nothing may follow the object; and the
+// content type must be JSON. Every handler that reads a JSON body uses it.
+//
+// encoding/json would accept {"password":"a","password":"b"} (last wins),
+// {"ROLE":"admin"} for a field role, and invalid UTF-8 (replaced): the JSON
+// v2 semantics of github.com/go-json-experiment/json refuse all three.
 func decodeJSON(c *gin.Context, dst any) error {
 	if mediaType(c) != "application/json" {
 		return errUnsupportedMediaType
 	}
-	dec := json.NewDecoder(c.Request.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return jsonError(err)
-	}
-	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
 			return err
 		}
 		return errBadJSON
 	}
+	if trimmed := bytes.TrimLeft(body, " \t\r\n"); len(trimmed) == 0 || trimmed[0] != '{' {
+		return errBadJSON
+	}
+	if err := json.Unmarshal(body, dst, json.RejectUnknownMembers(true)); err != nil {
+		return jsonError(err)
+	}
 	return nil
 }
 
 func jsonError(err error) error {
-	var tooLarge *http.MaxBytesError
-	var unknown *json.UnmarshalTypeError
+	var sem *json.SemanticError
+	var syn *jsontext.SyntacticError
+	field := func(p jsontext.Pointer) string { return strings.TrimPrefix(string(p), "/") }
 	switch {
-	case errors.As(err, &tooLarge):
-		return err
-	case errors.As(err, &unknown):
+	case errors.As(err, &sem) && errors.Is(err, json.ErrUnknownName):
+		f := field(sem.JSONPointer)
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_request",
-			Message: "Field " + unknown.Field + " has the wrong type.", Details: []FieldError{{Field: unknown.Field, Message: "wrong type"}}}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			Message: "Unknown field " + f + " (names are case-sensitive).", Details: []FieldError{{Field: f, Message: "unknown field"}}}
+	case errors.As(err, &syn) && errors.Is(err, jsontext.ErrDuplicateName):
+		f := field(syn.JSONPointer)
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_request",
-			Message: "Unknown field " + field + ".", Details: []FieldError{{Field: field, Message: "unknown field"}}}
+			Message: "Field " + f + " appears more than once.", Details: []FieldError{{Field: f, Message: "repeated"}}}
+	case errors.As(err, &sem) && sem.JSONPointer != "":
+		f := field(sem.JSONPointer)
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_request",
+			Message: "Field " + f + " has the wrong type.", Details: []FieldError{{Field: f, Message: "wrong type"}}}
 	default:
 		return errBadJSON
 	}

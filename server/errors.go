@@ -1,10 +1,13 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -56,6 +59,8 @@ var (
 		Message: "Something went wrong on our side. Quote the request ID when reporting it."}
 	errUnavailable = &Error{Status: http.StatusServiceUnavailable, Code: "database_unavailable",
 		Message: "The database cannot be reached right now. Try again shortly.", RetryAfter: databaseRetryAfter}
+	errBusy = &Error{Status: http.StatusServiceUnavailable, Code: "busy", RetryAfter: 1,
+		Message: "The server is busy checking passwords. Try again in a moment."}
 	errStorage = &Error{Status: http.StatusServiceUnavailable, Code: "storage_unavailable",
 		Message:    "The server cannot write to its data folder (disk full, read-only or failing). Nothing was changed; an operator has been alerted in the server log.",
 		RetryAfter: storageRetryAfter}
@@ -108,8 +113,7 @@ func toError(err error) (e *Error, known bool) {
 		return &Error{Status: http.StatusTooManyRequests, Code: "too_many_requests", RetryAfter: 10,
 			Message: "Too many requests for this session. Slow down."}, true
 	case errors.Is(err, auth.ErrBusy):
-		return &Error{Status: http.StatusServiceUnavailable, Code: "busy", RetryAfter: 1,
-			Message: "The server is busy checking passwords. Try again in a moment."}, true
+		return errBusy, true
 	case errors.Is(err, db.ErrStorage):
 		return errStorage, true
 	case errors.Is(err, db.ErrUnavailable):
@@ -128,14 +132,20 @@ func toError(err error) (e *Error, known bool) {
 // 500: their text (driver messages, file paths) never reaches the client.
 func (s *Server) writeError(c *gin.Context, err error) {
 	e, known := toError(err)
-	if !known {
-		s.log.ErrorContext(c.Request.Context(), "request failed",
+	ctx := c.Request.Context()
+	switch {
+	case !known:
+		s.log.ErrorContext(ctx, "request failed",
 			"request_id", requestIDOf(c), "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
-	} else if e == errStorage {
-		s.log.ErrorContext(c.Request.Context(), "the data folder refuses writes: free disk space or make it writable",
+	case e == errStorage:
+		s.sampled.log(ctx, s.log, slog.LevelError, "the data folder refuses writes: free disk space or make it writable",
 			"request_id", requestIDOf(c), "path", c.Request.URL.Path, "err", err)
-	} else if e.Status == http.StatusServiceUnavailable {
-		s.log.WarnContext(c.Request.Context(), "database unavailable",
+	case e.Code == errBusy.Code:
+		// Overload, not an outage: the hashing pool is full.
+		s.sampled.log(ctx, s.log, slog.LevelWarn, "password hashing saturated: sign-ins answered 503 busy",
+			"request_id", requestIDOf(c), "path", c.Request.URL.Path)
+	case e.Status == http.StatusServiceUnavailable:
+		s.sampled.log(ctx, s.log, slog.LevelWarn, "database unavailable",
 			"request_id", requestIDOf(c), "path", c.Request.URL.Path, "err", err)
 	}
 	if e == errInvalidToken {
@@ -151,4 +161,36 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		RequestID: requestIDOf(c),
 		Details:   e.Details,
 	})
+}
+
+// sampledLog writes a repeated operational message at most once per
+// interval, with the number of repeats it held back, so a flood of
+// identical failures (a login flood, a database outage) cannot flood the
+// log.
+type sampledLog struct {
+	mu       sync.Mutex
+	interval time.Duration
+	last     map[string]time.Time
+	held     map[string]int
+}
+
+func newSampledLog(interval time.Duration) *sampledLog {
+	return &sampledLog{interval: interval, last: map[string]time.Time{}, held: map[string]int{}}
+}
+
+func (l *sampledLog) log(ctx context.Context, logger *slog.Logger, level slog.Level, msg string, args ...any) {
+	l.mu.Lock()
+	now := time.Now()
+	if now.Sub(l.last[msg]) < l.interval {
+		l.held[msg]++
+		l.mu.Unlock()
+		return
+	}
+	held := l.held[msg]
+	l.last[msg], l.held[msg] = now, 0
+	l.mu.Unlock()
+	if held > 0 {
+		args = append(args, "repeats_not_logged", held)
+	}
+	logger.Log(ctx, level, msg, args...)
 }

@@ -66,6 +66,10 @@ func (s *Server) accessLog(c *gin.Context) {
 	status := c.Writer.Status()
 	level := slog.LevelInfo
 	switch {
+	case status == http.StatusServiceUnavailable:
+		// Overload or a database outage: logged once (sampled) by
+		// writeError; an error of ours is any other 5xx.
+		level = slog.LevelWarn
 	case status >= 500:
 		level = slog.LevelError
 	case c.Request.URL.Path == "/healthz" || c.Request.URL.Path == "/readyz":

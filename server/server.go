@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -46,6 +47,7 @@ type Server struct {
 	ui      *spa
 	proxies []netip.Prefix
 	csrf    *http.CrossOriginProtection
+	sampled *sampledLog // repeated operational messages, at most one per 10 s
 }
 
 // New builds the HTTP handler. ui is the built web UI (the contents of
@@ -63,12 +65,18 @@ func New(logger *slog.Logger, opts Options, database Database, authn *auth.Servi
 		return nil, fmt.Errorf("server: load web UI: %w", err)
 	}
 	s := &Server{log: logger, opts: opts, db: database, auth: authn, ui: site, proxies: proxies,
-		csrf: http.NewCrossOriginProtection()}
+		csrf: http.NewCrossOriginProtection(), sampled: newSampledLog(10 * time.Second)}
 
 	gin.SetMode(gin.ReleaseMode)
 	engine := gin.New()
 	engine.HandleMethodNotAllowed = true
 	engine.RemoveExtraSlash = true
+	// Gin's redirects for a trailing slash or a path in another case are
+	// answered before any middleware (no security headers, no request id,
+	// no log line) and follow a client's X-Forwarded-Prefix. Without them,
+	// such paths reach NoRoute: the JSON 404 under /api, the UI elsewhere.
+	engine.RedirectTrailingSlash = false
+	engine.RedirectFixedPath = false
 	if err := engine.SetTrustedProxies(opts.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("server: trusted proxies: %w", err)
 	}

@@ -1,0 +1,160 @@
+package server
+
+// Tests of the hardening issue (security probes against commit 80ebe03):
+// each fails on that commit.
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"labreview/db"
+)
+
+// TestJSONBodiesAreStrict: duplicate keys, keys in another case, invalid
+// UTF-8 (raw or as an escape), trailing data and non-objects are refused
+// before anything happens.
+func TestJSONBodiesAreStrict(t *testing.T) {
+	srv := newTestServer(t, Options{}, nil, nil)
+	srv.mustCreateUser(t, "admin@lab.org", "Admin", db.RoleAdmin, adminPW)
+	viewer := srv.mustCreateUser(t, "v@lab.org", "Vee", db.RoleViewer, viewerPW)
+	a := srv.login(t, "admin@lab.org", adminPW).access
+	login := func(body string) request {
+		return request{method: "POST", path: "/api/auth/login", headers: map[string]string{"Content-Type": "application/json"}, body: body}
+	}
+	cases := map[string]struct {
+		req   request
+		field string
+	}{
+		"duplicate password, right one last": {login(`{"username":"admin@lab.org","password":"wrong","password":"` + adminPW + `"}`), "password"},
+		"duplicate username":                 {login(`{"username":"x@lab.org","username":"admin@lab.org","password":"` + adminPW + `"}`), "username"},
+		"name in another case":               {login(`{"USERNAME":"admin@lab.org","password":"` + adminPW + `"}`), "USERNAME"},
+		"role in upper case":                 {jsonReq("PATCH", "/api/users/"+viewer.ID, a, `{"ROLE":"reviewer"}`), "ROLE"},
+		"duplicate role":                     {jsonReq("PATCH", "/api/users/"+viewer.ID, a, `{"role":"viewer","role":"admin"}`), "role"},
+		"invalid UTF-8":                      {jsonReq("PATCH", "/api/users/"+viewer.ID, a, "{\"name\":\"Ve\xffe\"}"), ""},
+		"lone surrogate escape":              {jsonReq("PATCH", "/api/users/"+viewer.ID, a, `{"name":"Ve\udc00e"}`), ""},
+		"trailing data":                      {jsonReq("PATCH", "/api/users/"+viewer.ID, a, `{"name":"Vee"} {"role":"admin"}`), ""},
+		"null":                               {jsonReq("PATCH", "/api/users/"+viewer.ID, a, `null`), ""},
+		"array":                              {jsonReq("PATCH", "/api/users/"+viewer.ID, a, `[{"role":"admin"}]`), ""},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			rec := srv.do(c.req)
+			if rec.Code != 400 {
+				t.Fatalf("status %d, want 400: %s", rec.Code, rec.Body)
+			}
+			e := decodeError(t, rec)
+			if c.field != "" && (len(e.Details) != 1 || e.Details[0].Field != c.field) {
+				t.Fatalf("details %+v, want field %q", e.Details, c.field)
+			}
+		})
+	}
+	u, err := srv.auth.User(t.Context(), viewer.ID)
+	if err != nil || u.Role != db.RoleViewer || u.Name != "Vee" {
+		t.Fatalf("a refused body changed the user: %+v %v", u, err)
+	}
+	if n := srv.auditCount(t, "login_ok"); n != 1 {
+		t.Fatalf("%d successful logins, want only the test's own", n)
+	}
+	// The exact names still work.
+	if rec := srv.do(login(`{"username":"admin@lab.org","password":"` + adminPW + `"}`)); rec.Code != 200 {
+		t.Fatalf("a strict, valid body: %d %s", rec.Code, rec.Body)
+	}
+	if rec := srv.do(jsonReq("PATCH", "/api/users/"+viewer.ID, a, `{"name":"Vee Two"}`)); rec.Code != 200 || !strings.Contains(rec.Body.String(), "Vee Two") {
+		t.Fatalf("a valid patch: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestNoRedirectsAroundTheMiddleware: Gin's trailing-slash and fixed-path
+// redirects answered before any middleware (no security headers, no request
+// id, no log line) and followed a client's X-Forwarded-Prefix. Such paths
+// now get the JSON 404 through the whole chain.
+func TestNoRedirectsAroundTheMiddleware(t *testing.T) {
+	srv := newTestServer(t, Options{}, nil, builtUI(t))
+	for _, r := range []request{
+		{method: "GET", path: "/api/users/"},
+		{method: "POST", path: "/api/auth/login/", headers: map[string]string{"X-Forwarded-Prefix": "https://evil.example"}},
+		{method: "GET", path: "/api/me/", headers: map[string]string{"X-Forwarded-Prefix": "/evil"}},
+	} {
+		rec := srv.do(r)
+		if rec.Code != 404 || rec.Header().Get("Location") != "" {
+			t.Errorf("%s %s: %d Location %q, want a 404 without redirect", r.method, r.path, rec.Code, rec.Header().Get("Location"))
+			continue
+		}
+		decodeError(t, rec) // the JSON shape, with the request id of the header
+		if rec.Header().Get("Content-Security-Policy") == "" || rec.Header().Get("Cache-Control") != "no-store" {
+			t.Errorf("%s %s: security headers missing: %v", r.method, r.path, rec.Header())
+		}
+	}
+	if !strings.Contains(srv.logs.String(), `"path":"/api/users/"`) {
+		t.Error("the request was not logged")
+	}
+	// A UI deep link with a trailing slash, or an /api path in another
+	// case (which is no API path), gets the app, not a redirect.
+	for _, path := range []string{"/account/", "/API/USERS"} {
+		if rec := srv.do(request{method: "GET", path: path}); rec.Code != 200 || rec.Header().Get("Location") != "" {
+			t.Errorf("%s: %d %q, want the UI", path, rec.Code, rec.Header().Get("Location"))
+		}
+	}
+}
+
+// TestUnprefixedRefreshCookieOnlyWhenAllowed: with insecure cookies off, a
+// planted labreview_refresh cookie (no __Secure- prefix) is not read, so it
+// cannot sign the victim into the planter's session.
+func TestUnprefixedRefreshCookieOnlyWhenAllowed(t *testing.T) {
+	srv := newTestServer(t, Options{}, nil, nil)
+	srv.mustCreateUser(t, "attacker@lab.org", "Mallory", db.RoleViewer, viewerPW)
+	planted := srv.login(t, "attacker@lab.org", viewerPW).refresh
+	rec := srv.do(request{method: "POST", path: "/api/auth/refresh",
+		headers: map[string]string{"Cookie": refreshCookieInsecure + "=" + planted}})
+	if rec.Code != 401 {
+		t.Fatalf("refresh with a planted unprefixed cookie: %d %s", rec.Code, rec.Body)
+	}
+	insecure := newTestServer(t, Options{AllowInsecureCookies: true}, srv.db, nil)
+	rec = insecure.do(request{method: "POST", path: "/api/auth/refresh", host: "lab.example.org",
+		headers: map[string]string{"Cookie": refreshCookieInsecure + "=" + planted}})
+	if rec.Code != 200 {
+		t.Fatalf("with allow_insecure_cookies the plain name works: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestLoginFloodLogsSaturationOnce: a login flood that saturates password
+// hashing is logged as saturation, below ERROR and sampled, never as a
+// database outage.
+func TestLoginFloodLogsSaturationOnce(t *testing.T) {
+	cfg := testAuthConfig()
+	cfg.HashWorkers = 1
+	cfg.Throttle.AccountLimit, cfg.Throttle.IPLimit = 1<<30, 1<<30
+	srv := newTestServerWith(t, Options{}, nil, nil, cfg, nil)
+	srv.mustCreateUser(t, "flood@lab.org", "F", db.RoleViewer, viewerPW)
+	var wg sync.WaitGroup
+	var busy atomic.Int32
+	for range 200 {
+		wg.Go(func() {
+			rec := srv.do(formLogin("flood@lab.org", "wrong-password-for-the-flood"))
+			if rec.Code == 503 {
+				if decodeError(t, rec).Error != "busy" {
+					t.Errorf("503 that is not busy: %s", rec.Body)
+				}
+				busy.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if busy.Load() == 0 {
+		t.Fatal("the flood did not saturate hashing; the test proves nothing")
+	}
+	logs := srv.logs.String()
+	if strings.Contains(logs, "database unavailable") {
+		t.Error("saturation was logged as a database outage")
+	}
+	if n := strings.Count(logs, "password hashing saturated"); n != 1 {
+		t.Errorf("saturation logged %d times for %d busy answers, want once", n, busy.Load())
+	}
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, `"level":"ERROR"`) {
+			t.Fatalf("an ERROR line during a login flood: %s", line)
+		}
+	}
+}
