@@ -8,21 +8,23 @@ import (
 
 // Audit event names (stable: the audit API filters on them).
 const (
-	EventLoginOK         = "login_ok"
-	EventLoginFailed     = "login_failed"
-	EventLoginThrottled  = "login_throttled"
-	EventRefreshReuse    = "refresh_reuse"
-	EventLogout          = "logout"
-	EventLogoutAll       = "logout_all"
-	EventSessionRevoked  = "session_revoked"
-	EventSessionsEnded   = "sessions_terminated"
-	EventPasswordChanged = "password_changed"
-	EventPasswordReset   = "password_reset"
-	EventSetup           = "setup"
-	EventUserCreated     = "user_created"
-	EventUserChanged     = "user_changed"
-	EventUserDeleted     = "user_deleted"
-	EventKeysRotated     = "keys_rotated"
+	EventLoginOK           = "login_ok"
+	EventLoginFailed       = "login_failed"
+	EventLoginThrottled    = "login_throttled"
+	EventRefreshReuse      = "refresh_reuse"
+	EventLogout            = "logout"
+	EventLogoutAll         = "logout_all"
+	EventSessionRevoked    = "session_revoked"
+	EventSessionsEnded     = "sessions_terminated"
+	EventPasswordChanged   = "password_changed"
+	EventPasswordReset     = "password_reset"
+	EventSetup             = "setup"
+	EventSetupTokenInvalid = "setup_token_invalid"
+	EventSetupThrottled    = "setup_throttled"
+	EventUserCreated       = "user_created"
+	EventUserChanged       = "user_changed"
+	EventUserDeleted       = "user_deleted"
+	EventKeysRotated       = "keys_rotated"
 )
 
 // audit appends an event. The audit log must not make the action fail

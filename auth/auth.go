@@ -74,12 +74,27 @@ var (
 	ErrRateLimited = errors.New("auth: too many requests")
 )
 
-// ThrottledError says a login was refused because of too many failures.
-type ThrottledError struct{ RetryAfter time.Duration }
+// ThrottledError says an attempt was refused because of too many failures.
+type ThrottledError struct {
+	RetryAfter time.Duration
+	// Attempts names what was throttled for messages: "sign-ins" when
+	// empty, or "setup attempts".
+	Attempts string
+}
 
 func (e *ThrottledError) Error() string {
-	return fmt.Sprintf("auth: too many failed logins; retry after %s", e.RetryAfter.Round(time.Second))
+	return fmt.Sprintf("auth: too many failed %s; retry after %s", e.what(), e.RetryAfter.Round(time.Second))
 }
+
+func (e *ThrottledError) what() string {
+	if e.Attempts == "" {
+		return "sign-ins"
+	}
+	return e.Attempts
+}
+
+// What names the throttled attempts, for messages.
+func (e *ThrottledError) What() string { return e.what() }
 
 // InputError is invalid client input, naming the field.
 type InputError struct {

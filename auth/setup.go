@@ -13,6 +13,13 @@ import (
 // setupTokenTTL is how long the first-run setup link works.
 const setupTokenTTL = time.Hour
 
+// setupGuessLimit is how many wrong setup tokens one client address may try
+// per throttle window. The token has 256 random bits: the limit is about
+// noise in the audit log and load, not about guessing it.
+const setupGuessLimit = 10
+
+func setupKey(ip string) string { return "setup:" + ip }
+
 // setupToken is the one-time secret of the first-run setup link. It lives
 // only in this process: a restart makes a new one (and logs the new link).
 type setupToken struct {
@@ -71,12 +78,31 @@ func (s *Service) Setup(ctx context.Context, token string, in NewUser, client Cl
 	if !needed {
 		return nil, ErrSetupDone
 	}
+	// Guesses are limited per client address: the attempt is counted
+	// before the token is compared (so concurrent guesses cannot race past
+	// the limit), and given back when the token is right.
+	key := setupKey(client.IP)
+	c, err := s.db.CountFailure(ctx, key, s.cfg.Throttle.Window, s.now())
+	if err != nil {
+		return nil, err
+	}
+	if c.Failures > setupGuessLimit {
+		if c.Failures == setupGuessLimit+1 { // once per window and address
+			s.audit(ctx, &db.AuditEvent{Event: EventSetupThrottled, IP: client.IP, UserAgent: client.UserAgent,
+				Details: map[string]any{"window_ends": c.WindowEnds.UTC().Format(time.RFC3339)}})
+		}
+		return nil, &ThrottledError{RetryAfter: c.WindowEnds.Sub(s.now()), Attempts: "setup attempts"}
+	}
 	if !s.setupTokenValid(token) {
 		// A concurrent setup may have just used the token: say so.
 		if again, err := s.SetupNeeded(ctx); err == nil && !again {
 			return nil, ErrSetupDone
 		}
+		s.audit(ctx, &db.AuditEvent{Event: EventSetupTokenInvalid, IP: client.IP, UserAgent: client.UserAgent})
 		return nil, ErrSetupToken
+	}
+	if err := s.db.ResetCounter(ctx, key); err != nil {
+		s.log.Warn("resetting the setup counter", "err", err)
 	}
 	in.Role = db.RoleAdmin
 	u, err := s.prepareUser(ctx, in) // input errors leave the link usable

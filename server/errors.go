@@ -90,7 +90,7 @@ func toError(err error) (e *Error, known bool) {
 	case errors.As(err, &throttled):
 		secs := int((throttled.RetryAfter + time.Second - 1) / time.Second)
 		return &Error{Status: http.StatusTooManyRequests, Code: "too_many_attempts", RetryAfter: max(secs, 1),
-			Message: fmt.Sprintf("Too many failed sign-ins. Try again in %s.", (time.Duration(max(secs, 1)) * time.Second).String())}, true
+			Message: fmt.Sprintf("Too many failed %s. Try again in %s.", throttled.What(), (time.Duration(max(secs, 1)) * time.Second).String())}, true
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		return errInvalidCredentials, true
 	case errors.Is(err, auth.ErrInvalidToken):

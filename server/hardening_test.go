@@ -4,6 +4,8 @@ package server
 // each fails on that commit.
 
 import (
+	"fmt"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -156,5 +158,52 @@ func TestLoginFloodLogsSaturationOnce(t *testing.T) {
 		if strings.Contains(line, `"level":"ERROR"`) {
 			t.Fatalf("an ERROR line during a login flood: %s", line)
 		}
+	}
+}
+
+// TestSetupGuessesAreLimited: wrong setup tokens are audited and limited
+// per address (10 per window), even when sent all at once; another address
+// is not affected, and the right token still works from it.
+func TestSetupGuessesAreLimited(t *testing.T) {
+	srv := newTestServer(t, Options{}, nil, nil)
+	link, err := srv.auth.PrepareSetup(t.Context())
+	if err != nil || link == "" {
+		t.Fatalf("setup link %q %v", link, err)
+	}
+	token := link[strings.Index(link, "token=")+len("token="):]
+	guess := func(remote, tok string) *httptest.ResponseRecorder {
+		return srv.do(request{method: "POST", path: "/api/setup", remote: remote, headers: map[string]string{"Content-Type": "application/json"},
+			body: `{"token":"` + tok + `","email":"root@lab.org","name":"Root","password":"` + adminPW + `"}`})
+	}
+	var wg sync.WaitGroup
+	var invalid, throttled atomic.Int32
+	for i := range 60 {
+		wg.Go(func() {
+			rec := guess("192.0.2.50:1234", fmt.Sprintf("guess-%02d", i))
+			switch e := decodeError(t, rec); {
+			case rec.Code == 403 && e.Error == "invalid_setup_token":
+				invalid.Add(1)
+			case rec.Code == 429 && rec.Header().Get("Retry-After") != "" && strings.Contains(e.Message, "setup attempts"):
+				throttled.Add(1)
+			default:
+				t.Errorf("guess: %d %s", rec.Code, rec.Body)
+			}
+		})
+	}
+	wg.Wait()
+	if invalid.Load() != 10 || throttled.Load() != 50 {
+		t.Fatalf("%d guesses evaluated and %d throttled, want 10 and 50", invalid.Load(), throttled.Load())
+	}
+	if n := srv.auditCount(t, "setup_token_invalid"); n != 10 {
+		t.Errorf("%d setup_token_invalid events, want 10", n)
+	}
+	if n := srv.auditCount(t, "setup_throttled"); n != 1 {
+		t.Errorf("%d setup_throttled events, want 1 per window", n)
+	}
+	if rec := guess("192.0.2.50:1234", token); rec.Code != 429 {
+		t.Fatalf("the right token from the throttled address: %d", rec.Code)
+	}
+	if rec := guess("198.51.100.7:1234", token); rec.Code != 200 {
+		t.Fatalf("the right token from another address: %d %s", rec.Code, rec.Body)
 	}
 }
