@@ -63,7 +63,7 @@ func bareVerifier(b *testing.B, d *db.DB, cfg auth.Config) *auth.Tokens {
 	return tokens
 }
 
-func benchLogin(b *testing.B, base string) (access, refresh string) {
+func benchLogin(b testing.TB, base string) (access, refresh string) {
 	b.Helper()
 	req, _ := http.NewRequest("POST", base+"/api/auth/login", strings.NewReader(url.Values{"username": {"bench@lab.org"}, "password": {viewerPW}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -27,7 +28,14 @@ import (
 // embedded is the real embedded store shared by this package's tests.
 var embedded *db.DB
 
-func TestMain(m *testing.M) { dbtest.Main(m, func(d *db.DB) { embedded = d }) }
+func TestMain(m *testing.M) {
+	// The load baselines (TestServeForLoad, mode "bare") stand for minimal
+	// apps: they must not carry an idle embedded store in their process.
+	if os.Getenv(loadModeEnv) == "bare" {
+		os.Exit(m.Run())
+	}
+	dbtest.Main(m, func(d *db.DB) { embedded = d })
+}
 
 // testAuthConfig is the production configuration with the cheapest
 // password hashing the policy allows, so tests run fast.

@@ -1,0 +1,249 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"labreview/auth"
+	"labreview/db/dbtest"
+)
+
+// Environment of TestServeForLoad. It is run by .ci/bench-load.sh, which
+// pins the server to one core and wrk to the other; without LABREVIEW_LOAD
+// the test is skipped, so `go test` never waits on it.
+const (
+	loadModeEnv = "LABREVIEW_LOAD"      // "labreview" or "bare"
+	loadDirEnv  = "LABREVIEW_LOAD_DIR"  // where tokens, paths and "ready" are written; "stop" ends the test
+	loadAddrEnv = "LABREVIEW_LOAD_ADDR" // first address; "bare" uses three consecutive ports from it
+	loadMaxEnv  = "LABREVIEW_LOAD_MAX"  // give up after this long (default 10m), so a lost script cannot leave it running
+)
+
+// TestServeForLoad serves load targets on fixed loopback ports until the
+// file "stop" appears in LABREVIEW_LOAD_DIR.
+//
+// Mode "labreview" serves the real handler (every middleware, an access log
+// to /dev/null through slog's text handler as in production, the embedded
+// store, the built UI) and writes a viewer's access token to "token" and the
+// entry script's path to "asset".
+//
+// Mode "bare" serves the baselines, each on its own port, in a process
+// without the embedded store: Gin + golang-jwt HS256 (port+0), Gin +
+// golang-jwt EdDSA (port+1), both answering /api/me from the verified
+// claims, and a net/http handler that writes the entry script's gzip bytes
+// from memory with the headers labreview sends (port+2). Tokens go to
+// "token-hs256" and "token-eddsa".
+func TestServeForLoad(t *testing.T) {
+	mode := os.Getenv(loadModeEnv)
+	if mode == "" {
+		t.Skip(loadModeEnv + " not set: run .ci/bench-load.sh")
+	}
+	dir, addr := os.Getenv(loadDirEnv), os.Getenv(loadAddrEnv)
+	if dir == "" || addr == "" {
+		t.Fatalf("%s and %s are required", loadDirEnv, loadAddrEnv)
+	}
+	limit := 10 * time.Minute
+	if v := os.Getenv(loadMaxEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		limit = d
+	}
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	asset := entryScript(t, os.DirFS(distDir))
+	write("asset", "/"+asset)
+
+	switch mode {
+	case "labreview":
+		serveLabreviewForLoad(t, addr, write)
+	case "bare":
+		serveBareForLoad(t, addr, asset, write)
+	default:
+		t.Fatalf("%s=%q: want labreview or bare", loadModeEnv, mode)
+	}
+	write("ready", "")
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(filepath.Join(dir, "stop")); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no stop file after %v", limit)
+}
+
+func serveLabreviewForLoad(t *testing.T, addr string, write func(name, content string)) {
+	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = devNull.Close() })
+	logger := slog.New(slog.NewTextHandler(devNull, nil))
+	d := dbtest.Fresh(t, embedded)
+	svc, err := auth.New(context.Background(), testAuthConfig(), d, logger.With("component", "auth"), auth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	if _, err := svc.CreateUser(context.Background(), "", auth.NewUser{Email: "bench@lab.org", Name: "Bench",
+		Role: "viewer", Password: viewerPW}, auth.ClientInfo{}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(logger, Options{Version: "load"}, d, svc, os.DirFS(distDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serveOn(t, addr, h)
+	access, _ := benchLogin(t, base)
+	write("token", access)
+}
+
+func serveBareForLoad(t *testing.T, addr, asset string, write func(name, content string)) {
+	host, portText, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var port int
+	if _, err := fmt.Sscan(portText, &port); err != nil {
+		t.Fatal(err)
+	}
+	at := func(i int) string { return net.JoinHostPort(host, fmt.Sprint(port+i)) }
+
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	hmacKey, err := auth.HMACKey(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edKey, err := auth.GenerateEd25519Key(nil, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range []auth.Key{hmacKey, edKey} {
+		cfg := testAuthConfig()
+		tokens, err := auth.NewTokens(auth.TokenConfig{Algorithm: k.Algorithm, Issuer: cfg.Issuer, Audience: cfg.Audience,
+			TTL: time.Hour, Leeway: 5 * time.Second}, []auth.Key{k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The same claims labreview's tokens carry, so both verify the same bytes.
+		token, _, err := tokens.Issue("0123456789abcdef01234567", "bare-session-id-0123456789abcdefghij", "viewer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		serveOn(t, at(i), bareJWTHandler(tokens))
+		write("token-"+strings.ToLower(k.Algorithm), token)
+	}
+	serveOn(t, at(2), bareStaticHandler(t, asset))
+}
+
+// bareJWTHandler is a minimal Gin app: verify the bearer token, answer its
+// claims.
+func bareJWTHandler(tokens *auth.Tokens) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.GET("/api/me", func(c *gin.Context) {
+		claims, err := tokens.Verify(strings.TrimPrefix(c.GetHeader("Authorization"), "Bearer "))
+		if err != nil {
+			c.AbortWithStatus(http.StatusUnauthorized)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"id": claims.Subject, "role": claims.Role})
+	})
+	return r
+}
+
+// bareStaticHandler writes the asset's precompressed gzip bytes from memory
+// with the same headers (names and values; the request ID is a constant of
+// the same length) as labreview's answer: the like-for-like baseline for
+// serving a hashed asset.
+func bareStaticHandler(t testing.TB, asset string) http.Handler {
+	ui := os.DirFS(distDir)
+	body, err := fs.ReadFile(ui, asset+".gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, err := newSPA(ui)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := site.files[asset]
+	header := http.Header{
+		"Content-Security-Policy":      {contentSecurityPolicy},
+		"X-Content-Type-Options":       {"nosniff"},
+		"Referrer-Policy":              {"no-referrer"},
+		"X-Frame-Options":              {"DENY"},
+		"Cross-Origin-Opener-Policy":   {"same-origin"},
+		"Cross-Origin-Resource-Policy": {"same-origin"},
+		"Permissions-Policy":           {"camera=(), microphone=(), geolocation=(), payment=(), usb=()"},
+		"X-Request-Id":                 {"abcdefghijklmnop"},
+		"Vary":                         {"Accept-Encoding"},
+		"Content-Type":                 {f.contentType},
+		"Cache-Control":                {f.cacheControl},
+		"Etag":                         {f.gzip.etag},
+		"Content-Encoding":             {"gzip"},
+		"Content-Length":               {f.gzip.length},
+		"Accept-Ranges":                {"bytes"},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		h := w.Header()
+		for k, v := range header {
+			h[k] = v
+		}
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
+	})
+}
+
+// serveOn serves h on addr until the test ends and returns its base URL.
+func serveOn(t testing.TB, addr string, h http.Handler) string {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			t.Error(err)
+		}
+	}()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// entryScriptPattern finds the module script index.html loads: the main
+// hashed bundle.
+var entryScriptPattern = regexp.MustCompile(`<script[^>]+src="/(assets/[^"]+\.js)"`)
+
+// entryScript returns the path of the main JS bundle, which is what every
+// first page load fetches.
+func entryScript(t testing.TB, ui fs.FS) string {
+	t.Helper()
+	index, err := fs.ReadFile(ui, "index.html")
+	if err != nil {
+		t.Fatalf("%s/index.html missing: run `make build` first", distDir)
+	}
+	m := entryScriptPattern.FindSubmatch(index)
+	if m == nil {
+		t.Fatalf("%s/index.html loads no module script", distDir)
+	}
+	return string(m[1])
+}
