@@ -196,11 +196,11 @@ func bareStaticHandler(t testing.TB, asset string) http.Handler {
 		"Permissions-Policy":           {"camera=(), microphone=(), geolocation=(), payment=(), usb=()"},
 		"X-Request-Id":                 {"abcdefghijklmnop"},
 		"Vary":                         {"Accept-Encoding"},
-		"Content-Type":                 {f.contentType},
-		"Cache-Control":                {f.cacheControl},
-		"Etag":                         {f.gzip.etag},
+		"Content-Type":                 f.contentType,
+		"Cache-Control":                f.cacheControl,
+		"Etag":                         f.gzip.etag,
 		"Content-Encoding":             {"gzip"},
-		"Content-Length":               {f.gzip.length},
+		"Content-Length":               f.gzip.length,
 		"Accept-Ranges":                {"bytes"},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
