@@ -8,6 +8,9 @@
 # Usage: .ci/bench-load.sh            (needs wrk and a built frontend/dist)
 #   DURATION=10s ROUNDS=2 CONNS=64 GCTRACE=1 (labreview's gctrace to $OUT/gctrace.txt)
 #   ONLY=me or ONLY=asset runs one group; OUT=dir keeps the raw wrk output there.
+#   COMPARE=path/to/server.test adds that build of the real handler (made with
+#   `go test -c ./server/` on another commit) as the targets me/compare and
+#   asset/compare, for before/after figures in one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +29,7 @@ OUT=${OUT:-$work/out}
 mkdir -p "$OUT" "$work/labreview" "$work/bare"
 pids=()
 cleanup() {
-  touch "$work/labreview/stop" "$work/bare/stop"
+  for d in "$work"/*/; do touch "$d/stop"; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
@@ -34,9 +37,9 @@ trap cleanup EXIT
 
 go test -c -o "$work/server.test" ./server/
 
-start() { # mode dir port
+start() { # mode dir port [GODEBUG [binary]]
   (cd server && LABREVIEW_LOAD=$1 LABREVIEW_LOAD_DIR=$2 LABREVIEW_LOAD_ADDR=127.0.0.1:$3 LABREVIEW_LOAD_MAX=30m \
-    GODEBUG=${4:-} taskset -c "$SERVER_CPU" "$work/server.test" -test.run '^TestServeForLoad$' -test.count=1 \
+    GODEBUG=${4:-} taskset -c "$SERVER_CPU" "${5:-$work/server.test}" -test.run '^TestServeForLoad$' -test.count=1 \
     >"$2.log" 2>&1) &
   pids+=($!)
   for _ in $(seq 600); do [ -f "$2/ready" ] && return; sleep 0.1; done
@@ -44,6 +47,10 @@ start() { # mode dir port
 }
 start labreview "$work/labreview" "$PORT" "$([ -n "${GCTRACE:-}" ] && echo gctrace=1)"
 start bare "$work/bare" "$((PORT + 10))"
+if [ -n "${COMPARE:-}" ]; then
+  mkdir -p "$work/compare"
+  start labreview "$work/compare" "$((PORT + 20))" "" "$(realpath "$COMPARE")"
+fi
 
 asset=$(cat "$work/labreview/asset")
 declare -A url header
@@ -57,8 +64,16 @@ url[asset/labreview]=http://127.0.0.1:$PORT$asset
 header[asset/labreview]="Accept-Encoding: gzip"
 url[asset/bare-static]=http://127.0.0.1:$((PORT + 12))$asset
 header[asset/bare-static]="Accept-Encoding: gzip"
+all=(me/labreview me/bare-hs256 me/bare-eddsa asset/labreview asset/bare-static)
+if [ -n "${COMPARE:-}" ]; then
+  url[me/compare]=http://127.0.0.1:$((PORT + 20))/api/me
+  header[me/compare]="Authorization: Bearer $(cat "$work/compare/token")"
+  url[asset/compare]=http://127.0.0.1:$((PORT + 20))$asset
+  header[asset/compare]="Accept-Encoding: gzip"
+  all=(me/labreview me/compare me/bare-hs256 me/bare-eddsa asset/labreview asset/compare asset/bare-static)
+fi
 targets=()
-for t in me/labreview me/bare-hs256 me/bare-eddsa asset/labreview asset/bare-static; do
+for t in "${all[@]}"; do
   [[ $t == ${ONLY:-}* ]] && targets+=("$t")
 done
 
