@@ -78,7 +78,6 @@ require (
 	github.com/spf13/cast v1.10.0 // indirect
 	github.com/spf13/pflag v1.0.10 // indirect
 	github.com/subosito/gotenv v1.6.0 // indirect
-	github.com/test-go/testify v1.1.4 // indirect
 	github.com/twitchyliquid64/golang-asm v0.15.1 // indirect
 	github.com/ugorji/go/codec v1.3.1 // indirect
 	github.com/xdg-go/scram v1.4.0 // indirect
@@ -110,3 +109,7 @@ require (
 	modernc.org/strutil v1.2.0 // indirect
 	modernc.org/token v1.1.0 // indirect
 )
+
+// A copy of trustelem/zxcvbn v1.0.1 that builds its dictionaries on first
+// use instead of at package init (see third_party/zxcvbn/PATCHES.md).
+replace github.com/trustelem/zxcvbn v1.0.1 => ./third_party/zxcvbn
