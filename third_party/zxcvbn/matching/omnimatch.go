@@ -5,10 +5,11 @@ import (
 	"github.com/trustelem/zxcvbn/frequency"
 	"github.com/trustelem/zxcvbn/match"
 	"regexp"
+	"sync"
 )
 
 func Omnimatch(password string, userInputs []string) (matches []*match.Match) {
-	dictMatcher := defaultRankedDictionnaries.withDict("user_inputs", buildRankedDict(userInputs))
+	dictMatcher := defaultRankedDictionnaries().withDict("user_inputs", buildRankedDict(userInputs))
 
 	matchers := []match.Matcher{
 		dictMatcher,
@@ -28,10 +29,23 @@ func Omnimatch(password string, userInputs []string) (matches []*match.Match) {
 	return matches
 }
 
+// The ranked dictionaries are built on first use (labreview patch, see
+// PATCHES.md): as a package variable they cost every process that links the
+// package about 10 MB and 50 ms at start, whether or not it ever estimates
+// a password.
 var (
-	defaultRankedDictionnaries = loadDefaultDictionnaries()
-	defaultGraphs              = loadDefaultAdjacencyGraphs()
-	defaultRegexpMatch         = []struct {
+	defaultDictsOnce sync.Once
+	defaultDicts     dictionaryMatch
+)
+
+func defaultRankedDictionnaries() dictionaryMatch {
+	defaultDictsOnce.Do(func() { defaultDicts = loadDefaultDictionnaries() })
+	return defaultDicts
+}
+
+var (
+	defaultGraphs      = loadDefaultAdjacencyGraphs()
+	defaultRegexpMatch = []struct {
 		Name   string
 		Regexp *regexp.Regexp
 	}{
@@ -58,7 +72,7 @@ var (
 
 func loadDefaultDictionnaries() dictionaryMatch {
 	rd := make(map[string]rankedDictionnary)
-	for n, list := range frequency.FrequencyLists {
+	for n, list := range frequency.FrequencyLists() {
 		rd[n] = buildRankedDict(list)
 	}
 	return dictionaryMatch{
