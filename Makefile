@@ -78,10 +78,12 @@ lint: $(NPM_STAMP)
 	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) $(GO_PKGS)
 	cd frontend && npm run lint && npm run typecheck
 
-## bench: HTTP and start-up benchmarks (figures go to docs/benchmarks.md)
+## bench: HTTP and start-up benchmarks (figures go to docs/benchmarks.md);
+## .ci/bench-load.sh needs wrk (apt-get install -y wrk)
 bench: $(BIN)
-	go test -run '^$$' -bench . -benchtime 5s -count 1 ./server/
+	go test -run '^$$' -bench . -benchtime 5s -count 1 -benchmem ./server/
 	go test -run '^$$' -bench 'Hash|Verify' -count 1 ./auth/
+	./.ci/bench-load.sh
 	BIN=$(BIN) ./.ci/bench-process.sh
 
 ## dev: Go server on :8080 and Vite's dev server (proxying /api to it)

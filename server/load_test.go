@@ -127,32 +127,43 @@ func serveBareForLoad(t *testing.T, addr, asset string, write func(name, content
 	}
 	at := func(i int) string { return net.JoinHostPort(host, fmt.Sprint(port+i)) }
 
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
-	hmacKey, err := auth.HMACKey(secret)
-	if err != nil {
-		t.Fatal(err)
-	}
 	edKey, err := auth.GenerateEd25519Key(nil, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, k := range []auth.Key{hmacKey, edKey} {
-		cfg := testAuthConfig()
-		tokens, err := auth.NewTokens(auth.TokenConfig{Algorithm: k.Algorithm, Issuer: cfg.Issuer, Audience: cfg.Audience,
-			TTL: time.Hour, Leeway: 5 * time.Second}, []auth.Key{k})
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The same claims labreview's tokens carry, so both verify the same bytes.
-		token, _, err := tokens.Issue("0123456789abcdef01234567", "bare-session-id-0123456789abcdefghij", "viewer")
-		if err != nil {
-			t.Fatal(err)
-		}
+	for i, k := range []auth.Key{hmacKey(t), edKey} {
+		tokens, token := bareTokens(t, k)
 		serveOn(t, at(i), bareJWTHandler(tokens))
 		write("token-"+strings.ToLower(k.Algorithm), token)
 	}
-	serveOn(t, at(2), bareStaticHandler(t, asset))
+	serveOn(t, at(2), bareStaticHandler(t, asset, "gzip"))
+}
+
+// hmacKey is an HS256 key with a random secret.
+func hmacKey(t testing.TB) auth.Key {
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	k, err := auth.HMACKey(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// bareTokens returns a verifier for k and a token it signed with the claims
+// labreview's tokens carry, so bare handlers verify tokens of the same size.
+func bareTokens(t testing.TB, k auth.Key) (*auth.Tokens, string) {
+	cfg := testAuthConfig()
+	tokens, err := auth.NewTokens(auth.TokenConfig{Algorithm: k.Algorithm, Issuer: cfg.Issuer, Audience: cfg.Audience,
+		TTL: time.Hour, Leeway: 5 * time.Second}, []auth.Key{k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := tokens.Issue("0123456789abcdef01234567", "bare-session-id-0123456789abcdefghij", "viewer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tokens, token
 }
 
 // bareJWTHandler is a minimal Gin app: verify the bearer token, answer its
@@ -171,37 +182,46 @@ func bareJWTHandler(tokens *auth.Tokens) http.Handler {
 	return r
 }
 
-// bareStaticHandler writes the asset's precompressed gzip bytes from memory
-// with the same headers (names and values; the request ID is a constant of
-// the same length) as labreview's answer: the like-for-like baseline for
-// serving a hashed asset.
-func bareStaticHandler(t testing.TB, asset string) http.Handler {
-	ui := os.DirFS(distDir)
-	body, err := fs.ReadFile(ui, asset+".gz")
+// bareStaticHandler writes a UI file's bytes from memory (its precompressed
+// variant for encoding "gzip" or "br", else the file as it is) with the
+// same headers, names and values, as labreview's answer (the request ID is
+// a constant of the same length): the like-for-like baseline for serving
+// the UI.
+func bareStaticHandler(t testing.TB, name, encoding string) http.Handler {
+	site, err := newSPA(os.DirFS(distDir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	site, err := newSPA(ui)
-	if err != nil {
-		t.Fatal(err)
+	f := site.files[name]
+	if f == nil {
+		t.Fatalf("%s not in %s", name, distDir)
 	}
-	f := site.files[asset]
+	v := &f.identity
+	switch encoding {
+	case "gzip":
+		v = f.gzip
+	case "br":
+		v = f.brotli
+	}
+	if v == nil {
+		t.Fatalf("%s has no %s variant", name, encoding)
+	}
 	header := http.Header{
-		"Content-Security-Policy":      {contentSecurityPolicy},
-		"X-Content-Type-Options":       {"nosniff"},
-		"Referrer-Policy":              {"no-referrer"},
-		"X-Frame-Options":              {"DENY"},
-		"Cross-Origin-Opener-Policy":   {"same-origin"},
-		"Cross-Origin-Resource-Policy": {"same-origin"},
-		"Permissions-Policy":           {"camera=(), microphone=(), geolocation=(), payment=(), usb=()"},
-		"X-Request-Id":                 {"abcdefghijklmnop"},
-		"Vary":                         {"Accept-Encoding"},
-		"Content-Type":                 f.contentType,
-		"Cache-Control":                f.cacheControl,
-		"Etag":                         f.gzip.etag,
-		"Content-Encoding":             {"gzip"},
-		"Content-Length":               f.gzip.length,
-		"Accept-Ranges":                {"bytes"},
+		"X-Request-Id":   {"abcdefghijklmnop"},
+		"Content-Type":   f.contentType,
+		"Cache-Control":  f.cacheControl,
+		"Etag":           v.etag,
+		"Content-Length": v.length,
+		"Accept-Ranges":  {"bytes"},
+	}
+	for _, sh := range securityHeaderValues {
+		header[sh.key] = sh.value
+	}
+	if f.gzip != nil || f.brotli != nil {
+		header["Vary"] = []string{"Accept-Encoding"}
+	}
+	if v.encoding != nil {
+		header["Content-Encoding"] = v.encoding
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		h := w.Header()
@@ -209,7 +229,7 @@ func bareStaticHandler(t testing.TB, asset string) http.Handler {
 			h[k] = v
 		}
 		w.WriteHeader(http.StatusOK)
-		_, _ = w.Write(body)
+		_, _ = w.Write(v.data)
 	})
 }
 
