@@ -1,12 +1,10 @@
 package server
 
 import (
-	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -19,37 +17,32 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"labreview/auth"
-	"labreview/db/dbtest"
 )
 
 // Environment of TestServeForLoad. It is run by .ci/bench-load.sh, which
-// pins the server to one core and wrk to the other; without LABREVIEW_LOAD
+// pins the servers to one core and wrk to the other; without LABREVIEW_LOAD
 // the test is skipped, so `go test` never waits on it.
 const (
-	loadModeEnv = "LABREVIEW_LOAD"      // "labreview" or "bare"
-	loadDirEnv  = "LABREVIEW_LOAD_DIR"  // where tokens, paths and "ready" are written; "stop" ends the test
-	loadAddrEnv = "LABREVIEW_LOAD_ADDR" // first address; "bare" uses three consecutive ports from it
+	loadModeEnv = "LABREVIEW_LOAD"      // "bare"
+	loadDirEnv  = "LABREVIEW_LOAD_DIR"  // where tokens, the asset path and "ready" are written; "stop" ends the test
+	loadAddrEnv = "LABREVIEW_LOAD_ADDR" // first of three consecutive ports
 	loadMaxEnv  = "LABREVIEW_LOAD_MAX"  // give up after this long (default 10m), so a lost script cannot leave it running
 )
 
-// TestServeForLoad serves load targets on fixed loopback ports until the
-// file "stop" appears in LABREVIEW_LOAD_DIR.
-//
-// Mode "labreview" serves the real handler (every middleware, an access log
-// to /dev/null through slog's text handler as in production, the embedded
-// store, the built UI) and writes a viewer's access token to "token" and the
-// entry script's path to "asset".
-//
-// Mode "bare" serves the baselines, each on its own port, in a process
-// without the embedded store: Gin + golang-jwt HS256 (port+0), Gin +
-// golang-jwt EdDSA (port+1), both answering /api/me from the verified
-// claims, and a net/http handler that writes the entry script's gzip bytes
-// from memory with the headers labreview sends (port+2). Tokens go to
-// "token-hs256" and "token-eddsa".
+// TestServeForLoad serves the baselines labreview is measured against, each
+// on its own port, until the file "stop" appears in LABREVIEW_LOAD_DIR. The
+// process has no embedded store (see TestMain): Gin + golang-jwt HS256
+// (port+0) and EdDSA (port+1), both answering /api/me from the verified
+// claims, and a net/http handler writing the main JS bundle's gzip bytes
+// from memory with the headers labreview sends (port+2). The tokens go to
+// "token-hs256" and "token-eddsa", the bundle's path to "asset".
 func TestServeForLoad(t *testing.T) {
 	mode := os.Getenv(loadModeEnv)
 	if mode == "" {
 		t.Skip(loadModeEnv + " not set: run .ci/bench-load.sh")
+	}
+	if mode != "bare" {
+		t.Fatalf("%s=%q: want bare", loadModeEnv, mode)
 	}
 	dir, addr := os.Getenv(loadDirEnv), os.Getenv(loadAddrEnv)
 	if dir == "" || addr == "" {
@@ -70,15 +63,7 @@ func TestServeForLoad(t *testing.T) {
 	}
 	asset := entryScript(t, os.DirFS(distDir))
 	write("asset", "/"+asset)
-
-	switch mode {
-	case "labreview":
-		serveLabreviewForLoad(t, addr, write)
-	case "bare":
-		serveBareForLoad(t, addr, asset, write)
-	default:
-		t.Fatalf("%s=%q: want labreview or bare", loadModeEnv, mode)
-	}
+	serveBareForLoad(t, addr, asset, write)
 	write("ready", "")
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
@@ -88,32 +73,6 @@ func TestServeForLoad(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("no stop file after %v", limit)
-}
-
-func serveLabreviewForLoad(t *testing.T, addr string, write func(name, content string)) {
-	devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = devNull.Close() })
-	logger := slog.New(slog.NewTextHandler(devNull, nil))
-	d := dbtest.Fresh(t, embedded)
-	svc, err := auth.New(context.Background(), testAuthConfig(), d, logger.With("component", "auth"), auth.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(svc.Close)
-	if _, err := svc.CreateUser(context.Background(), "", auth.NewUser{Email: "bench@lab.org", Name: "Bench",
-		Role: "viewer", Password: viewerPW}, auth.ClientInfo{}); err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(logger, Options{Version: "load"}, d, svc, os.DirFS(distDir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := serveOn(t, addr, h)
-	access, _ := benchLogin(t, base)
-	write("token", access)
 }
 
 func serveBareForLoad(t *testing.T, addr, asset string, write func(name, content string)) {
