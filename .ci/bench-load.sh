@@ -40,8 +40,7 @@ work=$(mktemp -d)
 OUT=${OUT:-$work/out}
 mkdir -p "$OUT" "$work/bare"
 pids=()
-cleanup() {
-  touch "$work/bare/stop"
+cleanup() { # every server is this script's child (exec, not a subshell): stop each by its pid
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
@@ -66,7 +65,7 @@ start_labreview() {
 
 go test -c -o "$work/server.test" ./server/
 (cd server && LABREVIEW_LOAD=bare LABREVIEW_LOAD_DIR=$work/bare LABREVIEW_LOAD_ADDR=127.0.0.1:$((PORT + 10)) \
-  LABREVIEW_LOAD_MAX=30m taskset -c "$SERVER_CPU" "$work/server.test" -test.run '^TestServeForLoad$' -test.count=1 \
+  LABREVIEW_LOAD_MAX=30m exec taskset -c "$SERVER_CPU" "$work/server.test" -test.run '^TestServeForLoad$' -test.count=1 \
   >"$work/bare.log" 2>&1) &
 pids+=($!)
 start_labreview labreview "$BIN" "$PORT" "$([ -n "${GCTRACE:-}" ] && echo gctrace=1)"
