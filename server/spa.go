@@ -168,7 +168,9 @@ func (s *spa) serveFile(c *gin.Context, f *staticFile) {
 	ranged := r.Header.Get("Range") != ""
 	if v.encoding != nil {
 		// Ranges of a compressed asset help nobody, so they are ignored
-		// and the whole body is sent, with its length.
+		// and the whole body is sent, with its length (which ServeContent
+		// leaves unset for encoded bodies, not knowing how ranges relate
+		// to them).
 		h["Content-Encoding"] = v.encoding
 		h["Content-Length"] = v.length
 		ranged = false
