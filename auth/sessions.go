@@ -299,10 +299,9 @@ func (s *Service) RevokeOwnSession(ctx context.Context, p *Principal, id string,
 }
 
 // Authenticate checks a bearer access token and that its session is still
-// live (answered from a cache for up to sessionCheckTTL, one store read per
-// session at a time). When the session
-// cannot be checked because the database is down, it fails closed with
-// db.ErrUnavailable.
+// live (answered from a cache for up to sessionCheckTTL, with one store read
+// per session at a time). When the session cannot be checked because the
+// database is down, it fails closed with db.ErrUnavailable.
 func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, error) {
 	t, err := s.issuer()
 	if err != nil {
