@@ -71,18 +71,21 @@ test-e2e: $(BIN)
 	cd frontend && LABREVIEW_BIN=$(CURDIR)/$(BIN) npm run e2e
 
 ## lint: gofmt, go vet, staticcheck, ESLint and the TypeScript checker
+## (third_party/ holds upstream code as its authors formatted it)
 lint: $(NPM_STAMP)
-	@unformatted="$$(gofmt -l $(filter %.go,$(GO_FILES)))"; \
+	@unformatted="$$(gofmt -l $(filter-out ./third_party/%,$(filter %.go,$(GO_FILES))))"; \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet $(GO_PKGS)
 	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) $(GO_PKGS)
 	cd frontend && npm run lint && npm run typecheck
 
-## bench: HTTP and start-up benchmarks (figures go to docs/benchmarks.md)
+## bench: HTTP and start-up benchmarks (figures go to docs/benchmarks.md);
+## .ci/bench-load.sh needs wrk (apt-get install -y wrk)
 bench: $(BIN)
-	go test -run '^$$' -bench . -benchtime 5s -count 1 ./server/
+	go test -run '^$$' -bench . -benchtime 5s -count 1 -benchmem ./server/
 	go test -run '^$$' -bench 'Hash|Verify' -count 1 ./auth/
 	go test -run '^$$' -bench . -benchtime 3000x -count 1 ./db/sqlite/
+	./.ci/bench-load.sh
 	BIN=$(BIN) ./.ci/bench-process.sh
 
 ## dev: Go server on :8080 and Vite's dev server (proxying /api to it)

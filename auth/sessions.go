@@ -298,9 +298,9 @@ func (s *Service) RevokeOwnSession(ctx context.Context, p *Principal, id string,
 }
 
 // Authenticate checks a bearer access token and that its session is still
-// live (answered from a cache for up to sessionCheckTTL). When the session
-// cannot be checked because the database is down, it fails closed with
-// db.ErrUnavailable.
+// live (answered from a cache for up to sessionCheckTTL, with one store read
+// per session at a time). When the session cannot be checked because the
+// database is down, it fails closed with db.ErrUnavailable.
 func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, error) {
 	t, err := s.issuer()
 	if err != nil {
@@ -322,17 +322,20 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 		return nil, fmt.Errorf("%w: bad subject", ErrInvalidToken)
 	}
 	now := s.now()
-	if _, fresh := s.live.get(claims.SessionID, now); !fresh {
+	_, err = s.live.load(ctx, claims.SessionID, now, func(ctx context.Context) (struct{}, error) {
 		sess, err := s.db.SessionByID(ctx, claims.SessionID)
 		switch {
 		case errors.Is(err, db.ErrNotFound):
-			return nil, fmt.Errorf("%w: session ended", ErrInvalidToken)
+			return struct{}{}, fmt.Errorf("%w: session ended", ErrInvalidToken)
 		case err != nil:
-			return nil, err
+			return struct{}{}, err
 		case !sess.Live(now) || sess.UserID != uid:
-			return nil, fmt.Errorf("%w: session ended", ErrInvalidToken)
+			return struct{}{}, fmt.Errorf("%w: session ended", ErrInvalidToken)
 		}
-		s.live.put(claims.SessionID, struct{}{}, now)
+		return struct{}{}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &Principal{UserID: uid, SessionID: claims.SessionID, Role: claims.Role}, nil
 }

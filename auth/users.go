@@ -121,15 +121,17 @@ func (s *Service) User(ctx context.Context, id string) (*db.User, error) {
 // frequent authenticated call costs no database read; changes made on this
 // instance show at once, changes made elsewhere within that time.
 func (s *Service) Me(ctx context.Context, p *Principal) (*db.User, error) {
-	if u, ok := s.users.get(p.UserID, s.now()); ok {
-		return &u, nil
-	}
-	u, err := s.db.UserByID(ctx, p.UserID)
+	u, err := s.users.load(ctx, p.UserID, s.now(), func(ctx context.Context) (db.User, error) {
+		u, err := s.db.UserByID(ctx, p.UserID)
+		if err != nil {
+			return db.User{}, err
+		}
+		return *u, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	s.users.put(u.ID, *u, s.now())
-	return u, nil
+	return &u, nil
 }
 
 // UserByEmail returns one user by address (db.ErrNotFound if none).

@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
-
 	"labreview/auth"
 	"labreview/db"
 	"labreview/db/dbtest"
@@ -64,7 +62,7 @@ func bareVerifier(b *testing.B, d db.Store, cfg auth.Config) *auth.Tokens {
 	return tokens
 }
 
-func benchLogin(b *testing.B, base string) (access, refresh string) {
+func benchLogin(b testing.TB, base string) (access, refresh string) {
 	b.Helper()
 	req, _ := http.NewRequest("POST", base+"/api/auth/login", strings.NewReader(url.Values{"username": {"bench@lab.org"}, "password": {viewerPW}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -88,30 +86,28 @@ func benchLogin(b *testing.B, base string) (access, refresh string) {
 }
 
 // BenchmarkMe compares GET /api/me through the whole product (middleware,
-// token verification, session check, user lookup) with a bare Gin handler
-// that only verifies the same JWT: the cost of everything labreview adds.
+// token verification, session check, user lookup) with bare Gin handlers
+// that only verify a JWT and answer its claims: EdDSA with the same token
+// and keys, and HS256 with a token of the same claims. The wrk figures in
+// docs/benchmarks.md come from .ci/bench-load.sh, which keeps client and
+// server on separate cores.
 func BenchmarkMe(b *testing.B) {
 	ts, d := benchServer(b, testAuthConfig())
 	access, _ := benchLogin(b, ts.URL)
 
-	bare := gin.New()
-	tokens := bareVerifier(b, d, testAuthConfig())
-	bare.GET("/api/me", func(c *gin.Context) {
-		claims, err := tokens.Verify(strings.TrimPrefix(c.GetHeader("Authorization"), "Bearer "))
-		if err != nil {
-			c.AbortWithStatus(http.StatusUnauthorized)
-			return
-		}
-		c.JSON(http.StatusOK, gin.H{"id": claims.Subject, "role": claims.Role})
-	})
-	bareTS := httptest.NewServer(bare)
-	defer bareTS.Close()
+	bareEd := httptest.NewServer(bareJWTHandler(bareVerifier(b, d, testAuthConfig())))
+	defer bareEd.Close()
+	hs, hsToken := bareTokens(b, hmacKey(b))
+	bareHS := httptest.NewServer(bareJWTHandler(hs))
+	defer bareHS.Close()
 
-	for _, target := range []struct{ name, url string }{{"labreview", ts.URL}, {"bare-gin-jwt", bareTS.URL}} {
+	for _, target := range []struct{ name, url, token string }{
+		{"labreview", ts.URL, access}, {"bare-gin-jwt-eddsa", bareEd.URL, access}, {"bare-gin-jwt-hs256", bareHS.URL, hsToken},
+	} {
 		b.Run(target.name, func(b *testing.B) {
 			loadWith(b, func() *http.Request {
 				req, _ := http.NewRequest("GET", target.url+"/api/me", nil)
-				req.Header.Set("Authorization", "Bearer "+access)
+				req.Header.Set("Authorization", "Bearer "+target.token)
 				return req
 			})
 		})

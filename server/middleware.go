@@ -7,16 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 )
 
-const (
-	requestIDHeader = "X-Request-ID"
-	requestIDKey    = "labreview.request_id"
-)
+const requestIDHeader = "X-Request-ID"
 
 // contentSecurityPolicy is sent with every response. The built UI loads
 // only same-origin scripts, styles, images and fonts and has no inline
@@ -25,19 +21,30 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; " +
 	"frame-ancestors 'none'"
 
-var requestIDEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+// requestIDEncoding is base32 in lower case, so generated IDs need no
+// second pass.
+var requestIDEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// canonicalRequestIDHeader is the key under which net/http stores the
+// header: indexing the map with it skips canonicalising the name on every
+// request.
+var canonicalRequestIDHeader = http.CanonicalHeaderKey(requestIDHeader)
 
 // requestID takes a well-formed X-Request-ID from the client (or a proxy)
-// or makes one, and echoes it in the response.
+// or makes one, and echoes it in the response. The response header is where
+// the rest of the request reads it (requestIDOf): storing it in the Gin
+// context as well would allocate that context's map on every request.
 func (s *Server) requestID(c *gin.Context) {
-	id := c.GetHeader(requestIDHeader)
-	if !validRequestID(id) {
+	var id string
+	if v := c.Request.Header[canonicalRequestIDHeader]; len(v) > 0 && validRequestID(v[0]) {
+		id = v[0]
+	} else {
 		var b [10]byte
 		_, _ = rand.Read(b[:])
-		id = strings.ToLower(requestIDEncoding.EncodeToString(b[:]))
+		var buf [16]byte // 10 bytes are exactly 16 base32 characters
+		id = string(requestIDEncoding.AppendEncode(buf[:0], b[:]))
 	}
-	c.Set(requestIDKey, id)
-	c.Header(requestIDHeader, id)
+	c.Writer.Header()[canonicalRequestIDHeader] = []string{id}
 	c.Next()
 }
 
@@ -55,7 +62,12 @@ func validRequestID(id string) bool {
 	return true
 }
 
-func requestIDOf(c *gin.Context) string { return c.GetString(requestIDKey) }
+func requestIDOf(c *gin.Context) string {
+	if v := c.Writer.Header()[canonicalRequestIDHeader]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
 
 // accessLog writes one structured line per request. It logs the path
 // without its query string (a setup link carries a token there) and never
@@ -75,14 +87,16 @@ func (s *Server) accessLog(c *gin.Context) {
 	case c.Request.URL.Path == "/healthz" || c.Request.URL.Path == "/readyz":
 		level = slog.LevelDebug // probes arrive every few seconds
 	}
-	s.log.Log(c.Request.Context(), level, "request",
-		"method", c.Request.Method,
-		"path", c.Request.URL.Path,
-		"status", status,
-		"duration_ms", float64(time.Since(start).Microseconds())/1000,
-		"bytes", max(c.Writer.Size(), 0),
-		"client_ip", c.ClientIP(),
-		"request_id", requestIDOf(c),
+	// Typed attributes: the same line as with key-value pairs, without
+	// boxing each value into an interface on every request.
+	s.log.LogAttrs(c.Request.Context(), level, "request",
+		slog.String("method", c.Request.Method),
+		slog.String("path", c.Request.URL.Path),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+		slog.Int("bytes", max(c.Writer.Size(), 0)),
+		slog.String("client_ip", c.ClientIP()),
+		slog.String("request_id", requestIDOf(c)),
 	)
 }
 
@@ -108,24 +122,47 @@ func (s *Server) recovery(c *gin.Context) {
 	c.Next()
 }
 
+// headerValue is a header value built once and shared by every response:
+// assigning it to a canonical key allocates nothing, where Header.Set
+// allocates a slice per header per request. Nothing in net/http, Gin or this
+// package writes into a value in place, and a capacity of one makes an
+// append copy.
+func headerValue(v string) []string { return []string{v}[:1:1] }
+
+// securityHeaderValues are the headers every response carries, under their
+// canonical names.
+var securityHeaderValues = [...]struct {
+	key   string
+	value []string
+}{
+	{"Content-Security-Policy", headerValue(contentSecurityPolicy)},
+	{"X-Content-Type-Options", headerValue("nosniff")},
+	{"Referrer-Policy", headerValue("no-referrer")},
+	{"X-Frame-Options", headerValue("DENY")},
+	{"Cross-Origin-Opener-Policy", headerValue("same-origin")},
+	{"Cross-Origin-Resource-Policy", headerValue("same-origin")},
+	{"Permissions-Policy", headerValue("camera=(), microphone=(), geolocation=(), payment=(), usb=()")},
+}
+
+var (
+	hstsValue    = headerValue("max-age=63072000; includeSubDomains")
+	noStoreValue = headerValue("no-store")
+)
+
 // securityHeaders sets the headers every response carries.
 func (s *Server) securityHeaders(c *gin.Context) {
 	h := c.Writer.Header()
-	h.Set("Content-Security-Policy", contentSecurityPolicy)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
-	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+	for _, sh := range securityHeaderValues {
+		h[sh.key] = sh.value
+	}
 	if s.isHTTPS(c.Request) {
-		h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		h["Strict-Transport-Security"] = hstsValue
 	}
 	c.Next()
 }
 
 // noStore keeps API and probe answers out of every cache.
 func noStore(c *gin.Context) {
-	c.Header("Cache-Control", "no-store")
+	c.Writer.Header()["Cache-Control"] = noStoreValue
 	c.Next()
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -141,6 +142,22 @@ func TestSecurityHeaders(t *testing.T) {
 				t.Errorf("HSTS present %v, want %v", got, tc.hsts)
 			}
 		})
+	}
+}
+
+// TestSecurityHeaderKeysCanonical: the headers are assigned to the map
+// directly, so a key not in canonical form would be a second header that
+// Header.Get cannot find.
+func TestSecurityHeaderKeysCanonical(t *testing.T) {
+	srv := newTestServer(t, Options{}, nil, builtUI(t))
+	h := srv.do(request{path: "/"}).Header()
+	for _, sh := range securityHeaderValues {
+		if sh.key != http.CanonicalHeaderKey(sh.key) {
+			t.Errorf("%q is not canonical", sh.key)
+		}
+		if got := h.Get(sh.key); got != sh.value[0] {
+			t.Errorf("%s: %q, want %q", sh.key, got, sh.value[0])
+		}
 	}
 }
 

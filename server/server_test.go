@@ -25,6 +25,9 @@ import (
 	"labreview/db/mongo"
 )
 
+// TestMain stops the MongoDB stand-in after the tests if one started it.
+// The load baselines (TestServeForLoad, mode "bare") start no store at all:
+// stores start only when a test asks for one.
 func TestMain(m *testing.M) { dbtest.Main(m) }
 
 // testAuthConfig is the production configuration with the cheapest

@@ -3,10 +3,12 @@ package server
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -77,6 +79,12 @@ func TestUIAssets(t *testing.T) {
 			if got := h.Get("Content-Type"); got != "text/javascript; charset=utf-8" {
 				t.Fatalf("Content-Type %q", got)
 			}
+			if got := h.Get("Content-Length"); got != strconv.Itoa(rec.Body.Len()) {
+				t.Fatalf("Content-Length %q for %d body bytes", got, rec.Body.Len())
+			}
+			if got := h.Get("Accept-Ranges"); got != "bytes" {
+				t.Fatalf("Accept-Ranges %q", got)
+			}
 			if body := decode(t, tc.wantEncoding, rec.Body.Bytes()); body != original {
 				t.Fatal("decoded body differs from the asset")
 			}
@@ -105,6 +113,41 @@ func TestUIAssets(t *testing.T) {
 		rec := srv.do(request{method: "HEAD", path: asset, headers: map[string]string{"Accept-Encoding": "gzip"}})
 		if rec.Code != 200 || rec.Body.Len() != 0 || rec.Header().Get("Content-Length") == "" {
 			t.Fatalf("HEAD: status %d, %d body bytes, Content-Length %q", rec.Code, rec.Body.Len(), rec.Header().Get("Content-Length"))
+		}
+	})
+	t.Run("range of the identity body", func(t *testing.T) {
+		rec := srv.do(request{path: asset, headers: map[string]string{"Range": "bytes=10-19"}})
+		h := rec.Header()
+		if rec.Code != http.StatusPartialContent || rec.Body.String() != original[10:20] {
+			t.Fatalf("status %d, body %q; want 206 with bytes 10-19", rec.Code, rec.Body)
+		}
+		if h.Get("Content-Range") != fmt.Sprintf("bytes 10-19/%d", len(original)) || h.Get("Content-Length") != "10" {
+			t.Fatalf("Content-Range %q, Content-Length %q", h.Get("Content-Range"), h.Get("Content-Length"))
+		}
+		if h.Get("Content-Encoding") != "" || h.Get("Vary") != "Accept-Encoding" || h.Get("ETag") == "" {
+			t.Fatalf("headers %v", h)
+		}
+	})
+	t.Run("range ignored on a compressed body", func(t *testing.T) {
+		rec := srv.do(request{path: asset, headers: map[string]string{"Accept-Encoding": "gzip", "Range": "bytes=10-19"}})
+		h := rec.Header()
+		if rec.Code != 200 || h.Get("Content-Range") != "" || h.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("status %d, Content-Range %q, Content-Encoding %q", rec.Code, h.Get("Content-Range"), h.Get("Content-Encoding"))
+		}
+		if decode(t, "gzip", rec.Body.Bytes()) != original || h.Get("Content-Length") != fmt.Sprint(rec.Body.Len()) {
+			t.Fatalf("body or Content-Length %q (%d bytes) is not the whole gzip file", h.Get("Content-Length"), rec.Body.Len())
+		}
+	})
+	t.Run("unsatisfiable range", func(t *testing.T) {
+		rec := srv.do(request{path: asset, headers: map[string]string{"Range": fmt.Sprintf("bytes=%d-", len(original)+5)}})
+		if rec.Code != http.StatusRequestedRangeNotSatisfiable {
+			t.Fatalf("status %d, want 416", rec.Code)
+		}
+	})
+	t.Run("If-Match", func(t *testing.T) {
+		rec := srv.do(request{path: asset, headers: map[string]string{"If-Match": `"other"`}})
+		if rec.Code != http.StatusPreconditionFailed {
+			t.Fatalf("status %d, want 412", rec.Code)
 		}
 	})
 	t.Run("stale ETag", func(t *testing.T) {
