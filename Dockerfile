@@ -16,8 +16,6 @@ RUN npm run build
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
-# go.mod replaces a dependency with this folder; the module graph needs it.
-COPY third_party/ third_party/
 RUN go mod download
 COPY . .
 COPY --from=ui /src/frontend/dist/ ./frontend/dist/

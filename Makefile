@@ -71,9 +71,8 @@ test-e2e: $(BIN)
 	cd frontend && LABREVIEW_BIN=$(CURDIR)/$(BIN) npm run e2e
 
 ## lint: gofmt, go vet, staticcheck, ESLint and the TypeScript checker
-## (third_party/ holds upstream code as its authors formatted it)
 lint: $(NPM_STAMP)
-	@unformatted="$$(gofmt -l $(filter-out ./third_party/%,$(filter %.go,$(GO_FILES))))"; \
+	@unformatted="$$(gofmt -l $(filter %.go,$(GO_FILES)))"; \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet $(GO_PKGS)
 	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) $(GO_PKGS)

@@ -13,7 +13,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/trustelem/zxcvbn"
+	"labreview/auth/internal/zxcvbn"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -384,7 +384,7 @@ func tooLong() *PolicyError {
 
 // minStrengthScore is the lowest zxcvbn score accepted. zxcvbn scores by
 // estimated guesses: 0 < 10^3, 1 < 10^6, 2 < 10^8, 3 < 10^10, 4 above.
-// Measured with github.com/trustelem/zxcvbn v1.0.1 (a port of zxcvbn 4.4.2,
+// Measured with labreview/auth/internal/zxcvbn v1.0.1 (a port of zxcvbn 4.4.2,
 // the same lists zxcvbn-ts scores with):
 //
 //	score 0–1: password1234, qwertyuiop123, 123456789012, Password123456

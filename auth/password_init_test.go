@@ -31,7 +31,7 @@ func TestStrengthEstimatorBuildsOnFirstUse(t *testing.T) {
 	}
 	var total, packages int
 	for _, m := range initTraceLine.FindAllStringSubmatch(string(out), -1) {
-		if strings.HasPrefix(m[1], "github.com/trustelem/zxcvbn") {
+		if strings.HasPrefix(m[1], "labreview/auth/internal/zxcvbn") {
 			n, _ := strconv.Atoi(m[2])
 			total += n
 			packages++

@@ -8,9 +8,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/trustelem/zxcvbn/adjacency"
-	"github.com/trustelem/zxcvbn/internal/mathutils"
-	"github.com/trustelem/zxcvbn/match"
+	"labreview/auth/internal/zxcvbn/adjacency"
+	"labreview/auth/internal/zxcvbn/internal/mathutils"
+	"labreview/auth/internal/zxcvbn/match"
 )
 
 const (

@@ -1,9 +1,9 @@
 package matching
 
 import (
-	"github.com/trustelem/zxcvbn/adjacency"
-	"github.com/trustelem/zxcvbn/frequency"
-	"github.com/trustelem/zxcvbn/match"
+	"labreview/auth/internal/zxcvbn/adjacency"
+	"labreview/auth/internal/zxcvbn/frequency"
+	"labreview/auth/internal/zxcvbn/match"
 	"regexp"
 	"sync"
 )

@@ -3,7 +3,7 @@ package matching
 import (
 	"regexp"
 
-	"github.com/trustelem/zxcvbn/match"
+	"labreview/auth/internal/zxcvbn/match"
 )
 
 type sequenceMatch struct{}

@@ -1,7 +1,7 @@
 package matching
 
 import (
-	"github.com/trustelem/zxcvbn/match"
+	"labreview/auth/internal/zxcvbn/match"
 	"regexp"
 )
 

@@ -3,8 +3,8 @@ package matching
 import (
 	"strings"
 
-	"github.com/trustelem/zxcvbn/adjacency"
-	"github.com/trustelem/zxcvbn/match"
+	"labreview/auth/internal/zxcvbn/adjacency"
+	"labreview/auth/internal/zxcvbn/match"
 )
 
 type spatialMatch struct {

@@ -2,8 +2,8 @@ package matching
 
 import (
 	"github.com/dlclark/regexp2"
-	"github.com/trustelem/zxcvbn/match"
-	"github.com/trustelem/zxcvbn/scoring"
+	"labreview/auth/internal/zxcvbn/match"
+	"labreview/auth/internal/zxcvbn/scoring"
 )
 
 type repeatMatch struct{}

@@ -2,8 +2,8 @@ package matching
 
 import (
 	"bytes"
-	// "github.com/trustelem/zxcvbn/entropy"
-	"github.com/trustelem/zxcvbn/match"
+	// "labreview/auth/internal/zxcvbn/entropy"
+	"labreview/auth/internal/zxcvbn/match"
 	"sort"
 	"strings"
 )

@@ -3,7 +3,7 @@ package matching
 import (
 	"strings"
 
-	"github.com/trustelem/zxcvbn/match"
+	"labreview/auth/internal/zxcvbn/match"
 )
 
 type dictionaryMatch struct {

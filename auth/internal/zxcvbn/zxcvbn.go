@@ -1,12 +1,12 @@
 package zxcvbn
 
 import (
-	"github.com/trustelem/zxcvbn/match"
+	"labreview/auth/internal/zxcvbn/match"
 	"time"
 	"unicode/utf8"
 
-	"github.com/trustelem/zxcvbn/matching"
-	"github.com/trustelem/zxcvbn/scoring"
+	"labreview/auth/internal/zxcvbn/matching"
+	"labreview/auth/internal/zxcvbn/scoring"
 )
 
 type Result struct {

@@ -4,9 +4,9 @@ import (
 	"strconv"
 
 	"github.com/dlclark/regexp2"
-	"github.com/trustelem/zxcvbn/internal/mathutils"
-	"github.com/trustelem/zxcvbn/match"
-	"github.com/trustelem/zxcvbn/scoring"
+	"labreview/auth/internal/zxcvbn/internal/mathutils"
+	"labreview/auth/internal/zxcvbn/match"
+	"labreview/auth/internal/zxcvbn/scoring"
 )
 
 const dateMaxYear = 2050
