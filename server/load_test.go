@@ -155,12 +155,16 @@ func bareStaticHandler(t testing.TB, name, encoding string) http.Handler {
 	if f == nil {
 		t.Fatalf("%s not in %s", name, distDir)
 	}
-	v := &f.identity
+	fv, err := f.variants()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &fv.identity
 	switch encoding {
 	case "gzip":
-		v = f.gzip
+		v = fv.gzip
 	case "br":
-		v = f.brotli
+		v = fv.brotli
 	}
 	if v == nil {
 		t.Fatalf("%s has no %s variant", name, encoding)
@@ -176,7 +180,7 @@ func bareStaticHandler(t testing.TB, name, encoding string) http.Handler {
 	for _, sh := range securityHeaderValues {
 		header[sh.key] = sh.value
 	}
-	if f.gzip != nil || f.brotli != nil {
+	if f.compressed {
 		header["Vary"] = []string{"Accept-Encoding"}
 	}
 	if v.encoding != nil {

@@ -11,14 +11,18 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 )
 
-// spa serves the built web UI from memory. Files are read and hashed once at
-// start; Vite's precompressed .br and .gz siblings are served to clients
-// that accept them.
+// spa serves the built web UI from memory. Each file is read and hashed the
+// first time it is asked for (the whole UI is 4.6 MB with its compressed
+// copies, and most of it, such as the password-strength dictionaries, is
+// never requested by a given process: reading it all at start cost 10–30 ms
+// and its copy in memory). Vite's precompressed .br and .gz siblings are
+// served to clients that accept them.
 type spa struct {
 	files map[string]*staticFile // by slash path without leading "/"
 	index *staticFile            // nil when the UI was not built
@@ -29,9 +33,42 @@ type spa struct {
 type staticFile struct {
 	contentType  []string
 	cacheControl []string
-	identity     variant
-	brotli       *variant
-	gzip         *variant
+	fsys         fs.FS
+	name         string
+	compressed   bool // a .br or .gz sibling exists
+
+	once   sync.Once
+	loaded *fileVariants
+	err    error
+}
+
+// fileVariants are a file's bytes as sent: as built, and compressed.
+type fileVariants struct {
+	identity variant
+	brotli   *variant
+	gzip     *variant
+}
+
+// variants reads the file and its compressed siblings once.
+func (f *staticFile) variants() (*fileVariants, error) {
+	f.once.Do(func() {
+		data, err := fs.ReadFile(f.fsys, f.name)
+		if err != nil {
+			f.err = err
+			return
+		}
+		fv := &fileVariants{identity: newVariant(data, "")}
+		if br, err := fs.ReadFile(f.fsys, f.name+".br"); err == nil {
+			v := newVariant(br, "br")
+			fv.brotli = &v
+		}
+		if gz, err := fs.ReadFile(f.fsys, f.name+".gz"); err == nil {
+			v := newVariant(gz, "gzip")
+			fv.gzip = &v
+		}
+		f.loaded = fv
+	})
+	return f.loaded, f.err
 }
 
 type variant struct {
@@ -56,6 +93,7 @@ func newSPA(fsys fs.FS) (*spa, error) {
 	if fsys == nil {
 		return s, nil
 	}
+	names := map[string]bool{}
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -66,34 +104,29 @@ func newSPA(fsys fs.FS) (*spa, error) {
 			}
 			return nil
 		}
-		if strings.HasPrefix(d.Name(), ".") || strings.HasSuffix(name, ".br") || strings.HasSuffix(name, ".gz") {
-			return nil // hidden files and compressed siblings are not served by their own name
+		if !strings.HasPrefix(d.Name(), ".") {
+			names[name] = true
 		}
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return err
-		}
-		f := &staticFile{
-			contentType:  headerValue(contentTypeOf(name)),
-			cacheControl: headerValue(cacheRevalidate),
-			identity:     newVariant(data, ""),
-		}
-		if strings.HasPrefix(name, assetsPrefix) {
-			f.cacheControl = headerValue(cacheImmutable)
-		}
-		if br, err := fs.ReadFile(fsys, name+".br"); err == nil {
-			v := newVariant(br, "br")
-			f.brotli = &v
-		}
-		if gz, err := fs.ReadFile(fsys, name+".gz"); err == nil {
-			v := newVariant(gz, "gzip")
-			f.gzip = &v
-		}
-		s.files[name] = f
 		return nil
 	})
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
+	}
+	for name := range names {
+		if strings.HasSuffix(name, ".br") || strings.HasSuffix(name, ".gz") {
+			continue // compressed siblings are not served by their own name
+		}
+		f := &staticFile{
+			contentType:  headerValue(contentTypeOf(name)),
+			cacheControl: headerValue(cacheRevalidate),
+			fsys:         fsys,
+			name:         name,
+			compressed:   names[name+".br"] || names[name+".gz"],
+		}
+		if strings.HasPrefix(name, assetsPrefix) {
+			f.cacheControl = headerValue(cacheImmutable)
+		}
+		s.files[name] = f
 	}
 	s.index = s.files[indexName]
 	return s, nil
@@ -150,16 +183,22 @@ var (
 )
 
 func (s *spa) serveFile(c *gin.Context, f *staticFile) {
-	v := &f.identity
+	fv, err := f.variants()
+	if err != nil {
+		c.Error(err) //nolint:errcheck // recorded for the log; the answer is below
+		c.AbortWithStatus(http.StatusInternalServerError)
+		return
+	}
+	v := &fv.identity
 	r := c.Request
 	h := c.Writer.Header()
-	if f.brotli != nil || f.gzip != nil {
+	if f.compressed {
 		h["Vary"] = varyAcceptEncoding
 		switch accepted := acceptedEncodings(r.Header.Get("Accept-Encoding")); {
-		case f.brotli != nil && accepted.br:
-			v = f.brotli
-		case f.gzip != nil && accepted.gzip:
-			v = f.gzip
+		case fv.brotli != nil && accepted.br:
+			v = fv.brotli
+		case fv.gzip != nil && accepted.gzip:
+			v = fv.gzip
 		}
 	}
 	h["Content-Type"] = f.contentType

@@ -63,11 +63,13 @@ func probeWritable(dir string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %s is not writable: %w", ErrDataDir, dir, unwrapPath(err))
 	}
+	// No fsync: it costs 10–20 ms at every start on some disks, and a full
+	// disk is not a reason to refuse to start (writes then fail with 503
+	// storage_unavailable, and reads go on).
 	_, werr := f.Write([]byte("labreview"))
-	serr := f.Sync()
 	cerr := f.Close()
 	rerr := os.Remove(name)
-	if err := errors.Join(werr, serr, cerr, rerr); err != nil {
+	if err := errors.Join(werr, cerr, rerr); err != nil {
 		return fmt.Errorf("%w: %s is not writable: %w", ErrDataDir, dir, err)
 	}
 	return nil
