@@ -13,9 +13,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"labreview/auth/internal/zxcvbn"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/bcrypt"
+
+	"labreview/auth/internal/zxcvbn"
 )
 
 // Argon2Params are the Argon2id cost parameters.

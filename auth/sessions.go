@@ -160,7 +160,9 @@ func (s *Service) Refresh(ctx context.Context, token string, client ClientInfo) 
 	if !sess.Live(now) {
 		return nil, ErrInvalidRefresh
 	}
-	user, err := s.db.UserByID(ctx, sess.UserID)
+	// The user (is it still enabled, what is its role) comes from the
+	// same short cache as the session check and /api/me.
+	user, err := s.currentUser(ctx, sess.UserID)
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
 		return nil, err
 	}

@@ -101,8 +101,8 @@ func (s *Service) Setup(ctx context.Context, token string, in NewUser, client Cl
 		s.audit(ctx, &db.AuditEvent{Event: EventSetupTokenInvalid, IP: client.IP, UserAgent: client.UserAgent})
 		return nil, ErrSetupToken
 	}
-	if err := s.db.ResetCounter(ctx, key); err != nil {
-		s.log.Warn("resetting the setup counter", "err", err)
+	if err := s.db.ReleaseAttempt(ctx, key); err != nil {
+		s.log.Warn("giving back a setup attempt", "err", err)
 	}
 	in.Role = db.RoleAdmin
 	u, err := s.prepareUser(ctx, in) // input errors leave the link usable

@@ -121,8 +121,15 @@ func (s *Service) User(ctx context.Context, id string) (*db.User, error) {
 // frequent authenticated call costs no database read; changes made on this
 // instance show at once, changes made elsewhere within that time.
 func (s *Service) Me(ctx context.Context, p *Principal) (*db.User, error) {
-	u, err := s.users.load(ctx, p.UserID, s.now(), func(ctx context.Context) (db.User, error) {
-		u, err := s.db.UserByID(ctx, p.UserID)
+	return s.currentUser(ctx, p.UserID)
+}
+
+// currentUser reads a user through the per-instance cache of
+// sessionCheckTTL: changes made on this instance show at once (they forget
+// the entry), changes made elsewhere within that time.
+func (s *Service) currentUser(ctx context.Context, id string) (*db.User, error) {
+	u, err := s.users.load(ctx, id, s.now(), func(ctx context.Context) (db.User, error) {
+		u, err := s.db.UserByID(ctx, id)
 		if err != nil {
 			return db.User{}, err
 		}

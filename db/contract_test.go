@@ -308,6 +308,18 @@ func TestConcurrentFailuresAreAllCounted(t *testing.T) {
 		if c, _ := s.CountFailure(ctx(t), "acct:a@lab.org", time.Minute, later); c.Failures != 1 || !c.WindowEnds.Equal(later.Add(time.Minute)) {
 			t.Fatalf("new window: %+v", c)
 		}
+		if err := s.ReleaseAttempt(ctx(t), "acct:a@lab.org"); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := s.CounterState(ctx(t), "acct:a@lab.org", later); c.Failures != 0 {
+			t.Fatalf("after giving the attempt back: %d", c.Failures)
+		}
+		if err := s.ReleaseAttempt(ctx(t), "acct:a@lab.org"); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := s.CountFailure(ctx(t), "acct:a@lab.org", time.Minute, later); c.Failures != 1 {
+			t.Fatalf("a release below zero: the next count is %d, want 1", c.Failures)
+		}
 		if err := s.ResetCounter(ctx(t), "acct:a@lab.org"); err != nil {
 			t.Fatal(err)
 		}

@@ -126,6 +126,9 @@ type Throttle interface {
 	// new window of length window at now, and returns the counter after
 	// it. Concurrent calls are all counted.
 	CountFailure(ctx context.Context, key string, window time.Duration, now time.Time) (Counter, error)
+	// ReleaseAttempt takes back one counted attempt of key (an attempt
+	// reserved by CountFailure that turned out to succeed).
+	ReleaseAttempt(ctx context.Context, key string) error
 	// ResetCounter clears key.
 	ResetCounter(ctx context.Context, key string) error
 	// SweepCounters deletes counters whose window ended before cutoff.

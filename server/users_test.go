@@ -297,6 +297,9 @@ func TestFirstRunSetup(t *testing.T) {
 			wg.Go(func() {
 				rec := srv.do(jsonReq("POST", "/api/setup", "", body(token, adminPW)))
 				codes[i] = rec.Code
+				if rec.Code == 503 {
+					t.Logf("503: %s", rec.Body)
+				}
 				if rec.Code == 200 {
 					mu.Lock()
 					winner = rec
@@ -315,7 +318,7 @@ func TestFirstRunSetup(t *testing.T) {
 			}
 		}
 		if ok != 1 || conflicts != len(codes)-1 {
-			t.Fatalf("codes %v: want one 200, the rest 409", codes)
+			t.Fatalf("codes %v: want one 200, the rest 409\n%s", codes, srv.logs)
 		}
 		if refreshCookieOf(t, winner) == nil || !strings.Contains(winner.Body.String(), `"token_type":"bearer"`) {
 			t.Fatal("setup did not sign the admin in")

@@ -39,7 +39,10 @@ func (s *Store) CounterState(ctx context.Context, key string, now time.Time) (db
 // there is none). Each step is one conditional single-document write, so
 // concurrent failures are all counted.
 func (s *Store) CountFailure(ctx context.Context, key string, window time.Duration, now time.Time) (db.Counter, error) {
-	for range 5 {
+	// Each round is three single-document steps; a round fails only when
+	// another caller changed the counter between them (a new window, a
+	// reset), so a few rounds always suffice.
+	for range 20 {
 		// In a running window: count.
 		var c counterDoc
 		err := s.throttle().FindOneAndUpdate(ctx,
@@ -74,6 +77,17 @@ func (s *Store) CountFailure(ctx context.Context, key string, window time.Durati
 		}
 	}
 	return db.Counter{}, fmt.Errorf("db: count failure: too much contention on one counter: %w", db.ErrUnavailable)
+}
+
+// ReleaseAttempt takes back one counted attempt.
+func (s *Store) ReleaseAttempt(ctx context.Context, key string) error {
+	_, err := s.throttle().UpdateOne(ctx,
+		bson.D{{Key: "_id", Value: key}, {Key: "failures", Value: bson.D{{Key: "$gt", Value: 0}}}},
+		bson.D{{Key: "$inc", Value: bson.D{{Key: "failures", Value: -1}}}})
+	if err != nil {
+		return fmt.Errorf("db: release attempt: %w", classify(err))
+	}
+	return nil
 }
 
 // ResetCounter clears key.

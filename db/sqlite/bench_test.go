@@ -66,7 +66,7 @@ func seedScale(b *testing.B, users int) *seeded {
 	out := &seeded{s: s, n: users}
 	t0 := time.Now().Add(-time.Hour)
 	start := time.Now()
-	err = s.txNoTimeout(context.Background(), func(tx *sql.Tx) error {
+	err = s.exclusiveTx(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
 		insUser, _ := tx.Prepare(insertUserSQL)
 		insSess, _ := tx.Prepare(insertSessionSQL)
 		insAudit, _ := tx.Prepare(insertAuditSQL)
@@ -170,7 +170,7 @@ func BenchmarkRotationTransaction(b *testing.B) {
 	ctx := context.Background()
 	b.Run("raw-tx-select-update-audit", func(b *testing.B) {
 		runParallel64(b, s, func(sess *db.Session, i int) error {
-			return s.s.tx(ctx, func(tx *sql.Tx) error {
+			return s.s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 				var hash string
 				if err := tx.QueryRow("SELECT secret_hash FROM sessions WHERE id = ?", sess.ID).Scan(&hash); err != nil {
 					return err

@@ -168,7 +168,7 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 func seed(t *testing.T, s *Store, users int) {
 	t.Helper()
 	t0 := time.Now()
-	err := s.txNoTimeout(context.Background(), func(tx *sql.Tx) error {
+	err := s.exclusiveTx(context.Background(), func(ctx context.Context, tx *sql.Tx) error {
 		for i := range users {
 			role := db.RoleViewer
 			if i%100 == 0 {
@@ -253,6 +253,7 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	check(err)
 	_, err = s.CounterState(ctx, "acct:x", now)
 	check(err)
+	check(s.ReleaseAttempt(ctx, "acct:x"))
 	check(s.ResetCounter(ctx, "acct:x"))
 	check(s.SweepCounters(ctx, now.Add(-time.Hour)))
 

@@ -79,7 +79,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if m.version <= current {
 			continue
 		}
-		err := s.txNoTimeout(ctx, func(tx *sql.Tx) error {
+		err := s.exclusiveTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			var v int
 			if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 				return err

@@ -58,6 +58,11 @@ func (s *Store) InsertSession(ctx context.Context, sess *db.Session) error {
 
 // SessionByID finds a session, live or not.
 func (s *Store) SessionByID(ctx context.Context, id string) (*db.Session, error) {
+	release, err := s.readTurn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("db: find session: %w", err)
+	}
+	defer release()
 	st, err := s.prepared(ctx, s.r, "SELECT "+sessionColumns+" FROM sessions WHERE id = ?")
 	if err != nil {
 		return nil, fmt.Errorf("db: find session: %w", classify(err))
@@ -105,28 +110,25 @@ func (s *Store) RevokeSession(ctx context.Context, id, reason string, now time.T
 // RevokeUserSessions ends a user's unrevoked sessions except keep, in one
 // statement, and returns their ids.
 func (s *Store) RevokeUserSessions(ctx context.Context, userID, keep, reason string, now time.Time) ([]string, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.writeTimeout)
-	defer cancel()
-	st, err := s.prepared(ctx, s.w, `UPDATE sessions SET revoked_at = ?, revoked_reason = ?
-		WHERE user_id = ? AND revoked_at IS NULL AND id != ? RETURNING id`)
-	if err != nil {
-		return nil, fmt.Errorf("db: revoke user sessions: %w", classify(err))
-	}
-	rows, err := st.QueryContext(ctx, ms(now), reason, userID, keep)
-	if err != nil {
-		return nil, fmt.Errorf("db: revoke user sessions: %w", classify(err))
-	}
-	defer rows.Close()
 	ids := []string{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("db: revoke user sessions: %w", classify(err))
+	err := s.writeStmt(ctx, `UPDATE sessions SET revoked_at = ?, revoked_reason = ?
+		WHERE user_id = ? AND revoked_at IS NULL AND id != ? RETURNING id`, func(ctx context.Context, st *sql.Stmt) error {
+		rows, err := st.QueryContext(ctx, ms(now), reason, userID, keep)
+		if err != nil {
+			return err
 		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("db: revoke user sessions: %w", classify(err))
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("db: revoke user sessions: %w", err)
 	}
 	return ids, nil
 }

@@ -80,7 +80,7 @@ func TestReadersRunBesideAWriter(t *testing.T) {
 	inTx, release := make(chan struct{}), make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- s.tx(ctx, func(tx *sql.Tx) error {
+		done <- s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			if _, err := tx.Exec("UPDATE users SET name = 'writing' WHERE id = ?", u.ID); err != nil {
 				return err
 			}
@@ -122,7 +122,7 @@ func TestWriteTimeoutGivesUnavailable(t *testing.T) {
 	defer s.Close(context.Background())
 	hold := make(chan struct{})
 	go func() {
-		_ = s.txNoTimeout(context.Background(), func(*sql.Tx) error { <-hold; return nil })
+		_ = s.exclusiveTx(context.Background(), func(context.Context, *sql.Tx) error { <-hold; return nil })
 	}()
 	time.Sleep(50 * time.Millisecond)
 	err = s.ResetCounter(context.Background(), "k")
@@ -178,7 +178,7 @@ func TestOneServerPerFolder(t *testing.T) {
 	// The CLI's write waits for the server's transaction instead of failing.
 	release := make(chan struct{})
 	go func() {
-		_ = server.tx(ctx, func(tx *sql.Tx) error {
+		_ = server.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			_, _ = tx.Exec("DELETE FROM leases")
 			<-release
 			return nil

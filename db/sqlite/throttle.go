@@ -43,6 +43,14 @@ func (s *Store) CountFailure(ctx context.Context, key string, window time.Durati
 	return db.Counter{Failures: failures, WindowEnds: fromMS(ends)}, nil
 }
 
+// ReleaseAttempt takes back one counted attempt.
+func (s *Store) ReleaseAttempt(ctx context.Context, key string) error {
+	if _, err := s.exec(ctx, "UPDATE login_throttle SET failures = failures - 1 WHERE key = ? AND failures > 0", key); err != nil {
+		return fmt.Errorf("db: release attempt: %w", err)
+	}
+	return nil
+}
+
 // ResetCounter clears key.
 func (s *Store) ResetCounter(ctx context.Context, key string) error {
 	if _, err := s.exec(ctx, "DELETE FROM login_throttle WHERE key = ?", key); err != nil {

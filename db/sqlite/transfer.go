@@ -78,7 +78,7 @@ func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) e
 // fails half-way leaves the database as it was.
 func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error), merge bool) (*db.ImportReport, error) {
 	report := db.NewImportReport()
-	err := s.txNoTimeout(ctx, func(tx *sql.Tx) error {
+	err := s.exclusiveTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if !merge {
 			var found int
 			err := tx.QueryRowContext(ctx, trace(`SELECT EXISTS (SELECT 1 FROM users) + EXISTS (SELECT 1 FROM sessions)

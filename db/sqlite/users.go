@@ -50,6 +50,11 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*db.User, error)
 }
 
 func (s *Store) findUser(ctx context.Context, query string, arg string) (*db.User, error) {
+	release, err := s.readTurn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("db: find user: %w", err)
+	}
+	defer release()
 	st, err := s.prepared(ctx, s.r, query)
 	if err != nil {
 		return nil, fmt.Errorf("db: find user: %w", classify(err))
@@ -100,7 +105,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, change db.UserChange,
 		sets, args = append(sets, "password_hash = ?", "password_changed_at = ?"), append(args, *change.PasswordHash, ms(now))
 	}
 	args = append(args, id)
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		old, err := scanUser(tx.QueryRowContext(ctx, trace("SELECT "+userColumns+" FROM users WHERE id = ?"), id))
 		if err != nil {
 			return err
@@ -132,7 +137,7 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, id, oldHash, newHash st
 // DeleteUser removes a user and returns it.
 func (s *Store) DeleteUser(ctx context.Context, id string) (*db.User, error) {
 	var u db.User
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		u, err = scanUser(tx.QueryRowContext(ctx, trace("DELETE FROM users WHERE id = ? RETURNING "+userColumns), id))
 		return err
