@@ -104,6 +104,11 @@ func seedScale(b *testing.B, users int) *seeded {
 	if _, err := s.w.Exec("PRAGMA analysis_limit = 1000; ANALYZE"); err != nil {
 		b.Fatal(err)
 	}
+	// As the checkpointer does on a running server: the pages go from the
+	// WAL into the database file (read through the memory map from then on).
+	if _, err := s.w.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+		b.Fatal(err)
+	}
 	b.Logf("seeded %d users, %d sessions, %d audit events in %v", users, 10*users, 10*users, time.Since(start).Round(time.Second))
 	seedCache[users] = out
 	return out
@@ -116,7 +121,7 @@ func seedScale(b *testing.B, users int) *seeded {
 // events). Keys are random, so the caches do not flatter the large size.
 func BenchmarkLookupsStayFlat(b *testing.B) {
 	ctx := context.Background()
-	for _, users := range []int{1_000, 100_000} {
+	for _, users := range []int{1_000, 10_000, 100_000} {
 		lookups := []struct {
 			name string
 			run  func(s *seeded, r *rand.Rand) error
@@ -144,6 +149,13 @@ func BenchmarkLookupsStayFlat(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/users=%d", l.name, users), func(b *testing.B) {
 				s := seedScale(b, users)
 				r := rand.New(rand.NewPCG(1, uint64(users)))
+				// A running server has the working set in the OS's page
+				// cache: warm it with as many lookups, untimed.
+				for range b.N {
+					if err := l.run(s, r); err != nil {
+						b.Fatal(err)
+					}
+				}
 				lat := make([]time.Duration, 0, b.N)
 				b.ResetTimer()
 				for range b.N {
