@@ -46,7 +46,6 @@ const (
 const (
 	busyTimeout      = 5 * time.Second
 	journalSizeLimit = 64 << 20
-	mmapSize         = 1 << 30
 	writerCacheKiB   = 16 << 10
 	readerCacheKiB   = 8 << 10
 	// defaultWriteTimeout bounds how long a write may wait for the single
@@ -162,12 +161,6 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", journalSizeLimit))
-	// Reads of pages outside SQLite's own cache come from the OS's page
-	// cache through a memory map instead of a pread system call each: a
-	// lookup in a database of millions of rows then costs about what it
-	// costs in a small one. The mapping is of the file, shared and
-	// evictable; it grows RSS only by the pages actually read.
-	q.Add("_pragma", fmt.Sprintf("mmap_size(%d)", mmapSize))
 	if readOnly {
 		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", readerCacheKiB))
 		q.Set("_query_only", "1")
