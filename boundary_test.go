@@ -2,6 +2,7 @@ package main
 
 import (
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -43,5 +44,20 @@ func TestStorageBoundary(t *testing.T) {
 	}
 	if !strings.Contains(string(deps), "modernc.org/sqlite") {
 		t.Error("the labreview binary does not link the SQLite driver")
+	}
+}
+
+func TestAtLeastTwoProcsOnOneCPU(t *testing.T) {
+	before := runtime.GOMAXPROCS(1)
+	defer runtime.GOMAXPROCS(before)
+	if got := atLeastTwoProcs(func(string) string { return "1" }); got != 0 || runtime.GOMAXPROCS(0) != 1 {
+		t.Fatalf("an explicit GOMAXPROCS was overridden: %d, now %d", got, runtime.GOMAXPROCS(0))
+	}
+	if got := atLeastTwoProcs(func(string) string { return "" }); got != 2 || runtime.GOMAXPROCS(0) != 2 {
+		t.Fatalf("one CPU: got %d, GOMAXPROCS %d; want 2", got, runtime.GOMAXPROCS(0))
+	}
+	runtime.GOMAXPROCS(4)
+	if got := atLeastTwoProcs(func(string) string { return "" }); got != 0 || runtime.GOMAXPROCS(0) != 4 {
+		t.Fatalf("four CPUs were changed: %d", runtime.GOMAXPROCS(0))
 	}
 }
