@@ -88,6 +88,7 @@ bench: $(BIN)
 	go test -run '^$$' -bench 'Hash|Verify' -count 1 ./auth/
 	go test -run '^$$' -bench . -benchtime 3000x -count 1 ./db/sqlite/
 	./.ci/bench-load.sh
+	BIN=$(BIN) ./.ci/bench-refresh.sh
 	BIN=$(BIN) ./.ci/bench-process.sh
 
 ## dev: Go server on :8080 and Vite's dev server (proxying /api to it)

@@ -43,7 +43,8 @@ func pragma(t *testing.T, conn *sql.DB, name string) string {
 func TestConnectionSettings(t *testing.T) {
 	s := open(t, t.TempDir(), true)
 	for name, want := range map[string]string{"journal_mode": "wal", "synchronous": "1", "foreign_keys": "1",
-		"busy_timeout": "5000", "query_only": "0", "temp_store": "2", "journal_size_limit": strconv.Itoa(journalSizeLimit)} {
+		"busy_timeout": "5000", "query_only": "0", "temp_store": "2", "journal_size_limit": strconv.Itoa(journalSizeLimit),
+		"wal_autocheckpoint": "0"} {
 		if got := pragma(t, s.w, name); got != want {
 			t.Errorf("writer: %s = %s, want %s", name, got, want)
 		}
@@ -501,5 +502,115 @@ func TestReadOnlyWritesAreStorageErrors(t *testing.T) {
 	}
 	if err := CheckIntegrity(ctx, s.Path()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestGroupCommitAnswersExactly: with writes batched, every write reported
+// as done is in the database and every write reported as failed is not,
+// even when callers give up (their contexts end) at random moments, and a
+// failing write (a duplicate) does not take the others of its batch down.
+func TestGroupCommitAnswersExactly(t *testing.T) {
+	s := open(t, t.TempDir(), true)
+	type outcome struct {
+		id  string
+		err error
+	}
+	results := make(chan outcome, 400)
+	var wg sync.WaitGroup
+	dup := db.NewID()
+	if err := s.InsertAudit(context.Background(), &db.AuditEvent{ID: dup, Event: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 400 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%7)*300*time.Microsecond)
+			defer cancel()
+			id := db.NewID()
+			if i%50 == 0 {
+				id = dup // a conflict inside some batch
+			}
+			err := s.InsertAudit(ctx, &db.AuditEvent{ID: id, Event: "batched"})
+			results <- outcome{id, err}
+		})
+	}
+	wg.Wait()
+	close(results)
+	done, failed := 0, 0
+	for r := range results {
+		events, _, err := s.ListAudit(context.Background(), db.AuditFilter{Before: nextID(r.id)}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		present := len(events) == 1 && events[0].ID == r.id
+		switch {
+		case r.id == dup:
+			if !errors.Is(r.err, db.ErrConflict) && !errors.Is(r.err, db.ErrUnavailable) {
+				t.Errorf("duplicate: %v", r.err)
+			}
+		case r.err == nil:
+			done++
+			if !present {
+				t.Errorf("write %s reported done is missing", r.id)
+			}
+		default:
+			failed++
+			if !errors.Is(r.err, db.ErrUnavailable) {
+				t.Errorf("write %s: %v", r.id, r.err)
+			}
+			if present {
+				t.Errorf("write %s reported failed is in the database", r.id)
+			}
+		}
+	}
+	if done == 0 {
+		t.Fatal("no write succeeded")
+	}
+	t.Logf("%d done, %d gave up", done, failed)
+}
+
+// nextID is the id right after id in sort order, as a Before cursor that
+// includes id itself.
+func nextID(id string) string {
+	b := []byte(id)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 'f' {
+			if b[i] == '9' {
+				b[i] = 'a'
+			} else {
+				b[i]++
+			}
+			return string(b)
+		}
+		b[i] = '0'
+	}
+	return id + "0"
+}
+
+// TestCheckpointsKeepTheWALSmall: the writer does not checkpoint; the
+// checkpointer does, so the WAL is started over and stays bounded.
+func TestCheckpointsKeepTheWALSmall(t *testing.T) {
+	s := open(t, t.TempDir(), true)
+	ctx := context.Background()
+	pad := strings.Repeat("x", 2000)
+	write := func(n int) {
+		for range n {
+			if err := s.InsertAudit(ctx, &db.AuditEvent{Event: "fill", Details: map[string]any{"pad": pad}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	write(3000) // about 8 MB of pages
+	time.Sleep(checkpointEvery + 500*time.Millisecond)
+	write(10) // the first write after a complete checkpoint starts the WAL over
+	info, err := os.Stat(s.Path() + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var busy, logFrames, copied int
+	if err := s.ckpt.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logFrames, &copied); err != nil {
+		t.Fatal(err)
+	}
+	if logFrames > 200 {
+		t.Fatalf("the WAL holds %d frames after a checkpoint period (file %d bytes): checkpoints are not running", logFrames, info.Size())
 	}
 }
