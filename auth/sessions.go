@@ -55,7 +55,7 @@ type Grant struct {
 type Principal struct {
 	UserID    string
 	SessionID string
-	Role      string
+	Role      string // the user's current role (not the token's claim)
 }
 
 func (s *Service) randomString(n int) (string, error) {
@@ -339,7 +339,20 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 	if err != nil {
 		return nil, err
 	}
-	return &Principal{UserID: uid, SessionID: claims.SessionID, Role: claims.Role}, nil
+	// Authorisation uses the user's current role, not the token's: a
+	// demotion or a disabled account takes effect at once on this instance
+	// (the change drops the cached user) and within sessionCheckTTL on the
+	// others, not when the access token expires.
+	user, err := s.currentUser(ctx, uid)
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return nil, fmt.Errorf("%w: the user no longer exists", ErrInvalidToken)
+	case err != nil:
+		return nil, err
+	case user.Disabled:
+		return nil, fmt.Errorf("%w: the user is disabled", ErrInvalidToken)
+	}
+	return &Principal{UserID: uid, SessionID: claims.SessionID, Role: user.Role}, nil
 }
 
 // revoke ends a session and forgets it locally, logging failures.

@@ -10,8 +10,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"labreview/db"
+	"labreview/db/dbtest"
 )
 
 // TestJSONBodiesAreStrict: duplicate keys, keys in another case, invalid
@@ -205,5 +207,80 @@ func TestSetupGuessesAreLimited(t *testing.T) {
 	}
 	if rec := guess("198.51.100.7:1234", token); rec.Code != 200 {
 		t.Fatalf("the right token from another address: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestDemotionTakesEffectAtOnce: a demoted admin's access token, still
+// valid for minutes, loses admin rights at once on the instance that made
+// the change, and within the session-check window on another instance.
+func TestDemotionTakesEffectAtOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store db.Store) {
+		clk := newClock()
+		srv := newTestServerWith(t, Options{}, store, nil, testAuthConfig(), clk)
+		other := newTestServerWith(t, Options{}, store, nil, testAuthConfig(), clk)
+		admin := srv.mustCreateUser(t, "admin@lab.org", "Admin", db.RoleAdmin, adminPW)
+		admin2 := srv.mustCreateUser(t, "admin2@lab.org", "Admin Two", db.RoleAdmin, viewerPW)
+		a := srv.login(t, "admin@lab.org", adminPW).access
+		a2 := srv.login(t, "admin2@lab.org", viewerPW).access
+		// Both instances have seen admin's token as an admin's.
+		for _, s := range []*testServer{srv, other} {
+			if rec := s.do(jsonReq("GET", "/api/users", a, "")); rec.Code != 200 {
+				t.Fatalf("admin before the demotion: %d", rec.Code)
+			}
+		}
+		if rec := srv.do(jsonReq("PATCH", "/api/users/"+admin.ID, a2, `{"role":"viewer"}`)); rec.Code != 200 {
+			t.Fatalf("demotion: %d %s", rec.Code, rec.Body)
+		}
+		attempts := []request{
+			jsonReq("PATCH", "/api/users/"+admin.ID, a, `{"role":"admin"}`),
+			jsonReq("PATCH", "/api/users/"+admin2.ID, a, `{"role":"viewer"}`),
+			jsonReq("POST", "/api/users", a, `{"email":"new@lab.org","name":"New","role":"admin","password":"`+adminPW+`"}`),
+			jsonReq("POST", "/api/users/"+admin2.ID+"/password", a, `{"new_password":"`+adminPW+`-2"}`),
+			jsonReq("GET", "/api/audit", a, ""),
+		}
+		for _, r := range attempts {
+			if rec := srv.do(r); rec.Code != 403 {
+				t.Errorf("same instance, %s %s with the demoted token: %d", r.method, r.path, rec.Code)
+			}
+		}
+		// The other instance still trusts its cache for up to the window,
+		// then reads the current role.
+		clk.Advance(5 * time.Second)
+		for _, r := range attempts {
+			if rec := other.do(r); rec.Code != 403 {
+				t.Errorf("other instance after 5 s, %s %s: %d", r.method, r.path, rec.Code)
+			}
+		}
+		if u, _ := srv.auth.User(t.Context(), admin2.ID); u.Role != db.RoleAdmin {
+			t.Fatalf("admin2 was changed: %+v", u)
+		}
+		if rec := srv.do(jsonReq("GET", "/api/me", a, "")); rec.Code != 200 || !strings.Contains(rec.Body.String(), `"role":"viewer"`) {
+			t.Fatalf("the demoted user keeps using the app as a viewer: %d %s", rec.Code, rec.Body)
+		}
+	})
+}
+
+// TestRangesCannotMultiplyAFile: many ranges, or ranges of a small file,
+// get the whole file once (600 ranges of the 629-byte index.html came to
+// 85 KB).
+func TestRangesCannotMultiplyAFile(t *testing.T) {
+	srv := newTestServer(t, Options{}, nil, builtUI(t))
+	many := "bytes=" + strings.TrimSuffix(strings.Repeat("0-0,", 600), ",")
+	for _, r := range []request{
+		{path: "/", headers: map[string]string{"Range": many}},
+		{path: "/", headers: map[string]string{"Range": "bytes=0-9"}},
+		{path: "/assets/index-Ab12Cd34.js", headers: map[string]string{"Range": many}},
+	} {
+		rec := srv.do(r)
+		full := srv.do(request{path: r.path})
+		if rec.Code != 200 || rec.Body.Len() != full.Body.Len() || rec.Header().Get("Content-Range") != "" {
+			t.Errorf("%s with Range %.30q: %d, %d bytes; want 200 and the whole file (%d bytes)", r.path, r.headers["Range"],
+				rec.Code, rec.Body.Len(), full.Body.Len())
+		}
+	}
+	// A few ranges of a large file still work.
+	rec := srv.do(request{path: "/assets/index-Ab12Cd34.js", headers: map[string]string{"Range": "bytes=0-9,20-29"}})
+	if rec.Code != 206 {
+		t.Fatalf("two ranges of a large file: %d", rec.Code)
 	}
 }

@@ -77,7 +77,7 @@ const (
 // builtUI is a UI as Vite builds it: hashed assets with .br/.gz siblings.
 func builtUI(t *testing.T) fstest.MapFS {
 	t.Helper()
-	js := []byte(strings.Repeat(appJS, 100))
+	js := []byte(strings.Repeat(appJS, 3000)) // 78 KB: large enough for ranges (minRangedSize)
 	return fstest.MapFS{
 		"index.html":                  {Data: []byte(indexHTML)},
 		"favicon.svg":                 {Data: []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`)},

@@ -177,6 +177,13 @@ func (s *spa) serve(c *gin.Context) (handled bool) {
 	return true
 }
 
+// Range requests are honoured for files of at least minRangedSize bytes
+// and at most maxRanges ranges.
+const (
+	minRangedSize = 64 << 10
+	maxRanges     = 8
+)
+
 var (
 	varyAcceptEncoding = headerValue("Accept-Encoding")
 	acceptRangesBytes  = headerValue("bytes")
@@ -205,6 +212,13 @@ func (s *spa) serveFile(c *gin.Context, f *staticFile) {
 	h["Cache-Control"] = f.cacheControl
 	h["Etag"] = v.etag
 	ranged := r.Header.Get("Range") != ""
+	if ranged && (len(v.data) < minRangedSize || strings.Count(r.Header.Get("Range"), ",") >= maxRanges) {
+		// Ranges help resume large downloads; on a small file, or many at
+		// once, they only multiply what is sent (600 ranges of the 629-byte
+		// index.html came to 85 KB). Such requests get the whole file.
+		ranged = false
+		r.Header.Del("Range")
+	}
 	if v.encoding != nil {
 		// Ranges of a compressed asset help nobody, so they are ignored
 		// and the whole body is sent, with its length (which ServeContent

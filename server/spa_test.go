@@ -44,7 +44,7 @@ func TestUIDocument(t *testing.T) {
 func TestUIAssets(t *testing.T) {
 	srv := newTestServer(t, Options{}, nil, builtUI(t))
 	const asset = "/assets/index-Ab12Cd34.js"
-	original := strings.Repeat(appJS, 100)
+	original := strings.Repeat(appJS, 3000)
 
 	cases := []struct {
 		name           string
