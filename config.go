@@ -28,6 +28,13 @@ type Config struct {
 	DataDir string        `mapstructure:"data_dir"`
 	Log     LogConfig     `mapstructure:"log"`
 	Auth    AuthConfig    `mapstructure:"auth"`
+	Audit   AuditConfig   `mapstructure:"audit"`
+}
+
+// AuditConfig configures the audit log.
+type AuditConfig struct {
+	// Retention is how long events are kept (0: forever).
+	Retention time.Duration `mapstructure:"retention"`
 }
 
 // AuthConfig configures sign-in, tokens and sessions.
@@ -136,6 +143,7 @@ var defaults = map[string]any{
 	"auth.login_throttle.window":          15 * time.Minute,
 	"auth.login_throttle.max_per_account": 10,
 	"auth.login_throttle.max_per_ip":      100,
+	"audit.retention":                     400 * 24 * time.Hour,
 }
 
 // envPrefix starts every environment variable that overrides a key:
@@ -252,6 +260,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.Auth.validate(); err != nil {
 		return err
+	}
+	if r := c.Audit.Retention; r != 0 && r < 24*time.Hour {
+		return errors.New("audit.retention: must be at least 24h (or 0 to keep events forever; default 9600h, 400 days)")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -47,6 +47,7 @@ func TestDefaults(t *testing.T) {
 			RefreshReuseGrace: 10 * time.Second, RefreshPerMinute: 30, JWTAlgorithm: "EdDSA", Audience: "labreview",
 			Argon2:        Argon2Config{MemoryKiB: 47104, Iterations: 2, Parallelism: 1},
 			LoginThrottle: ThrottleConfig{Window: 15 * time.Minute, MaxPerAccount: 10, MaxPerIP: 100}},
+		Audit: AuditConfig{Retention: 400 * 24 * time.Hour},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", *cfg, want)
@@ -184,6 +185,7 @@ func TestValidation(t *testing.T) {
 		{map[string]string{"LABREVIEW_MONGODB_URI": "mongodb://user:hunter2@db:notaport"}, "mongodb.uri"},
 		{map[string]string{"LABREVIEW_MONGODB_URI": "mongodb+srv://cluster.example.net:27017"}, "mongodb.uri"},
 		{map[string]string{"LABREVIEW_MONGODB_DATABASE": "lab.review"}, "mongodb.database"},
+		{map[string]string{"LABREVIEW_AUDIT_RETENTION": "1h"}, "audit.retention"},
 		{map[string]string{"LABREVIEW_DATA_DIR": "  "}, "data_dir"},
 		{map[string]string{"LABREVIEW_LOG_LEVEL": "verbose"}, "log.level"},
 		{map[string]string{"LABREVIEW_LOG_FORMAT": "xml"}, "log.format"},

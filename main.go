@@ -367,7 +367,8 @@ func authConfig(cfg *Config, publicURL string) auth.Config {
 		HashWorkers:       a.HashWorkers,
 		Throttle: auth.ThrottleConfig{Window: a.LoginThrottle.Window, AccountLimit: a.LoginThrottle.MaxPerAccount,
 			IPLimit: a.LoginThrottle.MaxPerIP},
-		SetupURLBase: strings.TrimSuffix(publicURL, "/"),
+		SetupURLBase:   strings.TrimSuffix(publicURL, "/"),
+		AuditRetention: cfg.Audit.Retention,
 	}
 }
 

@@ -6,6 +6,9 @@ import (
 	"labreview/db"
 )
 
+// maxUserAgent caps the User-Agent kept in sessions and audit events.
+const maxUserAgent = 512
+
 // Audit event names (stable: the audit API filters on them).
 const (
 	EventLoginOK           = "login_ok"
@@ -34,6 +37,11 @@ func (s *Service) audit(ctx context.Context, e *db.AuditEvent) {
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
+	// Every string a client supplies is capped: anyone can cause some
+	// events (failed sign-ins), and their size must not be theirs to pick.
+	e.Email = truncate(e.Email, 254)
+	e.UserAgent = truncate(e.UserAgent, maxUserAgent)
+	e.IP = truncate(e.IP, 64)
 	if err := s.db.InsertAudit(context.WithoutCancel(ctx), e); err != nil {
 		s.log.Error("writing audit event", "event", e.Event, "err", err)
 	}

@@ -35,6 +35,9 @@ type Config struct {
 	RefreshPerMinute  int // refreshes allowed per session per minute (per instance)
 	// SetupURLBase is the public URL the first-run setup link starts with.
 	SetupURLBase string
+	// AuditRetention is how long audit events are kept; 0 keeps them
+	// forever.
+	AuditRetention time.Duration
 }
 
 // ThrottleConfig bounds failed logins in a fixed window.
@@ -292,6 +295,13 @@ func (s *Service) sweep(ctx context.Context) {
 	}
 	if _, err := s.db.DeleteSigningKeysRetiredBefore(ctx, now.Add(-s.cfg.AccessTokenTTL-time.Hour)); err != nil {
 		s.log.Warn("removing retired keys", "err", err)
+	}
+	if s.cfg.AuditRetention > 0 {
+		if n, err := s.db.DeleteAuditBefore(ctx, now.Add(-s.cfg.AuditRetention)); err != nil {
+			s.log.Warn("removing audit events past their retention", "err", err)
+		} else if n > 0 {
+			s.log.Info("removed audit events past their retention", "count", n, "retention", s.cfg.AuditRetention.String())
+		}
 	}
 	s.live.prune(now)
 	s.users.prune(now)

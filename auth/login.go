@@ -23,13 +23,14 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 	// Addresses are at most 254 bytes; a longer "email" cannot exist, and
 	// cutting it keeps counters and audit entries small.
 	email = truncate(NormaliseEmail(email), 254)
-	now := s.now()
-	if err := s.checkThrottle(ctx, email, client.IP, now); err != nil {
+	attempt, err := s.reserveAttempt(ctx, email, client)
+	if err != nil {
 		return nil, err
 	}
 
 	user, err := s.db.UserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		attempt.giveBack(ctx)
 		return nil, err
 	}
 	ok, rehash := false, false
@@ -37,11 +38,13 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 		// The same work, and the same errors when saturated, as for a real
 		// account: neither time nor a 503 tells which addresses exist.
 		if err := s.hasher.VerifyDummy(ctx, password); err != nil {
+			attempt.giveBack(ctx)
 			return nil, err
 		}
 	} else {
 		ok, rehash, err = s.hasher.Verify(ctx, user.PasswordHash, password)
 		if err != nil && (errors.Is(err, ErrBusy) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			attempt.giveBack(ctx) // not evaluated
 			return nil, err
 		}
 		if err != nil {
@@ -50,7 +53,7 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 		}
 	}
 	if !ok || user.Disabled {
-		s.countFailure(ctx, email, client.IP)
+		// The reserved attempt stays counted: it was a failure.
 		reason := "wrong_password"
 		switch {
 		case user == nil:
@@ -67,9 +70,7 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 		return nil, ErrInvalidCredentials
 	}
 
-	if err := s.db.ResetCounter(ctx, accountKey(email)); err != nil {
-		s.log.Warn("resetting login counter", "err", err)
-	}
+	attempt.succeeded(ctx)
 	if rehash {
 		s.upgradeHash(ctx, user, password)
 	}
@@ -82,41 +83,81 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 	return g, nil
 }
 
-func (s *Service) checkThrottle(ctx context.Context, email, ip string, now time.Time) error {
+// attempt is a password check counted before it runs.
+type attempt struct {
+	s     *Service
+	email string
+	keys  []string // the counters this attempt was counted on
+}
+
+// reserveAttempt counts one attempt on the account's and the client
+// address's failure counters before any password is checked: increment,
+// then look at the count the increment returned. Attempts already in
+// flight are therefore all counted, and at most max_per_account (and
+// max_per_ip) passwords are evaluated per window, however many requests
+// arrive at once. An attempt over a limit is refused without evaluating
+// the password (so the right one is refused too until the window ends)
+// and is not given back: the counter then also counts refusals, and its
+// first refusal in a window is audited, once per key.
+func (s *Service) reserveAttempt(ctx context.Context, email string, client ClientInfo) (*attempt, error) {
+	a := &attempt{s: s, email: email}
+	now := s.now()
 	limits := []struct {
-		key   string
-		limit int
-	}{{accountKey(email), s.cfg.Throttle.AccountLimit}, {ipKey(ip), s.cfg.Throttle.IPLimit}}
-	var wait time.Duration
+		key, kind string
+		limit     int
+	}{{accountKey(email), "account", s.cfg.Throttle.AccountLimit}, {ipKey(client.IP), "ip", s.cfg.Throttle.IPLimit}}
 	for _, l := range limits {
 		if l.limit <= 0 || l.key == ipKey("") {
 			continue
 		}
-		c, err := s.db.CounterState(ctx, l.key, now)
+		c, err := s.db.CountFailure(ctx, l.key, s.cfg.Throttle.Window, now)
 		if err != nil {
-			return err
+			a.giveBack(ctx)
+			return nil, err
 		}
-		if c.Failures >= l.limit {
-			wait = max(wait, c.WindowEnds.Sub(now))
+		if c.Failures > l.limit {
+			a.giveBack(ctx) // the counters before this one: nothing is evaluated
+			if c.Failures == l.limit+1 {
+				e := &db.AuditEvent{Event: EventLoginThrottled, IP: client.IP, UserAgent: client.UserAgent,
+					Details: map[string]any{"counter": l.kind, "failures": l.limit, "window_ends": c.WindowEnds.UTC().Format(time.RFC3339)}}
+				if l.kind == "account" {
+					e.Email = email
+				}
+				s.audit(ctx, e)
+			}
+			return nil, &ThrottledError{RetryAfter: c.WindowEnds.Sub(now)}
 		}
+		a.keys = append(a.keys, l.key)
 	}
-	if wait > 0 {
-		s.audit(ctx, &db.AuditEvent{Event: EventLoginThrottled, Email: email, IP: ip})
-		return &ThrottledError{RetryAfter: wait}
-	}
-	return nil
+	return a, nil
 }
 
-func (s *Service) countFailure(ctx context.Context, email, ip string) {
-	now := s.now()
-	for _, key := range []string{accountKey(email), ipKey(ip)} {
-		if key == ipKey("") {
-			continue
-		}
-		if _, err := s.db.CountFailure(ctx, key, s.cfg.Throttle.Window, now); err != nil {
-			s.log.Warn("counting failed login", "err", err)
+// giveBack takes the attempt back from every counter: it was not
+// evaluated (refused on another counter, or the server could not check).
+func (a *attempt) giveBack(ctx context.Context) {
+	for _, key := range a.keys {
+		if err := a.s.db.ReleaseAttempt(context.WithoutCancel(ctx), key); err != nil {
+			a.s.log.Warn("giving back a sign-in attempt", "err", err)
 		}
 	}
+	a.keys = nil
+}
+
+// succeeded clears the account's failures (the owner got in) and gives
+// the attempt back to the address's counter.
+func (a *attempt) succeeded(ctx context.Context) {
+	for _, key := range a.keys {
+		var err error
+		if key == accountKey(a.email) {
+			err = a.s.db.ResetCounter(context.WithoutCancel(ctx), key)
+		} else {
+			err = a.s.db.ReleaseAttempt(context.WithoutCancel(ctx), key)
+		}
+		if err != nil {
+			a.s.log.Warn("releasing a sign-in attempt", "err", err)
+		}
+	}
+	a.keys = nil
 }
 
 // upgradeHash replaces a bcrypt (imported) or weaker Argon2 hash by one with

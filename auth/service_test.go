@@ -151,3 +151,38 @@ func TestVerifiedTokenCacheHonoursExpiry(t *testing.T) {
 		t.Fatalf("expired cached token: got %v, want ErrInvalidToken", err)
 	}
 }
+
+// TestSweepAppliesAuditRetention: the periodic sweep deletes audit events
+// older than the retention, and keeps all of them when it is 0.
+func TestSweepAppliesAuditRetention(t *testing.T) {
+	d := dbtest.SQLite(t)
+	now := time.Now()
+	for _, age := range []time.Duration{0, 30 * 24 * time.Hour, 500 * 24 * time.Hour} {
+		if err := d.InsertAudit(context.Background(), &db.AuditEvent{At: now.Add(-age), Event: "e"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func() int {
+		events, _, err := d.ListAudit(context.Background(), db.AuditFilter{Event: "e"}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(events)
+	}
+	keep := newService(t, d) // retention 0: forever
+	keep.sweep(context.Background())
+	if n := count(); n != 3 {
+		t.Fatalf("retention 0 deleted events: %d left", n)
+	}
+	cfg := testConfig()
+	cfg.AuditRetention = 400 * 24 * time.Hour
+	s, err := New(context.Background(), cfg, d, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	s.sweep(context.Background())
+	if n := count(); n != 2 {
+		t.Fatalf("after the sweep %d events left, want 2", n)
+	}
+}

@@ -107,7 +107,7 @@ func (s *Service) startSession(ctx context.Context, user *db.User, client Client
 		LastUsedAt:    now,
 		ExpiresAt:     now.Add(s.cfg.SessionMaxAge),
 		IdleExpiresAt: minTime(now.Add(s.cfg.RefreshTokenTTL), now.Add(s.cfg.SessionMaxAge)),
-		UserAgent:     truncate(client.UserAgent, 512),
+		UserAgent:     truncate(client.UserAgent, maxUserAgent),
 		IP:            client.IP,
 	}
 	if err := s.db.InsertSession(ctx, sess); err != nil {

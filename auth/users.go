@@ -276,17 +276,19 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return err
 	}
-	if err := s.checkThrottle(ctx, user.Email, client.IP, s.now()); err != nil {
+	attempt, err := s.reserveAttempt(ctx, user.Email, client)
+	if err != nil {
 		return err
 	}
 	ok, _, err := s.hasher.Verify(ctx, user.PasswordHash, current)
 	if err != nil && (errors.Is(err, ErrBusy) || ctx.Err() != nil) {
+		attempt.giveBack(ctx)
 		return err
 	}
 	if !ok {
-		s.countFailure(ctx, user.Email, client.IP)
 		return &InputError{Field: "current_password", Code: "wrong_password", Message: "is not your current password"}
 	}
+	attempt.succeeded(ctx)
 	if err := s.setPassword(ctx, user, next); err != nil {
 		return err
 	}

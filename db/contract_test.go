@@ -576,3 +576,22 @@ func TestNewIDsAreOrderedAndValid(t *testing.T) {
 		}
 	}
 }
+
+func TestAuditRetentionSweep(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s db.Store) {
+		t0 := now()
+		for i, age := range []time.Duration{500 * 24 * time.Hour, 401 * 24 * time.Hour, 399 * 24 * time.Hour, time.Hour} {
+			if err := s.InsertAudit(ctx(t), &db.AuditEvent{At: t0.Add(-age), Event: fmt.Sprintf("e%d", i)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := s.DeleteAuditBefore(ctx(t), t0.Add(-400*24*time.Hour))
+		if err != nil || n != 2 {
+			t.Fatalf("deleted %d, %v; want 2", n, err)
+		}
+		left, _, err := s.ListAudit(ctx(t), db.AuditFilter{}, 10)
+		if err != nil || len(left) != 2 || left[0].Event != "e3" || left[1].Event != "e2" {
+			t.Fatalf("left %+v %v", left, err)
+		}
+	})
+}

@@ -135,14 +135,17 @@ type Throttle interface {
 	SweepCounters(ctx context.Context, cutoff time.Time) error
 }
 
-// Audit is the append-only audit log: nothing updates or deletes an event
-// (only a retention sweep, where configured, drops old ones).
+// Audit is the append-only audit log: nothing updates or deletes an event,
+// except the retention sweep, which drops events past their age.
 type Audit interface {
 	// InsertAudit appends an event; a zero ID or time is filled in.
 	InsertAudit(ctx context.Context, e *AuditEvent) error
 	// ListAudit returns up to limit events matching f, newest first, and
 	// whether more exist.
 	ListAudit(ctx context.Context, f AuditFilter, limit int) ([]AuditEvent, bool, error)
+	// DeleteAuditBefore deletes events older than cutoff (the retention
+	// sweep) and returns how many.
+	DeleteAuditBefore(ctx context.Context, cutoff time.Time) (int64, error)
 }
 
 // Keys stores token-signing keys shared by every instance.

@@ -284,3 +284,97 @@ func TestRangesCannotMultiplyAFile(t *testing.T) {
 		t.Fatalf("two ranges of a large file: %d", rec.Code)
 	}
 }
+
+// TestLoginThrottleCannotBeRaced: every attempt is counted before its
+// password is checked, so a burst of concurrent wrong passwords for one
+// account gets at most max_per_account evaluations, and a burst from one
+// address at most max_per_ip; refused attempts evaluate nothing.
+func TestLoginThrottleCannotBeRaced(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store db.Store) {
+		cfg := testAuthConfig() // 5 per account, 50 per IP
+		srv := newTestServerWith(t, Options{}, store, nil, cfg, nil)
+		srv.mustCreateUser(t, "target@lab.org", "Target", db.RoleViewer, viewerPW)
+		burst := func(n int, req func(i int) request) (evaluated, throttled int) {
+			var wg sync.WaitGroup
+			var e, th atomic.Int32
+			for i := range n {
+				wg.Go(func() {
+					switch rec := srv.do(req(i)); rec.Code {
+					case 401:
+						e.Add(1)
+					case 429:
+						th.Add(1)
+					default:
+						t.Errorf("status %d: %s", rec.Code, rec.Body)
+					}
+				})
+			}
+			wg.Wait()
+			return int(e.Load()), int(th.Load())
+		}
+		evaluated, throttled := burst(60, func(i int) request {
+			r := formLogin("target@lab.org", "wrong-password-for-the-race")
+			r.remote = fmt.Sprintf("192.0.2.%d:1000", i+1) // many addresses: the account limit decides
+			return r
+		})
+		if evaluated != cfg.Throttle.AccountLimit || throttled != 60-cfg.Throttle.AccountLimit {
+			t.Fatalf("one account: %d evaluated, %d throttled; want %d evaluated", evaluated, throttled, cfg.Throttle.AccountLimit)
+		}
+		if n := srv.auditCount(t, "login_failed"); n != cfg.Throttle.AccountLimit {
+			t.Fatalf("%d passwords checked (login_failed events), want %d", n, cfg.Throttle.AccountLimit)
+		}
+		evaluated, _ = burst(120, func(i int) request {
+			r := formLogin(fmt.Sprintf("nobody%d@lab.org", i), "wrong-password-for-the-race")
+			r.remote = "198.51.100.9:1000" // one address, many accounts: the address limit decides
+			return r
+		})
+		if evaluated != cfg.Throttle.IPLimit {
+			t.Fatalf("one address: %d evaluated, want %d", evaluated, cfg.Throttle.IPLimit)
+		}
+	})
+}
+
+// TestThrottledAttemptsDoNotFloodTheAudit: 10,000 requests against a
+// throttled account add one audit event (the window's first refusal), and
+// client-supplied strings in audit events are capped.
+func TestThrottledAttemptsDoNotFloodTheAudit(t *testing.T) {
+	cfg := testAuthConfig()
+	cfg.Throttle.IPLimit = 1 << 30
+	srv := newTestServerWith(t, Options{}, nil, nil, cfg, nil)
+	srv.mustCreateUser(t, "locked@lab.org", "Locked", db.RoleViewer, viewerPW)
+	for range cfg.Throttle.AccountLimit {
+		if rec := srv.do(formLogin("locked@lab.org", "wrong-password-here")); rec.Code != 401 {
+			t.Fatalf("failure before the lock: %d", rec.Code)
+		}
+	}
+	before, _, err := srv.db.ListAudit(t.Context(), db.AuditFilter{}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := strings.Repeat("A", 60_000)
+	for i := range 10_000 {
+		r := formLogin("locked@lab.org", "wrong-password-here")
+		r.headers["User-Agent"] = huge
+		if rec := srv.do(r); rec.Code != 429 {
+			t.Fatalf("attempt %d: %d", i, rec.Code)
+		}
+	}
+	after, _, err := srv.db.ListAudit(t.Context(), db.AuditFilter{}, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if added := len(after) - len(before); added != 1 || after[0].Event != "login_throttled" {
+		t.Fatalf("10,000 throttled requests added %d audit events (newest %q), want 1", added, after[0].Event)
+	}
+	e := after[0]
+	if len(e.UserAgent) > 512 || e.Email != "locked@lab.org" || e.Details["counter"] != "account" || e.Details["failures"] != float64(cfg.Throttle.AccountLimit) {
+		t.Fatalf("the throttled event: %+v (user agent %d bytes)", e.Details, len(e.UserAgent))
+	}
+	// A failed login with a huge User-Agent stores it capped as well.
+	r := formLogin("someone-else@lab.org", "wrong-password-here")
+	r.headers["User-Agent"] = huge
+	srv.do(r)
+	if latest, _, _ := srv.db.ListAudit(t.Context(), db.AuditFilter{Event: "login_failed"}, 1); len(latest) != 1 || len(latest[0].UserAgent) != 512 {
+		t.Fatalf("audit user agent not capped: %d bytes", len(latest[0].UserAgent))
+	}
+}

@@ -127,3 +127,12 @@ func (s *Store) ListAudit(ctx context.Context, f db.AuditFilter, limit int) ([]d
 	}
 	return events, more, nil
 }
+
+// DeleteAuditBefore deletes events older than cutoff (index "at").
+func (s *Store) DeleteAuditBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := s.audit().DeleteMany(ctx, bson.D{{Key: "at", Value: bson.D{{Key: "$lt", Value: cutoff}}}})
+	if err != nil {
+		return 0, fmt.Errorf("db: delete old audit events: %w", classify(err))
+	}
+	return res.DeletedCount, nil
+}

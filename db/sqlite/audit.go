@@ -105,3 +105,10 @@ func (s *Store) ListAudit(ctx context.Context, f db.AuditFilter, limit int) ([]d
 	}
 	return events, more, nil
 }
+
+// DeleteAuditBefore deletes events older than cutoff, in batches, through
+// the index on at.
+func (s *Store) DeleteAuditBefore(ctx context.Context, cutoff time.Time) (int64, error) {
+	return sweepInBatches(ctx, s, "db: delete old audit events",
+		"DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ?1 LIMIT ?2)", ms(cutoff))
+}

@@ -266,6 +266,8 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 		check(err)
 	}
 
+	_, err = s.DeleteAuditBefore(ctx, now.Add(-400*24*time.Hour))
+	check(err)
 	check(s.InsertSigningKey(ctx, &db.SigningKey{ID: "k", Algorithm: "EdDSA", PrivateKey: []byte{1}, CreatedAt: now}))
 	_, err = s.SigningKeys(ctx)
 	check(err)
