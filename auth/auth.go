@@ -69,6 +69,8 @@ var (
 	ErrLastAdmin = errors.New("auth: the last admin cannot be demoted, disabled or deleted")
 	// ErrEmailTaken: another account uses this email.
 	ErrEmailTaken = errors.New("auth: email already in use")
+	// ErrEmailConfusable: the email looks like another account's.
+	ErrEmailConfusable = errors.New("auth: email looks like another account's")
 	// ErrSetupToken: the setup token is wrong, used or expired.
 	ErrSetupToken = errors.New("auth: invalid or expired setup token")
 	// ErrSetupDone: an admin exists already.
@@ -131,6 +133,8 @@ type Service struct {
 	stopped  sync.WaitGroup
 	keysMu   sync.Mutex // serialises key loads on this instance
 	keysSeen time.Time
+
+	skeletonsFilled atomic.Bool // fillSkeletons ran
 }
 
 // Options carries injectable dependencies; zero values mean production ones.
@@ -181,6 +185,9 @@ func New(ctx context.Context, cfg Config, store db.Store, logger *slog.Logger, o
 		return nil, err
 	}
 	if err := s.initTokens(ctx); err != nil && !errors.Is(err, db.ErrUnavailable) {
+		return nil, err
+	}
+	if err := s.fillSkeletons(ctx); err != nil && !errors.Is(err, db.ErrUnavailable) {
 		return nil, err
 	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
@@ -262,6 +269,9 @@ func (s *Service) maintain(ctx context.Context) {
 		if err := s.initTokens(ctx); err != nil && !errors.Is(err, db.ErrUnavailable) {
 			s.log.Error("loading signing keys", "err", err)
 		}
+	}
+	if err := s.fillSkeletons(ctx); err != nil {
+		s.log.Warn("filling in email skeletons", "err", err)
 	}
 	reload := time.NewTicker(keyReloadEvery)
 	defer reload.Stop()

@@ -186,3 +186,22 @@ func TestSweepAppliesAuditRetention(t *testing.T) {
 		t.Fatalf("after the sweep %d events left, want 2", n)
 	}
 }
+
+// TestSkeletonsAreFilledIn: users stored before skeletons existed (an
+// upgrade, an import) get theirs at start, so look-alikes of them are
+// refused too.
+func TestSkeletonsAreFilledIn(t *testing.T) {
+	dbtest.EachAdapter(t, func(t *testing.T, a dbtest.Adapter) {
+		d := a.Open(t)
+		now := time.Now()
+		if err := d.InsertUser(context.Background(), &db.User{ID: db.NewID(), Email: "admin@lab.test", Name: "A", Role: db.RoleAdmin,
+			PasswordHash: "$argon2id$x", CreatedAt: now, UpdatedAt: now, PasswordChangedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		s := newService(t, d)
+		_, err := s.CreateUser(context.Background(), "", NewUser{Email: "\u0430dmin@lab.test", Name: "M", Role: "viewer", Password: "marble-otter-canyon-12"}, ClientInfo{})
+		if !errors.Is(err, ErrEmailConfusable) {
+			t.Fatalf("a look-alike of a user stored without a skeleton: %v", err)
+		}
+	})
+}

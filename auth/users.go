@@ -9,6 +9,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/mtibben/confusables"
+	"golang.org/x/text/unicode/norm"
+
 	"labreview/db"
 )
 
@@ -16,14 +19,49 @@ import (
 var Roles = []string{db.RoleViewer, db.RoleReviewer, db.RoleAdmin}
 
 // NormaliseEmail is the one rule for addresses: surrounding white space
-// trimmed, then lower-cased. One account per normalised address.
+// trimmed, Unicode compatibility forms folded (NFKC: a fullwidth "ａ" is
+// "a"), then lower-cased. One account per normalised address; sign-in
+// looks addresses up the same way.
 func NormaliseEmail(email string) string {
-	return strings.ToLower(strings.TrimSpace(email))
+	return norm.NFKC.String(strings.ToLower(norm.NFKC.String(strings.TrimSpace(email))))
+}
+
+// emailSkeleton is an address's confusable skeleton (Unicode TR 39): two
+// addresses that render alike (Cyrillic "а" and Latin "a", "ı" and "i",
+// "rn" and "m") have the same skeleton.
+func emailSkeleton(email string) string {
+	return strings.ToLower(confusables.Skeleton(email))
+}
+
+// hiddenRune reports a character that does not show, or changes how the
+// text around it shows, so that two different strings look the same:
+// default-ignorable and format characters (zero-width space, soft hyphen,
+// BOM, joiners, variation selectors), bidirectional controls (RLO), line
+// and paragraph separators, and spaces other than U+0020 (allowSpace) or
+// none at all.
+func hiddenRune(r rune, allowSpace bool) bool {
+	switch {
+	case r == ' ':
+		return !allowSpace
+	case unicode.IsControl(r),
+		unicode.In(r, unicode.Cf, unicode.Zs, unicode.Zl, unicode.Zp, unicode.Bidi_Control, unicode.Join_Control,
+			unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point, unicode.Noncharacter_Code_Point):
+		return true
+	}
+	return false
 }
 
 func validateEmail(email string) error {
 	if email == "" || len(email) > 254 {
 		return &InputError{Field: "email", Code: "invalid_email", Message: "must be an email address of at most 254 characters"}
+	}
+	for _, r := range email {
+		// A combining mark left after NFKC has no precomposed letter to
+		// join: it can only decorate another character, unseen.
+		if hiddenRune(r, false) || unicode.In(r, unicode.Mn, unicode.Me) || r == utf8.RuneError {
+			return &InputError{Field: "email", Code: "invalid_email",
+				Message: "must not contain invisible, spacing, combining or direction-changing characters"}
+		}
 	}
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email || addr.Name != "" || !strings.Contains(email[strings.LastIndex(email, "@")+1:], ".") && !strings.HasSuffix(email, "@localhost") {
@@ -38,8 +76,9 @@ func validateName(name string) (string, error) {
 		return "", &InputError{Field: "name", Code: "invalid_name", Message: "must be 1 to 100 characters"}
 	}
 	for _, r := range name {
-		if unicode.IsControl(r) {
-			return "", &InputError{Field: "name", Code: "invalid_name", Message: "must not contain control characters"}
+		if hiddenRune(r, true) || r == utf8.RuneError {
+			return "", &InputError{Field: "name", Code: "invalid_name",
+				Message: "must not contain control, invisible, direction-changing or unusual space characters"}
 		}
 	}
 	return name, nil
@@ -89,6 +128,15 @@ func (s *Service) prepareUser(ctx context.Context, in NewUser) (*db.User, error)
 	if err := validateEmail(email); err != nil {
 		return nil, err
 	}
+	skeleton := emailSkeleton(email)
+	switch other, err := s.db.UserBySkeleton(ctx, skeleton); {
+	case err == nil && other.Email == email:
+		return nil, ErrEmailTaken
+	case err == nil:
+		return nil, ErrEmailConfusable
+	case !errors.Is(err, db.ErrNotFound):
+		return nil, err
+	}
 	name, err := validateName(in.Name)
 	if err != nil {
 		return nil, err
@@ -104,8 +152,30 @@ func (s *Service) prepareUser(ctx context.Context, in NewUser) (*db.User, error)
 		return nil, err
 	}
 	now := s.now()
-	return &db.User{ID: db.NewID(), Email: email, Name: name, Role: in.Role, PasswordHash: hash,
+	return &db.User{ID: db.NewID(), Email: email, EmailSkeleton: skeleton, Name: name, Role: in.Role, PasswordHash: hash,
 		CreatedAt: now, UpdatedAt: now, PasswordChangedAt: now}, nil
+}
+
+// fillSkeletons stores the email skeleton of users that have none (stored
+// before skeletons existed, or imported), so the look-alike check covers
+// them. It runs once per process, when the database answers.
+func (s *Service) fillSkeletons(ctx context.Context) error {
+	if s.skeletonsFilled.Load() {
+		return nil
+	}
+	users, err := s.db.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if u.EmailSkeleton == "" {
+			if err := s.db.SetEmailSkeleton(ctx, u.ID, emailSkeleton(u.Email)); err != nil {
+				return err
+			}
+		}
+	}
+	s.skeletonsFilled.Store(true)
+	return nil
 }
 
 // Users lists every user.

@@ -595,3 +595,29 @@ func TestAuditRetentionSweep(t *testing.T) {
 		}
 	})
 }
+
+func TestEmailSkeletons(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s db.Store) {
+		u := newUser("admin@lab.org", db.RoleAdmin)
+		u.EmailSkeleton = "adrnin@lab.org"
+		if err := s.InsertUser(ctx(t), u); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.UserBySkeleton(ctx(t), "adrnin@lab.org"); err != nil || got.ID != u.ID || got.EmailSkeleton != u.EmailSkeleton {
+			t.Fatalf("UserBySkeleton: %+v %v", got, err)
+		}
+		old := newUser("old@lab.org", db.RoleViewer) // stored before skeletons existed
+		if err := s.InsertUser(ctx(t), old); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UserBySkeleton(ctx(t), "o1d@lab.org"); !errors.Is(err, db.ErrNotFound) {
+			t.Fatalf("a skeleton nobody has: %v", err)
+		}
+		if err := s.SetEmailSkeleton(ctx(t), old.ID, "o1d@lab.org"); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.UserBySkeleton(ctx(t), "o1d@lab.org"); err != nil || got.ID != old.ID {
+			t.Fatalf("after SetEmailSkeleton: %+v %v", got, err)
+		}
+	})
+}

@@ -77,6 +77,12 @@ type Users interface {
 	UserByID(ctx context.Context, id string) (*User, error)
 	// UserByEmail finds a user by exact email (ErrNotFound if none).
 	UserByEmail(ctx context.Context, email string) (*User, error)
+	// UserBySkeleton finds a user whose email has the given confusable
+	// skeleton (ErrNotFound if none).
+	UserBySkeleton(ctx context.Context, skeleton string) (*User, error)
+	// SetEmailSkeleton stores a user's email skeleton (filling in users
+	// stored before skeletons existed).
+	SetEmailSkeleton(ctx context.Context, id, skeleton string) error
 	// ListUsers returns every user, ordered by email.
 	ListUsers(ctx context.Context) ([]User, error)
 	// CountActiveAdmins counts enabled admins, leaving out the user except

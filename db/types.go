@@ -14,6 +14,10 @@ const (
 type User struct {
 	ID                string
 	Email             string // normalised by auth; compared byte for byte
+	// EmailSkeleton is the email's confusable skeleton (Unicode TR 39), set
+	// by auth: two addresses that look alike have the same skeleton. Not
+	// exported (auth recomputes it).
+	EmailSkeleton string
 	Name              string
 	Role              string
 	Disabled          bool

@@ -101,6 +101,10 @@ func toError(err error) (e *Error, known bool) {
 		return errForbidden, true
 	case errors.Is(err, auth.ErrLastAdmin):
 		return &Error{Status: http.StatusConflict, Code: "last_admin", Message: "The last admin cannot be demoted, disabled or deleted."}, true
+	case errors.Is(err, auth.ErrEmailConfusable):
+		return &Error{Status: http.StatusConflict, Code: "email_confusable",
+			Message: "This address looks like the address of an existing account (it differs only in look-alike characters). Use a plainly different address.",
+			Details: []FieldError{{Field: "email", Message: "looks like an existing address"}}}, true
 	case errors.Is(err, auth.ErrEmailTaken):
 		return &Error{Status: http.StatusConflict, Code: "email_taken", Message: "Another account uses this email address.",
 			Details: []FieldError{{Field: "email", Message: "already in use"}}}, true

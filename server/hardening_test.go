@@ -378,3 +378,62 @@ func TestThrottledAttemptsDoNotFloodTheAudit(t *testing.T) {
 		t.Fatalf("audit user agent not capped: %d bytes", len(latest[0].UserAgent))
 	}
 }
+
+// TestLookAlikeAccountsAreRefused: none of the nine accounts the probe made
+// to display exactly like admin@lab.test can be created, nor names with
+// invisible or direction-changing characters.
+func TestLookAlikeAccountsAreRefused(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store db.Store) {
+		srv := newTestServer(t, Options{}, store, nil)
+		srv.mustCreateUser(t, "admin@lab.test", "Admin", db.RoleAdmin, adminPW)
+		a := srv.login(t, "admin@lab.test", adminPW).access
+		create := func(email, name string) *httptest.ResponseRecorder {
+			return srv.do(jsonReq("POST", "/api/users", a, `{"email":"`+email+`","name":"`+name+`","role":"admin","password":"`+viewerPW+`"}`))
+		}
+		for label, email := range map[string]string{
+			"zero-width space":       "ad\u200bmin@lab.test",
+			"no-break space":         "admin\u00a0@lab.test",
+			"right-to-left override": "\u202eadmin@lab.test",
+			"line separator":         "admin@lab.test\u2028",
+			"combining mark":         "admin\u0337@lab.test",
+			"fullwidth a":            "\uff41dmin@lab.test",
+			"Cyrillic a":             "\u0430dmin@lab.test",
+			"dotless i":              "adm\u0131n@lab.test",
+			"r and n for m":          "adrnin@lab.test",
+		} {
+			rec := create(email, "Mallory")
+			if rec.Code != 400 && rec.Code != 409 {
+				t.Errorf("%s: %d %s", label, rec.Code, rec.Body)
+				continue
+			}
+			if e := decodeError(t, rec); e.Error != "invalid_email" && e.Error != "email_taken" && e.Error != "email_confusable" {
+				t.Errorf("%s: %s", label, e.Error)
+			}
+		}
+		for label, name := range map[string]string{
+			"right-to-left override": "Ad\u202emin",
+			"zero-width joiner":      "Ad\u200dmin",
+			"byte order mark":        "\ufeffAdmin",
+			"soft hyphen":            "Ad\u00admin",
+			"no-break space":         "Ad\u00a0min",
+		} {
+			if rec := create("other@lab.test", name); rec.Code != 400 || decodeError(t, rec).Error != "invalid_name" {
+				t.Errorf("name with %s: %d %s", label, rec.Code, rec.Body)
+			}
+		}
+		users, _ := srv.auth.Users(t.Context())
+		if len(users) != 1 {
+			t.Fatalf("%d users exist, want only the admin", len(users))
+		}
+		// Plain addresses and names in other scripts are fine.
+		for _, ok := range [][2]string{{"zoë@lab.test", "Zoë Brontë"}, {"müller@lab.test", "Jürgen Müller"}, {"li@lab.test", "李小龙"}} {
+			if rec := create(ok[0], ok[1]); rec.Code != 201 {
+				t.Errorf("%s / %s: %d %s", ok[0], ok[1], rec.Code, rec.Body)
+			}
+		}
+		// Sign-in folds compatibility forms the same way.
+		if rec := srv.do(formLogin("\uff41dmin@lab.test", adminPW)); rec.Code != 200 {
+			t.Errorf("sign-in with a fullwidth a: %d", rec.Code)
+		}
+	})
+}

@@ -41,6 +41,8 @@ type indexSpec struct {
 var indexSpecs = []indexSpec{
 	// UserByEmail; the unique rule.
 	{collection: usersCollection, name: "email_unique", keys: bson.D{{Key: "email", Value: 1}}, unique: true},
+	// UserBySkeleton: addresses that look like an existing one.
+	{collection: usersCollection, name: "email_skeleton", keys: bson.D{{Key: "email_skeleton", Value: 1}}},
 	// CountActiveAdmins.
 	{collection: usersCollection, name: "role_disabled", keys: bson.D{{Key: "role", Value: 1}, {Key: "disabled", Value: 1}}},
 	// Earlier versions' index on sessions.user_id; kept (same name).

@@ -23,6 +23,7 @@ type userDoc struct {
 	CreatedAt         time.Time     `bson:"created_at"`
 	UpdatedAt         time.Time     `bson:"updated_at"`
 	PasswordChangedAt time.Time     `bson:"password_changed_at"`
+	EmailSkeleton     string        `bson:"email_skeleton,omitempty"`
 }
 
 func toUserDoc(u *db.User) (*userDoc, error) {
@@ -31,13 +32,13 @@ func toUserDoc(u *db.User) (*userDoc, error) {
 		return nil, fmt.Errorf("user id %q is not an id", u.ID)
 	}
 	return &userDoc{ID: id, Email: u.Email, Name: u.Name, Role: u.Role, Disabled: u.Disabled, PasswordHash: u.PasswordHash,
-		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, PasswordChangedAt: u.PasswordChangedAt}, nil
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, PasswordChangedAt: u.PasswordChangedAt, EmailSkeleton: u.EmailSkeleton}, nil
 }
 
 func (d *userDoc) user() *db.User {
 	return &db.User{ID: d.ID.Hex(), Email: d.Email, Name: d.Name, Role: d.Role, Disabled: d.Disabled,
 		PasswordHash: d.PasswordHash, CreatedAt: utc(d.CreatedAt), UpdatedAt: utc(d.UpdatedAt),
-		PasswordChangedAt: utc(d.PasswordChangedAt)}
+		PasswordChangedAt: utc(d.PasswordChangedAt), EmailSkeleton: d.EmailSkeleton}
 }
 
 func (s *Store) users() *mdb.Collection { return s.coll(usersCollection) }
@@ -66,6 +67,25 @@ func (s *Store) UserByID(ctx context.Context, id string) (*db.User, error) {
 // UserByEmail finds a user by exact email.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*db.User, error) {
 	return s.findUser(ctx, bson.D{{Key: "email", Value: email}})
+}
+
+// UserBySkeleton finds a user whose email has the skeleton.
+func (s *Store) UserBySkeleton(ctx context.Context, skeleton string) (*db.User, error) {
+	return s.findUser(ctx, bson.D{{Key: "email_skeleton", Value: skeleton}})
+}
+
+// SetEmailSkeleton stores a user's email skeleton.
+func (s *Store) SetEmailSkeleton(ctx context.Context, id, skeleton string) error {
+	o, err := oid(id)
+	if err != nil {
+		return fmt.Errorf("db: set email skeleton: %w", err)
+	}
+	_, err = s.users().UpdateOne(ctx, bson.D{{Key: "_id", Value: o}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "email_skeleton", Value: skeleton}}}})
+	if err != nil {
+		return fmt.Errorf("db: set email skeleton: %w", classify(err))
+	}
+	return nil
 }
 
 func (s *Store) findUser(ctx context.Context, filter bson.D) (*db.User, error) {

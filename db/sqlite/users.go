@@ -10,7 +10,7 @@ import (
 	"labreview/db"
 )
 
-const userColumns = "id, email, name, role, disabled, password_hash, created_at, updated_at, password_changed_at"
+const userColumns = "id, email, name, role, disabled, password_hash, created_at, updated_at, password_changed_at, email_skeleton"
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -18,7 +18,7 @@ func scanUser(r rowScanner) (db.User, error) {
 	var u db.User
 	var disabled int
 	var created, updated, changed int64
-	err := r.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &disabled, &u.PasswordHash, &created, &updated, &changed)
+	err := r.Scan(&u.ID, &u.Email, &u.Name, &u.Role, &disabled, &u.PasswordHash, &created, &updated, &changed, &u.EmailSkeleton)
 	u.Disabled = disabled == 1
 	u.CreatedAt, u.UpdatedAt, u.PasswordChangedAt = fromMS(created), fromMS(updated), fromMS(changed)
 	return u, err
@@ -26,10 +26,10 @@ func scanUser(r rowScanner) (db.User, error) {
 
 func userArgs(u *db.User) []any {
 	return []any{u.ID, u.Email, u.Name, u.Role, boolInt(u.Disabled), u.PasswordHash,
-		ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.PasswordChangedAt)}
+		ms(u.CreatedAt), ms(u.UpdatedAt), ms(u.PasswordChangedAt), u.EmailSkeleton}
 }
 
-const insertUserSQL = "INSERT INTO users (" + userColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+const insertUserSQL = "INSERT INTO users (" + userColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 // InsertUser stores a new user; a taken email or id gives db.ErrConflict.
 func (s *Store) InsertUser(ctx context.Context, u *db.User) error {
@@ -47,6 +47,19 @@ func (s *Store) UserByID(ctx context.Context, id string) (*db.User, error) {
 // UserByEmail finds a user by exact email.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*db.User, error) {
 	return s.findUser(ctx, "SELECT "+userColumns+" FROM users WHERE email = ?", email)
+}
+
+// UserBySkeleton finds a user whose email has the skeleton.
+func (s *Store) UserBySkeleton(ctx context.Context, skeleton string) (*db.User, error) {
+	return s.findUser(ctx, "SELECT "+userColumns+" FROM users WHERE email_skeleton = ? LIMIT 1", skeleton)
+}
+
+// SetEmailSkeleton stores a user's email skeleton.
+func (s *Store) SetEmailSkeleton(ctx context.Context, id, skeleton string) error {
+	if _, err := s.exec(ctx, "UPDATE users SET email_skeleton = ? WHERE id = ?", skeleton, id); err != nil {
+		return fmt.Errorf("db: set email skeleton: %w", err)
+	}
+	return nil
 }
 
 func (s *Store) findUser(ctx context.Context, query string, arg string) (*db.User, error) {
