@@ -23,14 +23,16 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 	// Addresses are at most 254 bytes; a longer "email" cannot exist, and
 	// cutting it keeps counters and audit entries small.
 	email = truncate(NormaliseEmail(email), 254)
-	attempt, err := s.reserveAttempt(ctx, email, client)
-	if err != nil {
-		return nil, err
-	}
-
 	user, err := s.db.UserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, db.ErrNotFound) {
-		attempt.giveBack(ctx)
+		return nil, err
+	}
+	var device string
+	if user != nil {
+		device, _ = s.knownDevice(client.Device, user.ID)
+	}
+	attempt, err := s.reserveAttempt(ctx, email, device, client)
+	if err != nil {
 		return nil, err
 	}
 	ok, rehash := false, false
@@ -78,15 +80,19 @@ func (s *Service) Login(ctx context.Context, email, password string, client Clie
 	if err != nil {
 		return nil, err
 	}
+	if g.DeviceCookie, g.DeviceMaxAge, err = s.issueDevice(user.ID); err != nil {
+		s.log.Warn("issuing a device cookie", "err", err)
+	}
 	s.audit(ctx, &db.AuditEvent{Event: EventLoginOK, ActorID: user.ID, UserID: user.ID,
-		SessionID: g.SessionID, IP: client.IP, UserAgent: client.UserAgent})
+		SessionID: g.SessionID, IP: client.IP, UserAgent: client.UserAgent,
+		Details: map[string]any{"known_device": device != ""}})
 	return g, nil
 }
 
 // attempt is a password check counted before it runs.
 type attempt struct {
 	s     *Service
-	email string
+	first string   // the account's or the known device's counter, cleared on success
 	keys  []string // the counters this attempt was counted on
 }
 
@@ -99,13 +105,21 @@ type attempt struct {
 // the password (so the right one is refused too until the window ends)
 // and is not given back: the counter then also counts refusals, and its
 // first refusal in a window is audited, once per key.
-func (s *Service) reserveAttempt(ctx context.Context, email string, client ClientInfo) (*attempt, error) {
-	a := &attempt{s: s, email: email}
+//
+// From a known device of the account (device, see device.go) the first
+// counter is the device's own instead of the account's, with the same
+// limit: failures elsewhere cannot lock the owner out.
+func (s *Service) reserveAttempt(ctx context.Context, email, device string, client ClientInfo) (*attempt, error) {
+	first, kind := accountKey(email), "account"
+	if device != "" {
+		first, kind = deviceKey(device), "device"
+	}
+	a := &attempt{s: s, first: first}
 	now := s.now()
 	limits := []struct {
 		key, kind string
 		limit     int
-	}{{accountKey(email), "account", s.cfg.Throttle.AccountLimit}, {ipKey(client.IP), "ip", s.cfg.Throttle.IPLimit}}
+	}{{first, kind, s.cfg.Throttle.AccountLimit}, {ipKey(client.IP), "ip", s.cfg.Throttle.IPLimit}}
 	for _, l := range limits {
 		if l.limit <= 0 || l.key == ipKey("") {
 			continue
@@ -120,7 +134,7 @@ func (s *Service) reserveAttempt(ctx context.Context, email string, client Clien
 			if c.Failures == l.limit+1 {
 				e := &db.AuditEvent{Event: EventLoginThrottled, IP: client.IP, UserAgent: client.UserAgent,
 					Details: map[string]any{"counter": l.kind, "failures": l.limit, "window_ends": c.WindowEnds.UTC().Format(time.RFC3339)}}
-				if l.kind == "account" {
+				if l.kind != "ip" {
 					e.Email = email
 				}
 				s.audit(ctx, e)
@@ -143,12 +157,13 @@ func (a *attempt) giveBack(ctx context.Context) {
 	a.keys = nil
 }
 
-// succeeded clears the account's failures (the owner got in) and gives
-// the attempt back to the address's counter.
+// succeeded clears the failures of the account's (or the device's)
+// counter, since the owner got in, and gives the attempt back to the
+// address's counter.
 func (a *attempt) succeeded(ctx context.Context) {
 	for _, key := range a.keys {
 		var err error
-		if key == accountKey(a.email) {
+		if key == a.first {
 			err = a.s.db.ResetCounter(context.WithoutCancel(ctx), key)
 		} else {
 			err = a.s.db.ReleaseAttempt(context.WithoutCancel(ctx), key)

@@ -205,3 +205,46 @@ func TestSkeletonsAreFilledIn(t *testing.T) {
 		}
 	})
 }
+
+// TestDeviceCookies: a device cookie is known for its account until it
+// expires, with EdDSA and HS256 keys; anything else is unknown.
+func TestDeviceCookies(t *testing.T) {
+	for _, alg := range []string{AlgEdDSA, AlgHS256} {
+		t.Run(alg, func(t *testing.T) {
+			now := time.Now()
+			cfg := testConfig()
+			cfg.Algorithm = alg
+			if alg == AlgHS256 {
+				cfg.JWTSecret = strings.Repeat("k", 40)
+			}
+			s, err := New(context.Background(), cfg, dbtest.SQLite(t), slog.New(slog.DiscardHandler), Options{Now: func() time.Time { return now }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(s.Close)
+			uid := db.NewID()
+			cookie, ttl, err := s.issueDevice(uid)
+			if err != nil || ttl != DeviceTTL {
+				t.Fatal(err)
+			}
+			id, ok := s.knownDevice(cookie, uid)
+			if !ok || id == "" || !strings.Contains(cookie, "."+id+".") {
+				t.Fatalf("fresh cookie unknown: %q %v", id, ok)
+			}
+			for name, c := range map[string][2]string{
+				"other account": {cookie, db.NewID()},
+				"empty":         {"", uid},
+				"three parts":   {cookie[:strings.LastIndex(cookie, ".")], uid},
+				"other device":  {strings.Replace(cookie, "."+id+".", ".AAAAAAAAAAAAAAAAAAAAAA.", 1), uid},
+			} {
+				if _, ok := s.knownDevice(c[0], c[1]); ok {
+					t.Errorf("%s: known", name)
+				}
+			}
+			now = now.Add(DeviceTTL + time.Second)
+			if _, ok := s.knownDevice(cookie, uid); ok {
+				t.Error("an expired device cookie is known")
+			}
+		})
+	}
+}

@@ -36,6 +36,8 @@ var b64 = base64.RawURLEncoding
 type ClientInfo struct {
 	IP        string
 	UserAgent string
+	// Device is the device cookie the browser sent with a sign-in (device.go).
+	Device string
 }
 
 // Grant is what a successful login or refresh hands out.
@@ -49,6 +51,10 @@ type Grant struct {
 	RefreshMaxAge time.Duration
 	User          *db.User
 	SessionID     string
+	// DeviceCookie, after a sign-in, marks the browser as a known device of
+	// the account for DeviceMaxAge.
+	DeviceCookie string
+	DeviceMaxAge time.Duration
 }
 
 // Principal is the authenticated caller of a request.

@@ -346,7 +346,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if err != nil {
 		return err
 	}
-	attempt, err := s.reserveAttempt(ctx, user.Email, client)
+	attempt, err := s.reserveAttempt(ctx, user.Email, "", client)
 	if err != nil {
 		return err
 	}

@@ -87,10 +87,15 @@ func (s *Server) handleLogin(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	g, err := s.auth.Login(c.Request.Context(), in.Username, in.Password, clientInfo(c))
+	client := clientInfo(c)
+	client.Device = s.deviceCookie(c)
+	g, err := s.auth.Login(c.Request.Context(), in.Username, in.Password, client)
 	if err != nil {
 		s.writeError(c, err)
 		return
+	}
+	if g.DeviceCookie != "" {
+		setDeviceCookie(c, secure, g.DeviceCookie, g.DeviceMaxAge)
 	}
 	s.writeGrant(c, g, name, secure)
 }

@@ -17,6 +17,10 @@ const (
 	refreshCookieSecure   = "__Secure-labreview_refresh"
 	refreshCookieInsecure = "labreview_refresh"
 	refreshCookiePath     = "/api/auth"
+	// The device cookie (auth/device.go) goes only to the sign-in endpoint.
+	deviceCookieSecure   = "__Secure-labreview_device"
+	deviceCookieInsecure = "labreview_device"
+	deviceCookiePath     = "/api/auth/login"
 	principalKey          = "labreview.principal"
 )
 
@@ -160,4 +164,38 @@ func (s *Server) refreshCookie(c *gin.Context) string {
 		}
 	}
 	return ""
+}
+
+// deviceCookie reads the device cookie sent with a sign-in (the unprefixed
+// name only with allow_insecure_cookies, as for the refresh cookie).
+func (s *Server) deviceCookie(c *gin.Context) string {
+	names := []string{deviceCookieSecure}
+	if s.opts.AllowInsecureCookies {
+		names = append(names, deviceCookieInsecure)
+	}
+	for _, name := range names {
+		if ck, err := c.Request.Cookie(name); err == nil && ck.Value != "" {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// setDeviceCookie marks the browser as a known device of the account it
+// signed in to: HttpOnly, SameSite=Strict, sent to the sign-in endpoint
+// only.
+func setDeviceCookie(c *gin.Context, secure bool, value string, maxAge time.Duration) {
+	name := deviceCookieSecure
+	if !secure {
+		name = deviceCookieInsecure
+	}
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name:     name,
+		Value:    value,
+		Path:     deviceCookiePath,
+		MaxAge:   max(int(maxAge/time.Second), 1),
+		HttpOnly: true,
+		Secure:   secure,
+		SameSite: http.SameSiteStrictMode,
+	})
 }

@@ -5,6 +5,7 @@ package server
 
 import (
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -434,6 +435,75 @@ func TestLookAlikeAccountsAreRefused(t *testing.T) {
 		// Sign-in folds compatibility forms the same way.
 		if rec := srv.do(formLogin("\uff41dmin@lab.test", adminPW)); rec.Code != 200 {
 			t.Errorf("sign-in with a fullwidth a: %d", rec.Code)
+		}
+	})
+}
+
+func deviceCookieOf(rec *httptest.ResponseRecorder) *http.Cookie {
+	for _, c := range (&http.Response{Header: rec.Header()}).Cookies() {
+		if c.Name == deviceCookieSecure {
+			return c
+		}
+	}
+	return nil
+}
+
+func loginWithDevice(email, password, device string) request {
+	r := formLogin(email, password)
+	if device != "" {
+		r.headers["Cookie"] = deviceCookieSecure + "=" + device
+	}
+	return r
+}
+
+// TestOwnerCannotBeLockedOut: failed sign-ins from elsewhere lock the
+// account for unknown devices only; the browser the owner signed in with
+// before (device cookie) still gets in, and has a limit of its own.
+func TestOwnerCannotBeLockedOut(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store db.Store) {
+		cfg := testAuthConfig() // 5 per account
+		srv := newTestServerWith(t, Options{}, store, nil, cfg, nil)
+		owner := srv.mustCreateUser(t, "owner@lab.org", "Owner", db.RoleAdmin, adminPW)
+		srv.mustCreateUser(t, "mallory@lab.org", "Mallory", db.RoleViewer, viewerPW)
+		rec := srv.do(formLogin("owner@lab.org", adminPW))
+		dev := deviceCookieOf(rec)
+		if rec.Code != 200 || dev == nil || !dev.HttpOnly || !dev.Secure || dev.SameSite != http.SameSiteStrictMode ||
+			dev.Path != "/api/auth/login" || dev.MaxAge < 300*24*3600 || !strings.HasPrefix(dev.Value, owner.ID+".") {
+			t.Fatalf("device cookie after sign-in: %d %+v", rec.Code, dev)
+		}
+		malloryDev := deviceCookieOf(srv.do(formLogin("mallory@lab.org", viewerPW))).Value
+
+		// Someone elsewhere exhausts the account, also with their own
+		// device cookie (another account's) and a forged one.
+		forged := tamper(dev.Value)
+		for i := range cfg.Throttle.AccountLimit + 3 {
+			device := []string{"", malloryDev, forged}[i%3]
+			if rec := srv.do(loginWithDevice("owner@lab.org", "wrong-password-here", device)); rec.Code != 401 && rec.Code != 429 {
+				t.Fatalf("attack %d: %d", i, rec.Code)
+			}
+		}
+		if rec := srv.do(formLogin("owner@lab.org", adminPW)); rec.Code != 429 {
+			t.Fatalf("an unknown device with the right password during the lockout: %d, want 429", rec.Code)
+		}
+		rec = srv.do(loginWithDevice("owner@lab.org", adminPW, dev.Value))
+		if rec.Code != 200 {
+			t.Fatalf("the owner's known device during the lockout: %d %s", rec.Code, rec.Body)
+		}
+		next := deviceCookieOf(rec)
+		if next == nil || next.Value == dev.Value {
+			t.Fatal("a sign-in does not renew the device cookie")
+		}
+		// The known device has its own limit.
+		for range cfg.Throttle.AccountLimit {
+			if rec := srv.do(loginWithDevice("owner@lab.org", "wrong-password-here", next.Value)); rec.Code != 401 {
+				t.Fatalf("known device, wrong password: %d", rec.Code)
+			}
+		}
+		if rec := srv.do(loginWithDevice("owner@lab.org", adminPW, next.Value)); rec.Code != 429 {
+			t.Fatalf("known device past its own limit: %d", rec.Code)
+		}
+		if rec := srv.do(loginWithDevice("owner@lab.org", adminPW, dev.Value)); rec.Code != 200 {
+			t.Fatalf("another known device of the owner: %d", rec.Code)
 		}
 	})
 }
