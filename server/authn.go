@@ -21,7 +21,7 @@ const (
 	deviceCookieSecure   = "__Secure-labreview_device"
 	deviceCookieInsecure = "labreview_device"
 	deviceCookiePath     = "/api/auth/login"
-	principalKey          = "labreview.principal"
+	principalKey         = "labreview.principal"
 )
 
 var (
