@@ -12,12 +12,12 @@ const (
 // User is a stored account. It is never an API shape: PasswordHash must not
 // leave the server.
 type User struct {
-	ID                string
-	Email             string // normalised by auth; compared byte for byte
+	ID    string
+	Email string // normalised by auth; compared byte for byte
 	// EmailSkeleton is the email's confusable skeleton (Unicode TR 39), set
 	// by auth: two addresses that look alike have the same skeleton. Not
 	// exported (auth recomputes it).
-	EmailSkeleton string
+	EmailSkeleton     string
 	Name              string
 	Role              string
 	Disabled          bool
