@@ -150,60 +150,54 @@ func (s *Service) Refresh(ctx context.Context, token string, client ClientInfo) 
 		return nil, ErrInvalidRefresh
 	}
 	presented := hashSecret(secret)
-	sess, err := s.db.SessionByID(ctx, id)
+	now := s.now()
+	// A session that refreshed lately is limited before the database is
+	// asked. One not seen lately is limited once it proved to exist, so
+	// made-up ids cannot fill the limiter's memory.
+	allowed, known := s.limiter.allowKnown(id, now)
+	if !allowed {
+		return nil, ErrRateLimited
+	}
+	next, err := s.randomString(secretBytes)
+	if err != nil {
+		return nil, err
+	}
+	// The usual case, in one conditional write: the secret presented is the
+	// session's current one, and the session is live.
+	sess, err := s.db.RotateSession(ctx, id, presented, hashSecret(next), now, s.cfg.RefreshTokenTTL, oldHashesKept)
+	if err != nil {
+		return nil, err
+	}
+	if sess != nil {
+		if !known {
+			s.limiter.allow(id, now)
+		}
+		user, err := s.enabledUser(ctx, sess)
+		if err != nil {
+			return nil, err
+		}
+		return s.grant(user, sess, id+"."+next, now)
+	}
+
+	// Nothing was rotated: the secret is not the current one (a second
+	// tab rotated it a moment ago, or a copy is being replayed), or the
+	// session ended, or never existed. Read it to tell these apart.
+	sess, err = s.db.SessionByID(ctx, id)
 	if errors.Is(err, db.ErrNotFound) {
 		return nil, ErrInvalidRefresh
 	}
 	if err != nil {
 		return nil, err
 	}
-	// Limited per existing session only, so made-up ids cannot fill the
-	// limiter's memory.
-	if !s.limiter.allow(id, s.now()) {
+	if !known && !s.limiter.allow(id, now) {
 		return nil, ErrRateLimited
 	}
-	now := s.now()
 	if !sess.Live(now) {
 		return nil, ErrInvalidRefresh
 	}
-	// The user (is it still enabled, what is its role) comes from the
-	// same short cache as the session check and /api/me.
-	user, err := s.currentUser(ctx, sess.UserID)
-	if err != nil && !errors.Is(err, db.ErrNotFound) {
+	user, err := s.enabledUser(ctx, sess)
+	if err != nil {
 		return nil, err
-	}
-	if user == nil || user.Disabled {
-		s.revoke(ctx, sess.ID, "user_disabled")
-		return nil, ErrInvalidRefresh
-	}
-
-	if sameHash(presented, sess.SecretHash) {
-		next, err := s.randomString(secretBytes)
-		if err != nil {
-			return nil, err
-		}
-		idle := minTime(now.Add(s.cfg.RefreshTokenTTL), sess.ExpiresAt)
-		old := sess.OldHashes
-		if sess.PrevHash != "" {
-			old = append([]string{sess.PrevHash}, old...)
-		}
-		old = old[:min(len(old), oldHashesKept)]
-		rotated, err := s.db.RotateSession(ctx, id, presented, hashSecret(next), old, now, idle)
-		if err != nil {
-			return nil, err
-		}
-		if rotated {
-			sess.IdleExpiresAt = idle
-			return s.grant(user, sess, id+"."+next, now)
-		}
-		// Another request rotated this secret a moment ago (a second tab):
-		// reread and let the grace rule decide.
-		if sess, err = s.db.SessionByID(ctx, id); err != nil {
-			return nil, err
-		}
-		if !sess.Live(now) {
-			return nil, ErrInvalidRefresh
-		}
 	}
 
 	if sameHash(presented, sess.PrevHash) && now.Sub(sess.PrevReplacedAt) <= s.cfg.RefreshReuseGrace {
@@ -223,6 +217,21 @@ func (s *Service) Refresh(ctx context.Context, token string, client ClientInfo) 
 	// A secret this session never had: not proof of theft (the session id
 	// alone is no secret), just invalid.
 	return nil, ErrInvalidRefresh
+}
+
+// enabledUser returns the session's user (is it still enabled, what is
+// its role) from the same short cache as the session check and /api/me;
+// a user gone or disabled ends the session.
+func (s *Service) enabledUser(ctx context.Context, sess *db.Session) (*db.User, error) {
+	user, err := s.currentUser(ctx, sess.UserID)
+	if err != nil && !errors.Is(err, db.ErrNotFound) {
+		return nil, err
+	}
+	if user == nil || user.Disabled {
+		s.revoke(ctx, sess.ID, "user_disabled")
+		return nil, ErrInvalidRefresh
+	}
+	return user, nil
 }
 
 // Logout revokes the session a refresh token belongs to, if the token is
@@ -449,6 +458,23 @@ func newRefreshLimiter(perMinute int) *refreshLimiter {
 	return &refreshLimiter{perMin: perMinute, limiters: map[string]*rate.Limiter{}, lastSeen: map[string]time.Time{}}
 }
 
+// allowKnown takes a refresh from the session's limiter when the session
+// has one (known), and allows it otherwise without creating one.
+func (l *refreshLimiter) allowKnown(id string, now time.Time) (allowed, known bool) {
+	if l.perMin <= 0 {
+		return true, true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	lim, ok := l.limiters[id]
+	if !ok {
+		return true, false
+	}
+	l.lastSeen[id] = now
+	return lim.AllowN(now, 1), true
+}
+
+// allow takes a refresh from the session's limiter, creating it if needed.
 func (l *refreshLimiter) allow(id string, now time.Time) bool {
 	if l.perMin <= 0 {
 		return true

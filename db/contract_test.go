@@ -150,15 +150,17 @@ func TestRotationHasOneWinner(t *testing.T) {
 				t.Fatal(err)
 			}
 			var wins atomic.Int32
+			var winner atomic.Pointer[db.Session]
 			var wg sync.WaitGroup
 			for i := range 50 {
 				wg.Go(func() {
-					ok, err := s.RotateSession(ctx(t), id, "h0", fmt.Sprintf("h1-%d", i), []string{"x"}, time.Now(), time.Now().Add(time.Hour))
+					got, err := s.RotateSession(ctx(t), id, "h0", fmt.Sprintf("h1-%d", i), time.Now(), time.Hour, 16)
 					if err != nil {
 						t.Error(err)
 					}
-					if ok {
+					if got != nil {
 						wins.Add(1)
+						winner.Store(got)
 					}
 				})
 			}
@@ -167,8 +169,8 @@ func TestRotationHasOneWinner(t *testing.T) {
 				t.Fatalf("round %d: %d rotations won, want exactly 1", round, wins.Load())
 			}
 			got, err := s.SessionByID(ctx(t), id)
-			if err != nil || got.PrevHash != "h0" || got.SecretHash == "h0" || !reflect.DeepEqual(got.OldHashes, []string{"x"}) {
-				t.Fatalf("after rotation: %+v %v", got, err)
+			if err != nil || got.PrevHash != "h0" || got.SecretHash == "h0" || len(got.OldHashes) != 0 || !reflect.DeepEqual(got, winner.Load()) {
+				t.Fatalf("after rotation: %+v %v\nreturned %+v", got, err, winner.Load())
 			}
 		}
 		// A revoked or expired session cannot rotate.
@@ -176,12 +178,56 @@ func TestRotationHasOneWinner(t *testing.T) {
 			t.Fatal("revoke reported not live")
 		}
 		cur, _ := s.SessionByID(ctx(t), "s0")
-		if ok, _ := s.RotateSession(ctx(t), "s0", cur.SecretHash, "h2", nil, time.Now(), time.Now().Add(time.Hour)); ok {
+		if got, _ := s.RotateSession(ctx(t), "s0", cur.SecretHash, "h2", time.Now(), time.Hour, 16); got != nil {
 			t.Fatal("a revoked session rotated")
 		}
 		cur, _ = s.SessionByID(ctx(t), "s1")
-		if ok, _ := s.RotateSession(ctx(t), "s1", cur.SecretHash, "h2", nil, time.Now().Add(2*time.Hour), time.Now().Add(3*time.Hour)); ok {
+		if got, _ := s.RotateSession(ctx(t), "s1", cur.SecretHash, "h2", time.Now().Add(2*time.Hour), time.Hour, 16); got != nil {
 			t.Fatal("an idle-expired session rotated")
+		}
+		if got, err := s.RotateSession(ctx(t), "missing", "h0", "h2", time.Now(), time.Hour, 16); got != nil || err != nil {
+			t.Fatalf("a missing session: %v %v", got, err)
+		}
+	})
+}
+
+// TestRotationKeepsTheSupersededHashes: each rotation moves the replaced
+// hash to PrevHash and the one before to the front of OldHashes, keeping
+// at most keepOld; the idle end is the earlier of now+idle and the
+// absolute end.
+func TestRotationKeepsTheSupersededHashes(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s db.Store) {
+		t0 := now()
+		sess := newSession("r", db.NewID(), t0)
+		sess.ExpiresAt = t0.Add(90 * time.Minute)
+		if err := s.InsertSession(ctx(t), sess); err != nil {
+			t.Fatal(err)
+		}
+		cur := "h0"
+		for i := 1; i <= 6; i++ {
+			at := t0.Add(time.Duration(i) * time.Minute)
+			next := fmt.Sprintf("h%d", i)
+			got, err := s.RotateSession(ctx(t), "r", cur, next, at, time.Hour, 3)
+			if err != nil || got == nil {
+				t.Fatalf("rotation %d: %v %v", i, got, err)
+			}
+			var wantOld []string
+			for j := i - 2; j >= 0 && len(wantOld) < 3; j-- {
+				wantOld = append(wantOld, fmt.Sprintf("h%d", j))
+			}
+			if wantOld == nil {
+				wantOld = []string{}
+			}
+			wantIdle := at.Add(time.Hour)
+			if sess.ExpiresAt.Before(wantIdle) {
+				wantIdle = sess.ExpiresAt
+			}
+			stored, _ := s.SessionByID(ctx(t), "r")
+			if !reflect.DeepEqual(stored, got) || got.SecretHash != next || got.PrevHash != cur || !got.PrevReplacedAt.Equal(at) ||
+				!reflect.DeepEqual(got.OldHashes, wantOld) || !got.LastUsedAt.Equal(at) || !got.IdleExpiresAt.Equal(wantIdle) {
+				t.Fatalf("rotation %d: got %+v\nstored %+v\nwant old %v idle %v", i, got, stored, wantOld, wantIdle)
+			}
+			cur = next
 		}
 	})
 }

@@ -103,11 +103,16 @@ type Sessions interface {
 	InsertSession(ctx context.Context, s *Session) error
 	// SessionByID finds a session, live or not (ErrNotFound if none).
 	SessionByID(ctx context.Context, id string) (*Session, error)
-	// RotateSession replaces the current secret hash oldHash by newHash in
-	// one conditional write, only while the session is live: of concurrent
-	// rotations presenting the same secret exactly one succeeds. oldHashes
-	// becomes the new list of superseded hashes.
-	RotateSession(ctx context.Context, id, oldHash, newHash string, oldHashes []string, now, idleExpiresAt time.Time) (bool, error)
+	// RotateSession replaces the current secret hash, if it is presented,
+	// by newHash in one conditional write, only while the session is live:
+	// of concurrent rotations presenting the same secret exactly one
+	// succeeds. The replaced hash becomes PrevHash (replaced at now); the
+	// PrevHash before it goes to the front of OldHashes, of which at most
+	// keepOld are kept; LastUsedAt becomes now and IdleExpiresAt the
+	// earlier of now+idle and ExpiresAt. It returns the session as
+	// rotated, or nil when nothing was rotated (the secret is not the
+	// current one, or the session ended or does not exist).
+	RotateSession(ctx context.Context, id, presented, newHash string, now time.Time, idle time.Duration, keepOld int) (*Session, error)
 	// TouchSession records use of a session that is not revoked.
 	TouchSession(ctx context.Context, id string, now time.Time) error
 	// RevokeSession ends a session and reports whether it was not revoked

@@ -2,6 +2,7 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -79,32 +80,57 @@ func (s *Store) SessionByID(ctx context.Context, id string) (*db.Session, error)
 	return &sess, nil
 }
 
-// RotateSession replaces the secret in one conditional single-document
-// update.
-func (s *Store) RotateSession(ctx context.Context, id, oldHash, newHash string, oldHashes []string, now, idleExpiresAt time.Time) (bool, error) {
-	if oldHashes == nil {
-		oldHashes = []string{}
+// RotateSession reads the session, then rotates its secret in one
+// conditional single-document update: the update applies only if the
+// secret is still the one presented, so of concurrent rotations exactly
+// one succeeds, and the list of superseded hashes it writes was computed
+// from the state it replaces.
+func (s *Store) RotateSession(ctx context.Context, id, presented, newHash string, now time.Time, idle time.Duration, keepOld int) (*db.Session, error) {
+	cur, err := s.SessionByID(ctx, id)
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cur.SecretHash != presented || !cur.Live(now) {
+		return nil, nil
+	}
+	old := cur.OldHashes
+	if cur.PrevHash != "" {
+		old = append([]string{cur.PrevHash}, old...)
+	}
+	old = old[:min(len(old), keepOld)]
+	idleEnd := now.Add(idle)
+	if cur.ExpiresAt.Before(idleEnd) {
+		idleEnd = cur.ExpiresAt
 	}
 	res, err := s.sessions().UpdateOne(ctx,
 		bson.D{
 			{Key: "_id", Value: id},
-			{Key: "secret_hash", Value: oldHash},
+			{Key: "secret_hash", Value: presented},
 			{Key: "revoked_at", Value: nil},
 			{Key: "idle_expires_at", Value: bson.D{{Key: "$gt", Value: now}}},
 			{Key: "expires_at", Value: bson.D{{Key: "$gt", Value: now}}},
 		},
 		bson.D{{Key: "$set", Value: bson.D{
 			{Key: "secret_hash", Value: newHash},
-			{Key: "prev_hash", Value: oldHash},
+			{Key: "prev_hash", Value: presented},
 			{Key: "prev_replaced_at", Value: now},
-			{Key: "old_hashes", Value: oldHashes},
+			{Key: "old_hashes", Value: old},
 			{Key: "last_used_at", Value: now},
-			{Key: "idle_expires_at", Value: idleExpiresAt},
+			{Key: "idle_expires_at", Value: idleEnd},
 		}}})
 	if err != nil {
-		return false, fmt.Errorf("db: rotate session: %w", classify(err))
+		return nil, fmt.Errorf("db: rotate session: %w", classify(err))
 	}
-	return res.ModifiedCount == 1, nil
+	if res.ModifiedCount != 1 {
+		return nil, nil
+	}
+	ms := now.UTC().Truncate(time.Millisecond)
+	cur.PrevHash, cur.SecretHash, cur.PrevReplacedAt, cur.OldHashes = presented, newHash, ms, old
+	cur.LastUsedAt, cur.IdleExpiresAt = ms, idleEnd.UTC().Truncate(time.Millisecond)
+	return cur, nil
 }
 
 // TouchSession records use of an unrevoked session.

@@ -240,7 +240,7 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	check(s.InsertSession(ctx, sess))
 	_, err = s.SessionByID(ctx, sess.ID)
 	check(err)
-	_, err = s.RotateSession(ctx, sess.ID, "h0", "h1", []string{"h0"}, now, now.Add(time.Hour))
+	_, err = s.RotateSession(ctx, sess.ID, "h0", "h1", now, time.Hour, 16)
 	check(err)
 	check(s.TouchSession(ctx, sess.ID, now))
 	_, err = s.LiveSessions(ctx, u.ID, now)

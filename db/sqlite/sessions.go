@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -74,18 +75,36 @@ func (s *Store) SessionByID(ctx context.Context, id string) (*db.Session, error)
 	return &sess, nil
 }
 
-// RotateSession replaces the secret in one conditional UPDATE.
-func (s *Store) RotateSession(ctx context.Context, id, oldHash, newHash string, oldHashes []string, now, idleExpiresAt time.Time) (bool, error) {
-	res, err := s.exec(ctx, `UPDATE sessions
-		SET secret_hash = ?, prev_hash = ?, prev_replaced_at = ?, old_hashes = ?, last_used_at = ?, idle_expires_at = ?
-		WHERE id = ? AND secret_hash = ? AND revoked_at IS NULL AND idle_expires_at > ? AND expires_at > ?`,
-		newHash, oldHash, ms(now), hashesJSON(oldHashes), ms(now), ms(idleExpiresAt),
-		id, oldHash, ms(now), ms(now))
-	if err != nil {
-		return false, fmt.Errorf("db: rotate session: %w", err)
+// RotateSession rotates the secret in one conditional UPDATE … RETURNING:
+// the list of superseded hashes is rebuilt in SQL from the row's old
+// values, so no read comes first.
+func (s *Store) RotateSession(ctx context.Context, id, presented, newHash string, now time.Time, idle time.Duration, keepOld int) (*db.Session, error) {
+	var sess db.Session
+	err := s.writeStmt(ctx, `UPDATE sessions SET
+			secret_hash = ?3,
+			prev_hash = secret_hash,
+			prev_replaced_at = ?4,
+			old_hashes = CASE WHEN prev_hash = '' THEN old_hashes ELSE (
+				SELECT json_group_array(h ORDER BY k) FROM (
+					SELECT -1 AS k, prev_hash AS h
+					UNION ALL
+					SELECT key, value FROM json_each(old_hashes)
+				) WHERE k < ?6 - 1) END,
+			last_used_at = ?4,
+			idle_expires_at = min(?4 + ?5, expires_at)
+		WHERE id = ?1 AND secret_hash = ?2 AND revoked_at IS NULL AND idle_expires_at > ?4 AND expires_at > ?4
+		RETURNING `+sessionColumns, func(ctx context.Context, st *sql.Stmt) error {
+		var err error
+		sess, err = scanSession(st.QueryRowContext(ctx, id, presented, newHash, ms(now), idle.Milliseconds(), keepOld))
+		return err
+	})
+	if errors.Is(err, db.ErrNotFound) {
+		return nil, nil
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	if err != nil {
+		return nil, fmt.Errorf("db: rotate session: %w", err)
+	}
+	return &sess, nil
 }
 
 // TouchSession records use of an unrevoked session.
