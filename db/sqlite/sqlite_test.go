@@ -614,3 +614,25 @@ func TestCheckpointsKeepTheWALSmall(t *testing.T) {
 		t.Fatalf("the WAL holds %d frames after a checkpoint period (file %d bytes): checkpoints are not running", logFrames, info.Size())
 	}
 }
+
+// TestWritesAfterCloseFail: a write after Close fails at once instead of
+// waiting for a writer that is gone.
+func TestWritesAfterCloseFail(t *testing.T) {
+	s, err := Open(context.Background(), Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.exclusiveTx(context.Background(), func(context.Context, *sql.Tx) error { return nil }) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("a write after Close succeeded")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a write after Close hangs")
+	}
+}

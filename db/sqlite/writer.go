@@ -66,6 +66,11 @@ func (s *Store) startWriter() {
 func (s *Store) write(ctx context.Context, op *writeOp) error {
 	op.ctx, op.done = ctx, make(chan error, 1)
 	select {
+	case <-s.closing:
+		return errClosed
+	default:
+	}
+	select {
 	case s.writes <- op:
 	case <-ctx.Done():
 		return classify(ctx.Err())
@@ -78,6 +83,12 @@ func (s *Store) write(ctx context.Context, op *writeOp) error {
 	case <-ctx.Done():
 		if op.state.CompareAndSwap(opQueued, opAbandoned) {
 			return classify(ctx.Err())
+		}
+		return <-op.done
+	case <-s.writerDone:
+		// The store closed; a write queued just before is not run.
+		if op.state.CompareAndSwap(opQueued, opAbandoned) {
+			return errClosed
 		}
 		return <-op.done
 	}
