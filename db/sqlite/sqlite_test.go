@@ -626,7 +626,9 @@ func TestWritesAfterCloseFail(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- s.exclusiveTx(context.Background(), func(context.Context, *sql.Tx) error { return nil }) }()
+	go func() {
+		done <- s.exclusiveTx(context.Background(), func(context.Context, *sql.Tx) error { return nil })
+	}()
 	select {
 	case err := <-done:
 		if err == nil {
