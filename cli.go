@@ -38,7 +38,7 @@ func openForCLI(ctx context.Context, load loadFunc, stderr io.Writer) (*Config, 
 	}
 	if database.Mode() == db.ModeHosted {
 		waitCtx, cancel := context.WithTimeout(ctx, cfg.MongoDB.ServerSelectionTimeout+5*time.Second)
-		err := waitReady(waitCtx, database)
+		err := db.WaitReady(waitCtx, database)
 		cancel()
 		if err != nil {
 			_ = database.Close(context.WithoutCancel(ctx))
@@ -61,20 +61,6 @@ func withAuth(ctx context.Context, load loadFunc, stderr io.Writer, fn func(*aut
 	}
 	defer svc.Close()
 	return fn(svc)
-}
-
-func waitReady(ctx context.Context, database db.Store) error {
-	for {
-		err := database.Ping(ctx)
-		if err == nil || !errors.Is(err, db.ErrUnavailable) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }
 
 // readPassword reads one line from stdin: passwords never come as flags,

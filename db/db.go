@@ -205,3 +205,19 @@ type Transfer interface {
 // IsTransient reports whether err is worth retrying later: the database
 // could not be reached or was busy.
 func IsTransient(err error) bool { return errors.Is(err, ErrUnavailable) }
+
+// WaitReady pings store until it answers and is ready, or ctx ends (then
+// the last ErrUnavailable). Errors that waiting cannot fix return at once.
+func WaitReady(ctx context.Context, store Store) error {
+	for {
+		err := store.Ping(ctx)
+		if err == nil || !errors.Is(err, ErrUnavailable) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

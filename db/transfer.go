@@ -86,6 +86,19 @@ func NewImportReport() *ImportReport {
 	return &ImportReport{Added: map[RecordKind]int{}, Skipped: map[RecordKind]int{}}
 }
 
+// Note records the outcome of one record: a conflict (not imported, with
+// why), added, or kept as it was (skipped).
+func (r *ImportReport) Note(kind RecordKind, added bool, conflict string) {
+	switch {
+	case conflict != "":
+		r.Conflicts = append(r.Conflicts, conflict)
+	case added:
+		r.Added[kind]++
+	default:
+		r.Skipped[kind]++
+	}
+}
+
 // ExportInfo describes the source of an export, for its header.
 type ExportInfo struct {
 	Version string // labreview version

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -51,14 +50,8 @@ func testAuthConfig() auth.Config {
 // unreachableDB is a hosted database whose server does not exist.
 func unreachableDB(t *testing.T) db.Store {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
 	d, err := mongo.Open(context.Background(), mongo.Options{
-		URI:                    "mongodb://" + addr,
+		URI:                    "mongodb://" + dbtest.FreeTCPAddr(t),
 		ServerSelectionTimeout: 300 * time.Millisecond,
 		ConnectTimeout:         300 * time.Millisecond,
 	})

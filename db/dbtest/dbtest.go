@@ -88,7 +88,7 @@ func Mongo(t testing.TB) *mongo.Store {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := s.WaitReady(ctx); err != nil {
+	if err := db.WaitReady(ctx, s); err != nil {
 		t.Fatalf("the FerretDB stand-in did not get ready: %v", err)
 	}
 	return s

@@ -109,21 +109,6 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// WaitReady blocks until Ping succeeds or ctx ends.
-func (s *Store) WaitReady(ctx context.Context) error {
-	for {
-		err := s.Ping(ctx)
-		if err == nil || !errors.Is(err, db.ErrUnavailable) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
 // Close stops the background work and disconnects. Safe to call twice.
 func (s *Store) Close(ctx context.Context) error {
 	var err error

@@ -105,14 +105,7 @@ func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error
 		if err != nil {
 			return report, fmt.Errorf("db: import %s %s (after %d records): %w", rec.Kind, rec.ID(), total(report), err)
 		}
-		switch {
-		case conflict != "":
-			report.Conflicts = append(report.Conflicts, conflict)
-		case added:
-			report.Added[rec.Kind]++
-		default:
-			report.Skipped[rec.Kind]++
-		}
+		report.Note(rec.Kind, added, conflict)
 	}
 }
 

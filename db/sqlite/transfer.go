@@ -102,14 +102,7 @@ func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", rec.Kind, rec.ID(), err)
 			}
-			switch {
-			case conflict != "":
-				report.Conflicts = append(report.Conflicts, conflict)
-			case added:
-				report.Added[rec.Kind]++
-			default:
-				report.Skipped[rec.Kind]++
-			}
+			report.Note(rec.Kind, added, conflict)
 		}
 	})
 	if err != nil {
