@@ -156,22 +156,35 @@ func (s *Service) prepareUser(ctx context.Context, in NewUser) (*db.User, error)
 		CreatedAt: now, UpdatedAt: now, PasswordChangedAt: now}, nil
 }
 
+// fillSkeletonsBatch is how many users fillSkeletons reads at a time.
+const fillSkeletonsBatch = 500
+
 // fillSkeletons stores the email skeleton of users that have none (stored
 // before skeletons existed, or imported), so the look-alike check covers
-// them. It runs once per process, when the database answers.
+// them. It runs once per process, when the database answers; on an
+// up-to-date store that is one index probe that finds nobody.
 func (s *Service) fillSkeletons(ctx context.Context) error {
 	if s.skeletonsFilled.Load() {
 		return nil
 	}
-	users, err := s.db.ListUsers(ctx)
-	if err != nil {
-		return err
-	}
-	for _, u := range users {
-		if u.EmailSkeleton == "" {
-			if err := s.db.SetEmailSkeleton(ctx, u.ID, emailSkeleton(u.Email)); err != nil {
-				return err
+	for {
+		users, err := s.db.UsersWithoutSkeleton(ctx, fillSkeletonsBatch)
+		if err != nil {
+			return err
+		}
+		filled := 0
+		for _, u := range users {
+			if sk := emailSkeleton(u.Email); sk != "" {
+				if err := s.db.SetEmailSkeleton(ctx, u.ID, sk); err != nil {
+					return err
+				}
+				filled++
 			}
+		}
+		// A short batch is the last; a batch with nothing to fill (an
+		// address whose skeleton is empty) would come back unchanged.
+		if len(users) < fillSkeletonsBatch || filled == 0 {
+			break
 		}
 	}
 	s.skeletonsFilled.Store(true)

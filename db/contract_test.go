@@ -659,8 +659,14 @@ func TestEmailSkeletons(t *testing.T) {
 		if _, err := s.UserBySkeleton(ctx(t), "o1d@lab.org"); !errors.Is(err, db.ErrNotFound) {
 			t.Fatalf("a skeleton nobody has: %v", err)
 		}
+		if got, err := s.UsersWithoutSkeleton(ctx(t), 10); err != nil || len(got) != 1 || got[0].ID != old.ID {
+			t.Fatalf("UsersWithoutSkeleton: %+v %v", got, err)
+		}
 		if err := s.SetEmailSkeleton(ctx(t), old.ID, "o1d@lab.org"); err != nil {
 			t.Fatal(err)
+		}
+		if got, err := s.UsersWithoutSkeleton(ctx(t), 10); err != nil || len(got) != 0 {
+			t.Fatalf("UsersWithoutSkeleton after SetEmailSkeleton: %+v %v", got, err)
 		}
 		if got, err := s.UserBySkeleton(ctx(t), "o1d@lab.org"); err != nil || got.ID != old.ID {
 			t.Fatalf("after SetEmailSkeleton: %+v %v", got, err)

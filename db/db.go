@@ -83,6 +83,10 @@ type Users interface {
 	// SetEmailSkeleton stores a user's email skeleton (filling in users
 	// stored before skeletons existed).
 	SetEmailSkeleton(ctx context.Context, id, skeleton string) error
+	// UsersWithoutSkeleton returns up to limit users whose skeleton is not
+	// stored yet, by an index (an up-to-date store answers with none at
+	// the cost of one index probe).
+	UsersWithoutSkeleton(ctx context.Context, limit int) ([]User, error)
 	// ListUsers returns every user, ordered by email.
 	ListUsers(ctx context.Context) ([]User, error)
 	// CountActiveAdmins counts enabled admins, leaving out the user except

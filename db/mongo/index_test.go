@@ -19,6 +19,7 @@ type queryShape struct {
 var queryShapes = []queryShape{
 	{"UserByEmail", usersCollection, []string{"email"}, ""},
 	{"UserBySkeleton", usersCollection, []string{"email_skeleton"}, ""},
+	{"UsersWithoutSkeleton", usersCollection, []string{"email_skeleton"}, ""},
 	{"ListUsers", usersCollection, nil, "email"},
 	{"CountActiveAdmins", usersCollection, []string{"role", "disabled"}, ""},
 	{"LiveSessions", sessionsCollection, []string{"user_id", "revoked_at"}, "last_used_at"},

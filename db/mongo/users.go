@@ -88,6 +88,14 @@ func (s *Store) SetEmailSkeleton(ctx context.Context, id, skeleton string) error
 	return nil
 }
 
+// UsersWithoutSkeleton returns up to limit users with no stored skeleton:
+// the field is left out when empty, and a null match on the email_skeleton
+// index finds documents without it.
+func (s *Store) UsersWithoutSkeleton(ctx context.Context, limit int) ([]db.User, error) {
+	return s.findUsers(ctx, "users without skeleton", bson.D{{Key: "email_skeleton", Value: nil}},
+		options.Find().SetLimit(int64(limit)))
+}
+
 func (s *Store) findUser(ctx context.Context, filter bson.D) (*db.User, error) {
 	var d userDoc
 	if err := s.users().FindOne(ctx, filter).Decode(&d); err != nil {
@@ -98,8 +106,11 @@ func (s *Store) findUser(ctx context.Context, filter bson.D) (*db.User, error) {
 
 // ListUsers returns every user, ordered by email.
 func (s *Store) ListUsers(ctx context.Context) ([]db.User, error) {
-	docs, err := findAll[userDoc](ctx, s.users(), "list users", bson.D{},
-		options.Find().SetSort(bson.D{{Key: "email", Value: 1}}))
+	return s.findUsers(ctx, "list users", bson.D{}, options.Find().SetSort(bson.D{{Key: "email", Value: 1}}))
+}
+
+func (s *Store) findUsers(ctx context.Context, what string, filter bson.D, opts *options.FindOptionsBuilder) ([]db.User, error) {
+	docs, err := findAll[userDoc](ctx, s.users(), what, filter, opts)
 	if err != nil {
 		return nil, err
 	}

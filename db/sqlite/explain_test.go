@@ -225,6 +225,8 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	check(s.SetEmailSkeleton(ctx, u.ID, "x@lab.org"))
 	_, err = s.UserBySkeleton(ctx, "x@lab.org")
 	check(err)
+	_, err = s.UsersWithoutSkeleton(ctx, 10)
+	check(err)
 	_, err = s.ListUsers(ctx)
 	check(err)
 	_, err = s.CountActiveAdmins(ctx, u.ID)

@@ -62,6 +62,16 @@ func (s *Store) SetEmailSkeleton(ctx context.Context, id, skeleton string) error
 	return nil
 }
 
+// UsersWithoutSkeleton returns up to limit users with no stored skeleton.
+func (s *Store) UsersWithoutSkeleton(ctx context.Context, limit int) ([]db.User, error) {
+	users, err := readAll(ctx, s, func(r *sql.Rows) (db.User, error) { return scanUser(r) },
+		"SELECT "+userColumns+" FROM users WHERE email_skeleton = '' LIMIT ?", limit)
+	if err != nil {
+		return nil, fmt.Errorf("db: users without skeleton: %w", err)
+	}
+	return users, nil
+}
+
 func (s *Store) findUser(ctx context.Context, query string, arg string) (*db.User, error) {
 	release, err := s.readTurn(ctx)
 	if err != nil {
