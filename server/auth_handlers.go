@@ -95,7 +95,13 @@ func (s *Server) handleLogin(c *gin.Context) {
 		return
 	}
 	if g.DeviceCookie != "" {
-		setDeviceCookie(c, secure, g.DeviceCookie, g.DeviceMaxAge)
+		// It marks the browser as a known device of the account it signed
+		// in to, and goes to the sign-in endpoint only.
+		deviceName := deviceCookieInsecure
+		if secure {
+			deviceName = deviceCookieSecure
+		}
+		setCookie(c, deviceName, deviceCookiePath, secure, g.DeviceCookie, g.DeviceMaxAge)
 	}
 	s.writeGrant(c, g, name, secure)
 }
@@ -104,7 +110,7 @@ func (s *Server) handleLogin(c *gin.Context) {
 // one, the refresh cookie.
 func (s *Server) writeGrant(c *gin.Context, g *auth.Grant, cookieName string, secure bool) {
 	if g.RefreshToken != "" {
-		setRefreshCookie(c, cookieName, secure, g.RefreshToken, g.RefreshMaxAge)
+		setCookie(c, cookieName, refreshCookiePath, secure, g.RefreshToken, g.RefreshMaxAge)
 	}
 	c.Header("Cache-Control", "no-store")
 	c.Header("Pragma", "no-cache")

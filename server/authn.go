@@ -121,14 +121,14 @@ func isLoopbackHost(hostport string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// setRefreshCookie hands the browser its refresh token: HttpOnly,
-// SameSite=Strict, scoped to /api/auth, no Domain, Max-Age within the
-// session's remaining life.
-func setRefreshCookie(c *gin.Context, name string, secure bool, value string, maxAge time.Duration) {
+// setCookie hands the browser an auth cookie: HttpOnly, SameSite=Strict,
+// scoped to path, no Domain, expiring after maxAge. The refresh cookie's
+// Max-Age stays within the session's remaining life.
+func setCookie(c *gin.Context, name, path string, secure bool, value string, maxAge time.Duration) {
 	http.SetCookie(c.Writer, &http.Cookie{
 		Name:     name,
 		Value:    value,
-		Path:     refreshCookiePath,
+		Path:     path,
 		MaxAge:   max(int(maxAge/time.Second), 1),
 		HttpOnly: true,
 		Secure:   secure,
@@ -147,55 +147,32 @@ func clearRefreshCookies(c *gin.Context) {
 	}
 }
 
-// refreshCookie reads the refresh token. The unprefixed name is read only
-// when auth.allow_insecure_cookies is on: otherwise anyone who can plant a
-// non-Secure cookie for the host (a plain-HTTP answer before HSTS is
-// cached, a sibling subdomain) could sign a signed-out victim into the
-// planter's account at the victim's next boot refresh. A __Secure- cookie
-// can only be set over HTTPS (or on localhost) by the host itself.
+// readCookie reads an auth cookie under its __Secure- name, or under its
+// unprefixed name only when auth.allow_insecure_cookies is on: otherwise
+// anyone who can plant a non-Secure cookie for the host (a plain-HTTP
+// answer before HSTS is cached, a sibling subdomain) could sign a
+// signed-out victim into the planter's account at the victim's next boot
+// refresh. A __Secure- cookie can only be set over HTTPS (or on localhost)
+// by the host itself.
+func (s *Server) readCookie(c *gin.Context, secureName, insecureName string) string {
+	names := []string{secureName}
+	if s.opts.AllowInsecureCookies {
+		names = append(names, insecureName)
+	}
+	for _, name := range names {
+		if ck, err := c.Request.Cookie(name); err == nil && ck.Value != "" {
+			return ck.Value
+		}
+	}
+	return ""
+}
+
+// refreshCookie reads the refresh token.
 func (s *Server) refreshCookie(c *gin.Context) string {
-	names := []string{refreshCookieSecure}
-	if s.opts.AllowInsecureCookies {
-		names = append(names, refreshCookieInsecure)
-	}
-	for _, name := range names {
-		if ck, err := c.Request.Cookie(name); err == nil && ck.Value != "" {
-			return ck.Value
-		}
-	}
-	return ""
+	return s.readCookie(c, refreshCookieSecure, refreshCookieInsecure)
 }
 
-// deviceCookie reads the device cookie sent with a sign-in (the unprefixed
-// name only with allow_insecure_cookies, as for the refresh cookie).
+// deviceCookie reads the device cookie sent with a sign-in.
 func (s *Server) deviceCookie(c *gin.Context) string {
-	names := []string{deviceCookieSecure}
-	if s.opts.AllowInsecureCookies {
-		names = append(names, deviceCookieInsecure)
-	}
-	for _, name := range names {
-		if ck, err := c.Request.Cookie(name); err == nil && ck.Value != "" {
-			return ck.Value
-		}
-	}
-	return ""
-}
-
-// setDeviceCookie marks the browser as a known device of the account it
-// signed in to: HttpOnly, SameSite=Strict, sent to the sign-in endpoint
-// only.
-func setDeviceCookie(c *gin.Context, secure bool, value string, maxAge time.Duration) {
-	name := deviceCookieSecure
-	if !secure {
-		name = deviceCookieInsecure
-	}
-	http.SetCookie(c.Writer, &http.Cookie{
-		Name:     name,
-		Value:    value,
-		Path:     deviceCookiePath,
-		MaxAge:   max(int(maxAge/time.Second), 1),
-		HttpOnly: true,
-		Secure:   secure,
-		SameSite: http.SameSiteStrictMode,
-	})
+	return s.readCookie(c, deviceCookieSecure, deviceCookieInsecure)
 }
