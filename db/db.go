@@ -192,6 +192,37 @@ type Leases interface {
 	WithLease(ctx context.Context, name string, ttl, wait time.Duration, fn func() error) error
 }
 
+// leaseRetry is how often HoldLease tries a taken lease again.
+const leaseRetry = 10 * time.Millisecond
+
+// HoldLease is the lease loop of both adapters' WithLease: take tries once
+// to take the lease at now (true when it did), again every leaseRetry
+// until wait has passed (then ErrLeaseHeld) or ctx ends. fn runs while the
+// lease is held; release gives it back afterwards, even when ctx ended.
+func HoldLease(ctx context.Context, wait time.Duration, take func(now time.Time) (bool, error),
+	release func(ctx context.Context), fn func() error) error {
+	deadline := time.Now().Add(wait)
+	for {
+		taken, err := take(time.Now())
+		if err != nil {
+			return err
+		}
+		if taken {
+			break
+		}
+		if time.Now().After(deadline) {
+			return ErrLeaseHeld
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(leaseRetry):
+		}
+	}
+	defer release(context.WithoutCancel(ctx))
+	return fn()
+}
+
 // Transfer moves whole databases in and out (labreview export / import,
 // and the import of a legacy embedded store).
 type Transfer interface {

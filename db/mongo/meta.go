@@ -54,39 +54,32 @@ func (s *Store) ReleaseSetup(ctx context.Context, userID string) error {
 func (s *Store) WithLease(ctx context.Context, name string, ttl, wait time.Duration, fn func() error) error {
 	id := "lease:" + name
 	holder := bson.NewObjectID()
-	deadline := time.Now().Add(wait)
-	for {
-		now := time.Now()
+	take := func(now time.Time) (bool, error) {
+		// An expired lease is taken over; a missing one is created, and
+		// the unique _id makes one of two racing creators lose.
 		res, err := s.meta().UpdateOne(ctx,
 			bson.D{{Key: "_id", Value: id}, {Key: "until", Value: bson.D{{Key: "$lt", Value: now}}}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: "holder", Value: holder}, {Key: "until", Value: now.Add(ttl)}}}})
 		if err != nil {
-			return fmt.Errorf("db: take lease %s: %w", name, classify(err))
+			return false, fmt.Errorf("db: take lease %s: %w", name, classify(err))
 		}
 		if res.MatchedCount == 1 {
-			break
+			return true, nil
 		}
 		_, err = s.meta().InsertOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: "holder", Value: holder}, {Key: "until", Value: now.Add(ttl)}})
-		if err == nil {
-			break
-		}
-		if !mdb.IsDuplicateKeyError(err) {
-			return fmt.Errorf("db: take lease %s: %w", name, classify(err))
-		}
-		if time.Now().After(deadline) {
-			return db.ErrLeaseHeld
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
+		switch {
+		case err == nil:
+			return true, nil
+		case mdb.IsDuplicateKeyError(err):
+			return false, nil
+		default:
+			return false, fmt.Errorf("db: take lease %s: %w", name, classify(err))
 		}
 	}
-	defer func() {
-		release := context.WithoutCancel(ctx)
-		_, _ = s.meta().UpdateOne(release,
+	release := func(ctx context.Context) {
+		_, _ = s.meta().UpdateOne(ctx,
 			bson.D{{Key: "_id", Value: id}, {Key: "holder", Value: holder}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: "until", Value: time.Unix(0, 0)}}}})
-	}()
-	return fn()
+	}
+	return db.HoldLease(ctx, wait, take, release, fn)
 }

@@ -29,29 +29,18 @@ func (s *Store) ReleaseSetup(ctx context.Context, userID string) error {
 // is free or expired, runs fn, and gives the lease back.
 func (s *Store) WithLease(ctx context.Context, name string, ttl, wait time.Duration, fn func() error) error {
 	holder := db.NewID()
-	deadline := time.Now().Add(wait)
-	for {
-		now := time.Now()
+	take := func(now time.Time) (bool, error) {
 		res, err := s.exec(ctx, `INSERT INTO leases (name, holder, until) VALUES (?1, ?2, ?3)
 			ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until WHERE leases.until < ?4`,
 			name, holder, ms(now.Add(ttl)), ms(now))
 		if err != nil {
-			return fmt.Errorf("db: take lease %s: %w", name, err)
+			return false, fmt.Errorf("db: take lease %s: %w", name, err)
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			return db.ErrLeaseHeld
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(10 * time.Millisecond):
-		}
+		n, _ := res.RowsAffected()
+		return n == 1, nil
 	}
-	defer func() {
-		_, _ = s.exec(context.WithoutCancel(ctx), "UPDATE leases SET until = 0 WHERE name = ? AND holder = ?", name, holder)
-	}()
-	return fn()
+	release := func(ctx context.Context) {
+		_, _ = s.exec(ctx, "UPDATE leases SET until = 0 WHERE name = ? AND holder = ?", name, holder)
+	}
+	return db.HoldLease(ctx, wait, take, release, fn)
 }
