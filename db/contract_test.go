@@ -40,6 +40,11 @@ func newSession(id, userID string, at time.Time) *db.Session {
 		IdleExpiresAt: at.Add(time.Hour), ExpiresAt: at.Add(24 * time.Hour), UserAgent: "ua", IP: "192.0.2.1"}
 }
 
+func newToken(userID, hash string, at time.Time) *db.APIToken {
+	return &db.APIToken{ID: db.NewID(), UserID: userID, Name: "job " + hash, Hash: hash, Hint: "abcd",
+		Scopes: []string{"runs:read", "runs:write"}, Projects: []string{}, CreatedAt: at, ExpiresAt: at.Add(30 * 24 * time.Hour)}
+}
+
 func TestUsers(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, s db.Store) {
 		u := newUser("a@lab.org", db.RoleAdmin)
@@ -670,6 +675,121 @@ func TestEmailSkeletons(t *testing.T) {
 		}
 		if got, err := s.UserBySkeleton(ctx(t), "o1d@lab.org"); err != nil || got.ID != old.ID {
 			t.Fatalf("after SetEmailSkeleton: %+v %v", got, err)
+		}
+	})
+}
+
+func TestAPITokens(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s db.Store) {
+		alice, bob := newUser("alice@lab.org", db.RoleReviewer), newUser("bob@lab.org", db.RoleViewer)
+		for _, u := range []*db.User{alice, bob} {
+			if err := s.InsertUser(ctx(t), u); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t0 := now()
+		a1 := newToken(alice.ID, "h-a1", t0)
+		a2 := newToken(alice.ID, "h-a2", t0)
+		a2.Projects = []string{"sweep-12", "ÿ \"quoted\""}
+		b1 := newToken(bob.ID, "h-b1", t0)
+		b1.Scopes = []string{"runs:read"}
+		for _, tok := range []*db.APIToken{a1, a2, b1} {
+			if err := s.InsertAPIToken(ctx(t), tok); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.APITokenByHash(ctx(t), "h-a2")
+		if err != nil || !reflect.DeepEqual(got, a2) {
+			t.Fatalf("APITokenByHash: %+v, %v; want %+v", got, err, a2)
+		}
+		if got, err := s.APITokenByID(ctx(t), b1.ID); err != nil || !reflect.DeepEqual(got, b1) {
+			t.Fatalf("APITokenByID: %+v, %v; want %+v", got, err, b1)
+		}
+		for _, bad := range []func() error{
+			func() error { _, err := s.APITokenByHash(ctx(t), "h-none"); return err },
+			func() error { _, err := s.APITokenByID(ctx(t), db.NewID()); return err },
+			func() error { _, err := s.APITokenByID(ctx(t), "not-an-id"); return err },
+			func() error { _, err := s.RevokeAPIToken(ctx(t), db.NewID(), t0); return err },
+		} {
+			if err := bad(); !errors.Is(err, db.ErrNotFound) {
+				t.Fatalf("unknown token: got %v, want ErrNotFound", err)
+			}
+		}
+		// The hash is unique.
+		if err := s.InsertAPIToken(ctx(t), newToken(bob.ID, "h-a1", t0)); !errors.Is(err, db.ErrConflict) {
+			t.Fatalf("duplicate hash: got %v, want ErrConflict", err)
+		}
+
+		ids := func(ts []db.APIToken) []string {
+			out := []string{}
+			for _, tok := range ts {
+				out = append(out, tok.ID)
+			}
+			return out
+		}
+		mine, err := s.ListAPITokens(ctx(t), alice.ID)
+		if err != nil || !reflect.DeepEqual(ids(mine), []string{a2.ID, a1.ID}) {
+			t.Fatalf("alice's tokens, newest first: %v %v", ids(mine), err)
+		}
+		all, err := s.ListAPITokens(ctx(t), "")
+		if err != nil || !reflect.DeepEqual(ids(all), []string{b1.ID, a2.ID, a1.ID}) {
+			t.Fatalf("every token, newest first: %v %v", ids(all), err)
+		}
+
+		used := t0.Add(time.Minute)
+		if err := s.TouchAPIToken(ctx(t), a1.ID, used); err != nil {
+			t.Fatal(err)
+		}
+		// Revocation happens once, even when racing.
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ok, err := s.RevokeAPIToken(ctx(t), a1.ID, used.Add(time.Second))
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					wins.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("%d revocations reported as first, want 1", wins.Load())
+		}
+		got, err = s.APITokenByHash(ctx(t), "h-a1")
+		if err != nil || got.LastUsedAt == nil || !got.LastUsedAt.Equal(used) || got.RevokedAt == nil || !got.RevokedAt.Equal(used.Add(time.Second)) {
+			t.Fatalf("after use and revocation: %+v %v", got, err)
+		}
+	})
+}
+
+func TestSharedSecretIsStoredOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s db.Store) {
+		var wg sync.WaitGroup
+		got := make([][]byte, 16)
+		for i := range got {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v, err := s.SharedSecret(ctx(t), "k", []byte(fmt.Sprintf("candidate-%02d", i)))
+				if err != nil {
+					t.Error(err)
+				}
+				got[i] = v
+			}()
+		}
+		wg.Wait()
+		for _, v := range got {
+			if len(v) == 0 || string(v) != string(got[0]) {
+				t.Fatalf("callers saw different secrets: %q", got)
+			}
+		}
+		if v, err := s.SharedSecret(ctx(t), "other", []byte("x")); err != nil || string(v) != "x" {
+			t.Fatalf("a second name: %q %v", v, err)
 		}
 	})
 }

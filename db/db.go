@@ -55,6 +55,8 @@ type Store interface {
 	Throttle
 	Audit
 	Keys
+	Secrets
+	Tokens
 	Setup
 	Leases
 	Transfer
@@ -172,6 +174,35 @@ type Keys interface {
 	RetireSigningKeys(ctx context.Context, keep string, now time.Time) error
 	// DeleteSigningKeysRetiredBefore removes keys retired before cutoff.
 	DeleteSigningKeysRetiredBefore(ctx context.Context, cutoff time.Time) (int64, error)
+}
+
+// Secrets keeps named server secrets shared by every instance (the key of
+// the API-token hash).
+type Secrets interface {
+	// SharedSecret returns the secret stored under name. When there is
+	// none it stores candidate first; of concurrent callers with different
+	// candidates, all get the one that was stored first.
+	SharedSecret(ctx context.Context, name string, candidate []byte) ([]byte, error)
+}
+
+// Tokens stores API tokens.
+type Tokens interface {
+	// InsertAPIToken stores a new token; a taken id or hash gives
+	// ErrConflict.
+	InsertAPIToken(ctx context.Context, t *APIToken) error
+	// APITokenByHash finds a token by the hash of its secret, revoked or
+	// not (ErrNotFound if none).
+	APITokenByHash(ctx context.Context, hash string) (*APIToken, error)
+	// APITokenByID finds a token (ErrNotFound if none).
+	APITokenByID(ctx context.Context, id string) (*APIToken, error)
+	// ListAPITokens lists the tokens of userID ("" lists everyone's),
+	// newest first, revoked ones included.
+	ListAPITokens(ctx context.Context, userID string) ([]APIToken, error)
+	// RevokeAPIToken revokes a token and reports whether it was not
+	// revoked before (ErrNotFound if there is no such token).
+	RevokeAPIToken(ctx context.Context, id string, now time.Time) (bool, error)
+	// TouchAPIToken records a use of a token.
+	TouchAPIToken(ctx context.Context, id string, now time.Time) error
 }
 
 // Setup records that first-run setup created the first admin.

@@ -32,31 +32,45 @@ type RecordKind string
 // The record kinds, in the order exports write them (a record never refers
 // to a kind written after it).
 const (
+	KindSecret     RecordKind = "secret"
 	KindSigningKey RecordKind = "signing_key"
 	KindUser       RecordKind = "user"
 	KindSetup      RecordKind = "setup"
 	KindSession    RecordKind = "session"
+	KindAPIToken   RecordKind = "api_token"
 	KindAudit      RecordKind = "audit"
 )
 
 // RecordKinds lists every kind in export order. Login counters and leases
 // are transient and not exported.
-var RecordKinds = []RecordKind{KindSigningKey, KindUser, KindSetup, KindSession, KindAudit}
+var RecordKinds = []RecordKind{KindSecret, KindSigningKey, KindUser, KindSetup, KindSession, KindAPIToken, KindAudit}
 
 // Record is one exported or imported record; exactly the field of its Kind
 // is set.
 type Record struct {
 	Kind    RecordKind
+	Secret  *Secret
 	Key     *SigningKey
 	User    *User
 	Setup   *SetupClaim
 	Session *Session
+	Token   *APIToken
 	Audit   *AuditEvent
+}
+
+// Secret is a named shared server secret (Secrets).
+type Secret struct {
+	Name  string
+	Value []byte
 }
 
 // ID returns the record's identity (for setup, the fixed "setup").
 func (r Record) ID() string {
 	switch r.Kind {
+	case KindSecret:
+		return r.Secret.Name
+	case KindAPIToken:
+		return r.Token.ID
 	case KindSigningKey:
 		return r.Key.ID
 	case KindUser:
@@ -79,6 +93,14 @@ type ImportReport struct {
 	Added     map[RecordKind]int
 	Skipped   map[RecordKind]int
 	Conflicts []string
+}
+
+// SecretConflict explains a shared secret that exists in the database with
+// another value: the database keeps its own, so API tokens imported beside
+// it do not authenticate (their hashes were made with the other key).
+func SecretConflict(name string) string {
+	return fmt.Sprintf("secret %s: the database holds another value and keeps it; "+
+		"API tokens from this file will not work here: create new ones", name)
 }
 
 // NewImportReport returns an empty report.
@@ -427,6 +449,32 @@ type keyLine struct {
 	RetiredAt  *jsonTime `json:"retired_at"`
 }
 
+type secretLine struct {
+	Name  string `json:"name"`
+	Value []byte `json:"value"` // base64
+}
+
+type tokenLine struct {
+	ID         string    `json:"id"`
+	UserID     string    `json:"user_id"`
+	Name       string    `json:"name"`
+	Hash       string    `json:"hash"`
+	Hint       string    `json:"hint"`
+	Scopes     []string  `json:"scopes"`
+	Projects   []string  `json:"projects"`
+	CreatedAt  jsonTime  `json:"created_at"`
+	ExpiresAt  jsonTime  `json:"expires_at"`
+	LastUsedAt *jsonTime `json:"last_used_at"`
+	RevokedAt  *jsonTime `json:"revoked_at"`
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
 type setupLine struct {
 	UserID string   `json:"user_id"`
 	At     jsonTime `json:"at"`
@@ -462,6 +510,12 @@ func encodeRecord(r Record) (recordLine, error) {
 		return recordLine{r.Kind, keyLine{k.ID, k.Algorithm, k.PrivateKey, jsonTime{k.CreatedAt}, optTime(k.RetiredAt)}}, nil
 	case KindSetup:
 		return recordLine{r.Kind, setupLine{r.Setup.UserID, jsonTime{r.Setup.At}}}, nil
+	case KindSecret:
+		return recordLine{r.Kind, secretLine{r.Secret.Name, r.Secret.Value}}, nil
+	case KindAPIToken:
+		t := r.Token
+		return recordLine{r.Kind, tokenLine{t.ID, t.UserID, t.Name, t.Hash, t.Hint, orEmpty(t.Scopes), orEmpty(t.Projects),
+			jsonTime{t.CreatedAt}, jsonTime{t.ExpiresAt}, optTime(t.LastUsedAt), optTime(t.RevokedAt)}}, nil
 	default:
 		return recordLine{}, fmt.Errorf("unknown record kind %q", r.Kind)
 	}
@@ -536,6 +590,26 @@ func decodeRecord(kind RecordKind, b []byte) (Record, error) {
 			return fail("needs a valid user_id and at")
 		}
 		return Record{Kind: kind, Setup: &SetupClaim{UserID: l.UserID, At: l.At.Time}}, nil
+	case KindSecret:
+		var l secretLine
+		if err := data(&l); err != nil {
+			return fail(err.Error())
+		}
+		if l.Name == "" || len(l.Value) == 0 {
+			return fail("needs a name and a value")
+		}
+		return Record{Kind: kind, Secret: &Secret{Name: l.Name, Value: l.Value}}, nil
+	case KindAPIToken:
+		var l tokenLine
+		if err := data(&l); err != nil {
+			return fail(err.Error())
+		}
+		if !ValidID(l.ID) || !ValidID(l.UserID) || l.Hash == "" || len(l.Scopes) == 0 || l.CreatedAt.IsZero() || l.ExpiresAt.IsZero() {
+			return fail("needs a valid id and user_id, hash, scopes, created_at and expires_at")
+		}
+		return Record{Kind: kind, Token: &APIToken{ID: l.ID, UserID: l.UserID, Name: l.Name, Hash: l.Hash, Hint: l.Hint,
+			Scopes: l.Scopes, Projects: orEmpty(l.Projects), CreatedAt: l.CreatedAt.Time, ExpiresAt: l.ExpiresAt.Time,
+			LastUsedAt: fromOptTime(l.LastUsedAt), RevokedAt: fromOptTime(l.RevokedAt)}}, nil
 	default:
 		return Record{}, fmt.Errorf("unknown record kind %q", strings.ToValidUTF8(string(kind), "?"))
 	}

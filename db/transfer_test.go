@@ -26,6 +26,9 @@ func fill(t *testing.T, s db.Store, users int) {
 			t.Fatal(err)
 		}
 	}
+	if _, err := s.SharedSecret(ctx(t), "token_hash_key", bytes.Repeat([]byte{3}, 32)); err != nil {
+		t.Fatal(err)
+	}
 	var first string
 	for i := range users {
 		u := newUser(fmt.Sprintf("u%03d@lab.org", i), []string{db.RoleAdmin, db.RoleReviewer, db.RoleViewer}[i%3])
@@ -46,6 +49,15 @@ func fill(t *testing.T, s db.Store, users int) {
 		}
 		if err := s.InsertSession(ctx(t), sess); err != nil {
 			t.Fatal(err)
+		}
+		if i%3 != 2 {
+			tok := newToken(u.ID, fmt.Sprintf("hash-%03d", i), t0)
+			if i%2 == 1 {
+				tok.LastUsedAt, tok.RevokedAt, tok.Projects = &t0, &t0, []string{"sweep-1", "sweep-2"}
+			}
+			if err := s.InsertAPIToken(ctx(t), tok); err != nil {
+				t.Fatal(err)
+			}
 		}
 		e := &db.AuditEvent{Event: "login_ok", ActorID: u.ID, UserID: u.ID, SessionID: sess.ID, IP: "192.0.2.1",
 			UserAgent: "Firefox \"quoted\" <b>", Details: map[string]any{"n": float64(i), "nested": map[string]any{"ok": true}}}
@@ -79,7 +91,8 @@ func TestRoundTripAcrossAdapters(t *testing.T) {
 	embedded := dbtest.SQLite(t)
 	fill(t, embedded, 12)
 	first := export(t, embedded)
-	if n := strings.Count(first, "\n"); n != 1+2+12+1+12+13+1 {
+	// header, secret, 2 keys, 12 users, setup, 12 sessions, 8 tokens, 13 events, trailer
+	if n := strings.Count(first, "\n"); n != 1+1+2+12+1+12+8+13+1 {
 		t.Fatalf("export has %d lines:\n%s", n, first)
 	}
 
@@ -129,14 +142,14 @@ func TestImportRefusesNonEmptyUnlessMerging(t *testing.T) {
 		if export(t, s) != before {
 			t.Fatal("a refused import changed the database")
 		}
-		// Merge: u001's address belongs to another id here, so u001 and its
-		// session are not imported; everything else is.
+		// Merge: u001's address belongs to another id here, so u001, its
+		// session and its token are not imported; everything else is.
 		report, err := db.Import(ctx(t), s, strings.NewReader(file), true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if report.Added[db.KindUser] != 2 || report.Added[db.KindSession] != 2 || report.Added[db.KindAudit] != 4 ||
-			len(report.Conflicts) != 2 || !strings.Contains(report.Conflicts[0], "u001@lab.org") {
+			report.Added[db.KindAPIToken] != 1 || report.Added[db.KindSecret] != 1 || len(report.Conflicts) != 3 || !strings.Contains(report.Conflicts[0], "u001@lab.org") {
 			t.Fatalf("merge report %+v", report)
 		}
 		// Merging again adds nothing and skips what exists.
@@ -146,6 +159,40 @@ func TestImportRefusesNonEmptyUnlessMerging(t *testing.T) {
 		}
 		if len(again.Added) != 0 || again.Skipped[db.KindUser] != 2 || again.Skipped[db.KindAudit] != 4 || again.Skipped[db.KindSigningKey] != 2 {
 			t.Fatalf("second merge %+v", again)
+		}
+	})
+}
+
+// TestImportedSecretReplacesOnlyAnUnusedOne: the token-hash key of the file
+// replaces the database's own while no token depends on it; otherwise the
+// database keeps its key and the report says the imported tokens will not
+// work.
+func TestImportedSecretReplacesOnlyAnUnusedOne(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s db.Store) {
+		src := dbtest.SQLite(t)
+		fill(t, src, 3)
+		file := export(t, src)
+		if _, err := s.SharedSecret(ctx(t), "token_hash_key", []byte("own key of a fresh server")); err != nil {
+			t.Fatal(err)
+		}
+		report, err := db.Import(ctx(t), s, strings.NewReader(file), true)
+		if err != nil || report.Added[db.KindSecret] != 1 || len(report.Conflicts) != 0 {
+			t.Fatalf("import beside an unused key: %+v %v", report, err)
+		}
+		if v, _ := s.SharedSecret(ctx(t), "token_hash_key", []byte("unused")); !bytes.Equal(v, bytes.Repeat([]byte{3}, 32)) {
+			t.Fatalf("the key is %q, want the imported one", v)
+		}
+
+		other := dbtest.SQLite(t)
+		if _, err := other.SharedSecret(ctx(t), "token_hash_key", []byte("another key")); err != nil {
+			t.Fatal(err)
+		}
+		report, err = db.Import(ctx(t), s, strings.NewReader(export(t, other)), true)
+		if err != nil || len(report.Conflicts) != 1 || !strings.Contains(report.Conflicts[0], "will not work") {
+			t.Fatalf("import beside a key in use: %+v %v", report, err)
+		}
+		if v, _ := s.SharedSecret(ctx(t), "token_hash_key", []byte("unused")); !bytes.Equal(v, bytes.Repeat([]byte{3}, 32)) {
+			t.Fatalf("a key in use was replaced by %q", v)
 		}
 	})
 }

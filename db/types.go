@@ -106,3 +106,25 @@ type SetupClaim struct {
 	UserID string
 	At     time.Time
 }
+
+// APIToken is a scoped token a cluster job uses instead of a password.
+// Only a keyed hash of its secret is stored.
+type APIToken struct {
+	ID     string // NewID
+	UserID string // the owner: the token never grants more than the owner's role
+	Name   string
+	// Hash is the keyed hash of the whole token string (auth computes it);
+	// unique.
+	Hash string
+	// Hint is the token's last characters, shown so that people can tell
+	// their tokens apart; too short to help a guess.
+	Hint      string
+	Scopes    []string // runs:read, runs:write
+	Projects  []string // empty: every project
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// LastUsedAt is when the token last authenticated a request, to about
+	// a minute (nil: never).
+	LastUsedAt *time.Time
+	RevokedAt  *time.Time // nil: not revoked
+}

@@ -33,6 +33,8 @@ var queryShapes = []queryShape{
 	{"ListAudit by event", auditCollection, []string{"event"}, "_id"},
 	{"audit retention", auditCollection, nil, "at"},
 	{"SigningKeys", keysCollection, nil, "created_at"},
+	{"APITokenByHash", tokensCollection, []string{"hash"}, ""},
+	{"ListAPITokens of a user", tokensCollection, []string{"user_id"}, "_id"},
 }
 
 func TestIndexSpecsServeEveryQuery(t *testing.T) {

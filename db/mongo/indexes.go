@@ -19,6 +19,7 @@ const (
 	auditCollection    = "audit"
 	keysCollection     = "signing_keys"
 	metaCollection     = "meta"
+	tokensCollection   = "api_tokens"
 )
 
 // indexSpec is one index that must exist.
@@ -61,6 +62,10 @@ var indexSpecs = []indexSpec{
 	{collection: auditCollection, name: "actor", keys: bson.D{{Key: "actor_id", Value: 1}, {Key: "_id", Value: -1}}},
 	{collection: auditCollection, name: "event", keys: bson.D{{Key: "event", Value: 1}, {Key: "_id", Value: -1}}},
 	{collection: auditCollection, name: "at", keys: bson.D{{Key: "at", Value: 1}}},
+	// APITokenByHash: every request made with a token; the unique rule.
+	{collection: tokensCollection, name: "hash_unique", keys: bson.D{{Key: "hash", Value: 1}}, unique: true},
+	// ListAPITokens of one user, newest first.
+	{collection: tokensCollection, name: "user", keys: bson.D{{Key: "user_id", Value: 1}, {Key: "_id", Value: -1}}},
 	// SigningKeys lists the handful of keys by creation.
 	{collection: keysCollection, name: "created", keys: bson.D{{Key: "created_at", Value: 1}}},
 }

@@ -1,10 +1,12 @@
 package mongo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	mdb "go.mongodb.org/mongo-driver/v2/mongo"
@@ -21,6 +23,16 @@ func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) e
 	for _, kind := range db.RecordKinds {
 		var err error
 		switch kind {
+		case db.KindSecret:
+			err = each(ctx, s.meta(), bson.D{{Key: "_id", Value: bson.D{{Key: "$gte", Value: "secret:"}, {Key: "$lt", Value: "secret;"}}}},
+				byID, func(d *secretDoc) error {
+					return emit(db.Record{Kind: kind, Secret: &db.Secret{Name: strings.TrimPrefix(d.ID, "secret:"), Value: d.Value}})
+				})
+		case db.KindAPIToken:
+			err = each(ctx, s.tokens(), bson.D{}, byID, func(d *tokenDoc) error {
+				t := d.token()
+				return emit(db.Record{Kind: kind, Token: &t})
+			})
 		case db.KindSigningKey:
 			err = each(ctx, s.keys(), bson.D{}, byID, func(d *keyDoc) error {
 				k := d.key()
@@ -80,7 +92,7 @@ func each[T any](ctx context.Context, coll *mdb.Collection, filter any, opts *op
 // since records that exist are skipped.
 func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error), merge bool) (*db.ImportReport, error) {
 	if !merge {
-		for _, c := range []*mdb.Collection{s.users(), s.sessions(), s.audit(), s.keys(), s.meta()} {
+		for _, c := range []*mdb.Collection{s.users(), s.sessions(), s.audit(), s.keys(), s.meta(), s.tokens()} {
 			filter := bson.D{}
 			if c.Name() == metaCollection {
 				filter = bson.D{{Key: "_id", Value: setupMarkerID}}
@@ -132,6 +144,39 @@ func (s *Store) importOne(ctx context.Context, rec db.Record) (added bool, confl
 		return err == nil, classify(err)
 	}
 	switch rec.Kind {
+	case db.KindSecret:
+		var d secretDoc
+		ferr := s.meta().FindOne(ctx, bson.D{{Key: "_id", Value: "secret:" + rec.Secret.Name}}).Decode(&d)
+		id := "secret:" + rec.Secret.Name
+		switch {
+		case ferr == nil && bytes.Equal(d.Value, rec.Secret.Value):
+			return false, "", nil
+		case ferr == nil:
+			// The database's own secret is replaced only while no token
+			// depends on it.
+			if terr := s.tokens().FindOne(ctx, bson.D{}).Err(); !errors.Is(terr, mdb.ErrNoDocuments) {
+				if terr != nil {
+					return false, "", classify(terr)
+				}
+				return false, db.SecretConflict(rec.Secret.Name), nil
+			}
+			_, err = s.meta().UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{{Key: "value", Value: rec.Secret.Value}}}})
+			return err == nil, "", classify(err)
+		case !errors.Is(ferr, mdb.ErrNoDocuments):
+			return false, "", classify(ferr)
+		}
+		added, err = insert(s.meta(), secretDoc{ID: id, Value: rec.Secret.Value}, id)
+	case db.KindAPIToken:
+		if _, uerr := s.UserByID(ctx, rec.Token.UserID); errors.Is(uerr, db.ErrNotFound) {
+			return false, fmt.Sprintf("api token %s: its user %s is not in the database; not imported", rec.Token.ID, rec.Token.UserID), nil
+		} else if uerr != nil {
+			return false, "", uerr
+		}
+		doc, derr := toTokenDoc(rec.Token)
+		if derr != nil {
+			return false, "", derr
+		}
+		added, err = insert(s.tokens(), doc, doc.ID)
 	case db.KindSigningKey:
 		added, err = insert(s.keys(), toKeyDoc(rec.Key), rec.Key.ID)
 	case db.KindUser:

@@ -19,12 +19,13 @@ import (
 // growingTables grow with use; a full scan of one of them makes a query's
 // cost grow with the data. The other tables hold a handful of rows
 // (signing keys, the setup claim, leases, meta).
-var growingTables = map[string]bool{"users": true, "sessions": true, "audit": true, "login_throttle": true}
+var growingTables = map[string]bool{"users": true, "sessions": true, "audit": true, "login_throttle": true, "api_tokens": true}
 
 // wholeTableReads are the queries whose purpose is to read a whole table;
 // every other query must be served by an index.
 var wholeTableReads = map[string]string{
 	"list users": "ListUsers returns every account by contract (the admin page lists them all)",
+	"list tokens": "ListAPITokens of everyone returns every token by contract (the admin's tokens page lists them all)",
 	"export":     "an export reads every record",
 	"emptiness":  "EXISTS stops at the first row",
 }
@@ -33,6 +34,8 @@ func wholeTableRead(query string) (string, bool) {
 	switch {
 	case strings.HasPrefix(query, "SELECT "+userColumns+" FROM users ORDER BY email"):
 		return wholeTableReads["list users"], true
+	case query == "SELECT "+tokenColumns+" FROM api_tokens ORDER BY id DESC":
+		return wholeTableReads["list tokens"], true
 	case strings.Contains(query, "ORDER BY id") && !strings.Contains(query, "WHERE") && !strings.Contains(query, "LIMIT"),
 		query == "SELECT user_id, at FROM setup":
 		return wholeTableReads["export"], true
@@ -190,6 +193,10 @@ func seed(t *testing.T, s *Store, users int) {
 					return err
 				}
 			}
+			tok := &db.APIToken{ID: db.NewID(), UserID: u.ID, Hash: "seed-" + u.ID, Scopes: []string{"runs:read"}, CreatedAt: t0, ExpiresAt: t0}
+			if _, err := tx.Exec(insertTokenSQL, tokenArgs(tok)...); err != nil {
+				return err
+			}
 			if _, err := tx.Exec("INSERT INTO login_throttle (key, failures, window_ends) VALUES (?, 1, ?)", "ip:"+u.ID, ms(t0)); err != nil {
 				return err
 			}
@@ -278,6 +285,22 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	check(err)
 	check(s.RetireSigningKeys(ctx, "k2", now))
 	_, err = s.DeleteSigningKeysRetiredBefore(ctx, now.Add(-time.Hour))
+	check(err)
+
+	tok := &db.APIToken{ID: db.NewID(), UserID: u.ID, Hash: "th", Scopes: []string{"runs:read"}, CreatedAt: now, ExpiresAt: now}
+	check(s.InsertAPIToken(ctx, tok))
+	_, err = s.APITokenByHash(ctx, "th")
+	check(err)
+	_, err = s.APITokenByID(ctx, tok.ID)
+	check(err)
+	_, err = s.ListAPITokens(ctx, u.ID)
+	check(err)
+	_, err = s.ListAPITokens(ctx, "")
+	check(err)
+	check(s.TouchAPIToken(ctx, tok.ID, now))
+	_, err = s.RevokeAPIToken(ctx, tok.ID, now)
+	check(err)
+	_, err = s.SharedSecret(ctx, "k", []byte("v"))
 	check(err)
 
 	check(s.ClaimSetup(ctx, u.ID, now))

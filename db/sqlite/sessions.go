@@ -33,7 +33,7 @@ func scanSession(r rowScanner) (db.Session, error) {
 	return s, nil
 }
 
-func hashesJSON(h []string) string {
+func stringsJSON(h []string) string {
 	if h == nil {
 		h = []string{}
 	}
@@ -42,7 +42,7 @@ func hashesJSON(h []string) string {
 }
 
 func sessionArgs(s *db.Session) []any {
-	return []any{s.ID, s.UserID, s.SecretHash, s.PrevHash, ms(s.PrevReplacedAt), hashesJSON(s.OldHashes),
+	return []any{s.ID, s.UserID, s.SecretHash, s.PrevHash, ms(s.PrevReplacedAt), stringsJSON(s.OldHashes),
 		ms(s.CreatedAt), ms(s.LastUsedAt), ms(s.IdleExpiresAt), ms(s.ExpiresAt), s.UserAgent, s.IP,
 		optMS(s.RevokedAt), s.RevokedReason}
 }

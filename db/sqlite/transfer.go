@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -38,6 +39,17 @@ func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) e
 	for _, kind := range db.RecordKinds {
 		var err error
 		switch kind {
+		case db.KindSecret:
+			err = each("SELECT name, value FROM secrets ORDER BY name", func(r rowScanner) (db.Record, error) {
+				var sec db.Secret
+				err := r.Scan(&sec.Name, &sec.Value)
+				return db.Record{Kind: kind, Secret: &sec}, err
+			})
+		case db.KindAPIToken:
+			err = each("SELECT "+tokenColumns+" FROM api_tokens ORDER BY id", func(r rowScanner) (db.Record, error) {
+				t, err := scanToken(r)
+				return db.Record{Kind: kind, Token: &t}, err
+			})
 		case db.KindSigningKey:
 			err = each("SELECT "+keyColumns+" FROM signing_keys ORDER BY id", func(r rowScanner) (db.Record, error) {
 				k, err := scanKey(r)
@@ -82,7 +94,8 @@ func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error
 		if !merge {
 			var found int
 			err := tx.QueryRowContext(ctx, trace(`SELECT EXISTS (SELECT 1 FROM users) + EXISTS (SELECT 1 FROM sessions)
-				+ EXISTS (SELECT 1 FROM audit) + EXISTS (SELECT 1 FROM signing_keys) + EXISTS (SELECT 1 FROM setup)`)).Scan(&found)
+				+ EXISTS (SELECT 1 FROM audit) + EXISTS (SELECT 1 FROM signing_keys) + EXISTS (SELECT 1 FROM setup)
+				+ EXISTS (SELECT 1 FROM api_tokens)`)).Scan(&found)
 			if err != nil {
 				return err
 			}
@@ -124,6 +137,38 @@ func importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added bool, conf
 		return n == 1, err
 	}
 	switch rec.Kind {
+	case db.KindSecret:
+		var stored []byte
+		err = tx.QueryRowContext(ctx, trace("SELECT value FROM secrets WHERE name = ?"), rec.Secret.Name).Scan(&stored)
+		switch {
+		case err == nil && bytes.Equal(stored, rec.Secret.Value):
+			return false, "", nil
+		case err == nil:
+			// The database's own secret is replaced only while no token
+			// depends on it.
+			var used bool
+			if err = tx.QueryRowContext(ctx, trace("SELECT EXISTS (SELECT 1 FROM api_tokens)")).Scan(&used); err != nil {
+				return false, "", err
+			}
+			if used {
+				return false, db.SecretConflict(rec.Secret.Name), nil
+			}
+			_, err = tx.ExecContext(ctx, trace("UPDATE secrets SET value = ? WHERE name = ?"), rec.Secret.Value, rec.Secret.Name)
+			return err == nil, "", err
+		case !errors.Is(err, sql.ErrNoRows):
+			return false, "", err
+		}
+		added, err = insert("INSERT INTO secrets (name, value) VALUES (?, ?)", rec.Secret.Name, rec.Secret.Value)
+	case db.KindAPIToken:
+		var one int
+		err = tx.QueryRowContext(ctx, trace("SELECT 1 FROM users WHERE id = ?"), rec.Token.UserID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, fmt.Sprintf("api token %s: its user %s is not in the database; not imported", rec.Token.ID, rec.Token.UserID), nil
+		}
+		if err != nil {
+			return false, "", err
+		}
+		added, err = insert(insertTokenSQL, tokenArgs(rec.Token)...)
 	case db.KindSigningKey:
 		added, err = insert(insertKeySQL, keyArgs(rec.Key)...)
 	case db.KindUser:
