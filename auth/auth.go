@@ -135,6 +135,8 @@ type Service struct {
 	keysSeen time.Time
 
 	skeletonsFilled atomic.Bool // fillSkeletons ran
+
+	tokenState
 }
 
 // Options carries injectable dependencies; zero values mean production ones.
@@ -167,6 +169,10 @@ func New(ctx context.Context, cfg Config, store db.Store, logger *slog.Logger, o
 		users:    newTTLCache[string, db.User](sessionCheckTTL),
 		verified: newVerifiedCache(),
 		limiter:  newRefreshLimiter(cfg.RefreshPerMinute),
+		tokenState: tokenState{
+			apiTokens: newTTLCache[string, db.APIToken](sessionCheckTTL),
+			touched:   map[string]time.Time{},
+		},
 	}
 	// Check the token settings now, with a throw-away key, so that a bad
 	// configuration stops the start-up rather than the first sign-in.
@@ -317,4 +323,12 @@ func (s *Service) sweep(ctx context.Context) {
 	s.users.prune(now)
 	s.verified.prune(now)
 	s.limiter.prune(now)
+	s.apiTokens.prune(now)
+	s.touchMu.Lock()
+	for id, at := range s.touched {
+		if now.Sub(at) >= tokenTouchEvery {
+			delete(s.touched, id)
+		}
+	}
+	s.touchMu.Unlock()
 }

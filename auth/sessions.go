@@ -60,8 +60,13 @@ type Grant struct {
 // Principal is the authenticated caller of a request.
 type Principal struct {
 	UserID    string
-	SessionID string
+	SessionID string // "" for an API token
 	Role      string // the user's current role (not the token's claim)
+	// TokenID is set when an API token authenticated the request; its
+	// Scopes and Projects (empty: every project) bound what it may do.
+	TokenID  string
+	Scopes   []string
+	Projects []string
 }
 
 func (s *Service) randomString(n int) (string, error) {
