@@ -57,6 +57,7 @@ type Store interface {
 	Keys
 	Secrets
 	Tokens
+	Runs
 	Setup
 	Leases
 	Transfer
@@ -203,6 +204,25 @@ type Tokens interface {
 	RevokeAPIToken(ctx context.Context, id string, now time.Time) (bool, error)
 	// TouchAPIToken records a use of a token.
 	TouchAPIToken(ctx context.Context, id string, now time.Time) error
+}
+
+// Runs stores the runs jobs report.
+type Runs interface {
+	// CreateRun stores r unless a run with the same project and external
+	// id exists; it returns the stored run and whether this call created
+	// it. Of concurrent identical creates exactly one creates.
+	CreateRun(ctx context.Context, r *Run) (*Run, bool, error)
+	// RunByID finds a run, deleted or not (ErrNotFound if none).
+	RunByID(ctx context.Context, id string) (*Run, error)
+	// UpdateRun applies change to the run's current state and stores the
+	// result atomically, with Version one higher and UpdatedAt now. change
+	// may be called more than once (when another writer got there first)
+	// and must depend only on its argument; an error from it is returned
+	// as it is and nothing is stored.
+	UpdateRun(ctx context.Context, id string, now time.Time, change func(*Run) error) (before, after *Run, err error)
+	// ListRuns returns up to limit runs matching f, newest first, and
+	// whether more exist. Every filter combination is served by an index.
+	ListRuns(ctx context.Context, f RunFilter, limit int) ([]Run, bool, error)
 }
 
 // Setup records that first-run setup created the first admin.

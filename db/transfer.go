@@ -38,12 +38,13 @@ const (
 	KindSetup      RecordKind = "setup"
 	KindSession    RecordKind = "session"
 	KindAPIToken   RecordKind = "api_token"
+	KindRun        RecordKind = "run"
 	KindAudit      RecordKind = "audit"
 )
 
 // RecordKinds lists every kind in export order. Login counters and leases
 // are transient and not exported.
-var RecordKinds = []RecordKind{KindSecret, KindSigningKey, KindUser, KindSetup, KindSession, KindAPIToken, KindAudit}
+var RecordKinds = []RecordKind{KindSecret, KindSigningKey, KindUser, KindSetup, KindSession, KindAPIToken, KindRun, KindAudit}
 
 // Record is one exported or imported record; exactly the field of its Kind
 // is set.
@@ -55,6 +56,7 @@ type Record struct {
 	Setup   *SetupClaim
 	Session *Session
 	Token   *APIToken
+	Run     *Run
 	Audit   *AuditEvent
 }
 
@@ -71,6 +73,8 @@ func (r Record) ID() string {
 		return r.Secret.Name
 	case KindAPIToken:
 		return r.Token.ID
+	case KindRun:
+		return r.Run.ID
 	case KindSigningKey:
 		return r.Key.ID
 	case KindUser:
@@ -101,6 +105,12 @@ type ImportReport struct {
 func SecretConflict(name string) string {
 	return fmt.Sprintf("secret %s: the database holds another value and keeps it; "+
 		"API tokens from this file will not work here: create new ones", name)
+}
+
+// RunConflict explains a run whose project and external id belong to
+// another run in the database.
+func RunConflict(r *Run, holder string) string {
+	return fmt.Sprintf("run %s: project %q already has a run %s with external id %q; not imported", r.ID, r.Project, holder, r.ExternalID)
 }
 
 // NewImportReport returns an empty report.
@@ -468,6 +478,37 @@ type tokenLine struct {
 	RevokedAt  *jsonTime `json:"revoked_at"`
 }
 
+type runLine struct {
+	ID             string          `json:"id"`
+	Project        string          `json:"project"`
+	ExternalID     string          `json:"external_id"`
+	Name           string          `json:"name"`
+	Status         string          `json:"status"`
+	Host           string          `json:"host"`
+	JobID          string          `json:"job_id"`
+	CreatedBy      string          `json:"created_by"`
+	CreatedByToken string          `json:"created_by_token"`
+	Params         json.RawMessage `json:"params"`
+	Metrics        Metrics         `json:"metrics"`
+	Tags           []string        `json:"tags"`
+	Notes          string          `json:"notes"`
+	CreatedAt      jsonTime        `json:"created_at"`
+	UpdatedAt      jsonTime        `json:"updated_at"`
+	StartedAt      *jsonTime       `json:"started_at"`
+	FinishedAt     *jsonTime       `json:"finished_at"`
+	HeartbeatAt    *jsonTime       `json:"heartbeat_at"`
+	DeletedAt      *jsonTime       `json:"deleted_at"`
+	Version        int64           `json:"version"`
+}
+
+func validStatus(s string) bool {
+	switch s {
+	case StatusQueued, StatusRunning, StatusSucceeded, StatusFailed, StatusCancelled:
+		return true
+	}
+	return false
+}
+
 func orEmpty(s []string) []string {
 	if s == nil {
 		return []string{}
@@ -512,6 +553,24 @@ func encodeRecord(r Record) (recordLine, error) {
 		return recordLine{r.Kind, setupLine{r.Setup.UserID, jsonTime{r.Setup.At}}}, nil
 	case KindSecret:
 		return recordLine{r.Kind, secretLine{r.Secret.Name, r.Secret.Value}}, nil
+	case KindRun:
+		run := r.Run
+		params := run.Params
+		if params == nil {
+			params = map[string]any{}
+		}
+		p, err := json.Marshal(params)
+		if err != nil {
+			return recordLine{}, fmt.Errorf("run %s: params: %w", run.ID, err)
+		}
+		metrics := run.Metrics
+		if metrics == nil {
+			metrics = Metrics{}
+		}
+		return recordLine{r.Kind, runLine{run.ID, run.Project, run.ExternalID, run.Name, run.Status, run.Host, run.JobID,
+			run.CreatedBy, run.CreatedByToken, p, metrics, orEmpty(run.Tags), run.Notes, jsonTime{run.CreatedAt},
+			jsonTime{run.UpdatedAt}, optTime(run.StartedAt), optTime(run.FinishedAt), optTime(run.HeartbeatAt),
+			optTime(run.DeletedAt), run.Version}}, nil
 	case KindAPIToken:
 		t := r.Token
 		return recordLine{r.Kind, tokenLine{t.ID, t.UserID, t.Name, t.Hash, t.Hint, orEmpty(t.Scopes), orEmpty(t.Projects),
@@ -590,6 +649,27 @@ func decodeRecord(kind RecordKind, b []byte) (Record, error) {
 			return fail("needs a valid user_id and at")
 		}
 		return Record{Kind: kind, Setup: &SetupClaim{UserID: l.UserID, At: l.At.Time}}, nil
+	case KindRun:
+		var l runLine
+		if err := data(&l); err != nil {
+			return fail(err.Error())
+		}
+		if !ValidID(l.ID) || l.Project == "" || l.ExternalID == "" || !validStatus(l.Status) || l.CreatedAt.IsZero() || l.Version < 1 {
+			return fail("needs a valid id, project, external_id, status, created_at and version")
+		}
+		params, err := DecodeJSONObject(l.Params)
+		if err != nil {
+			return fail("params: " + err.Error())
+		}
+		metrics := l.Metrics
+		if metrics == nil {
+			metrics = Metrics{}
+		}
+		return Record{Kind: kind, Run: &Run{ID: l.ID, Project: l.Project, ExternalID: l.ExternalID, Name: l.Name,
+			Status: l.Status, Host: l.Host, JobID: l.JobID, CreatedBy: l.CreatedBy, CreatedByToken: l.CreatedByToken,
+			Params: params, Metrics: metrics, Tags: orEmpty(l.Tags), Notes: l.Notes, CreatedAt: l.CreatedAt.Time,
+			UpdatedAt: l.UpdatedAt.Time, StartedAt: fromOptTime(l.StartedAt), FinishedAt: fromOptTime(l.FinishedAt),
+			HeartbeatAt: fromOptTime(l.HeartbeatAt), DeletedAt: fromOptTime(l.DeletedAt), Version: l.Version}}, nil
 	case KindSecret:
 		var l secretLine
 		if err := data(&l); err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -59,6 +60,17 @@ func fill(t *testing.T, s db.Store, users int) {
 				t.Fatal(err)
 			}
 		}
+		run := newRun(fmt.Sprintf("p%d", i%2), fmt.Sprintf("job-%03d", i), t0)
+		run.CreatedBy = u.ID
+		run.Params = map[string]any{"i": int64(i), "f": 0.5, "nested": map[string]any{"l": []any{"a", nil, true}}}
+		run.Metrics = db.Metrics{"loss": 1.5, "nan": math.NaN(), "inf": math.Inf(-1)}
+		if i%2 == 1 {
+			run.StartedAt, run.FinishedAt, run.HeartbeatAt, run.DeletedAt = &t0, &t0, &t0, &t0
+			run.Tags, run.Notes, run.CreatedByToken, run.Status = []string{"x"}, "n", db.NewID(), db.StatusFailed
+		}
+		if _, _, err := s.CreateRun(ctx(t), run); err != nil {
+			t.Fatal(err)
+		}
 		e := &db.AuditEvent{Event: "login_ok", ActorID: u.ID, UserID: u.ID, SessionID: sess.ID, IP: "192.0.2.1",
 			UserAgent: "Firefox \"quoted\" <b>", Details: map[string]any{"n": float64(i), "nested": map[string]any{"ok": true}}}
 		if err := s.InsertAudit(ctx(t), e); err != nil {
@@ -91,8 +103,8 @@ func TestRoundTripAcrossAdapters(t *testing.T) {
 	embedded := dbtest.SQLite(t)
 	fill(t, embedded, 12)
 	first := export(t, embedded)
-	// header, secret, 2 keys, 12 users, setup, 12 sessions, 8 tokens, 13 events, trailer
-	if n := strings.Count(first, "\n"); n != 1+1+2+12+1+12+8+13+1 {
+	// header, secret, 2 keys, 12 users, setup, 12 sessions, 8 tokens, 12 runs, 13 events, trailer
+	if n := strings.Count(first, "\n"); n != 1+1+2+12+1+12+8+12+13+1 {
 		t.Fatalf("export has %d lines:\n%s", n, first)
 	}
 

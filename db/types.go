@@ -128,3 +128,52 @@ type APIToken struct {
 	LastUsedAt *time.Time
 	RevokedAt  *time.Time // nil: not revoked
 }
+
+// Run statuses.
+const (
+	StatusQueued    = "queued"
+	StatusRunning   = "running"
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// Run is one calculation a job reported. Params are JSON-shaped, in the
+// normal form of NormalizeJSON; metrics may hold NaN and ±Inf.
+type Run struct {
+	ID         string // NewID: time-ordered, so id order is creation order
+	Project    string
+	ExternalID string // chosen by the client, unique per project
+	Name       string
+	Status     string
+	Host       string
+	JobID      string
+	CreatedBy  string // the user, or the owner of the token, that created it
+	// CreatedByToken is the API token that created it ("" for a user).
+	CreatedByToken string
+	Params         map[string]any
+	Metrics        Metrics
+	Tags           []string
+	Notes          string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	StartedAt      *time.Time
+	FinishedAt     *time.Time
+	HeartbeatAt    *time.Time
+	DeletedAt      *time.Time // soft delete: set while the run is deleted
+	// Version counts the changes of the run (1 when created); adapters
+	// use it to apply a change only to the state it was computed from.
+	Version int64
+}
+
+// RunFilter selects runs for a page, newest first. Empty fields match
+// every run.
+type RunFilter struct {
+	Project string
+	Status  string
+	// StaleBefore, with Status running, keeps only runs whose last sign of
+	// life (heartbeat, else start, else creation) is before it.
+	StaleBefore time.Time
+	Deleted     bool   // list deleted runs instead of live ones
+	Before      string // page cursor: only runs with a smaller id
+}

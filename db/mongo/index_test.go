@@ -33,6 +33,12 @@ var queryShapes = []queryShape{
 	{"ListAudit by event", auditCollection, []string{"event"}, "_id"},
 	{"audit retention", auditCollection, nil, "at"},
 	{"SigningKeys", keysCollection, nil, "created_at"},
+	{"CreateRun by external id", runsCollection, []string{"project", "external_id"}, ""},
+	{"ListRuns", runsCollection, []string{"deleted"}, "_id"},
+	{"ListRuns by project", runsCollection, []string{"deleted", "project"}, "_id"},
+	{"ListRuns by status", runsCollection, []string{"deleted", "status"}, "_id"},
+	{"ListRuns by project and status", runsCollection, []string{"deleted", "project", "status"}, "_id"},
+	{"ListRuns, stale", runsCollection, []string{"deleted", "status"}, "alive_at"},
 	{"APITokenByHash", tokensCollection, []string{"hash"}, ""},
 	{"ListAPITokens of a user", tokensCollection, []string{"user_id"}, "_id"},
 }

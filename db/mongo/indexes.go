@@ -20,6 +20,7 @@ const (
 	keysCollection     = "signing_keys"
 	metaCollection     = "meta"
 	tokensCollection   = "api_tokens"
+	runsCollection     = "runs"
 )
 
 // indexSpec is one index that must exist.
@@ -66,6 +67,16 @@ var indexSpecs = []indexSpec{
 	{collection: tokensCollection, name: "hash_unique", keys: bson.D{{Key: "hash", Value: 1}}, unique: true},
 	// ListAPITokens of one user, newest first.
 	{collection: tokensCollection, name: "user", keys: bson.D{{Key: "user_id", Value: 1}, {Key: "_id", Value: -1}}},
+	// CreateRun finds a retried create's run; the rule of one run per
+	// external id.
+	{collection: runsCollection, name: "external_unique", keys: bson.D{{Key: "project", Value: 1}, {Key: "external_id", Value: 1}}, unique: true},
+	// ListRuns: pages of live (or deleted) runs, by project, status or both.
+	{collection: runsCollection, name: "page", keys: bson.D{{Key: "deleted", Value: 1}, {Key: "_id", Value: -1}}},
+	{collection: runsCollection, name: "project", keys: bson.D{{Key: "deleted", Value: 1}, {Key: "project", Value: 1}, {Key: "_id", Value: -1}}},
+	{collection: runsCollection, name: "status", keys: bson.D{{Key: "deleted", Value: 1}, {Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
+	{collection: runsCollection, name: "project_status", keys: bson.D{{Key: "deleted", Value: 1}, {Key: "project", Value: 1}, {Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
+	// Stale runs: running, with no sign of life since a cutoff.
+	{collection: runsCollection, name: "alive", keys: bson.D{{Key: "deleted", Value: 1}, {Key: "status", Value: 1}, {Key: "alive_at", Value: 1}}},
 	// SigningKeys lists the handful of keys by creation.
 	{collection: keysCollection, name: "created", keys: bson.D{{Key: "created_at", Value: 1}}},
 }

@@ -28,6 +28,14 @@ func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) e
 				byID, func(d *secretDoc) error {
 					return emit(db.Record{Kind: kind, Secret: &db.Secret{Name: strings.TrimPrefix(d.ID, "secret:"), Value: d.Value}})
 				})
+		case db.KindRun:
+			err = each(ctx, s.runs(), bson.D{}, byID, func(d *runDoc) error {
+				r, err := d.run()
+				if err != nil {
+					return err
+				}
+				return emit(db.Record{Kind: kind, Run: &r})
+			})
 		case db.KindAPIToken:
 			err = each(ctx, s.tokens(), bson.D{}, byID, func(d *tokenDoc) error {
 				t := d.token()
@@ -92,7 +100,7 @@ func each[T any](ctx context.Context, coll *mdb.Collection, filter any, opts *op
 // since records that exist are skipped.
 func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error), merge bool) (*db.ImportReport, error) {
 	if !merge {
-		for _, c := range []*mdb.Collection{s.users(), s.sessions(), s.audit(), s.keys(), s.meta(), s.tokens()} {
+		for _, c := range []*mdb.Collection{s.users(), s.sessions(), s.audit(), s.keys(), s.meta(), s.tokens(), s.runs()} {
 			filter := bson.D{}
 			if c.Name() == metaCollection {
 				filter = bson.D{{Key: "_id", Value: setupMarkerID}}
@@ -166,6 +174,19 @@ func (s *Store) importOne(ctx context.Context, rec db.Record) (added bool, confl
 			return false, "", classify(ferr)
 		}
 		added, err = insert(s.meta(), secretDoc{ID: id, Value: rec.Secret.Value}, id)
+	case db.KindRun:
+		holder, ferr := s.findRun(ctx, bson.D{{Key: "project", Value: rec.Run.Project}, {Key: "external_id", Value: rec.Run.ExternalID}})
+		switch {
+		case ferr == nil && holder.ID != rec.Run.ID:
+			return false, db.RunConflict(rec.Run, holder.ID), nil
+		case ferr != nil && !errors.Is(ferr, db.ErrNotFound):
+			return false, "", ferr
+		}
+		doc, derr := toRunDoc(rec.Run)
+		if derr != nil {
+			return false, "", derr
+		}
+		added, err = insert(s.runs(), doc, doc.ID)
 	case db.KindAPIToken:
 		if _, uerr := s.UserByID(ctx, rec.Token.UserID); errors.Is(uerr, db.ErrNotFound) {
 			return false, fmt.Sprintf("api token %s: its user %s is not in the database; not imported", rec.Token.ID, rec.Token.UserID), nil

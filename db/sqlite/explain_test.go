@@ -19,15 +19,15 @@ import (
 // growingTables grow with use; a full scan of one of them makes a query's
 // cost grow with the data. The other tables hold a handful of rows
 // (signing keys, the setup claim, leases, meta).
-var growingTables = map[string]bool{"users": true, "sessions": true, "audit": true, "login_throttle": true, "api_tokens": true}
+var growingTables = map[string]bool{"users": true, "sessions": true, "audit": true, "login_throttle": true, "api_tokens": true, "runs": true}
 
 // wholeTableReads are the queries whose purpose is to read a whole table;
 // every other query must be served by an index.
 var wholeTableReads = map[string]string{
-	"list users": "ListUsers returns every account by contract (the admin page lists them all)",
+	"list users":  "ListUsers returns every account by contract (the admin page lists them all)",
 	"list tokens": "ListAPITokens of everyone returns every token by contract (the admin's tokens page lists them all)",
-	"export":     "an export reads every record",
-	"emptiness":  "EXISTS stops at the first row",
+	"export":      "an export reads every record",
+	"emptiness":   "EXISTS stops at the first row",
 }
 
 func wholeTableRead(query string) (string, bool) {
@@ -193,6 +193,15 @@ func seed(t *testing.T, s *Store, users int) {
 					return err
 				}
 			}
+			run := &db.Run{ID: db.NewID(), Project: fmt.Sprintf("p%d", i%20), ExternalID: u.ID, Status: []string{db.StatusRunning, db.StatusSucceeded, db.StatusFailed}[i%3],
+				CreatedBy: u.ID, CreatedAt: t0, UpdatedAt: t0, Version: 1}
+			runArgs, err := runArgs(run)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(insertRunSQL, runArgs...); err != nil {
+				return err
+			}
 			tok := &db.APIToken{ID: db.NewID(), UserID: u.ID, Hash: "seed-" + u.ID, Scopes: []string{"runs:read"}, CreatedAt: t0, ExpiresAt: t0}
 			if _, err := tx.Exec(insertTokenSQL, tokenArgs(tok)...); err != nil {
 				return err
@@ -302,6 +311,22 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	check(err)
 	_, err = s.SharedSecret(ctx, "k", []byte("v"))
 	check(err)
+
+	run, _, err := s.CreateRun(ctx, &db.Run{ID: db.NewID(), Project: "p1", ExternalID: "x", Status: db.StatusQueued, CreatedAt: now, UpdatedAt: now, Version: 1})
+	check(err)
+	_, err = s.RunByID(ctx, run.ID)
+	check(err)
+	_, _, err = s.UpdateRun(ctx, run.ID, now, func(r *db.Run) error { r.Status = db.StatusRunning; return nil })
+	check(err)
+	for _, f := range []db.RunFilter{
+		{}, {Project: "p1"}, {Status: db.StatusRunning}, {Project: "p1", Status: db.StatusRunning},
+		{Status: db.StatusRunning, StaleBefore: now}, {Project: "p1", Status: db.StatusRunning, StaleBefore: now},
+		{Deleted: true}, {Before: run.ID}, {Project: "p1", Before: run.ID}, {Status: db.StatusFailed, Before: run.ID},
+		{Project: "p1", Status: db.StatusFailed, Before: run.ID},
+	} {
+		_, _, err = s.ListRuns(ctx, f, 50)
+		check(err)
+	}
 
 	check(s.ClaimSetup(ctx, u.ID, now))
 	check(s.ReleaseSetup(ctx, u.ID))

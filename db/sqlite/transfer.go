@@ -50,6 +50,11 @@ func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) e
 				t, err := scanToken(r)
 				return db.Record{Kind: kind, Token: &t}, err
 			})
+		case db.KindRun:
+			err = each("SELECT "+runColumns+" FROM runs ORDER BY id", func(r rowScanner) (db.Record, error) {
+				run, err := scanRun(r)
+				return db.Record{Kind: kind, Run: &run}, err
+			})
 		case db.KindSigningKey:
 			err = each("SELECT "+keyColumns+" FROM signing_keys ORDER BY id", func(r rowScanner) (db.Record, error) {
 				k, err := scanKey(r)
@@ -95,7 +100,7 @@ func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error
 			var found int
 			err := tx.QueryRowContext(ctx, trace(`SELECT EXISTS (SELECT 1 FROM users) + EXISTS (SELECT 1 FROM sessions)
 				+ EXISTS (SELECT 1 FROM audit) + EXISTS (SELECT 1 FROM signing_keys) + EXISTS (SELECT 1 FROM setup)
-				+ EXISTS (SELECT 1 FROM api_tokens)`)).Scan(&found)
+				+ EXISTS (SELECT 1 FROM api_tokens) + EXISTS (SELECT 1 FROM runs)`)).Scan(&found)
 			if err != nil {
 				return err
 			}
@@ -169,6 +174,19 @@ func importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added bool, conf
 			return false, "", err
 		}
 		added, err = insert(insertTokenSQL, tokenArgs(rec.Token)...)
+	case db.KindRun:
+		var holder string
+		err = tx.QueryRowContext(ctx, trace("SELECT id FROM runs WHERE project = ? AND external_id = ?"), rec.Run.Project, rec.Run.ExternalID).Scan(&holder)
+		switch {
+		case err == nil && holder != rec.Run.ID:
+			return false, db.RunConflict(rec.Run, holder), nil
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return false, "", err
+		}
+		var args []any
+		if args, err = runArgs(rec.Run); err == nil {
+			added, err = insert(insertRunSQL, args...)
+		}
 	case db.KindSigningKey:
 		added, err = insert(insertKeySQL, keyArgs(rec.Key)...)
 	case db.KindUser:

@@ -1,0 +1,80 @@
+package db
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// Metrics are a run's final scalars by name. JSON has no NaN or infinity,
+// so in JSON (the API, the export and the embedded store) those three
+// values are the strings "NaN", "Infinity" and "-Infinity"; every other
+// value is a number.
+type Metrics map[string]float64
+
+// Float is one number in the JSON form of Metrics.
+type Float float64
+
+// MarshalJSON writes a number, or one of the three strings.
+func (f Float) MarshalJSON() ([]byte, error) {
+	v := float64(f)
+	switch {
+	case math.IsNaN(v):
+		return []byte(`"NaN"`), nil
+	case math.IsInf(v, 1):
+		return []byte(`"Infinity"`), nil
+	case math.IsInf(v, -1):
+		return []byte(`"-Infinity"`), nil
+	}
+	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
+}
+
+// UnmarshalJSON reads a number or one of the three strings.
+func (f *Float) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		switch s {
+		case "NaN":
+			*f = Float(math.NaN())
+		case "Infinity":
+			*f = Float(math.Inf(1))
+		case "-Infinity":
+			*f = Float(math.Inf(-1))
+		default:
+			return fmt.Errorf(`%q is not a number (the only strings allowed are "NaN", "Infinity" and "-Infinity")`, s)
+		}
+		return nil
+	}
+	var v float64
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("%s is not a number", b)
+	}
+	*f = Float(v)
+	return nil
+}
+
+// MarshalJSON writes the metrics as an object of Floats.
+func (m Metrics) MarshalJSON() ([]byte, error) {
+	out := make(map[string]Float, len(m))
+	for k, v := range m {
+		out[k] = Float(v)
+	}
+	return json.Marshal(out)
+}
+
+// UnmarshalJSON reads an object of Floats.
+func (m *Metrics) UnmarshalJSON(b []byte) error {
+	var in map[string]Float
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*m = make(Metrics, len(in))
+	for k, v := range in {
+		(*m)[k] = float64(v)
+	}
+	return nil
+}

@@ -1,0 +1,297 @@
+package mongo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	mdb "go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"labreview/db"
+)
+
+// runDoc is a run as written. alive_at (the last sign of life: heartbeat,
+// else start, else creation) is kept beside the times so that stale runs
+// are found by an index.
+type runDoc struct {
+	ID             bson.ObjectID  `bson:"_id"`
+	Project        string         `bson:"project"`
+	ExternalID     string         `bson:"external_id"`
+	Name           string         `bson:"name"`
+	Status         string         `bson:"status"`
+	Host           string         `bson:"host"`
+	JobID          string         `bson:"job_id"`
+	CreatedBy      string         `bson:"created_by"`
+	CreatedByToken string         `bson:"created_by_token"`
+	Params         map[string]any `bson:"params"`
+	Metrics        map[string]any `bson:"metrics"` // see metricsDoc
+	Tags           []string       `bson:"tags"`
+	Notes          string         `bson:"notes"`
+	CreatedAt      time.Time      `bson:"created_at"`
+	UpdatedAt      time.Time      `bson:"updated_at"`
+	StartedAt      *time.Time     `bson:"started_at"`
+	FinishedAt     *time.Time     `bson:"finished_at"`
+	HeartbeatAt    *time.Time     `bson:"heartbeat_at"`
+	AliveAt        time.Time      `bson:"alive_at"`
+	Deleted        bool           `bson:"deleted"`
+	DeletedAt      *time.Time     `bson:"deleted_at"`
+	Version        int64          `bson:"version"`
+}
+
+func toRunDoc(r *db.Run) (*runDoc, error) {
+	id, err := bson.ObjectIDFromHex(r.ID)
+	if err != nil {
+		return nil, fmt.Errorf("run id %q is not an id", r.ID)
+	}
+	alive := r.CreatedAt
+	if r.HeartbeatAt != nil {
+		alive = *r.HeartbeatAt
+	} else if r.StartedAt != nil {
+		alive = *r.StartedAt
+	}
+	params := r.Params
+	if params == nil {
+		params = map[string]any{}
+	}
+	return &runDoc{ID: id, Project: r.Project, ExternalID: r.ExternalID, Name: r.Name, Status: r.Status, Host: r.Host,
+		JobID: r.JobID, CreatedBy: r.CreatedBy, CreatedByToken: r.CreatedByToken, Params: params,
+		Metrics: metricsDoc(r.Metrics), Tags: nonNil(r.Tags), Notes: r.Notes, CreatedAt: r.CreatedAt,
+		UpdatedAt: r.UpdatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, HeartbeatAt: r.HeartbeatAt,
+		AliveAt: alive, Deleted: r.DeletedAt != nil, DeletedAt: r.DeletedAt, Version: r.Version}, nil
+}
+
+// metricsDoc stores finite metrics as doubles and NaN and ±Inf as the
+// strings of their JSON form ("NaN", "Infinity", "-Infinity"). MongoDB
+// itself stores non-finite doubles, but the FerretDB stand-in that tests
+// this adapter refuses infinities and fails on NaN; the strings work on
+// both, and a comparison with a number never matches a string, which is
+// the right answer for NaN (a query that must match ±Inf asks for the
+// string too).
+func metricsDoc(m db.Metrics) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			b, _ := db.Float(v).MarshalJSON() // never fails
+			out[k] = strings.Trim(string(b), `"`)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func metricsFromDoc(d map[string]any) (db.Metrics, error) {
+	out := make(db.Metrics, len(d))
+	for k, v := range d {
+		switch x := v.(type) {
+		case float64:
+			out[k] = x
+		case int64:
+			out[k] = float64(x)
+		case int32:
+			out[k] = float64(x)
+		case string:
+			var f db.Float
+			if err := f.UnmarshalJSON([]byte(`"` + x + `"`)); err != nil {
+				return nil, fmt.Errorf("metric %s: %w", k, err)
+			}
+			out[k] = float64(f)
+		default:
+			return nil, fmt.Errorf("metric %s: stored as %T", k, v)
+		}
+	}
+	return out, nil
+}
+
+// run turns the document into a run. Params go through BSON and relaxed
+// extended JSON into the normal JSON form: the driver decodes nested
+// documents as bson.D and keeps int32 apart from int64.
+func (d *runDoc) run() (db.Run, error) {
+	r := db.Run{ID: d.ID.Hex(), Project: d.Project, ExternalID: d.ExternalID, Name: d.Name, Status: d.Status, Host: d.Host,
+		JobID: d.JobID, CreatedBy: d.CreatedBy, CreatedByToken: d.CreatedByToken,
+		Tags: nonNil(d.Tags), Notes: d.Notes, CreatedAt: utc(d.CreatedAt), UpdatedAt: utc(d.UpdatedAt),
+		StartedAt: optUTC(d.StartedAt), FinishedAt: optUTC(d.FinishedAt), HeartbeatAt: optUTC(d.HeartbeatAt),
+		DeletedAt: optUTC(d.DeletedAt), Version: d.Version}
+	var err error
+	if r.Metrics, err = metricsFromDoc(d.Metrics); err != nil {
+		return r, fmt.Errorf("run %s: %w", r.ID, err)
+	}
+	r.Params = map[string]any{}
+	if len(d.Params) > 0 {
+		raw, err := bson.Marshal(d.Params)
+		if err != nil {
+			return r, fmt.Errorf("run %s: params: %w", r.ID, err)
+		}
+		b, err := bson.MarshalExtJSON(bson.Raw(raw), false, false)
+		if err != nil {
+			return r, fmt.Errorf("run %s: params: %w", r.ID, err)
+		}
+		if r.Params, err = db.DecodeJSONObject(b); err != nil {
+			return r, fmt.Errorf("run %s: params: %w", r.ID, err)
+		}
+	}
+	return r, nil
+}
+
+func (s *Store) runs() *mdb.Collection { return s.coll(runsCollection) }
+
+func (s *Store) findRun(ctx context.Context, filter bson.D) (*db.Run, error) {
+	var d runDoc
+	if err := s.runs().FindOne(ctx, filter).Decode(&d); err != nil {
+		return nil, classify(err)
+	}
+	r, err := d.run()
+	return &r, err
+}
+
+// CreateRun inserts the run with a conditional upsert on (project,
+// external_id): an existing run is left as it is and returned. Two racing
+// upserts can both miss and insert; the unique index fails the second,
+// which then finds the first's run.
+func (s *Store) CreateRun(ctx context.Context, r *db.Run) (*db.Run, bool, error) {
+	doc, err := toRunDoc(r)
+	if err != nil {
+		return nil, false, fmt.Errorf("db: create run: %w", err)
+	}
+	byExternal := bson.D{{Key: "project", Value: r.Project}, {Key: "external_id", Value: r.ExternalID}}
+	for range 3 {
+		_, err = s.runs().UpdateOne(ctx, byExternal, bson.D{{Key: "$setOnInsert", Value: doc}}, options.UpdateOne().SetUpsert(true))
+		if err != nil && !mdb.IsDuplicateKeyError(err) {
+			return nil, false, fmt.Errorf("db: create run: %w", classify(err))
+		}
+		stored, ferr := s.findRun(ctx, byExternal)
+		if errors.Is(ferr, db.ErrNotFound) {
+			continue // the winner of a race is not visible yet
+		}
+		if ferr != nil {
+			return nil, false, fmt.Errorf("db: create run: %w", ferr)
+		}
+		return stored, stored.ID == r.ID, nil
+	}
+	return nil, false, fmt.Errorf("db: create run: %w", db.ErrConflict)
+}
+
+// RunByID finds a run.
+func (s *Store) RunByID(ctx context.Context, id string) (*db.Run, error) {
+	o, err := oid(id)
+	if err != nil {
+		return nil, fmt.Errorf("db: find run: %w", err)
+	}
+	r, err := s.findRun(ctx, bson.D{{Key: "_id", Value: o}})
+	if err != nil {
+		return nil, fmt.Errorf("db: find run: %w", err)
+	}
+	return r, nil
+}
+
+// maxUpdateTries bounds the retries of an update whose run another writer
+// changed in between; each retry waits a little longer, with jitter, so
+// that racing writers spread out.
+const maxUpdateTries = 50
+
+// UpdateRun reads the run, applies change and replaces the document only
+// if its version is still the one read (a conditional single-document
+// write); otherwise it reads again and retries.
+func (s *Store) UpdateRun(ctx context.Context, id string, now time.Time, change func(*db.Run) error) (before, after *db.Run, err error) {
+	o, err := oid(id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("db: update run: %w", err)
+	}
+	for try := range maxUpdateTries {
+		if try > 0 {
+			select {
+			case <-ctx.Done():
+				return nil, nil, fmt.Errorf("db: update run: %w", classify(ctx.Err()))
+			case <-time.After(time.Duration(rand.Int64N(int64(min(try, 10)) * int64(time.Millisecond)))):
+			}
+		}
+		old, err := s.findRun(ctx, bson.D{{Key: "_id", Value: o}})
+		if err != nil {
+			return nil, nil, fmt.Errorf("db: update run: %w", err)
+		}
+		upd, err := cloneRun(old)
+		if err != nil {
+			return nil, nil, fmt.Errorf("db: update run: %w", err)
+		}
+		if err := change(upd); err != nil {
+			return nil, nil, err
+		}
+		upd.ID, upd.Version, upd.UpdatedAt = old.ID, old.Version+1, utc(now.Truncate(time.Millisecond))
+		doc, err := toRunDoc(upd)
+		if err != nil {
+			return nil, nil, fmt.Errorf("db: update run: %w", err)
+		}
+		res, err := s.runs().ReplaceOne(ctx, bson.D{{Key: "_id", Value: o}, {Key: "version", Value: old.Version}}, doc)
+		if err != nil {
+			return nil, nil, fmt.Errorf("db: update run: %w", classify(err))
+		}
+		if res.MatchedCount == 1 {
+			return old, upd, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("db: update run: too many concurrent changes: %w", db.ErrUnavailable)
+}
+
+// cloneRun copies a run through JSON so that a change cannot reach the
+// original's maps and slices.
+func cloneRun(r *db.Run) (*db.Run, error) {
+	c := *r
+	b, err := json.Marshal(r.Params)
+	if err != nil {
+		return nil, err
+	}
+	if c.Params, err = db.DecodeJSONObject(b); err != nil {
+		return nil, err
+	}
+	c.Metrics = make(db.Metrics, len(r.Metrics))
+	for k, v := range r.Metrics {
+		c.Metrics[k] = v
+	}
+	c.Tags = append([]string{}, r.Tags...)
+	return &c, nil
+}
+
+// ListRuns walks the index that matches the filter, newest first.
+func (s *Store) ListRuns(ctx context.Context, f db.RunFilter, limit int) ([]db.Run, bool, error) {
+	filter := bson.D{{Key: "deleted", Value: f.Deleted}}
+	if f.Project != "" {
+		filter = append(filter, bson.E{Key: "project", Value: f.Project})
+	}
+	if f.Status != "" {
+		filter = append(filter, bson.E{Key: "status", Value: f.Status})
+	}
+	if !f.StaleBefore.IsZero() {
+		filter = append(filter, bson.E{Key: "alive_at", Value: bson.D{{Key: "$lt", Value: f.StaleBefore}}})
+	}
+	if f.Before != "" {
+		before, err := oid(f.Before)
+		if err != nil {
+			return []db.Run{}, false, nil
+		}
+		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: before}}})
+	}
+	docs, err := findAll[runDoc](ctx, s.runs(), "list runs", filter,
+		options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit)+1))
+	if err != nil {
+		return nil, false, err
+	}
+	out := make([]db.Run, 0, len(docs))
+	for i := range docs {
+		r, err := docs[i].run()
+		if err != nil {
+			return nil, false, fmt.Errorf("db: list runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}

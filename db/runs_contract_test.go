@@ -1,0 +1,226 @@
+package db_test
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"labreview/db"
+	"labreview/db/dbtest"
+)
+
+func newRun(project, external string, at time.Time) *db.Run {
+	return &db.Run{ID: db.NewID(), Project: project, ExternalID: external, Name: "run " + external, Status: db.StatusQueued,
+		Host: "node-1", JobID: "42", CreatedBy: db.NewID(), Params: map[string]any{"lr": 0.001}, Metrics: db.Metrics{},
+		Tags: []string{}, CreatedAt: at, UpdatedAt: at, Version: 1}
+}
+
+// sameRun compares runs, NaN equal to NaN.
+func sameRun(t *testing.T, got, want *db.Run) {
+	t.Helper()
+	g, w := *got, *want
+	if len(g.Metrics) != len(w.Metrics) {
+		t.Fatalf("metrics %v, want %v", g.Metrics, w.Metrics)
+	}
+	for k, v := range w.Metrics {
+		if gv, ok := g.Metrics[k]; !ok || (gv != v && !(math.IsNaN(gv) && math.IsNaN(v))) {
+			t.Fatalf("metric %s = %v, want %v", k, g.Metrics[k], v)
+		}
+	}
+	g.Metrics, w.Metrics = nil, nil
+	if !reflect.DeepEqual(g, w) {
+		t.Fatalf("run\n got %#v\nwant %#v", g, w)
+	}
+}
+
+func TestRunRoundTripAndIdempotentCreate(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s db.Store) {
+		t0 := now()
+		r := newRun("sweep-12", "job-1", t0)
+		r.Params = map[string]any{"int": int64(1) << 60, "float": 0.5, "whole float": int64(3), "s": "x \"y\" <b>",
+			"b": true, "nil": nil, "nested": map[string]any{"a": []any{int64(1), "two", map[string]any{"deep": -2.5e-300}}}}
+		r.Metrics = db.Metrics{"loss": 0.25, "nan": math.NaN(), "inf": math.Inf(1), "-inf": math.Inf(-1), "big": 1e300}
+		r.Tags, r.Notes, r.CreatedByToken = []string{"a", "b"}, "first\nnote", db.NewID()
+		r.StartedAt = &t0
+		got, created, err := s.CreateRun(ctx(t), r)
+		if err != nil || !created {
+			t.Fatalf("create: %v %v", created, err)
+		}
+		sameRun(t, got, r)
+		byID, err := s.RunByID(ctx(t), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameRun(t, byID, r)
+
+		// A retried create with other fields returns the stored run.
+		again := newRun("sweep-12", "job-1", t0.Add(time.Second))
+		got, created, err = s.CreateRun(ctx(t), again)
+		if err != nil || created || got.ID != r.ID {
+			t.Fatalf("retried create: %v %v %v", got.ID, created, err)
+		}
+		// The same external id in another project is another run.
+		if _, created, err := s.CreateRun(ctx(t), newRun("sweep-13", "job-1", t0)); err != nil || !created {
+			t.Fatalf("other project: %v %v", created, err)
+		}
+		for _, id := range []string{db.NewID(), "nonsense"} {
+			if _, err := s.RunByID(ctx(t), id); !errors.Is(err, db.ErrNotFound) {
+				t.Fatalf("unknown run %q: %v", id, err)
+			}
+		}
+	})
+}
+
+func TestConcurrentCreatesMakeOneRun(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s db.Store) {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ids, createdCount := map[string]bool{}, 0
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got, created, err := s.CreateRun(ctx(t), newRun("p", "same", now()))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				ids[got.ID] = true
+				if created {
+					createdCount++
+				}
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if len(ids) != 1 || createdCount != 1 {
+			t.Fatalf("20 identical creates gave runs %v, %d reported as created", ids, createdCount)
+		}
+	})
+}
+
+func TestUpdateRunIsAtomic(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s db.Store) {
+		r, _, err := s.CreateRun(ctx(t), newRun("p", "u", now()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t1 := now().Add(time.Minute)
+		before, after, err := s.UpdateRun(ctx(t), r.ID, t1, func(r *db.Run) error {
+			r.Status, r.HeartbeatAt = db.StatusRunning, &t1
+			r.Metrics["step"] = 1
+			r.Params["lr"] = 0.01
+			return nil
+		})
+		if err != nil || before.Version != 1 || after.Version != 2 || !after.UpdatedAt.Equal(t1) || after.Status != db.StatusRunning {
+			t.Fatalf("update: %+v %+v %v", before, after, err)
+		}
+		if before.Params["lr"] != 0.001 || len(before.Metrics) != 0 {
+			t.Fatalf("the change reached the before state: %+v", before)
+		}
+		stored, _ := s.RunByID(ctx(t), r.ID)
+		sameRun(t, stored, after)
+
+		// An error from the change stores nothing.
+		refuse := errors.New("refused")
+		if _, _, err := s.UpdateRun(ctx(t), r.ID, t1, func(r *db.Run) error { r.Notes = "x"; return refuse }); !errors.Is(err, refuse) {
+			t.Fatalf("refused change: %v", err)
+		}
+		if got, _ := s.RunByID(ctx(t), r.ID); got.Notes != "" || got.Version != 2 {
+			t.Fatalf("a refused change was stored: %+v", got)
+		}
+		if _, _, err := s.UpdateRun(ctx(t), db.NewID(), t1, func(*db.Run) error { return nil }); !errors.Is(err, db.ErrNotFound) {
+			t.Fatalf("unknown run: %v", err)
+		}
+
+		// 10 writers × 5 increments lose none.
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 5 {
+					if _, _, err := s.UpdateRun(ctx(t), r.ID, now(), func(r *db.Run) error { r.Metrics["step"]++; return nil }); err != nil {
+						t.Error(err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		got, _ := s.RunByID(ctx(t), r.ID)
+		if got.Metrics["step"] != 51 || got.Version != 52 {
+			t.Fatalf("after 50 concurrent increments: step %v, version %d", got.Metrics["step"], got.Version)
+		}
+	})
+}
+
+func TestListRunsPagesAndFilters(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s db.Store) {
+		t0 := now()
+		var all []*db.Run
+		for i := range 30 {
+			r := newRun(fmt.Sprintf("p%d", i%3), fmt.Sprintf("e%02d", i), t0)
+			r.Status = []string{db.StatusRunning, db.StatusSucceeded}[i%2]
+			if i%5 == 0 {
+				gone := t0
+				r.DeletedAt = &gone
+			}
+			hb := t0.Add(time.Duration(i) * time.Minute)
+			r.HeartbeatAt = &hb
+			if _, _, err := s.CreateRun(ctx(t), r); err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, r)
+		}
+		want := func(keep func(i int, r *db.Run) bool) []string {
+			out := []string{}
+			for i := len(all) - 1; i >= 0; i-- {
+				if keep(i, all[i]) {
+					out = append(out, all[i].ID)
+				}
+			}
+			return out
+		}
+		walk := func(f db.RunFilter, pageSize int) []string {
+			out := []string{}
+			for {
+				page, more, err := s.ListRuns(ctx(t), f, pageSize)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range page {
+					out = append(out, r.ID)
+				}
+				if !more {
+					return out
+				}
+				f.Before = page[len(page)-1].ID
+			}
+		}
+		live := func(i int, r *db.Run) bool { return r.DeletedAt == nil }
+		cases := map[string]struct {
+			f    db.RunFilter
+			keep func(i int, r *db.Run) bool
+		}{
+			"live":        {db.RunFilter{}, live},
+			"deleted":     {db.RunFilter{Deleted: true}, func(i int, r *db.Run) bool { return r.DeletedAt != nil }},
+			"project":     {db.RunFilter{Project: "p1"}, func(i int, r *db.Run) bool { return live(i, r) && r.Project == "p1" }},
+			"status":      {db.RunFilter{Status: db.StatusRunning}, func(i int, r *db.Run) bool { return live(i, r) && r.Status == db.StatusRunning }},
+			"both":        {db.RunFilter{Project: "p2", Status: db.StatusSucceeded}, func(i int, r *db.Run) bool { return live(i, r) && r.Project == "p2" && r.Status == db.StatusSucceeded }},
+			"stale":       {db.RunFilter{Status: db.StatusRunning, StaleBefore: t0.Add(10 * time.Minute)}, func(i int, r *db.Run) bool { return live(i, r) && r.Status == db.StatusRunning && i < 10 }},
+			"no such one": {db.RunFilter{Project: "nope"}, func(int, *db.Run) bool { return false }},
+		}
+		for name, c := range cases {
+			for _, size := range []int{1, 4, 100} {
+				if got, w := walk(c.f, size), want(c.keep); !reflect.DeepEqual(got, w) {
+					t.Errorf("%s, pages of %d: got %v, want %v", name, size, got, w)
+				}
+			}
+		}
+	})
+}

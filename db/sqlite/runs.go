@@ -1,0 +1,193 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"labreview/db"
+)
+
+const runColumns = "id, project, external_id, name, status, host, job_id, created_by, created_by_token, params, metrics, " +
+	"tags, notes, created_at, updated_at, started_at, finished_at, heartbeat_at, deleted_at, version"
+
+func scanRun(r rowScanner) (db.Run, error) {
+	var run db.Run
+	var params, metrics, tags string
+	var created, updated int64
+	var started, finished, heartbeat, deleted sql.NullInt64
+	err := r.Scan(&run.ID, &run.Project, &run.ExternalID, &run.Name, &run.Status, &run.Host, &run.JobID, &run.CreatedBy,
+		&run.CreatedByToken, &params, &metrics, &tags, &run.Notes, &created, &updated, &started, &finished, &heartbeat,
+		&deleted, &run.Version)
+	if err != nil {
+		return run, err
+	}
+	run.CreatedAt, run.UpdatedAt = fromMS(created), fromMS(updated)
+	run.StartedAt, run.FinishedAt, run.HeartbeatAt, run.DeletedAt = fromOptMS(started), fromOptMS(finished), fromOptMS(heartbeat), fromOptMS(deleted)
+	if run.Params, err = db.DecodeJSONObject([]byte(params)); err != nil {
+		return run, fmt.Errorf("run %s: params: %w", run.ID, err)
+	}
+	if err := json.Unmarshal([]byte(metrics), &run.Metrics); err != nil {
+		return run, fmt.Errorf("run %s: metrics: %w", run.ID, err)
+	}
+	if err := json.Unmarshal([]byte(tags), &run.Tags); err != nil {
+		return run, fmt.Errorf("run %s: tags: %w", run.ID, err)
+	}
+	return run, nil
+}
+
+func runArgs(r *db.Run) ([]any, error) {
+	params, err := json.Marshal(orEmptyObject(r.Params))
+	if err != nil {
+		return nil, fmt.Errorf("run %s: params: %w", r.ID, err)
+	}
+	metrics := r.Metrics
+	if metrics == nil {
+		metrics = db.Metrics{}
+	}
+	m, err := json.Marshal(metrics)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: metrics: %w", r.ID, err)
+	}
+	return []any{r.ID, r.Project, r.ExternalID, r.Name, r.Status, r.Host, r.JobID, r.CreatedBy, r.CreatedByToken,
+		string(params), string(m), stringsJSON(r.Tags), r.Notes, ms(r.CreatedAt), ms(r.UpdatedAt), optMS(r.StartedAt),
+		optMS(r.FinishedAt), optMS(r.HeartbeatAt), optMS(r.DeletedAt), r.Version, boolInt(r.DeletedAt != nil)}, nil
+}
+
+func orEmptyObject(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+const insertRunSQL = "INSERT INTO runs (" + runColumns + ", deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+// CreateRun inserts the run unless its (project, external_id) is taken,
+// then returns whichever run holds it, in one transaction.
+func (s *Store) CreateRun(ctx context.Context, r *db.Run) (*db.Run, bool, error) {
+	args, err := runArgs(r)
+	if err != nil {
+		return nil, false, fmt.Errorf("db: create run: %w", err)
+	}
+	var stored db.Run
+	var created bool
+	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, trace(insertRunSQL+" ON CONFLICT (project, external_id) DO NOTHING"), args...)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		created = n == 1
+		stored, err = scanRun(tx.QueryRowContext(ctx, trace("SELECT "+runColumns+" FROM runs WHERE project = ? AND external_id = ?"),
+			r.Project, r.ExternalID))
+		return err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("db: create run: %w", classify(err))
+	}
+	return &stored, created, nil
+}
+
+// RunByID finds a run.
+func (s *Store) RunByID(ctx context.Context, id string) (*db.Run, error) {
+	runs, err := readAll(ctx, s, func(r *sql.Rows) (db.Run, error) { return scanRun(r) },
+		"SELECT "+runColumns+" FROM runs WHERE id = ?", id)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("db: find run: %w", err)
+	case len(runs) == 0:
+		return nil, fmt.Errorf("db: find run: %w", db.ErrNotFound)
+	}
+	return &runs[0], nil
+}
+
+// UpdateRun reads, changes and writes the run in one transaction of the
+// single writer, so nothing comes between the read and the write.
+func (s *Store) UpdateRun(ctx context.Context, id string, now time.Time, change func(*db.Run) error) (before, after *db.Run, err error) {
+	var changeErr error
+	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		old, err := scanRun(tx.QueryRowContext(ctx, trace("SELECT "+runColumns+" FROM runs WHERE id = ?"), id))
+		if err != nil {
+			return err
+		}
+		upd := cloneRun(&old)
+		if changeErr = change(upd); changeErr != nil {
+			return changeErr
+		}
+		upd.ID, upd.Version, upd.UpdatedAt = old.ID, old.Version+1, now
+		args, err := runArgs(upd)
+		if err != nil {
+			return err
+		}
+		// Every column but id, then the id.
+		args = append(args[1:], id)
+		if _, err := tx.ExecContext(ctx, trace(updateRunSQL), args...); err != nil {
+			return err
+		}
+		before, after = &old, upd
+		return nil
+	})
+	if changeErr != nil {
+		return nil, nil, changeErr
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("db: update run: %w", classify(err))
+	}
+	return before, after, nil
+}
+
+var updateRunSQL = func() string {
+	cols := strings.Split(runColumns+", deleted", ", ")[1:]
+	for i, c := range cols {
+		cols[i] = c + " = ?"
+	}
+	return "UPDATE runs SET " + strings.Join(cols, ", ") + " WHERE id = ?"
+}()
+
+// cloneRun copies a run deeply enough that a change cannot reach the
+// original's maps and slices.
+func cloneRun(r *db.Run) *db.Run {
+	c := *r
+	b, _ := json.Marshal(orEmptyObject(r.Params)) // JSON-shaped values always marshal
+	c.Params, _ = db.DecodeJSONObject(b)
+	c.Metrics = make(db.Metrics, len(r.Metrics))
+	for k, v := range r.Metrics {
+		c.Metrics[k] = v
+	}
+	c.Tags = append([]string{}, r.Tags...)
+	return &c
+}
+
+// ListRuns walks the index that matches the filter, newest first.
+func (s *Store) ListRuns(ctx context.Context, f db.RunFilter, limit int) ([]db.Run, bool, error) {
+	where, args := []string{"deleted = ?"}, []any{boolInt(f.Deleted)}
+	if f.Project != "" {
+		where, args = append(where, "project = ?"), append(args, f.Project)
+	}
+	if f.Status != "" {
+		where, args = append(where, "status = ?"), append(args, f.Status)
+	}
+	if !f.StaleBefore.IsZero() {
+		where, args = append(where, "coalesce(heartbeat_at, started_at, created_at) < ?"), append(args, ms(f.StaleBefore))
+	}
+	if f.Before != "" {
+		where, args = append(where, "id < ?"), append(args, f.Before)
+	}
+	args = append(args, limit+1)
+	runs, err := readAll(ctx, s, func(r *sql.Rows) (db.Run, error) { return scanRun(r) },
+		"SELECT "+runColumns+" FROM runs WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT ?", args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("db: list runs: %w", err)
+	}
+	if len(runs) > limit {
+		return runs[:limit], true, nil
+	}
+	return runs, false, nil
+}
