@@ -29,6 +29,14 @@ type Config struct {
 	Log     LogConfig     `mapstructure:"log"`
 	Auth    AuthConfig    `mapstructure:"auth"`
 	Audit   AuditConfig   `mapstructure:"audit"`
+	Runs    RunsConfig    `mapstructure:"runs"`
+}
+
+// RunsConfig configures the review domain.
+type RunsConfig struct {
+	// StaleAfter: a running run without a heartbeat for this long is shown
+	// as stale.
+	StaleAfter time.Duration `mapstructure:"stale_after"`
 }
 
 // AuditConfig configures the audit log.
@@ -144,6 +152,7 @@ var defaults = map[string]any{
 	"auth.login_throttle.max_per_account": 10,
 	"auth.login_throttle.max_per_ip":      100,
 	"audit.retention":                     400 * 24 * time.Hour,
+	"runs.stale_after":                    5 * time.Minute,
 }
 
 // envPrefix starts every environment variable that overrides a key:
@@ -260,6 +269,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.Auth.validate(); err != nil {
 		return err
+	}
+	if a := c.Runs.StaleAfter; a < 10*time.Second || a > 7*24*time.Hour {
+		return errors.New("runs.stale_after: must be between 10s and 168h (default 5m)")
 	}
 	if r := c.Audit.Retention; r != 0 && r < 24*time.Hour {
 		return errors.New("audit.retention: must be at least 24h (or 0 to keep events forever; default 9600h, 400 days)")

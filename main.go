@@ -26,6 +26,7 @@ import (
 	"labreview/db"
 	"labreview/db/mongo"
 	"labreview/db/sqlite"
+	"labreview/runs"
 	"labreview/server"
 )
 
@@ -200,12 +201,13 @@ func serve(ctx context.Context, cfg *Config, configFile string, logOut io.Writer
 			"and anyone on the network path can steal sessions; use HTTPS")
 	}
 
+	review := runs.New(database, runs.Config{StaleAfter: cfg.Runs.StaleAfter}, logger.With("component", "runs"), nil)
 	handler, err := server.New(logger, server.Options{
 		Version:              version,
 		TrustedProxies:       cfg.Server.TrustedProxies,
 		MaxBodyBytes:         cfg.Server.MaxBodyBytes,
 		AllowInsecureCookies: cfg.Auth.AllowInsecureCookies,
-	}, database, authn, webUI())
+	}, database, authn, review, webUI())
 	if err != nil {
 		return err
 	}

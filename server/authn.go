@@ -33,6 +33,11 @@ var (
 		Message: "Your role does not allow this."}
 	errCrossOrigin = &Error{Status: http.StatusForbidden, Code: "cross_origin_request",
 		Message: "Cross-origin requests to this endpoint are refused."}
+	errTokenNotHere = &Error{Status: http.StatusForbidden, Code: "api_token_not_allowed",
+		Message: "API tokens are accepted only on the run endpoints; sign in for this one."}
+	errScope = &Error{Status: http.StatusForbidden, Code: "insufficient_scope",
+		Message: "This API token's scopes do not allow this."}
+	errNoSuchToken       = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No such API token."}
 	errInsecureTransport = &Error{Status: http.StatusForbidden, Code: "https_required",
 		Message: "This server is reached over plain HTTP, where the session cookie cannot be protected. " +
 			"Serve labreview over HTTPS (or a TLS-terminating proxy listed in server.trusted_proxies); " +
@@ -49,12 +54,70 @@ func (s *Server) authenticate(c *gin.Context) {
 		s.writeError(c, errUnauthenticated)
 		return
 	}
-	p, err := s.auth.Authenticate(c.Request.Context(), strings.TrimSpace(token))
+	token = strings.TrimSpace(token)
+	if auth.IsAPIToken(token) {
+		s.writeError(c, errTokenNotHere)
+		return
+	}
+	p, err := s.auth.Authenticate(c.Request.Context(), token)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
 	c.Set(principalKey, p)
+	c.Next()
+}
+
+// authenticateRuns, on the run endpoints, takes a bearer access token of
+// a signed-in user or an API token (lrt_…) of a cluster job.
+func (s *Server) authenticateRuns(c *gin.Context) {
+	scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		c.Header("WWW-Authenticate", `Bearer realm="labreview"`)
+		s.writeError(c, errUnauthenticated)
+		return
+	}
+	var p *auth.Principal
+	var err error
+	if auth.IsAPIToken(token) {
+		p, err = s.auth.AuthenticateAPIToken(c.Request.Context(), token)
+	} else {
+		p, err = s.auth.Authenticate(c.Request.Context(), token)
+	}
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.Set(principalKey, p)
+	c.Next()
+}
+
+// requireScope lets the request through when the caller may use scope: a
+// signed-in user by role, an API token by its own scopes (within its
+// owner's role).
+func (s *Server) requireScope(scope string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := principal(c)
+		if p.Allows(scope, "") {
+			c.Next()
+			return
+		}
+		if p != nil && p.TokenID != "" {
+			s.writeError(c, errScope)
+			return
+		}
+		s.writeError(c, errForbidden)
+	}
+}
+
+// signedIn refuses API tokens: the action needs a person at a browser or
+// with an access token (deleting and restoring runs).
+func (s *Server) signedIn(c *gin.Context) {
+	if p := principal(c); p == nil || p.TokenID != "" {
+		s.writeError(c, errTokenNotHere)
+		return
+	}
 	c.Next()
 }
 

@@ -11,6 +11,7 @@ import (
 	"labreview/auth"
 	"labreview/db"
 	"labreview/db/dbtest"
+	"labreview/runs"
 )
 
 // BenchmarkHandler calls labreview's handler directly, without a network or
@@ -32,7 +33,7 @@ func BenchmarkHandler(b *testing.B) {
 		Role: db.RoleViewer, Password: viewerPW}, auth.ClientInfo{}); err != nil {
 		b.Fatal(err)
 	}
-	h, err := New(logger, Options{Version: "bench"}, d, svc, ui)
+	h, err := New(logger, Options{Version: "bench"}, d, svc, runs.New(d, runs.Config{}, logger, nil), ui)
 	if err != nil {
 		b.Fatal(err)
 	}

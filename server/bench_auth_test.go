@@ -18,6 +18,7 @@ import (
 	"labreview/auth"
 	"labreview/db"
 	"labreview/db/dbtest"
+	"labreview/runs"
 )
 
 // benchServer is the real handler on a fresh database with one viewer.
@@ -33,7 +34,7 @@ func benchServer(b *testing.B, cfg auth.Config) (*httptest.Server, db.Store) {
 	if _, err := svc.CreateUser(context.Background(), "", auth.NewUser{Email: "bench@lab.org", Name: "Bench", Role: db.RoleViewer, Password: viewerPW}, auth.ClientInfo{}); err != nil {
 		b.Fatal(err)
 	}
-	h, err := New(logger, Options{Version: "bench"}, d, svc, nil)
+	h, err := New(logger, Options{Version: "bench"}, d, svc, runs.New(d, runs.Config{}, logger, nil), nil)
 	if err != nil {
 		b.Fatal(err)
 	}

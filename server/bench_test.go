@@ -14,6 +14,7 @@ import (
 
 	"labreview/auth"
 	"labreview/db/dbtest"
+	"labreview/runs"
 )
 
 // distDir is the real built UI; `make bench` builds it first.
@@ -36,7 +37,7 @@ func BenchmarkStatic(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer svc.Close()
-	h, err := New(logger, Options{Version: "bench"}, store, svc, ui)
+	h, err := New(logger, Options{Version: "bench"}, store, svc, runs.New(store, runs.Config{}, logger, nil), ui)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"labreview/auth"
 	"labreview/db"
+	"labreview/runs"
 )
 
 // Error is an error with a client-facing status, stable code and message.
@@ -79,6 +80,7 @@ func toError(err error) (e *Error, known bool) {
 	var tooLarge *http.MaxBytesError
 	var throttled *auth.ThrottledError
 	var input *auth.InputError
+	var runInput *runs.InputError
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr, true
@@ -87,6 +89,19 @@ func toError(err error) (e *Error, known bool) {
 	case errors.As(err, &input):
 		return &Error{Status: http.StatusBadRequest, Code: input.Code, Message: input.Field + " " + input.Message + ".",
 			Details: []FieldError{{Field: input.Field, Message: input.Message}}}, true
+	case errors.As(err, &runInput):
+		return &Error{Status: http.StatusBadRequest, Code: runInput.Code, Message: runInput.Field + ": " + runInput.Message,
+			Details: []FieldError{{Field: runInput.Field, Message: runInput.Message}}}, true
+	case errors.Is(err, auth.ErrNoSuchToken):
+		return errNoSuchToken, true
+	case errors.Is(err, runs.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No such run."}, true
+	case errors.Is(err, runs.ErrDeleted):
+		return &Error{Status: http.StatusConflict, Code: "run_deleted", Message: "The run is deleted; an admin can restore it."}, true
+	case errors.Is(err, runs.ErrNotDeleted):
+		return &Error{Status: http.StatusConflict, Code: "run_not_deleted", Message: "The run is not deleted."}, true
+	case errors.Is(err, runs.ErrProject):
+		return &Error{Status: http.StatusForbidden, Code: "project_not_allowed", Message: "This API token is limited to other projects."}, true
 	case errors.As(err, &throttled):
 		secs := int((throttled.RetryAfter + time.Second - 1) / time.Second)
 		return &Error{Status: http.StatusTooManyRequests, Code: "too_many_attempts", RetryAfter: max(secs, 1),

@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/gin-gonic/gin"
 
+	"labreview/auth"
 	"labreview/db"
 )
 
@@ -45,6 +46,25 @@ func (s *Server) routes(r *gin.Engine) {
 	user.DELETE("/auth/sessions/:id", s.handleSessionDelete)
 	user.GET("/me", s.handleMeGet)
 	user.POST("/me/password", s.handleMePassword)
+	// API tokens for cluster jobs: one's own; an admin lists and revokes all.
+	user.POST("/tokens", s.handleTokensCreate)
+	user.GET("/tokens", s.handleTokensList)
+	user.DELETE("/tokens/:id", s.handleTokenDelete)
+
+	// Runs: signed-in users by role, or API tokens by scope and project.
+	// Viewers (and runs:read tokens) read; reviewers and admins (and
+	// runs:write tokens) also create and change runs.
+	runsAPI := public.Group("", s.authenticateRuns)
+	runsRead := runsAPI.Group("", s.requireScope(auth.ScopeRunsRead))
+	runsRead.GET("/runs", s.handleRunsList)
+	runsRead.GET("/runs/:id", s.handleRunGet)
+	runsWrite := runsAPI.Group("", s.requireScope(auth.ScopeRunsWrite))
+	runsWrite.POST("/runs", s.handleRunsCreate)
+	runsWrite.PATCH("/runs/:id", s.handleRunPatch)
+	// Signed-in admins only: soft delete and restore.
+	runsAdmin := runsAPI.Group("", s.signedIn, s.requireRole(db.RoleAdmin))
+	runsAdmin.DELETE("/runs/:id", s.handleRunDelete)
+	runsAdmin.POST("/runs/:id/restore", s.handleRunRestore)
 
 	// Admins only.
 	admin := user.Group("", s.requireRole(db.RoleAdmin))

@@ -16,6 +16,7 @@ import (
 
 	"labreview/auth"
 	"labreview/db"
+	"labreview/runs"
 )
 
 // Options is the part of the configuration the HTTP layer needs.
@@ -44,6 +45,7 @@ type Server struct {
 	opts    Options
 	db      Database
 	auth    *auth.Service
+	runs    *runs.Service
 	ui      *spa
 	proxies []netip.Prefix
 	csrf    *http.CrossOriginProtection
@@ -52,7 +54,7 @@ type Server struct {
 
 // New builds the HTTP handler. ui is the built web UI (the contents of
 // frontend/dist); when it holds no index.html, / explains how to build it.
-func New(logger *slog.Logger, opts Options, database Database, authn *auth.Service, ui fs.FS) (http.Handler, error) {
+func New(logger *slog.Logger, opts Options, database Database, authn *auth.Service, review *runs.Service, ui fs.FS) (http.Handler, error) {
 	proxies, err := ParseTrustedProxies(opts.TrustedProxies)
 	if err != nil {
 		return nil, err
@@ -64,7 +66,7 @@ func New(logger *slog.Logger, opts Options, database Database, authn *auth.Servi
 	if err != nil {
 		return nil, fmt.Errorf("server: load web UI: %w", err)
 	}
-	s := &Server{log: logger, opts: opts, db: database, auth: authn, ui: site, proxies: proxies,
+	s := &Server{log: logger, opts: opts, db: database, auth: authn, runs: review, ui: site, proxies: proxies,
 		csrf: http.NewCrossOriginProtection(), sampled: newSampledLog(10 * time.Second)}
 
 	gin.SetMode(gin.ReleaseMode)

@@ -22,6 +22,7 @@ import (
 	"labreview/db"
 	"labreview/db/dbtest"
 	"labreview/db/mongo"
+	"labreview/runs"
 )
 
 // TestMain stops the MongoDB stand-in after the tests if one started it.
@@ -173,7 +174,7 @@ func newTestServerWith(t *testing.T, opts Options, database db.Store, ui fstest.
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	h, err := New(logger, opts, database, svc, ui)
+	h, err := New(logger, opts, database, svc, runs.New(database, runs.Config{}, logger, now), ui)
 	if err != nil {
 		t.Fatal(err)
 	}

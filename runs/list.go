@@ -1,0 +1,94 @@
+package runs
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"labreview/db"
+)
+
+// Page sizes of run lists.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+)
+
+// ListQuery selects a page of runs, newest first.
+type ListQuery struct {
+	Project string
+	Status  string // a stored status, or stale
+	Deleted bool   // deleted runs instead of live ones (admins)
+	Cursor  string // from the previous page's Next
+	Limit   int    // 0: DefaultPageSize
+}
+
+// Page is one page of runs; Next is the cursor of the following page, ""
+// at the end.
+type Page struct {
+	Runs []db.Run
+	Next string
+}
+
+// List returns a page of runs. A token limited to some projects sees only
+// those: with no project asked for, each of its projects is read by its
+// index and the pages are merged, so the cost stays that of a page.
+func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error) {
+	if q.Limit == 0 {
+		q.Limit = DefaultPageSize
+	}
+	if q.Limit < 1 || q.Limit > MaxPageSize {
+		return nil, invalid("limit", "A page holds 1 to %d runs.", MaxPageSize)
+	}
+	if q.Project != "" {
+		if _, err := label("project", q.Project, false); err != nil {
+			return nil, err
+		}
+	}
+	if q.Cursor != "" && !db.ValidID(q.Cursor) {
+		return nil, invalid("cursor", "The cursor is not one this server gave out.")
+	}
+	f := db.RunFilter{Project: q.Project, Status: q.Status, Deleted: q.Deleted, Before: q.Cursor}
+	switch q.Status {
+	case "":
+	case StatusStale:
+		f.Status, f.StaleBefore = db.StatusRunning, s.now().Add(-s.cfg.StaleAfter)
+	default:
+		if err := checkStatus(q.Status); err != nil {
+			return nil, err
+		}
+	}
+	projects := []string{q.Project}
+	if len(a.Projects) > 0 {
+		if q.Project != "" && !a.reaches(q.Project) {
+			return &Page{Runs: []db.Run{}}, nil
+		}
+		if q.Project == "" {
+			projects = a.Projects
+		}
+	}
+	var all []db.Run
+	more := false
+	for _, p := range projects {
+		f.Project = p
+		runs, m, err := s.db.ListRuns(ctx, f, q.Limit)
+		if err != nil {
+			return nil, err
+		}
+		all, more = append(all, runs...), more || m
+	}
+	if len(projects) > 1 {
+		slices.SortFunc(all, func(x, y db.Run) int { return strings.Compare(y.ID, x.ID) })
+		if len(all) > q.Limit {
+			all, more = all[:q.Limit], true
+		}
+	}
+	page := &Page{Runs: all}
+	if page.Runs == nil {
+		page.Runs = []db.Run{}
+	}
+	if more && len(all) > 0 {
+		page.Next = all[len(all)-1].ID
+	}
+	return page, nil
+}

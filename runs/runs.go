@@ -1,0 +1,268 @@
+// Package runs is labreview's review domain: the rules for creating,
+// changing, listing, deleting and restoring the runs that cluster jobs
+// report. It is plain Go: no HTTP types, storage through package db, time
+// injected. The server checks scopes (auth.Principal.Allows) before it
+// calls in; project limits of API tokens are applied here, where the
+// run's project is known.
+package runs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"labreview/db"
+)
+
+// Store is what the domain needs of the database.
+type Store interface {
+	db.Runs
+	db.Audit
+}
+
+// Config holds the runs settings (the runs section of config.yaml).
+type Config struct {
+	// StaleAfter: a running run without a sign of life for this long is
+	// shown as stale.
+	StaleAfter time.Duration
+}
+
+// DefaultStaleAfter is runs.stale_after when unset.
+const DefaultStaleAfter = 5 * time.Minute
+
+// StatusStale is the status shown for a running run whose job has gone
+// quiet; it is never stored.
+const StatusStale = "stale"
+
+// Audit events of runs.
+const (
+	EventRunCreated  = "run_created"
+	EventRunChanged  = "run_changed"
+	EventRunDeleted  = "run_deleted"
+	EventRunRestored = "run_restored"
+)
+
+// Errors the HTTP layer maps to responses.
+var (
+	// ErrNotFound: no such run, or the caller's token does not reach its
+	// project (which must not reveal that it exists).
+	ErrNotFound = errors.New("runs: no such run")
+	// ErrDeleted: the run is deleted; it must be restored before it
+	// changes.
+	ErrDeleted = errors.New("runs: the run is deleted")
+	// ErrProject: the caller's token is limited to other projects.
+	ErrProject = errors.New("runs: the token is not allowed for this project")
+	// ErrNotDeleted: restoring a run that is not deleted.
+	ErrNotDeleted = errors.New("runs: the run is not deleted")
+)
+
+// InputError is invalid client input, naming the field.
+type InputError struct {
+	Field   string
+	Code    string
+	Message string
+}
+
+func (e *InputError) Error() string { return "runs: " + e.Field + ": " + e.Message }
+
+func invalid(field, format string, args ...any) *InputError {
+	return &InputError{Field: field, Code: "invalid", Message: fmt.Sprintf(format, args...)}
+}
+
+// Actor is who asks: a signed-in user, or a user's API token limited to
+// some projects.
+type Actor struct {
+	UserID    string
+	SessionID string
+	TokenID   string
+	Projects  []string // empty: every project
+	IP        string
+	UserAgent string
+}
+
+func (a Actor) reaches(project string) bool {
+	return len(a.Projects) == 0 || slices.Contains(a.Projects, project)
+}
+
+// Service applies the rules. Create it with New.
+type Service struct {
+	db  Store
+	cfg Config
+	log *slog.Logger
+	now func() time.Time
+}
+
+// New builds the service; now may be nil (time.Now).
+func New(store Store, cfg Config, logger *slog.Logger, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	if cfg.StaleAfter <= 0 {
+		cfg.StaleAfter = DefaultStaleAfter
+	}
+	return &Service{db: store, cfg: cfg, log: logger, now: now}
+}
+
+// ShownStatus is the status a reader sees: the stored one, or stale for a
+// running run without a sign of life for StaleAfter.
+func (s *Service) ShownStatus(r *db.Run) string {
+	if r.Status == db.StatusRunning && aliveAt(r).Before(s.now().Add(-s.cfg.StaleAfter)) {
+		return StatusStale
+	}
+	return r.Status
+}
+
+// aliveAt is the run's last sign of life: heartbeat, else start, else
+// creation (the same rule the adapters index).
+func aliveAt(r *db.Run) time.Time {
+	switch {
+	case r.HeartbeatAt != nil:
+		return *r.HeartbeatAt
+	case r.StartedAt != nil:
+		return *r.StartedAt
+	}
+	return r.CreatedAt
+}
+
+// Get returns a run, deleted ones included (they carry DeletedAt).
+func (s *Service) Get(ctx context.Context, a Actor, id string) (*db.Run, error) {
+	r, err := s.db.RunByID(ctx, id)
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return nil, ErrNotFound
+	case err != nil:
+		return nil, err
+	case !a.reaches(r.Project):
+		return nil, ErrNotFound
+	}
+	return r, nil
+}
+
+// Create stores a new run, or returns the run the project already has
+// under the same external id (created is false then, and nothing
+// changes: a retried create is harmless).
+func (s *Service) Create(ctx context.Context, a Actor, in NewRun) (run *db.Run, created bool, err error) {
+	r, err := in.validate()
+	if err != nil {
+		return nil, false, err
+	}
+	if !a.reaches(r.Project) {
+		return nil, false, ErrProject
+	}
+	now := s.now()
+	r.ID, r.CreatedBy, r.CreatedByToken, r.CreatedAt, r.UpdatedAt, r.Version = db.NewID(), a.UserID, a.TokenID, now, now, 1
+	if r.ExternalID == "" {
+		r.ExternalID = r.ID
+	}
+	if r.Name == "" {
+		r.Name = r.ExternalID
+	}
+	applyStatusTimes(r, "", now, nil)
+	stored, created, err := s.db.CreateRun(ctx, r)
+	if err != nil {
+		return nil, false, err
+	}
+	if created {
+		s.audit(ctx, a, EventRunCreated, stored, map[string]any{"after": summary(stored)})
+	}
+	return stored, created, nil
+}
+
+// Update applies a patch to a live run.
+func (s *Service) Update(ctx context.Context, a Actor, id string, p Patch) (*db.Run, error) {
+	if err := p.validate(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	before, after, err := s.db.UpdateRun(ctx, id, now, func(r *db.Run) error {
+		if !a.reaches(r.Project) {
+			return ErrNotFound
+		}
+		if r.DeletedAt != nil {
+			return ErrDeleted
+		}
+		return p.apply(r, now)
+	})
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return nil, ErrNotFound
+	case err != nil:
+		return nil, err
+	}
+	if changes := diff(before, after); len(changes) > 0 {
+		s.audit(ctx, a, EventRunChanged, after, changes)
+	}
+	return after, nil
+}
+
+// Delete soft-deletes a run (admins only; the server checks the role): it
+// leaves lists but stays restorable.
+func (s *Service) Delete(ctx context.Context, a Actor, id string) (*db.Run, error) {
+	return s.setDeleted(ctx, a, id, true)
+}
+
+// Restore brings a deleted run back.
+func (s *Service) Restore(ctx context.Context, a Actor, id string) (*db.Run, error) {
+	return s.setDeleted(ctx, a, id, false)
+}
+
+func (s *Service) setDeleted(ctx context.Context, a Actor, id string, deleted bool) (*db.Run, error) {
+	now := s.now()
+	_, after, err := s.db.UpdateRun(ctx, id, now, func(r *db.Run) error {
+		switch {
+		case !a.reaches(r.Project):
+			return ErrNotFound
+		case deleted && r.DeletedAt != nil:
+			return ErrDeleted
+		case !deleted && r.DeletedAt == nil:
+			return ErrNotDeleted
+		}
+		if deleted {
+			r.DeletedAt = &now
+		} else {
+			r.DeletedAt = nil
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return nil, ErrNotFound
+	case err != nil:
+		return nil, err
+	}
+	event := EventRunRestored
+	if deleted {
+		event = EventRunDeleted
+	}
+	s.audit(ctx, a, event, after, nil)
+	return after, nil
+}
+
+func (s *Service) audit(ctx context.Context, a Actor, event string, r *db.Run, details map[string]any) {
+	if details == nil {
+		details = map[string]any{}
+	}
+	details["run_id"], details["project"] = r.ID, r.Project
+	if a.TokenID != "" {
+		details["token_id"] = a.TokenID
+	}
+	e := &db.AuditEvent{At: s.now(), Event: event, ActorID: a.UserID, SessionID: a.SessionID, IP: a.IP,
+		UserAgent: truncate(a.UserAgent, 512), Details: details}
+	// The audit log must not make a stored change fail after the fact.
+	if err := s.db.InsertAudit(context.WithoutCancel(ctx), e); err != nil {
+		s.log.Error("writing audit event", "event", event, "err", err)
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}

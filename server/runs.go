@@ -1,0 +1,262 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"labreview/db"
+	"labreview/runs"
+)
+
+// runResponse is a run as the API shows it. status is the shown status:
+// stale for a running run whose job has gone quiet.
+type runResponse struct {
+	ID              string         `json:"id"`
+	Project         string         `json:"project"`
+	ExternalID      string         `json:"external_id"`
+	Name            string         `json:"name"`
+	Status          string         `json:"status"`
+	Host            string         `json:"host"`
+	JobID           string         `json:"job_id"`
+	CreatedBy       runCreator     `json:"created_by"`
+	Params          map[string]any `json:"params"`
+	Metrics         db.Metrics     `json:"metrics"`
+	Tags            []string       `json:"tags"`
+	Notes           string         `json:"notes"`
+	CreatedAt       time.Time      `json:"created_at"`
+	UpdatedAt       time.Time      `json:"updated_at"`
+	StartedAt       *time.Time     `json:"started_at"`
+	FinishedAt      *time.Time     `json:"finished_at"`
+	HeartbeatAt     *time.Time     `json:"heartbeat_at"`
+	DurationSeconds *float64       `json:"duration_seconds"`
+	DeletedAt       *time.Time     `json:"deleted_at"`
+	Version         int64          `json:"version"`
+}
+
+type runCreator struct {
+	UserID  string `json:"user_id"`
+	TokenID string `json:"token_id,omitempty"`
+}
+
+func (s *Server) toRunResponse(r *db.Run) runResponse {
+	out := runResponse{ID: r.ID, Project: r.Project, ExternalID: r.ExternalID, Name: r.Name, Status: s.runs.ShownStatus(r),
+		Host: r.Host, JobID: r.JobID, CreatedBy: runCreator{UserID: r.CreatedBy, TokenID: r.CreatedByToken},
+		Params: r.Params, Metrics: r.Metrics, Tags: r.Tags, Notes: r.Notes, CreatedAt: r.CreatedAt.UTC(),
+		UpdatedAt: r.UpdatedAt.UTC(), StartedAt: utcPtr(r.StartedAt), FinishedAt: utcPtr(r.FinishedAt),
+		HeartbeatAt: utcPtr(r.HeartbeatAt), DeletedAt: utcPtr(r.DeletedAt), Version: r.Version}
+	if r.StartedAt != nil {
+		end := time.Now()
+		if r.FinishedAt != nil {
+			end = *r.FinishedAt
+		}
+		if r.FinishedAt != nil || r.Status == db.StatusRunning {
+			d := end.Sub(*r.StartedAt).Seconds()
+			out.DurationSeconds = &d
+		}
+	}
+	return out
+}
+
+// runActor is who calls, for the runs domain.
+func runActor(c *gin.Context) runs.Actor {
+	p := principal(c)
+	return runs.Actor{UserID: p.UserID, SessionID: p.SessionID, TokenID: p.TokenID, Projects: p.Projects,
+		IP: c.ClientIP(), UserAgent: c.Request.UserAgent()}
+}
+
+// runCreateRequest is the body of POST /api/runs.
+type runCreateRequest struct {
+	Project    string         `json:"project"`
+	ExternalID string         `json:"external_id"`
+	Name       string         `json:"name"`
+	Status     string         `json:"status"`
+	Host       string         `json:"host"`
+	JobID      string         `json:"job_id"`
+	Params     jsontext.Value `json:"params"`
+	Metrics    db.Metrics     `json:"metrics"`
+	Tags       []string       `json:"tags"`
+	Notes      string         `json:"notes"`
+	readOnlyRunFields
+}
+
+// runPatchRequest is the body of PATCH /api/runs/{id}.
+type runPatchRequest struct {
+	Status     *string        `json:"status"`
+	Metrics    db.Metrics     `json:"metrics"`
+	Params     jsontext.Value `json:"params"`
+	Tags       *[]string      `json:"tags"`
+	Notes      *string        `json:"notes"`
+	Heartbeat  bool           `json:"heartbeat"`
+	FinishedAt *time.Time     `json:"finished_at"`
+	readOnlyRunFields
+	Project    jsontext.Value `json:"project"`
+	ExternalID jsontext.Value `json:"external_id"`
+}
+
+// readOnlyRunFields are the server's fields of a run: a body that names
+// one is refused with a message saying so, rather than as unknown.
+type readOnlyRunFields struct {
+	ID              jsontext.Value `json:"id"`
+	CreatedBy       jsontext.Value `json:"created_by"`
+	CreatedAt       jsontext.Value `json:"created_at"`
+	UpdatedAt       jsontext.Value `json:"updated_at"`
+	StartedAt       jsontext.Value `json:"started_at"`
+	HeartbeatAt     jsontext.Value `json:"heartbeat_at"`
+	DurationSeconds jsontext.Value `json:"duration_seconds"`
+	DeletedAt       jsontext.Value `json:"deleted_at"`
+	Version         jsontext.Value `json:"version"`
+	Review          jsontext.Value `json:"review"`
+}
+
+func (f *readOnlyRunFields) named() string {
+	for name, v := range map[string]jsontext.Value{"id": f.ID, "created_by": f.CreatedBy, "created_at": f.CreatedAt,
+		"updated_at": f.UpdatedAt, "started_at": f.StartedAt, "heartbeat_at": f.HeartbeatAt,
+		"duration_seconds": f.DurationSeconds, "deleted_at": f.DeletedAt, "version": f.Version, "review": f.Review} {
+		if v != nil {
+			return name
+		}
+	}
+	return ""
+}
+
+func readOnlyField(name string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: "read_only_field",
+		Message: name + " is set by the server and cannot be written.", Details: []FieldError{{Field: name, Message: "read-only"}}}
+}
+
+func rawJSON(v jsontext.Value) json.RawMessage {
+	if len(v) == 0 || string(v) == "null" {
+		return nil
+	}
+	return json.RawMessage(v)
+}
+
+// handleRunsCreate: POST /api/runs. 201 with a new run; 200 with the run
+// the project already has under the same external id.
+func (s *Server) handleRunsCreate(c *gin.Context) {
+	var in runCreateRequest
+	if err := decodeJSON(c, &in); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	if name := in.named(); name != "" {
+		s.writeError(c, readOnlyField(name))
+		return
+	}
+	r, created, err := s.runs.Create(c.Request.Context(), runActor(c), runs.NewRun{Project: in.Project,
+		ExternalID: in.ExternalID, Name: in.Name, Status: in.Status, Host: in.Host, JobID: in.JobID,
+		Params: rawJSON(in.Params), Metrics: in.Metrics, Tags: in.Tags, Notes: in.Notes})
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	c.Header("Location", "/api/runs/"+r.ID)
+	c.JSON(status, s.toRunResponse(r))
+}
+
+// handleRunGet: GET /api/runs/{id}.
+func (s *Server) handleRunGet(c *gin.Context) {
+	r, err := s.runs.Get(c.Request.Context(), runActor(c), c.Param("id"))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, s.toRunResponse(r))
+}
+
+// handleRunPatch: PATCH /api/runs/{id}.
+func (s *Server) handleRunPatch(c *gin.Context) {
+	var in runPatchRequest
+	if err := decodeJSON(c, &in); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	name := in.named()
+	if in.Project != nil {
+		name = "project"
+	} else if in.ExternalID != nil {
+		name = "external_id"
+	}
+	if name != "" {
+		s.writeError(c, readOnlyField(name))
+		return
+	}
+	r, err := s.runs.Update(c.Request.Context(), runActor(c), c.Param("id"), runs.Patch{Status: in.Status,
+		Metrics: in.Metrics, Params: rawJSON(in.Params), Tags: in.Tags, Notes: in.Notes, Heartbeat: in.Heartbeat,
+		FinishedAt: in.FinishedAt})
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, s.toRunResponse(r))
+}
+
+// handleRunsList: GET /api/runs?project=&status=&deleted=&cursor=&limit=.
+func (s *Server) handleRunsList(c *gin.Context) {
+	q := runs.ListQuery{Project: c.Query("project"), Status: c.Query("status"), Cursor: c.Query("cursor")}
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil {
+			s.writeError(c, &runs.InputError{Field: "limit", Code: "invalid", Message: "limit is a number of runs."})
+			return
+		}
+		q.Limit = n
+	}
+	switch c.Query("deleted") {
+	case "", "false":
+	case "true":
+		// Deleted runs are for signed-in admins, who can restore them.
+		p := principal(c)
+		if p.Role != db.RoleAdmin || p.TokenID != "" {
+			s.writeError(c, errForbidden)
+			return
+		}
+		q.Deleted = true
+	default:
+		s.writeError(c, &runs.InputError{Field: "deleted", Code: "invalid", Message: "deleted is true or false."})
+		return
+	}
+	page, err := s.runs.List(c.Request.Context(), runActor(c), q)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	out := make([]runResponse, len(page.Runs))
+	for i := range page.Runs {
+		out[i] = s.toRunResponse(&page.Runs[i])
+	}
+	resp := gin.H{"runs": out, "next": nil}
+	if page.Next != "" {
+		resp["next"] = page.Next
+	}
+	c.JSON(http.StatusOK, resp)
+}
+
+// handleRunDelete: DELETE /api/runs/{id} (admins, signed in): a soft
+// delete.
+func (s *Server) handleRunDelete(c *gin.Context) {
+	if _, err := s.runs.Delete(c.Request.Context(), runActor(c), c.Param("id")); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// handleRunRestore: POST /api/runs/{id}/restore (admins, signed in).
+func (s *Server) handleRunRestore(c *gin.Context) {
+	r, err := s.runs.Restore(c.Request.Context(), runActor(c), c.Param("id"))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, s.toRunResponse(r))
+}
