@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -205,8 +206,8 @@ func (s *Server) handleRunsList(c *gin.Context) {
 	q := runs.ListQuery{Project: c.Query("project"), Status: c.Query("status"), Cursor: c.Query("cursor")}
 	if l := c.Query("limit"); l != "" {
 		n, err := strconv.Atoi(l)
-		if err != nil {
-			s.writeError(c, &runs.InputError{Field: "limit", Code: "invalid", Message: "limit is a number of runs."})
+		if err != nil || n < 1 {
+			s.writeError(c, &runs.InputError{Field: "limit", Code: "invalid", Message: fmt.Sprintf("A page holds 1 to %d runs.", runs.MaxPageSize)})
 			return
 		}
 		q.Limit = n
