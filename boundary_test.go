@@ -47,6 +47,42 @@ func TestStorageBoundary(t *testing.T) {
 	}
 }
 
+// TestLayers keeps the dependency direction of docs/architecture.md:
+// main → server → auth, runs → db. auth and runs are plain Go (no Gin, no
+// net/http), runs does not reach into auth, and db imports none of them.
+func TestLayers(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./auth", "./runs", "./db", "./db/sqlite", "./db/mongo").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	rules := map[string][]string{
+		"labreview/auth":      {"github.com/gin-gonic/", "net/http", "labreview/server", "labreview/runs"},
+		"labreview/runs":      {"github.com/gin-gonic/", "net/http", "labreview/server", "labreview/auth"},
+		"labreview/db":        {"labreview/auth", "labreview/runs", "labreview/server"},
+		"labreview/db/sqlite": {"labreview/auth", "labreview/runs", "labreview/server"},
+		"labreview/db/mongo":  {"labreview/auth", "labreview/runs", "labreview/server"},
+	}
+	seen := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		pkg, imports, _ := strings.Cut(line, " ")
+		forbidden, ok := rules[pkg]
+		if !ok {
+			continue
+		}
+		seen++
+		for _, imp := range strings.Fields(imports) {
+			for _, f := range forbidden {
+				if imp == f || strings.HasPrefix(imp, f) && strings.HasSuffix(f, "/") {
+					t.Errorf("%s imports %s", pkg, imp)
+				}
+			}
+		}
+	}
+	if seen != len(rules) {
+		t.Fatalf("checked %d of %d packages", seen, len(rules))
+	}
+}
+
 func TestAtLeastTwoProcsOnOneCPU(t *testing.T) {
 	before := runtime.GOMAXPROCS(1)
 	defer runtime.GOMAXPROCS(before)
