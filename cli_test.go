@@ -220,7 +220,7 @@ func TestMoveToHostedAndBack(t *testing.T) {
 	hosted := map[string]string{"LABREVIEW_MONGODB_URI": dbtest.MongoURI(t), "LABREVIEW_MONGODB_DATABASE": dbtest.FreshName(),
 		"LABREVIEW_DATA_DIR": filepath.Join(work, "unused")}
 	out, err := cliEnv(t, hosted, "", "import", first)
-	if err != nil || !strings.Contains(out, "imported 1 signing keys, 1 users") {
+	if err != nil || !strings.Contains(out, "1 signing keys, 1 users") {
 		t.Fatalf("import into hosted: %v %q", err, out)
 	}
 	server := start(t, hosted)
@@ -260,7 +260,7 @@ func TestMoveToHostedAndBack(t *testing.T) {
 		t.Fatalf("import into a non-empty database: %v", err)
 	}
 	out, err = cli(t, back, "", "import", "--merge", second)
-	if err != nil || !strings.Contains(out, "imported 0 signing keys, 0 users") || !strings.Contains(out, "kept as they were") {
+	if err != nil || !strings.Contains(out, "0 signing keys, 0 users") || !strings.Contains(out, "kept as they were") {
 		t.Fatalf("merge of the same file: %v %q", err, out)
 	}
 }
