@@ -58,6 +58,7 @@ type Store interface {
 	Secrets
 	Tokens
 	Runs
+	Series
 	Setup
 	Leases
 	Transfer
@@ -223,6 +224,23 @@ type Runs interface {
 	// ListRuns returns up to limit runs matching f, newest first, and
 	// whether more exist. Every filter combination is served by an index.
 	ListRuns(ctx context.Context, f RunFilter, limit int) ([]Run, bool, error)
+}
+
+// Series stores the points of runs' series in chunks (see ChunkPoints).
+type Series interface {
+	// WriteSeries merges each series' points (sorted by step, one point a
+	// step: SortPoints) into the run's series and updates their summaries,
+	// atomically: a step already stored takes the new value, so writing a
+	// batch again adds nothing. It returns how many steps were new.
+	WriteSeries(ctx context.Context, runID string, batch map[string][]Point) (added int, err error)
+	// SeriesSummaries returns the summaries of a run's series, by name.
+	SeriesSummaries(ctx context.Context, runID string) ([]SeriesSummary, error)
+	// ChunkSummaries returns the summaries of the chunks of a series that
+	// hold steps in [from, to], in step order.
+	ChunkSummaries(ctx context.Context, runID, name string, from, to int64) ([]ChunkSummary, error)
+	// Chunks returns the chunks of a series that start at the given steps,
+	// with their points, in step order.
+	Chunks(ctx context.Context, runID, name string, firstSteps []int64) ([]Chunk, error)
 }
 
 // Setup records that first-run setup created the first admin.

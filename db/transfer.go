@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -39,12 +40,13 @@ const (
 	KindSession    RecordKind = "session"
 	KindAPIToken   RecordKind = "api_token"
 	KindRun        RecordKind = "run"
+	KindSeries     RecordKind = "series"
 	KindAudit      RecordKind = "audit"
 )
 
 // RecordKinds lists every kind in export order. Login counters and leases
 // are transient and not exported.
-var RecordKinds = []RecordKind{KindSecret, KindSigningKey, KindUser, KindSetup, KindSession, KindAPIToken, KindRun, KindAudit}
+var RecordKinds = []RecordKind{KindSecret, KindSigningKey, KindUser, KindSetup, KindSession, KindAPIToken, KindRun, KindSeries, KindAudit}
 
 // Record is one exported or imported record; exactly the field of its Kind
 // is set.
@@ -57,7 +59,15 @@ type Record struct {
 	Session *Session
 	Token   *APIToken
 	Run     *Run
+	Series  *SeriesPart
 	Audit   *AuditEvent
+}
+
+// SeriesPart is a piece of a run's series as exported: one chunk's points.
+type SeriesPart struct {
+	RunID  string
+	Name   string
+	Points []Point
 }
 
 // Secret is a named shared server secret (Secrets).
@@ -75,6 +85,11 @@ func (r Record) ID() string {
 		return r.Token.ID
 	case KindRun:
 		return r.Run.ID
+	case KindSeries:
+		if len(r.Series.Points) == 0 {
+			return r.Series.RunID + "/" + r.Series.Name
+		}
+		return fmt.Sprintf("%s/%s@%d", r.Series.RunID, r.Series.Name, r.Series.Points[0].Step)
 	case KindSigningKey:
 		return r.Key.ID
 	case KindUser:
@@ -501,6 +516,15 @@ type runLine struct {
 	Version        int64           `json:"version"`
 }
 
+type seriesLine struct {
+	RunID  string       `json:"run_id"`
+	Name   string       `json:"name"`
+	Points [][2]jsonNum `json:"points"` // [step, value], value as in Metrics
+}
+
+// jsonNum is a step (an integer) or a value (a Float) in a series line.
+type jsonNum = json.RawMessage
+
 func validStatus(s string) bool {
 	switch s {
 	case StatusQueued, StatusRunning, StatusSucceeded, StatusFailed, StatusCancelled:
@@ -553,6 +577,13 @@ func encodeRecord(r Record) (recordLine, error) {
 		return recordLine{r.Kind, setupLine{r.Setup.UserID, jsonTime{r.Setup.At}}}, nil
 	case KindSecret:
 		return recordLine{r.Kind, secretLine{r.Secret.Name, r.Secret.Value}}, nil
+	case KindSeries:
+		l := seriesLine{RunID: r.Series.RunID, Name: r.Series.Name, Points: make([][2]jsonNum, len(r.Series.Points))}
+		for i, p := range r.Series.Points {
+			v, _ := Float(p.Value).MarshalJSON() // never fails
+			l.Points[i] = [2]jsonNum{jsonNum(strconv.FormatInt(p.Step, 10)), v}
+		}
+		return recordLine{r.Kind, l}, nil
 	case KindRun:
 		run := r.Run
 		params := run.Params
@@ -670,6 +701,27 @@ func decodeRecord(kind RecordKind, b []byte) (Record, error) {
 			Params: params, Metrics: metrics, Tags: orEmpty(l.Tags), Notes: l.Notes, CreatedAt: l.CreatedAt.Time,
 			UpdatedAt: l.UpdatedAt.Time, StartedAt: fromOptTime(l.StartedAt), FinishedAt: fromOptTime(l.FinishedAt),
 			HeartbeatAt: fromOptTime(l.HeartbeatAt), DeletedAt: fromOptTime(l.DeletedAt), Version: l.Version}}, nil
+	case KindSeries:
+		var l seriesLine
+		if err := data(&l); err != nil {
+			return fail(err.Error())
+		}
+		if !ValidID(l.RunID) || l.Name == "" || len(l.Points) == 0 {
+			return fail("needs a valid run_id, a name and points")
+		}
+		part := &SeriesPart{RunID: l.RunID, Name: l.Name, Points: make([]Point, len(l.Points))}
+		for i, p := range l.Points {
+			step, err := strconv.ParseInt(string(p[0]), 10, 64)
+			if err != nil {
+				return fail("a step is not an integer")
+			}
+			var v Float
+			if err := v.UnmarshalJSON(p[1]); err != nil {
+				return fail(err.Error())
+			}
+			part.Points[i] = Point{Step: step, Value: float64(v)}
+		}
+		return Record{Kind: kind, Series: part}, nil
 	case KindSecret:
 		var l secretLine
 		if err := data(&l); err != nil {

@@ -71,6 +71,14 @@ func fill(t *testing.T, s db.Store, users int) {
 		if _, _, err := s.CreateRun(ctx(t), run); err != nil {
 			t.Fatal(err)
 		}
+		if i%4 == 0 {
+			// 600 points: two chunks; NaN and an infinity among them.
+			points := pts(0, 599, 1, func(st int64) float64 { return float64(st) / 3 })
+			points[5].Value, points[7].Value = math.NaN(), math.Inf(1)
+			if _, err := s.WriteSeries(ctx(t), run.ID, map[string][]db.Point{"loss": points}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		e := &db.AuditEvent{Event: "login_ok", ActorID: u.ID, UserID: u.ID, SessionID: sess.ID, IP: "192.0.2.1",
 			UserAgent: "Firefox \"quoted\" <b>", Details: map[string]any{"n": float64(i), "nested": map[string]any{"ok": true}}}
 		if err := s.InsertAudit(ctx(t), e); err != nil {
@@ -103,8 +111,9 @@ func TestRoundTripAcrossAdapters(t *testing.T) {
 	embedded := dbtest.SQLite(t)
 	fill(t, embedded, 12)
 	first := export(t, embedded)
-	// header, secret, 2 keys, 12 users, setup, 12 sessions, 8 tokens, 12 runs, 13 events, trailer
-	if n := strings.Count(first, "\n"); n != 1+1+2+12+1+12+8+12+13+1 {
+	// header, secret, 2 keys, 12 users, setup, 12 sessions, 8 tokens, 12 runs,
+	// 3 series of 2 chunks, 13 events, trailer
+	if n := strings.Count(first, "\n"); n != 1+1+2+12+1+12+8+12+6+13+1 {
 		t.Fatalf("export has %d lines:\n%s", n, first)
 	}
 

@@ -39,6 +39,8 @@ var queryShapes = []queryShape{
 	{"ListRuns by status", runsCollection, []string{"deleted", "status"}, "_id"},
 	{"ListRuns by project and status", runsCollection, []string{"deleted", "project", "status"}, "_id"},
 	{"ListRuns, stale", runsCollection, []string{"deleted", "status"}, "alive_at"},
+	{"series chunks by step", chunksCollection, []string{"run_id", "series"}, "first_step"},
+	{"SeriesSummaries", seriesCollection, []string{"run_id"}, "name"},
 	{"APITokenByHash", tokensCollection, []string{"hash"}, ""},
 	{"ListAPITokens of a user", tokensCollection, []string{"user_id"}, "_id"},
 }

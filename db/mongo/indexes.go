@@ -21,6 +21,8 @@ const (
 	metaCollection     = "meta"
 	tokensCollection   = "api_tokens"
 	runsCollection     = "runs"
+	chunksCollection   = "series_chunks"
+	seriesCollection   = "series"
 )
 
 // indexSpec is one index that must exist.
@@ -77,6 +79,10 @@ var indexSpecs = []indexSpec{
 	{collection: runsCollection, name: "project_status", keys: bson.D{{Key: "deleted", Value: 1}, {Key: "project", Value: 1}, {Key: "status", Value: 1}, {Key: "_id", Value: -1}}},
 	// Stale runs: running, with no sign of life since a cutoff.
 	{collection: runsCollection, name: "alive", keys: bson.D{{Key: "deleted", Value: 1}, {Key: "status", Value: 1}, {Key: "alive_at", Value: 1}}},
+	// Series chunks of a run's series by step: writes, downsampled reads.
+	{collection: chunksCollection, name: "series_step", keys: bson.D{{Key: "run_id", Value: 1}, {Key: "series", Value: 1}, {Key: "first_step", Value: 1}}, unique: true},
+	// SeriesSummaries of a run, by name.
+	{collection: seriesCollection, name: "run_name", keys: bson.D{{Key: "run_id", Value: 1}, {Key: "name", Value: 1}}},
 	// SigningKeys lists the handful of keys by creation.
 	{collection: keysCollection, name: "created", keys: bson.D{{Key: "created_at", Value: 1}}},
 }

@@ -28,6 +28,15 @@ func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) e
 				byID, func(d *secretDoc) error {
 					return emit(db.Record{Kind: kind, Secret: &db.Secret{Name: strings.TrimPrefix(d.ID, "secret:"), Value: d.Value}})
 				})
+		case db.KindSeries:
+			err = each(ctx, s.chunks(), bson.D{}, options.Find().SetSort(bson.D{{Key: "run_id", Value: 1}, {Key: "series", Value: 1}, {Key: "first_step", Value: 1}}),
+				func(d *chunkDoc) error {
+					c, err := decodeChunk(d)
+					if err != nil {
+						return err
+					}
+					return emit(db.Record{Kind: kind, Series: &db.SeriesPart{RunID: d.RunID.Hex(), Name: d.Series, Points: c.Points}})
+				})
 		case db.KindRun:
 			err = each(ctx, s.runs(), bson.D{}, byID, func(d *runDoc) error {
 				r, err := d.run()
@@ -100,7 +109,7 @@ func each[T any](ctx context.Context, coll *mdb.Collection, filter any, opts *op
 // since records that exist are skipped.
 func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error), merge bool) (*db.ImportReport, error) {
 	if !merge {
-		for _, c := range []*mdb.Collection{s.users(), s.sessions(), s.audit(), s.keys(), s.meta(), s.tokens(), s.runs()} {
+		for _, c := range []*mdb.Collection{s.users(), s.sessions(), s.audit(), s.keys(), s.meta(), s.tokens(), s.runs(), s.chunks()} {
 			filter := bson.D{}
 			if c.Name() == metaCollection {
 				filter = bson.D{{Key: "_id", Value: setupMarkerID}}
@@ -174,6 +183,9 @@ func (s *Store) importOne(ctx context.Context, rec db.Record) (added bool, confl
 			return false, "", classify(ferr)
 		}
 		added, err = insert(s.meta(), secretDoc{ID: id, Value: rec.Secret.Value}, id)
+	case db.KindSeries:
+		n, werr := s.WriteSeries(ctx, rec.Series.RunID, map[string][]db.Point{rec.Series.Name: db.SortPoints(rec.Series.Points)})
+		return n > 0, "", werr
 	case db.KindRun:
 		holder, ferr := s.findRun(ctx, bson.D{{Key: "project", Value: rec.Run.Project}, {Key: "external_id", Value: rec.Run.ExternalID}})
 		switch {

@@ -19,7 +19,8 @@ import (
 // growingTables grow with use; a full scan of one of them makes a query's
 // cost grow with the data. The other tables hold a handful of rows
 // (signing keys, the setup claim, leases, meta).
-var growingTables = map[string]bool{"users": true, "sessions": true, "audit": true, "login_throttle": true, "api_tokens": true, "runs": true}
+var growingTables = map[string]bool{"users": true, "sessions": true, "audit": true, "login_throttle": true, "api_tokens": true, "runs": true,
+	"series_chunks": true, "series": true}
 
 // wholeTableReads are the queries whose purpose is to read a whole table;
 // every other query must be served by an index.
@@ -37,7 +38,8 @@ func wholeTableRead(query string) (string, bool) {
 	case query == "SELECT "+tokenColumns+" FROM api_tokens ORDER BY id DESC":
 		return wholeTableReads["list tokens"], true
 	case strings.Contains(query, "ORDER BY id") && !strings.Contains(query, "WHERE") && !strings.Contains(query, "LIMIT"),
-		query == "SELECT user_id, at FROM setup":
+		query == "SELECT user_id, at FROM setup",
+		query == "SELECT run_id, series, points FROM series_chunks ORDER BY run_id, series, first_step":
 		return wholeTableReads["export"], true
 	case strings.HasPrefix(query, "SELECT EXISTS (SELECT 1 FROM users)"):
 		return wholeTableReads["emptiness"], true
@@ -317,6 +319,20 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	_, err = s.RunByID(ctx, run.ID)
 	check(err)
 	_, _, err = s.UpdateRun(ctx, run.ID, now, func(r *db.Run) error { r.Status = db.StatusRunning; return nil })
+	check(err)
+	points := make([]db.Point, 1500)
+	for i := range points {
+		points[i] = db.Point{Step: int64(i), Value: float64(i)}
+	}
+	_, err = s.WriteSeries(ctx, run.ID, map[string][]db.Point{"loss": points})
+	check(err)
+	_, err = s.WriteSeries(ctx, run.ID, map[string][]db.Point{"loss": points[10:20]}) // overwrites: full summary
+	check(err)
+	_, err = s.SeriesSummaries(ctx, run.ID)
+	check(err)
+	sums, err := s.ChunkSummaries(ctx, run.ID, "loss", 100, 1200)
+	check(err)
+	_, err = s.Chunks(ctx, run.ID, "loss", []int64{sums[0].FirstStep})
 	check(err)
 	for _, f := range []db.RunFilter{
 		{}, {Project: "p1"}, {Status: db.StatusRunning}, {Project: "p1", Status: db.StatusRunning},

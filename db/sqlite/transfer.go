@@ -50,6 +50,17 @@ func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) e
 				t, err := scanToken(r)
 				return db.Record{Kind: kind, Token: &t}, err
 			})
+		case db.KindSeries:
+			err = each("SELECT run_id, series, points FROM series_chunks ORDER BY run_id, series, first_step", func(r rowScanner) (db.Record, error) {
+				var part db.SeriesPart
+				var blob []byte
+				if err := r.Scan(&part.RunID, &part.Name, &blob); err != nil {
+					return db.Record{}, err
+				}
+				var err error
+				part.Points, err = db.DecodePoints(blob)
+				return db.Record{Kind: kind, Series: &part}, err
+			})
 		case db.KindRun:
 			err = each("SELECT "+runColumns+" FROM runs ORDER BY id", func(r rowScanner) (db.Record, error) {
 				run, err := scanRun(r)
@@ -174,6 +185,11 @@ func importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added bool, conf
 			return false, "", err
 		}
 		added, err = insert(insertTokenSQL, tokenArgs(rec.Token)...)
+	case db.KindSeries:
+		var n int
+		if n, err = writeOneSeries(ctx, tx, rec.Series.RunID, rec.Series.Name, db.SortPoints(rec.Series.Points)); err == nil {
+			added = n > 0
+		}
 	case db.KindRun:
 		var holder string
 		err = tx.QueryRowContext(ctx, trace("SELECT id FROM runs WHERE project = ? AND external_id = ?"), rec.Run.Project, rec.Run.ExternalID).Scan(&holder)

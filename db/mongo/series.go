@@ -1,0 +1,319 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	mdb "go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"labreview/db"
+)
+
+// chunkDoc is a series chunk: its summary and its points (db.EncodePoints,
+// 8 KiB at most: far below MongoDB's 16 MiB document limit however long
+// the series). Summary values go through storedFloat.
+type chunkDoc struct {
+	RunID     bson.ObjectID `bson:"run_id"`
+	Series    string        `bson:"series"`
+	FirstStep int64         `bson:"first_step"`
+	LastStep  int64         `bson:"last_step"`
+	Count     int           `bson:"count"`
+	First     any           `bson:"first"`
+	Last      any           `bson:"last"`
+	Min       any           `bson:"min"`
+	Max       any           `bson:"max"`
+	MinStep   int64         `bson:"min_step"`
+	MaxStep   int64         `bson:"max_step"`
+	Points    []byte        `bson:"points,omitempty"`
+}
+
+// seriesDoc is a series summary; _id is run id and name.
+type seriesDoc struct {
+	ID        string        `bson:"_id"`
+	RunID     bson.ObjectID `bson:"run_id"`
+	Name      string        `bson:"name"`
+	Count     int64         `bson:"count"`
+	FirstStep int64         `bson:"first_step"`
+	LastStep  int64         `bson:"last_step"`
+	Min       any           `bson:"min"`
+	Max       any           `bson:"max"`
+	Last      any           `bson:"last"`
+}
+
+// storedFloat keeps NaN and ±Inf as the strings of their JSON form, as
+// metrics do (metricsDoc): the FerretDB stand-in cannot store them.
+func storedFloat(v float64) any {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return metricsDoc(db.Metrics{"v": v})["v"]
+	}
+	return v
+}
+
+func loadFloat(v any) (float64, error) {
+	m, err := metricsFromDoc(map[string]any{"v": v})
+	return m["v"], err
+}
+
+func (d *chunkDoc) summary() (db.ChunkSummary, error) {
+	c := db.ChunkSummary{FirstStep: d.FirstStep, LastStep: d.LastStep, Count: d.Count, MinStep: d.MinStep, MaxStep: d.MaxStep}
+	var err error
+	for _, f := range []struct {
+		dst *float64
+		v   any
+	}{{&c.First, d.First}, {&c.Last, d.Last}, {&c.Min, d.Min}, {&c.Max, d.Max}} {
+		if *f.dst, err = loadFloat(f.v); err != nil {
+			return c, fmt.Errorf("series chunk: %w", err)
+		}
+	}
+	return c, nil
+}
+
+func toChunkDoc(runID bson.ObjectID, name string, c db.Chunk) chunkDoc {
+	return chunkDoc{RunID: runID, Series: name, FirstStep: c.FirstStep, LastStep: c.LastStep, Count: c.Count,
+		First: storedFloat(c.First), Last: storedFloat(c.Last), Min: storedFloat(c.Min), Max: storedFloat(c.Max),
+		MinStep: c.MinStep, MaxStep: c.MaxStep, Points: db.EncodePoints(c.Points)}
+}
+
+func (d *seriesDoc) summary() (db.SeriesSummary, error) {
+	s := db.SeriesSummary{Name: d.Name, Count: d.Count, FirstStep: d.FirstStep, LastStep: d.LastStep}
+	var err error
+	for _, f := range []struct {
+		dst *float64
+		v   any
+	}{{&s.Min, d.Min}, {&s.Max, d.Max}, {&s.Last, d.Last}} {
+		if *f.dst, err = loadFloat(f.v); err != nil {
+			return s, fmt.Errorf("series %s: %w", d.Name, err)
+		}
+	}
+	return s, nil
+}
+
+func (s *Store) chunks() *mdb.Collection     { return s.coll(chunksCollection) }
+func (s *Store) seriesColl() *mdb.Collection { return s.coll(seriesCollection) }
+
+// seriesLeaseTTL bounds how long a crashed writer can hold a run's series.
+const seriesLeaseTTL = 30 * time.Second
+
+// WriteSeries merges the batch under a lease on the run's series (MongoDB
+// without transactions): concurrent writes to one run take turns. New
+// chunks are written before the ones they replace are removed, so a crash
+// in between loses no point; until the next write to that range rewrites
+// it, a reader may meet a step twice (readers keep one of them).
+func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string][]db.Point) (int, error) {
+	rid, err := oid(runID)
+	if err != nil {
+		return 0, fmt.Errorf("db: write series: %w", err)
+	}
+	names := make([]string, 0, len(batch))
+	for name, pts := range batch {
+		if len(pts) > 0 {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	added := 0
+	err = s.WithLease(ctx, "series:"+runID, seriesLeaseTTL, 10*time.Second, func() error {
+		for _, name := range names {
+			n, err := s.writeOneSeries(ctx, rid, name, batch[name])
+			if err != nil {
+				return err
+			}
+			added += n
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("db: write series: %w", classify(err))
+	}
+	return added, nil
+}
+
+func (s *Store) chunkFilter(rid bson.ObjectID, name string, more ...bson.E) bson.D {
+	return append(bson.D{{Key: "run_id", Value: rid}, {Key: "series", Value: name}}, more...)
+}
+
+func (s *Store) writeOneSeries(ctx context.Context, rid bson.ObjectID, name string, points []db.Point) (int, error) {
+	lo, hi := points[0].Step, points[len(points)-1].Step
+	var existing []db.Chunk
+	var head chunkDoc
+	err := s.chunks().FindOne(ctx, s.chunkFilter(rid, name, bson.E{Key: "first_step", Value: bson.D{{Key: "$lte", Value: lo}}}),
+		options.FindOne().SetSort(bson.D{{Key: "first_step", Value: -1}})).Decode(&head)
+	switch {
+	case errors.Is(err, mdb.ErrNoDocuments):
+	case err != nil:
+		return 0, classify(err)
+	case head.LastStep >= lo || head.Count < db.ChunkPoints:
+		c, err := decodeChunk(&head)
+		if err != nil {
+			return 0, err
+		}
+		existing = append(existing, c)
+	}
+	rest, err := findAll[chunkDoc](ctx, s.chunks(), "read series chunks",
+		s.chunkFilter(rid, name, bson.E{Key: "first_step", Value: bson.D{{Key: "$gt", Value: lo}, {Key: "$lte", Value: hi}}}),
+		options.Find().SetSort(bson.D{{Key: "first_step", Value: 1}}))
+	if err != nil {
+		return 0, err
+	}
+	for i := range rest {
+		c, err := decodeChunk(&rest[i])
+		if err != nil {
+			return 0, err
+		}
+		existing = append(existing, c)
+	}
+	chunks, added := db.MergeChunks(existing, points)
+	keep := map[int64]bool{}
+	for _, c := range chunks {
+		keep[c.FirstStep] = true
+		doc := toChunkDoc(rid, name, c)
+		_, err := s.chunks().ReplaceOne(ctx, s.chunkFilter(rid, name, bson.E{Key: "first_step", Value: c.FirstStep}), doc,
+			options.Replace().SetUpsert(true))
+		if err != nil {
+			return 0, classify(err)
+		}
+	}
+	for _, c := range existing {
+		if keep[c.FirstStep] {
+			continue
+		}
+		if _, err := s.chunks().DeleteOne(ctx, s.chunkFilter(rid, name, bson.E{Key: "first_step", Value: c.FirstStep})); err != nil {
+			return 0, classify(err)
+		}
+	}
+
+	id := rid.Hex() + "|" + name
+	var oldDoc seriesDoc
+	var oldp *db.SeriesSummary
+	err = s.seriesColl().FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&oldDoc)
+	switch {
+	case err == nil:
+		old, err := oldDoc.summary()
+		if err != nil {
+			return 0, err
+		}
+		oldp = &old
+	case !errors.Is(err, mdb.ErrNoDocuments):
+		return 0, classify(err)
+	}
+	next, full := db.NextSummary(oldp, name, points, added)
+	if full {
+		all, err := s.chunkSummaries(ctx, s.chunkFilter(rid, name))
+		if err != nil {
+			return 0, err
+		}
+		next = db.SummarizeSeries(name, all)
+	}
+	_, err = s.seriesColl().ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, seriesDoc{ID: id, RunID: rid, Name: name,
+		Count: next.Count, FirstStep: next.FirstStep, LastStep: next.LastStep, Min: storedFloat(next.Min),
+		Max: storedFloat(next.Max), Last: storedFloat(next.Last)}, options.Replace().SetUpsert(true))
+	return added, classify(err)
+}
+
+func decodeChunk(d *chunkDoc) (db.Chunk, error) {
+	sum, err := d.summary()
+	if err != nil {
+		return db.Chunk{}, err
+	}
+	pts, err := db.DecodePoints(d.Points)
+	return db.Chunk{ChunkSummary: sum, Points: pts}, err
+}
+
+// chunkSummaries reads summaries only (the points are left on the server).
+func (s *Store) chunkSummaries(ctx context.Context, filter bson.D) ([]db.ChunkSummary, error) {
+	docs, err := findAll[chunkDoc](ctx, s.chunks(), "read chunk summaries", filter,
+		options.Find().SetSort(bson.D{{Key: "first_step", Value: 1}}).SetProjection(bson.D{{Key: "points", Value: 0}}))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]db.ChunkSummary, 0, len(docs))
+	for i := range docs {
+		c, err := docs[i].summary()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// SeriesSummaries returns a run's series by name.
+func (s *Store) SeriesSummaries(ctx context.Context, runID string) ([]db.SeriesSummary, error) {
+	rid, err := oid(runID)
+	if err != nil {
+		return []db.SeriesSummary{}, nil
+	}
+	docs, err := findAll[seriesDoc](ctx, s.seriesColl(), "series summaries", bson.D{{Key: "run_id", Value: rid}},
+		options.Find().SetSort(bson.D{{Key: "name", Value: 1}}))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]db.SeriesSummary, 0, len(docs))
+	for i := range docs {
+		sum, err := docs[i].summary()
+		if err != nil {
+			return nil, fmt.Errorf("db: series summaries: %w", err)
+		}
+		out = append(out, sum)
+	}
+	return out, nil
+}
+
+// ChunkSummaries returns the chunk holding from, then those starting in
+// (from, to], without their points.
+func (s *Store) ChunkSummaries(ctx context.Context, runID, name string, from, to int64) ([]db.ChunkSummary, error) {
+	rid, err := oid(runID)
+	if err != nil {
+		return []db.ChunkSummary{}, nil
+	}
+	var head chunkDoc
+	var out []db.ChunkSummary
+	err = s.chunks().FindOne(ctx, s.chunkFilter(rid, name, bson.E{Key: "first_step", Value: bson.D{{Key: "$lte", Value: from}}}),
+		options.FindOne().SetSort(bson.D{{Key: "first_step", Value: -1}}).SetProjection(bson.D{{Key: "points", Value: 0}})).Decode(&head)
+	switch {
+	case errors.Is(err, mdb.ErrNoDocuments):
+	case err != nil:
+		return nil, fmt.Errorf("db: chunk summaries: %w", classify(err))
+	case head.LastStep >= from:
+		c, err := head.summary()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	rest, err := s.chunkSummaries(ctx, s.chunkFilter(rid, name,
+		bson.E{Key: "first_step", Value: bson.D{{Key: "$gt", Value: from}, {Key: "$lte", Value: to}}}))
+	if err != nil {
+		return nil, err
+	}
+	return append(out, rest...), nil
+}
+
+// Chunks reads the chunks that start at the given steps.
+func (s *Store) Chunks(ctx context.Context, runID, name string, firstSteps []int64) ([]db.Chunk, error) {
+	rid, err := oid(runID)
+	if err != nil || len(firstSteps) == 0 {
+		return []db.Chunk{}, nil
+	}
+	docs, err := findAll[chunkDoc](ctx, s.chunks(), "read chunks",
+		s.chunkFilter(rid, name, bson.E{Key: "first_step", Value: bson.D{{Key: "$in", Value: firstSteps}}}),
+		options.Find().SetSort(bson.D{{Key: "first_step", Value: 1}}))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]db.Chunk, 0, len(docs))
+	for i := range docs {
+		c, err := decodeChunk(&docs[i])
+		if err != nil {
+			return nil, fmt.Errorf("db: read chunks: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

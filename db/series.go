@@ -1,0 +1,194 @@
+package db
+
+import (
+	"encoding/binary"
+	"errors"
+	"math"
+	"slices"
+	"sort"
+)
+
+// Series storage: the points of one series of a run are kept in chunks of
+// at most ChunkPoints points with contiguous step ranges (a chunk holds the
+// steps from its FirstStep up to the next chunk's FirstStep). Each chunk
+// carries a summary written at ingest (count, first, last, minimum and
+// maximum with their steps), so a downsampled read of a long series decodes
+// only the chunks that straddle a bucket's edge.
+
+// ChunkPoints is the most points a chunk holds: 8 KiB of points, a small
+// row in SQLite and a small document in MongoDB (whose limit is 16 MiB).
+const ChunkPoints = 512
+
+// Point is one value of a series at a step.
+type Point struct {
+	Step  int64
+	Value float64
+}
+
+// ChunkSummary describes a chunk without its points. Minimum and maximum
+// ignore NaN; a chunk of NaN only has NaN for both (and the steps of its
+// first point).
+type ChunkSummary struct {
+	FirstStep, LastStep int64
+	Count               int
+	First, Last         float64
+	Min, Max            float64
+	MinStep, MaxStep    int64
+}
+
+// Chunk is a chunk of a series with its points, sorted by step.
+type Chunk struct {
+	ChunkSummary
+	Points []Point
+}
+
+// SeriesSummary is what queries and lists need of a whole series, kept up
+// to date at ingest.
+type SeriesSummary struct {
+	Name      string
+	Count     int64
+	FirstStep int64
+	LastStep  int64
+	Min, Max  float64 // NaN-free unless every value is NaN
+	Last      float64 // the value at LastStep
+}
+
+// Summarize computes the summary of sorted points (at least one).
+func Summarize(points []Point) ChunkSummary {
+	s := ChunkSummary{FirstStep: points[0].Step, LastStep: points[len(points)-1].Step, Count: len(points),
+		First: points[0].Value, Last: points[len(points)-1].Value, Min: math.NaN(), Max: math.NaN(),
+		MinStep: points[0].Step, MaxStep: points[0].Step}
+	for _, p := range points {
+		if math.IsNaN(p.Value) {
+			continue
+		}
+		if math.IsNaN(s.Min) || p.Value < s.Min {
+			s.Min, s.MinStep = p.Value, p.Step
+		}
+		if math.IsNaN(s.Max) || p.Value > s.Max {
+			s.Max, s.MaxStep = p.Value, p.Step
+		}
+	}
+	return s
+}
+
+// SummarizeSeries combines the chunk summaries of a series, in step order.
+func SummarizeSeries(name string, chunks []ChunkSummary) SeriesSummary {
+	out := SeriesSummary{Name: name, Min: math.NaN(), Max: math.NaN()}
+	for i, c := range chunks {
+		if i == 0 {
+			out.FirstStep = c.FirstStep
+		}
+		out.Count += int64(c.Count)
+		out.LastStep, out.Last = c.LastStep, c.Last
+		if !math.IsNaN(c.Min) && (math.IsNaN(out.Min) || c.Min < out.Min) {
+			out.Min = c.Min
+		}
+		if !math.IsNaN(c.Max) && (math.IsNaN(out.Max) || c.Max > out.Max) {
+			out.Max = c.Max
+		}
+	}
+	return out
+}
+
+// SortPoints sorts points by step and keeps the last of repeated steps
+// (a later value for a step replaces an earlier one).
+func SortPoints(points []Point) []Point {
+	sort.SliceStable(points, func(i, j int) bool { return points[i].Step < points[j].Step })
+	out := points[:0]
+	for i, p := range points {
+		if i+1 < len(points) && points[i+1].Step == p.Step {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// MergeChunks merges sorted, deduplicated points into the chunks that
+// overlap their step range (existing, in step order, with points) and
+// returns the chunks that replace them. A step already stored takes the
+// new value. Chunks are refilled to ChunkPoints, so appending to a series
+// rewrites at most its last chunk. added counts the steps that were not
+// stored before.
+func MergeChunks(existing []Chunk, points []Point) (chunks []Chunk, added int) {
+	var old []Point
+	for _, c := range existing {
+		old = append(old, c.Points...)
+	}
+	merged := make([]Point, 0, len(old)+len(points))
+	i, j := 0, 0
+	for i < len(old) || j < len(points) {
+		switch {
+		case j == len(points) || (i < len(old) && old[i].Step < points[j].Step):
+			merged = append(merged, old[i])
+			i++
+		case i == len(old) || points[j].Step < old[i].Step:
+			merged = append(merged, points[j])
+			added++
+			j++
+		default: // the same step: the new value wins
+			merged = append(merged, points[j])
+			i++
+			j++
+		}
+	}
+	for len(merged) > 0 {
+		n := min(len(merged), ChunkPoints)
+		pts := slices.Clone(merged[:n])
+		chunks = append(chunks, Chunk{ChunkSummary: Summarize(pts), Points: pts})
+		merged = merged[n:]
+	}
+	return chunks, added
+}
+
+// EncodePoints packs points as little-endian (int64 step, float64 value)
+// pairs: 16 bytes a point, NaN and infinities kept bit for bit.
+func EncodePoints(points []Point) []byte {
+	b := make([]byte, 16*len(points))
+	for i, p := range points {
+		binary.LittleEndian.PutUint64(b[16*i:], uint64(p.Step))
+		binary.LittleEndian.PutUint64(b[16*i+8:], math.Float64bits(p.Value))
+	}
+	return b
+}
+
+// DecodePoints unpacks EncodePoints.
+func DecodePoints(b []byte) ([]Point, error) {
+	if len(b)%16 != 0 {
+		return nil, errors.New("db: series chunk of a length that is not a multiple of 16")
+	}
+	out := make([]Point, len(b)/16)
+	for i := range out {
+		out[i] = Point{Step: int64(binary.LittleEndian.Uint64(b[16*i:])), Value: math.Float64frombits(binary.LittleEndian.Uint64(b[16*i+8:]))}
+	}
+	return out, nil
+}
+
+// NextSummary updates a series summary after a write of sorted points, of
+// which added steps were new. When the write replaced stored values the
+// minimum and maximum may have moved anywhere: full is true and the
+// caller recomputes the summary from the chunk summaries.
+func NextSummary(old *SeriesSummary, name string, points []Point, added int) (next SeriesSummary, full bool) {
+	if old != nil && added < len(points) {
+		return SeriesSummary{}, true
+	}
+	s := Summarize(points)
+	if old == nil {
+		return SeriesSummary{Name: name, Count: int64(added), FirstStep: s.FirstStep, LastStep: s.LastStep,
+			Min: s.Min, Max: s.Max, Last: s.Last}, false
+	}
+	next = *old
+	next.Count += int64(added)
+	next.FirstStep = min(next.FirstStep, s.FirstStep)
+	if s.LastStep > next.LastStep {
+		next.LastStep, next.Last = s.LastStep, s.Last
+	}
+	if !math.IsNaN(s.Min) && (math.IsNaN(next.Min) || s.Min < next.Min) {
+		next.Min = s.Min
+	}
+	if !math.IsNaN(s.Max) && (math.IsNaN(next.Max) || s.Max > next.Max) {
+		next.Max = s.Max
+	}
+	return next, false
+}

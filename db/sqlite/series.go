@@ -1,0 +1,243 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"labreview/db"
+)
+
+// real binds a float, NaN as NULL (SQLite has no NaN).
+func real(v float64) any {
+	if math.IsNaN(v) {
+		return nil
+	}
+	return v
+}
+
+func fromReal(v sql.NullFloat64) float64 {
+	if !v.Valid {
+		return math.NaN()
+	}
+	return v.Float64
+}
+
+const chunkSummaryColumns = "first_step, last_step, count, first_value, last_value, min_value, max_value, min_step, max_step"
+
+func scanChunkSummary(r rowScanner, extra ...any) (db.ChunkSummary, error) {
+	var c db.ChunkSummary
+	var first, last, lo, hi sql.NullFloat64
+	dest := append([]any{&c.FirstStep, &c.LastStep, &c.Count, &first, &last, &lo, &hi, &c.MinStep, &c.MaxStep}, extra...)
+	if err := r.Scan(dest...); err != nil {
+		return c, err
+	}
+	c.First, c.Last, c.Min, c.Max = fromReal(first), fromReal(last), fromReal(lo), fromReal(hi)
+	return c, nil
+}
+
+// WriteSeries merges each series' points into its chunks in one
+// transaction of the single writer.
+func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string][]db.Point) (int, error) {
+	names := make([]string, 0, len(batch))
+	for name, pts := range batch {
+		if len(pts) > 0 {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	added := 0
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		added = 0
+		for _, name := range names {
+			n, err := writeOneSeries(ctx, tx, runID, name, batch[name])
+			if err != nil {
+				return err
+			}
+			added += n
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("db: write series: %w", classify(err))
+	}
+	return added, nil
+}
+
+func writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name string, points []db.Point) (int, error) {
+	lo, hi := points[0].Step, points[len(points)-1].Step
+	// The chunk holding lo (the last starting at or before it), unless it
+	// is full and ends before lo (an append leaves it as it is), then the
+	// chunks starting in (lo, hi].
+	var existing []db.Chunk
+	var blob []byte
+	c, err := scanChunkSummary(tx.QueryRowContext(ctx, trace("SELECT "+chunkSummaryColumns+", points FROM series_chunks "+
+		"WHERE run_id = ? AND series = ? AND first_step <= ? ORDER BY first_step DESC LIMIT 1"), runID, name, lo), &blob)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return 0, err
+	case c.LastStep >= lo || c.Count < db.ChunkPoints:
+		pts, err := db.DecodePoints(blob)
+		if err != nil {
+			return 0, err
+		}
+		existing = append(existing, db.Chunk{ChunkSummary: c, Points: pts})
+	}
+	rows, err := tx.QueryContext(ctx, trace("SELECT "+chunkSummaryColumns+", points FROM series_chunks "+
+		"WHERE run_id = ? AND series = ? AND first_step > ? AND first_step <= ? ORDER BY first_step"), runID, name, lo, hi)
+	if err != nil {
+		return 0, err
+	}
+	for rows.Next() {
+		var blob []byte
+		c, err := scanChunkSummary(rows, &blob)
+		if err != nil {
+			rows.Close()
+			return 0, err
+		}
+		pts, err := db.DecodePoints(blob)
+		if err != nil {
+			rows.Close()
+			return 0, err
+		}
+		existing = append(existing, db.Chunk{ChunkSummary: c, Points: pts})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	chunks, added := db.MergeChunks(existing, points)
+	for _, c := range existing {
+		if _, err := tx.ExecContext(ctx, trace("DELETE FROM series_chunks WHERE run_id = ? AND series = ? AND first_step = ?"),
+			runID, name, c.FirstStep); err != nil {
+			return 0, err
+		}
+	}
+	for _, c := range chunks {
+		if _, err := tx.ExecContext(ctx, trace("INSERT INTO series_chunks (run_id, series, "+chunkSummaryColumns+", points) "+
+			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), runID, name, c.FirstStep, c.LastStep, c.Count, real(c.First),
+			real(c.Last), real(c.Min), real(c.Max), c.MinStep, c.MaxStep, db.EncodePoints(c.Points)); err != nil {
+			return 0, err
+		}
+	}
+
+	old, err := scanSeriesSummary(tx.QueryRowContext(ctx, trace("SELECT "+seriesColumns+" FROM series WHERE run_id = ? AND name = ?"), runID, name))
+	var oldp *db.SeriesSummary
+	switch {
+	case err == nil:
+		oldp = &old
+	case !errors.Is(err, sql.ErrNoRows):
+		return 0, err
+	}
+	next, full := db.NextSummary(oldp, name, points, added)
+	if full {
+		all, err := chunkSummariesTx(ctx, tx, runID, name)
+		if err != nil {
+			return 0, err
+		}
+		next = db.SummarizeSeries(name, all)
+	}
+	_, err = tx.ExecContext(ctx, trace("INSERT INTO series (run_id, "+seriesColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?) "+
+		"ON CONFLICT (run_id, name) DO UPDATE SET count = excluded.count, first_step = excluded.first_step, "+
+		"last_step = excluded.last_step, min_value = excluded.min_value, max_value = excluded.max_value, last_value = excluded.last_value"),
+		runID, name, next.Count, next.FirstStep, next.LastStep, real(next.Min), real(next.Max), real(next.Last))
+	return added, err
+}
+
+func chunkSummariesTx(ctx context.Context, tx *sql.Tx, runID, name string) ([]db.ChunkSummary, error) {
+	rows, err := tx.QueryContext(ctx, trace("SELECT "+chunkSummaryColumns+" FROM series_chunks WHERE run_id = ? AND series = ? ORDER BY first_step"), runID, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []db.ChunkSummary
+	for rows.Next() {
+		c, err := scanChunkSummary(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+const seriesColumns = "name, count, first_step, last_step, min_value, max_value, last_value"
+
+func scanSeriesSummary(r rowScanner) (db.SeriesSummary, error) {
+	var s db.SeriesSummary
+	var lo, hi, last sql.NullFloat64
+	if err := r.Scan(&s.Name, &s.Count, &s.FirstStep, &s.LastStep, &lo, &hi, &last); err != nil {
+		return s, err
+	}
+	s.Min, s.Max, s.Last = fromReal(lo), fromReal(hi), fromReal(last)
+	return s, nil
+}
+
+// SeriesSummaries returns a run's series by name.
+func (s *Store) SeriesSummaries(ctx context.Context, runID string) ([]db.SeriesSummary, error) {
+	out, err := readAll(ctx, s, func(r *sql.Rows) (db.SeriesSummary, error) { return scanSeriesSummary(r) },
+		"SELECT "+seriesColumns+" FROM series WHERE run_id = ? ORDER BY name", runID)
+	if err != nil {
+		return nil, fmt.Errorf("db: series summaries: %w", err)
+	}
+	return out, nil
+}
+
+// ChunkSummaries reads the chunk summaries from the covering index: the
+// chunk holding from, then those starting in (from, to].
+func (s *Store) ChunkSummaries(ctx context.Context, runID, name string, from, to int64) ([]db.ChunkSummary, error) {
+	scan := func(r *sql.Rows) (db.ChunkSummary, error) { return scanChunkSummary(r) }
+	head, err := readAll(ctx, s, scan, "SELECT "+chunkSummaryColumns+" FROM series_chunks "+
+		"WHERE run_id = ? AND series = ? AND first_step <= ? ORDER BY first_step DESC LIMIT 1", runID, name, from)
+	if err != nil {
+		return nil, fmt.Errorf("db: chunk summaries: %w", err)
+	}
+	rest, err := readAll(ctx, s, scan, "SELECT "+chunkSummaryColumns+" FROM series_chunks "+
+		"WHERE run_id = ? AND series = ? AND first_step > ? AND first_step <= ? ORDER BY first_step", runID, name, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("db: chunk summaries: %w", err)
+	}
+	if len(head) == 1 && head[0].LastStep < from {
+		head = nil
+	}
+	return append(head, rest...), nil
+}
+
+// chunkBatch is the number of chunks one read asks for: the list of steps
+// is padded to it, so the statement is always the same (one prepared
+// statement, one plan).
+const chunkBatch = 64
+
+var chunksSQL = "SELECT " + chunkSummaryColumns + ", points FROM series_chunks WHERE run_id = ? AND series = ? AND first_step IN (" +
+	strings.TrimSuffix(strings.Repeat("?, ", chunkBatch), ", ") + ") ORDER BY first_step"
+
+// Chunks reads the chunks that start at the given steps.
+func (s *Store) Chunks(ctx context.Context, runID, name string, firstSteps []int64) ([]db.Chunk, error) {
+	out := make([]db.Chunk, 0, len(firstSteps))
+	for start := 0; start < len(firstSteps); start += chunkBatch {
+		part := firstSteps[start:min(start+chunkBatch, len(firstSteps))]
+		args := []any{runID, name}
+		for i := range chunkBatch {
+			args = append(args, part[min(i, len(part)-1)])
+		}
+		chunks, err := readAll(ctx, s, func(r *sql.Rows) (db.Chunk, error) {
+			var blob []byte
+			c, err := scanChunkSummary(r, &blob)
+			if err != nil {
+				return db.Chunk{}, err
+			}
+			pts, err := db.DecodePoints(blob)
+			return db.Chunk{ChunkSummary: c, Points: pts}, err
+		}, chunksSQL, args...)
+		if err != nil {
+			return nil, fmt.Errorf("db: read chunks: %w", err)
+		}
+		out = append(out, chunks...)
+	}
+	return out, nil
+}
