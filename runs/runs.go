@@ -20,6 +20,7 @@ import (
 // Store is what the domain needs of the database.
 type Store interface {
 	db.Runs
+	db.Series
 	db.Audit
 }
 

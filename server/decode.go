@@ -85,6 +85,16 @@ func jsonError(err error) error {
 // so, and while reading otherwise (the decoder then sees *http.MaxBytesError).
 // The engine applies it with server.max_body_bytes; route groups lower it
 // (login: 16 KiB).
+// limitBody caps every body at server.max_body_bytes, except series
+// batches, which may be larger (seriesBodyLimit).
+func (s *Server) limitBody(c *gin.Context) {
+	n := s.opts.MaxBodyBytes
+	if c.Request.Method == http.MethodPost && c.FullPath() == "/api/runs/:id/series" {
+		n = max(n, seriesBodyLimit)
+	}
+	s.limitBodyTo(n)(c)
+}
+
 func (s *Server) limitBodyTo(n int64) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.ContentLength > n {

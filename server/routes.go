@@ -14,7 +14,7 @@ func (s *Server) routes(r *gin.Engine) {
 		s.accessLog,
 		s.recovery,
 		s.securityHeaders,
-		s.limitBodyTo(s.opts.MaxBodyBytes),
+		s.limitBody,
 	)
 
 	// Probes for load balancers and orchestrators; no authentication.
@@ -58,9 +58,11 @@ func (s *Server) routes(r *gin.Engine) {
 	runsRead := runsAPI.Group("", s.requireScope(auth.ScopeRunsRead))
 	runsRead.GET("/runs", s.handleRunsList)
 	runsRead.GET("/runs/:id", s.handleRunGet)
+	runsRead.GET("/runs/:id/series", s.handleSeriesGet)
 	runsWrite := runsAPI.Group("", s.requireScope(auth.ScopeRunsWrite))
 	runsWrite.POST("/runs", s.handleRunsCreate)
 	runsWrite.PATCH("/runs/:id", s.handleRunPatch)
+	runsWrite.POST("/runs/:id/series", s.handleSeriesAppend)
 	// Signed-in admins only: soft delete and restore.
 	runsAdmin := runsAPI.Group("", s.signedIn, s.requireRole(db.RoleAdmin))
 	runsAdmin.DELETE("/runs/:id", s.handleRunDelete)

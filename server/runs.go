@@ -37,6 +37,8 @@ type runResponse struct {
 	DurationSeconds *float64       `json:"duration_seconds"`
 	DeletedAt       *time.Time     `json:"deleted_at"`
 	Version         int64          `json:"version"`
+	// Series are the run's series summaries, in the answer for one run.
+	Series *[]seriesResponse `json:"series,omitempty"`
 }
 
 type runCreator struct {
@@ -171,7 +173,18 @@ func (s *Server) handleRunGet(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, s.toRunResponse(r))
+	sums, err := s.runs.SeriesSummaries(c.Request.Context(), r)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	out := s.toRunResponse(r)
+	list := make([]seriesResponse, len(sums))
+	for i, sum := range sums {
+		list[i] = toSeriesResponse(sum)
+	}
+	out.Series = &list
+	c.JSON(http.StatusOK, out)
 }
 
 // handleRunPatch: PATCH /api/runs/{id}.

@@ -1,0 +1,305 @@
+package runs
+
+import (
+	"context"
+	"math"
+	"math/bits"
+	"slices"
+
+	"labreview/db"
+)
+
+// Limits of series writes and reads (docs/api.md lists them).
+const (
+	MaxSeriesPerBatch = 100
+	MaxPointsPerBatch = 100_000
+	// MaxStep keeps steps exact in JavaScript (2^53 − 1), where the web UI
+	// reads them.
+	MaxStep          = 1<<53 - 1
+	DefaultMaxPoints = 2000
+	MaxMaxPoints     = 100_000
+	MaxSeriesPerRead = 20
+)
+
+// AppendSeries stores points of a live run's series: {name: points}. A
+// step already stored takes the new value, so a retried batch adds
+// nothing twice. It returns how many steps were new. Series points are
+// data, not changes of record: they are not audited one by one.
+func (s *Service) AppendSeries(ctx context.Context, a Actor, runID string, batch map[string][]db.Point) (int, error) {
+	if len(batch) == 0 {
+		return 0, invalid("series", "Send at least one series: {\"<name>\": [[step, value], …]}.")
+	}
+	if len(batch) > MaxSeriesPerBatch {
+		return 0, invalid("series", "A batch holds at most %d series.", MaxSeriesPerBatch)
+	}
+	total := 0
+	for name, pts := range batch {
+		if err := checkKey("series", name); err != nil {
+			return 0, err
+		}
+		total += len(pts)
+		for _, p := range pts {
+			if p.Step < 0 || p.Step > MaxStep {
+				return 0, invalid("series", "Steps are whole numbers from 0 to 2^53 − 1 (series %q, step %d).", truncate(name, 40), p.Step)
+			}
+		}
+	}
+	if total > MaxPointsPerBatch {
+		return 0, &InputError{Field: "series", Code: "too_large", Message: "A batch holds at most 100,000 points; send several."}
+	}
+	r, err := s.Get(ctx, a, runID)
+	if err != nil {
+		return 0, err
+	}
+	if r.DeletedAt != nil {
+		return 0, ErrDeleted
+	}
+	sorted := make(map[string][]db.Point, len(batch))
+	for name, pts := range batch {
+		sorted[name] = db.SortPoints(pts)
+	}
+	return s.db.WriteSeries(ctx, r.ID, sorted)
+}
+
+// SeriesQuery asks for series of a run: at most MaxPoints points each,
+// between steps From and To (inclusive; nil is open).
+type SeriesQuery struct {
+	Names     []string // empty: every series of the run (up to MaxSeriesPerRead)
+	MaxPoints int      // 0: DefaultMaxPoints
+	From, To  *int64
+}
+
+// SeriesData is one series as read.
+type SeriesData struct {
+	db.SeriesSummary // the whole series (Count 0: no such series)
+	Points           []db.Point
+	// WindowCount is the number of stored points in the window, and
+	// Downsampled says whether Points are the M4 selection of them
+	// rather than all of them.
+	WindowCount int64
+	Downsampled bool
+}
+
+// SeriesSummaries lists a run's series.
+func (s *Service) SeriesSummaries(ctx context.Context, r *db.Run) ([]db.SeriesSummary, error) {
+	return s.db.SeriesSummaries(ctx, r.ID)
+}
+
+// ReadSeries reads series of a run, each at most q.MaxPoints points: all
+// points of the window when they fit, else the M4 selection (per step
+// bucket its first, last, minimum and maximum: Jugel et al., PVLDB 2014),
+// which draws the same line as the full data at that width. Whole chunks
+// inside a bucket are answered from their summaries; only chunks that
+// straddle a bucket edge are decoded.
+func (s *Service) ReadSeries(ctx context.Context, a Actor, runID string, q SeriesQuery) ([]SeriesData, error) {
+	if q.MaxPoints == 0 {
+		q.MaxPoints = DefaultMaxPoints
+	}
+	if q.MaxPoints < 4 || q.MaxPoints > MaxMaxPoints {
+		return nil, invalid("max_points", "max_points is 4 to %d.", MaxMaxPoints)
+	}
+	from, to := int64(0), int64(MaxStep)
+	if q.From != nil {
+		from = max(*q.From, 0)
+	}
+	if q.To != nil {
+		to = min(*q.To, MaxStep)
+	}
+	if from > to {
+		return nil, invalid("from", "from must not be after to.")
+	}
+	r, err := s.Get(ctx, a, runID)
+	if err != nil {
+		return nil, err
+	}
+	all, err := s.db.SeriesSummaries(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	names := slices.Clone(q.Names)
+	if len(names) == 0 {
+		for _, sum := range all {
+			names = append(names, sum.Name)
+		}
+	}
+	if len(names) > MaxSeriesPerRead {
+		return nil, invalid("names", "Ask for at most %d series at a time.", MaxSeriesPerRead)
+	}
+	out := make([]SeriesData, 0, len(names))
+	for _, name := range names {
+		d := SeriesData{SeriesSummary: db.SeriesSummary{Name: name, Min: math.NaN(), Max: math.NaN(), Last: math.NaN()}, Points: []db.Point{}}
+		if i := slices.IndexFunc(all, func(x db.SeriesSummary) bool { return x.Name == name }); i >= 0 {
+			d.SeriesSummary = all[i]
+			if err := s.readWindow(ctx, r.ID, name, from, to, q.MaxPoints, &d); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+func (s *Service) readWindow(ctx context.Context, runID, name string, from, to int64, maxPoints int, d *SeriesData) error {
+	sums, err := s.db.ChunkSummaries(ctx, runID, name, from, to)
+	if err != nil || len(sums) == 0 {
+		return err
+	}
+	lo, hi := max(from, sums[0].FirstStep), min(to, sums[len(sums)-1].LastStep)
+	upper := 0 // points in the chunks: at least the window's
+	for _, c := range sums {
+		upper += c.Count
+	}
+	if upper <= maxPoints {
+		chunks, err := s.chunks(ctx, runID, name, sums)
+		if err != nil {
+			return err
+		}
+		for _, c := range chunks {
+			for _, p := range c.Points {
+				if p.Step >= lo && p.Step <= hi {
+					d.Points = append(d.Points, p)
+				}
+			}
+		}
+		d.WindowCount = int64(len(d.Points))
+		return nil
+	}
+	m := newM4(lo, hi, maxPoints/4)
+	var straddling []db.ChunkSummary
+	for _, c := range sums {
+		if c.FirstStep >= lo && c.LastStep <= hi && m.bucket(c.FirstStep) == m.bucket(c.LastStep) {
+			m.addSummary(c)
+			d.WindowCount += int64(c.Count)
+		} else {
+			straddling = append(straddling, c)
+		}
+	}
+	chunks, err := s.chunks(ctx, runID, name, straddling)
+	if err != nil {
+		return err
+	}
+	for _, c := range chunks {
+		for _, p := range c.Points {
+			if p.Step >= lo && p.Step <= hi {
+				m.add(p)
+				d.WindowCount++
+			}
+		}
+	}
+	d.Points = m.points()
+	d.Downsampled = d.WindowCount > int64(len(d.Points))
+	return nil
+}
+
+// chunks loads the points of the summarised chunks; a step met twice (a
+// hosted write interrupted between its two halves) is kept once.
+func (s *Service) chunks(ctx context.Context, runID, name string, sums []db.ChunkSummary) ([]db.Chunk, error) {
+	if len(sums) == 0 {
+		return nil, nil
+	}
+	firsts := make([]int64, len(sums))
+	for i, c := range sums {
+		firsts[i] = c.FirstStep
+	}
+	chunks, err := s.db.Chunks(ctx, runID, name, firsts)
+	if err != nil {
+		return nil, err
+	}
+	var last int64 = math.MinInt64
+	for i := range chunks {
+		kept := chunks[i].Points[:0:0]
+		for _, p := range chunks[i].Points {
+			if p.Step > last {
+				kept = append(kept, p)
+				last = p.Step
+			}
+		}
+		chunks[i].Points = kept
+	}
+	return chunks, nil
+}
+
+// m4 folds points into equal step buckets, keeping per bucket the first,
+// last, minimum and maximum point.
+type m4 struct {
+	lo, span uint64 // span = hi − lo + 1
+	n        uint64 // buckets
+	b        []m4Bucket
+}
+
+type m4Bucket struct {
+	set                   bool
+	first, last, min, max db.Point
+	hasMinMax             bool
+}
+
+func newM4(lo, hi int64, buckets int) *m4 {
+	n := max(buckets, 1)
+	return &m4{lo: uint64(lo), span: uint64(hi-lo) + 1, n: uint64(n), b: make([]m4Bucket, n)}
+}
+
+// bucket is ⌊(step − lo) · n / span⌋, computed in 128 bits.
+func (m *m4) bucket(step int64) int {
+	hiBits, loBits := bits.Mul64(uint64(step)-m.lo, m.n)
+	q, _ := bits.Div64(hiBits, loBits, m.span)
+	return int(q)
+}
+
+func (m *m4) add(p db.Point) {
+	b := &m.b[m.bucket(p.Step)]
+	if !b.set {
+		b.set, b.first, b.last = true, p, p
+	}
+	if p.Step < b.first.Step {
+		b.first = p
+	}
+	if p.Step > b.last.Step {
+		b.last = p
+	}
+	if !math.IsNaN(p.Value) {
+		if !b.hasMinMax || p.Value < b.min.Value {
+			b.min = p
+		}
+		if !b.hasMinMax || p.Value > b.max.Value {
+			b.max = p
+		}
+		b.hasMinMax = true
+	}
+}
+
+func (m *m4) addSummary(c db.ChunkSummary) {
+	m.add(db.Point{Step: c.FirstStep, Value: c.First})
+	m.add(db.Point{Step: c.LastStep, Value: c.Last})
+	if !math.IsNaN(c.Min) {
+		m.add(db.Point{Step: c.MinStep, Value: c.Min})
+		m.add(db.Point{Step: c.MaxStep, Value: c.Max})
+	}
+}
+
+// points lists each bucket's distinct selected points, by step.
+func (m *m4) points() []db.Point {
+	out := []db.Point{}
+	for _, b := range m.b {
+		if !b.set {
+			continue
+		}
+		sel := []db.Point{b.first, b.last}
+		if b.hasMinMax {
+			sel = append(sel, b.min, b.max)
+		}
+		slices.SortFunc(sel, func(x, y db.Point) int {
+			switch {
+			case x.Step < y.Step:
+				return -1
+			case x.Step > y.Step:
+				return 1
+			}
+			return 0
+		})
+		sel = slices.CompactFunc(sel, func(x, y db.Point) bool { return x.Step == y.Step })
+		out = append(out, sel...)
+	}
+	return out
+}
+
+

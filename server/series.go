@@ -1,0 +1,245 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"labreview/db"
+	"labreview/runs"
+)
+
+// seriesBodyLimit caps a series batch (100,000 points take about 3 MiB of
+// JSON); server.max_body_bytes applies when it is larger.
+const seriesBodyLimit = 16 << 20
+
+// seriesPoints is points as the API writes them: [[step, value], …], the
+// value a number or "NaN", "Infinity", "-Infinity".
+type seriesPoints []db.Point
+
+// MarshalJSON writes the pairs directly: a 2,000-point answer is one
+// buffer, not 4,000 values through reflection.
+func (p seriesPoints) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 2+len(p)*24)
+	b = append(b, '[')
+	for i, pt := range p {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendInt(b, pt.Step, 10)
+		b = append(b, ',')
+		v, _ := db.Float(pt.Value).MarshalJSON() // never fails
+		b = append(b, v...)
+		b = append(b, ']')
+	}
+	return append(b, ']'), nil
+}
+
+// seriesInput is a client's fault in a series body.
+func seriesInput(format string, args ...any) error {
+	return &runs.InputError{Field: "series", Code: "invalid", Message: fmt.Sprintf(format, args...)}
+}
+
+// parseSeriesBody reads {"<series>": [[step, value], …], …} token by
+// token (a 100,000-point batch is not decoded into generic values first).
+func parseSeriesBody(r io.Reader) (map[string][]db.Point, error) {
+	dec := jsontext.NewDecoder(r)
+	expect := func(kind jsontext.Kind, what string) error {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return readErr(err)
+		}
+		if tok.Kind() != kind {
+			return seriesInput("Expected %s.", what)
+		}
+		return nil
+	}
+	if err := expect('{', `an object {"<series>": [[step, value], …]}`); err != nil {
+		return nil, err
+	}
+	out := map[string][]db.Point{}
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return nil, readErr(err)
+		}
+		name := tok.String()
+		if _, dup := out[name]; dup {
+			return nil, seriesInput("Series %q appears twice.", name)
+		}
+		if err := expect('[', fmt.Sprintf("an array of [step, value] pairs for series %q", name)); err != nil {
+			return nil, err
+		}
+		var points []db.Point
+		for dec.PeekKind() != ']' {
+			if dec.PeekKind() == 0 {
+				return nil, readErr(io.ErrUnexpectedEOF)
+			}
+			where := fmt.Sprintf("series %q, point %d", name, len(points))
+			if err := expect('[', "[step, value] at "+where); err != nil {
+				return nil, err
+			}
+			raw, err := dec.ReadValue()
+			if err != nil {
+				return nil, readErr(err)
+			}
+			step, err := strconv.ParseInt(string(raw), 10, 64)
+			if err != nil {
+				return nil, seriesInput("The step of %s is not a whole number.", where)
+			}
+			raw, err = dec.ReadValue()
+			if err != nil {
+				return nil, readErr(err)
+			}
+			var value float64
+			switch raw.Kind() {
+			case '0':
+				if value, err = strconv.ParseFloat(string(raw), 64); err != nil && !errors.Is(err, strconv.ErrRange) {
+					return nil, seriesInput("The value of %s is not a number.", where)
+				}
+			case '"':
+				var f db.Float
+				if err := f.UnmarshalJSON(raw); err != nil {
+					return nil, seriesInput(`The value of %s is a text; only "NaN", "Infinity" and "-Infinity" are allowed.`, where)
+				}
+				value = float64(f)
+			default:
+				return nil, seriesInput("The value of %s is not a number.", where)
+			}
+			if err := expect(']', "the end of the pair at "+where+" (a pair has two elements)"); err != nil {
+				return nil, err
+			}
+			points = append(points, db.Point{Step: step, Value: value})
+			if len(points) > runs.MaxPointsPerBatch {
+				return nil, &runs.InputError{Field: "series", Code: "too_large", Message: "A batch holds at most 100,000 points; send several."}
+			}
+		}
+		if _, err := dec.ReadToken(); err != nil { // ]
+			return nil, readErr(err)
+		}
+		out[name] = points
+	}
+	if _, err := dec.ReadToken(); err != nil { // }
+		return nil, readErr(err)
+	}
+	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
+		return nil, errBadJSON
+	}
+	return out, nil
+}
+
+// readErr keeps a body-size error (413) and turns the rest into 400.
+func readErr(err error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return err
+	}
+	return errBadJSON
+}
+
+// handleSeriesAppend: POST /api/runs/{id}/series.
+func (s *Server) handleSeriesAppend(c *gin.Context) {
+	if mediaType(c) != "application/json" {
+		s.writeError(c, errUnsupportedMediaType)
+		return
+	}
+	batch, err := parseSeriesBody(c.Request.Body)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	added, err := s.runs.AppendSeries(c.Request.Context(), runActor(c), c.Param("id"), batch)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	total := 0
+	for _, p := range batch {
+		total += len(p)
+	}
+	c.JSON(http.StatusOK, struct {
+		Received int `json:"received"`
+		Added    int `json:"added"`
+	}{total, added})
+}
+
+// seriesResponse is a series' summary (null steps and values while it
+// holds no point; min and max ignore NaN).
+type seriesResponse struct {
+	Name      string    `json:"name"`
+	Count     int64     `json:"count"`
+	FirstStep *int64    `json:"first_step"`
+	LastStep  *int64    `json:"last_step"`
+	Min       *db.Float `json:"min"`
+	Max       *db.Float `json:"max"`
+	Last      *db.Float `json:"last"`
+}
+
+// seriesDataResponse is a series with the points of the window asked for.
+type seriesDataResponse struct {
+	seriesResponse
+	WindowCount int64        `json:"window_count"`
+	Downsampled bool         `json:"downsampled"`
+	Points      seriesPoints `json:"points"`
+}
+
+func toSeriesResponse(sum db.SeriesSummary) seriesResponse {
+	out := seriesResponse{Name: sum.Name, Count: sum.Count}
+	if sum.Count > 0 {
+		first, last := sum.FirstStep, sum.LastStep
+		lo, hi, lv := db.Float(sum.Min), db.Float(sum.Max), db.Float(sum.Last)
+		out.FirstStep, out.LastStep, out.Min, out.Max, out.Last = &first, &last, &lo, &hi, &lv
+	}
+	return out
+}
+
+// handleSeriesGet: GET /api/runs/{id}/series?names=a,b&max_points=&from=&to=.
+func (s *Server) handleSeriesGet(c *gin.Context) {
+	var q runs.SeriesQuery
+	if n := c.Query("names"); n != "" {
+		q.Names = strings.Split(n, ",")
+	}
+	for _, f := range []struct {
+		name string
+		dst  **int64
+	}{{"from", &q.From}, {"to", &q.To}} {
+		if v := c.Query(f.name); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				s.writeError(c, &runs.InputError{Field: f.name, Code: "invalid", Message: f.name + " is a step (a whole number)."})
+				return
+			}
+			*f.dst = &n
+		}
+	}
+	if v := c.Query("max_points"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			s.writeError(c, &runs.InputError{Field: "max_points", Code: "invalid", Message: fmt.Sprintf("max_points is 4 to %d.", runs.MaxMaxPoints)})
+			return
+		}
+		q.MaxPoints = n
+	}
+	data, err := s.runs.ReadSeries(c.Request.Context(), runActor(c), c.Param("id"), q)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	out := make([]seriesDataResponse, len(data))
+	for i, d := range data {
+		out[i] = seriesDataResponse{seriesResponse: toSeriesResponse(d.SeriesSummary), WindowCount: d.WindowCount,
+			Downsampled: d.Downsampled, Points: seriesPoints(d.Points)}
+		if out[i].Points == nil {
+			out[i].Points = seriesPoints{}
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"series": out})
+}
+

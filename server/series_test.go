@@ -1,0 +1,187 @@
+package server
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"labreview/db"
+	"labreview/db/dbtest"
+)
+
+// pointsJSON writes a series batch body.
+func pointsJSON(series map[string][][2]string) string {
+	var b strings.Builder
+	b.WriteString("{")
+	first := true
+	for name, pts := range series {
+		if !first {
+			b.WriteString(",")
+		}
+		first = false
+		fmt.Fprintf(&b, "%q:[", name)
+		for i, p := range pts {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, "[%s,%s]", p[0], p[1])
+		}
+		b.WriteString("]")
+	}
+	b.WriteString("}")
+	return b.String()
+}
+
+func wave(from, to int) [][2]string {
+	out := make([][2]string, 0, to-from)
+	for s := from; s < to; s++ {
+		out = append(out, [2]string{fmt.Sprint(s), fmt.Sprint(math.Sin(float64(s) / 300))})
+	}
+	return out
+}
+
+type seriesPage struct {
+	Series []struct {
+		Name        string
+		Count       int64
+		FirstStep   *int64 `json:"first_step"`
+		LastStep    *int64 `json:"last_step"`
+		WindowCount int64  `json:"window_count"`
+		Downsampled bool
+		Points      [][2]any
+	}
+}
+
+func TestSeriesIngestAndDownsampledRead(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store db.Store) {
+		f := newRunsFixture(t, store)
+		tok := f.tokens["rw"]
+		run := f.create(t, tok, `{"project":"p1","external_id":"long"}`, 201)["id"].(string)
+		path := "/api/runs/" + run + "/series"
+
+		// 60,000 points in two batches, with a spike each way and the
+		// three non-finite values.
+		loss := wave(0, 60_000)
+		loss[12_345][1] = "1e9"
+		loss[54_321][1] = "-1e9"
+		loss[7][1], loss[8][1], loss[9][1] = `"NaN"`, `"Infinity"`, `"-Infinity"`
+		for i := 0; i < len(loss); i += 30_000 {
+			rec := f.srv.do(jsonReq("POST", path, tok, pointsJSON(map[string][][2]string{"loss": loss[i : i+30_000]})))
+			if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"added":30000`) {
+				t.Fatalf("batch at %d: %d %s", i, rec.Code, rec.Body)
+			}
+		}
+		// A retried batch adds nothing.
+		rec := f.srv.do(jsonReq("POST", path, tok, pointsJSON(map[string][][2]string{"loss": loss[:1000], "acc": wave(0, 10)})))
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"received":1010,"added":10`) {
+			t.Fatalf("retried batch: %d %s", rec.Code, rec.Body)
+		}
+
+		// Downsampled: at most max_points, first and last kept, spikes kept.
+		var page seriesPage
+		rec = f.srv.do(jsonReq("GET", path+"?names=loss&max_points=2000", tok, ""))
+		mustJSON(t, rec.Body.Bytes(), &page)
+		s := page.Series[0]
+		if rec.Code != 200 || s.Count != 60_000 || s.WindowCount != 60_000 || !s.Downsampled || len(s.Points) > 2000 || len(s.Points) < 1000 {
+			t.Fatalf("downsampled read: %d, count %d window %d, %d points", rec.Code, s.Count, s.WindowCount, len(s.Points))
+		}
+		has := func(points [][2]any, step float64, value any) bool {
+			for _, p := range points {
+				if p[0] == step && p[1] == value {
+					return true
+				}
+			}
+			return false
+		}
+		for _, want := range []struct {
+			step  float64
+			value any
+		}{{0, 0.0}, {59_999, math.Sin(59_999.0 / 300)}, {12_345, 1e9}, {54_321, -1e9}, {8, "Infinity"}, {9, "-Infinity"}} {
+			if !has(s.Points, want.step, want.value) {
+				t.Errorf("the downsampled series lost step %v = %v", want.step, want.value)
+			}
+		}
+		// A zoomed window that fits comes at full resolution.
+		rec = f.srv.do(jsonReq("GET", path+"?names=loss&max_points=2000&from=5&to=1504", tok, ""))
+		mustJSON(t, rec.Body.Bytes(), &page)
+		s = page.Series[0]
+		if s.Downsampled || len(s.Points) != 1500 || s.WindowCount != 1500 || s.Points[0][0] != 5.0 || s.Points[2][1] != "NaN" {
+			t.Fatalf("zoomed window: downsampled %v, %d points, first %v", s.Downsampled, len(s.Points), s.Points[:3])
+		}
+		// Every series when no names are given; an unknown one is empty.
+		rec = f.srv.do(jsonReq("GET", path+"?names=loss,acc,nope&max_points=100", f.viewer.access, ""))
+		mustJSON(t, rec.Body.Bytes(), &page)
+		if len(page.Series) != 3 || page.Series[1].Count != 10 || len(page.Series[1].Points) != 10 || page.Series[2].Count != 0 ||
+			page.Series[2].FirstStep != nil || len(page.Series[0].Points) > 100 {
+			t.Fatalf("several series: %s", rec.Body.String()[:min(400, rec.Body.Len())])
+		}
+		// The run's page lists its series.
+		body := f.srv.do(jsonReq("GET", "/api/runs/"+run, tok, "")).Body.String()
+		if !strings.Contains(body, `"series":[{"name":"acc","count":10,`) || !strings.Contains(body, `{"name":"loss","count":60000,"first_step":0,"last_step":59999,"min":"-Infinity","max":"Infinity"`) {
+			t.Fatalf("run series summaries: %s", body[strings.Index(body, `"series"`):])
+		}
+	})
+}
+
+func TestSeriesInputAndAccess(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store db.Store) {
+		f := newRunsFixture(t, store)
+		path1, path2 := "/api/runs/"+f.runP1+"/series", "/api/runs/"+f.runP2+"/series"
+		tok := f.tokens["rw"]
+		many := `{"x":[` + strings.TrimSuffix(strings.Repeat("[1,1],", 100_001), ",") + `]}`
+		huge := `{"x":[` + strings.TrimSuffix(strings.Repeat("[1000000,1.2345678901234567],", 700_000), ",") + `]}`
+		cases := []struct {
+			name, cred, path, body string
+			status                 int
+			code                   string
+		}{
+			{"not an object", tok, path1, `[1,2]`, 400, "invalid"},
+			{"empty", tok, path1, `{}`, 400, "invalid"},
+			{"a pair of three", tok, path1, `{"x":[[1,2,3]]}`, 400, "invalid"},
+			{"a fractional step", tok, path1, `{"x":[[1.5,2]]}`, 400, "invalid"},
+			{"a negative step", tok, path1, `{"x":[[-1,2]]}`, 400, "invalid"},
+			{"a step past 2^53", tok, path1, `{"x":[[9007199254740992,2]]}`, 400, "invalid"},
+			{"a text value", tok, path1, `{"x":[[1,"high"]]}`, 400, "invalid"},
+			{"a null value", tok, path1, `{"x":[[1,null]]}`, 400, "invalid"},
+			{"a dotted name", tok, path1, `{"a.b":[[1,2]]}`, 400, "invalid"},
+			{"a repeated name", tok, path1, `{"x":[[1,2]],"x":[[2,2]]}`, 400, "invalid_request"},
+			{"broken JSON", tok, path1, `{"x":[[1,2]`, 400, "invalid_request"},
+			{"trailing data", tok, path1, `{"x":[[1,2]]} {}`, 400, "invalid_request"},
+			{"over 100,000 points", tok, path1, many, 400, "too_large"},
+			{"over the body limit", tok, path1, huge, 413, "payload_too_large"},
+			{"a viewer", f.viewer.access, path1, `{"x":[[1,2]]}`, 403, "forbidden"},
+			{"a read token", f.tokens["ro"], path1, `{"x":[[1,2]]}`, 403, "insufficient_scope"},
+			{"a token of another project", f.tokens["rw-p1"], path2, `{"x":[[1,2]]}`, 404, "not_found"},
+			{"an unknown run", tok, "/api/runs/" + db.NewID() + "/series", `{"x":[[1,2]]}`, 404, "not_found"},
+		}
+		for _, tc := range cases {
+			rec := f.srv.do(jsonReq("POST", tc.path, tc.cred, tc.body))
+			if rec.Code != tc.status {
+				t.Errorf("%s: status %d, want %d; %.300s", tc.name, rec.Code, tc.status, rec.Body)
+				continue
+			}
+			if e := decodeError(t, rec); e.Error != tc.code {
+				t.Errorf("%s: code %q, want %q (%s)", tc.name, e.Error, tc.code, e.Message)
+			}
+		}
+		// Nothing of the refused batches was stored.
+		if sums, err := store.SeriesSummaries(t.Context(), f.runP1); err != nil || len(sums) != 0 {
+			t.Fatalf("refused batches stored series: %+v %v", sums, err)
+		}
+		// Reads: bad parameters, and a token of another project.
+		for _, q := range []string{"?max_points=2", "?max_points=x", "?from=9&to=3", "?from=x"} {
+			if rec := f.srv.do(jsonReq("GET", path1+q, tok, "")); rec.Code != 400 {
+				t.Errorf("GET %s: %d", q, rec.Code)
+			}
+		}
+		if rec := f.srv.do(jsonReq("GET", path2, f.tokens["rw-p1"], "")); rec.Code != 404 {
+			t.Errorf("read of another project's series: %d", rec.Code)
+		}
+		// A deleted run takes no points.
+		f.srv.do(jsonReq("DELETE", "/api/runs/"+f.runP1, f.admin.access, ""))
+		if rec := f.srv.do(jsonReq("POST", path1, tok, `{"x":[[1,2]]}`)); rec.Code != 409 {
+			t.Errorf("points for a deleted run: %d", rec.Code)
+		}
+	})
+}
