@@ -301,5 +301,3 @@ func (m *m4) points() []db.Point {
 	}
 	return out
 }
-
-

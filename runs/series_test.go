@@ -24,8 +24,8 @@ func TestM4KeepsSpikesAndEnds(t *testing.T) {
 	for s := int64(0); s < 100_000; s++ {
 		points = append(points, db.Point{Step: s, Value: math.Sin(float64(s) / 1000)})
 	}
-	points[31_337].Value = 1e6   // a spike up
-	points[77_777].Value = -1e6  // and down
+	points[31_337].Value = 1e6  // a spike up
+	points[77_777].Value = -1e6 // and down
 	points[50_000].Value = math.NaN()
 	got := fullM4(points, 0, 99_999, 500)
 	if len(got) > 2000 {

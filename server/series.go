@@ -242,4 +242,3 @@ func (s *Server) handleSeriesGet(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"series": out})
 }
-
