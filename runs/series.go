@@ -207,8 +207,14 @@ func (s *Service) chunks(ctx context.Context, runID, name string, sums []db.Chun
 	}
 	var last int64 = math.MinInt64
 	for i := range chunks {
-		kept := chunks[i].Points[:0:0]
-		for _, p := range chunks[i].Points {
+		pts := chunks[i].Points
+		if len(pts) > 0 && pts[0].Step > last {
+			// The usual case: no step repeats (steps in a chunk ascend).
+			last = pts[len(pts)-1].Step
+			continue
+		}
+		kept := pts[:0]
+		for _, p := range pts {
 			if p.Step > last {
 				kept = append(kept, p)
 				last = p.Step

@@ -71,6 +71,12 @@ func load(b *testing.B, url, acceptEncoding string) {
 // loadWith runs 64 keep-alive clients (GOMAXPROCS × 32) sending requests
 // made by newReq, and reports req/s, p50 and p99 latency and body size.
 func loadWith(b *testing.B, newReq func() *http.Request) {
+	loadWithStatus(b, 32, http.StatusOK, newReq)
+}
+
+// loadWithStatus is loadWith with parallelism × GOMAXPROCS clients and the
+// status every answer must have.
+func loadWithStatus(b *testing.B, parallelism, status int, newReq func() *http.Request) {
 	transport := &http.Transport{MaxIdleConnsPerHost: 128, DisableCompression: true}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport}
@@ -78,7 +84,7 @@ func loadWith(b *testing.B, newReq func() *http.Request) {
 	var latencies []time.Duration
 	var wireBytes int64
 
-	b.SetParallelism(32)
+	b.SetParallelism(parallelism)
 	b.ResetTimer()
 	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
@@ -95,7 +101,7 @@ func loadWith(b *testing.B, newReq func() *http.Request) {
 			_ = resp.Body.Close()
 			local = append(local, time.Since(t0))
 			n += c
-			if resp.StatusCode != http.StatusOK {
+			if resp.StatusCode != status {
 				b.Errorf("status %d", resp.StatusCode)
 				return
 			}
@@ -121,6 +127,7 @@ func report(b *testing.B, latencies []time.Duration, elapsed time.Duration) {
 	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
 	b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "req/s")
 	b.ReportMetric(float64(percentile(latencies, 50).Microseconds()), "p50-µs")
+	b.ReportMetric(float64(percentile(latencies, 95).Microseconds()), "p95-µs")
 	b.ReportMetric(float64(percentile(latencies, 99).Microseconds()), "p99-µs")
 	b.ReportMetric(0, "ns/op") // the per-request figures above are what matter
 }

@@ -50,6 +50,7 @@ type Server struct {
 	proxies []netip.Prefix
 	csrf    *http.CrossOriginProtection
 	sampled *sampledLog // repeated operational messages, at most one per 10 s
+	ingest  chan struct{} // turns of series batches (newIngestSlots)
 }
 
 // New builds the HTTP handler. ui is the built web UI (the contents of
@@ -67,7 +68,8 @@ func New(logger *slog.Logger, opts Options, database Database, authn *auth.Servi
 		return nil, fmt.Errorf("server: load web UI: %w", err)
 	}
 	s := &Server{log: logger, opts: opts, db: database, auth: authn, runs: review, ui: site, proxies: proxies,
-		csrf: http.NewCrossOriginProtection(), sampled: newSampledLog(10 * time.Second)}
+		csrf: http.NewCrossOriginProtection(), sampled: newSampledLog(10 * time.Second),
+		ingest: newIngestSlots()}
 
 	gin.SetMode(gin.ReleaseMode)
 	engine := gin.New()

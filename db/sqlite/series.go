@@ -27,17 +27,14 @@ func fromReal(v sql.NullFloat64) float64 {
 	return v.Float64
 }
 
-const chunkSummaryColumns = "first_step, last_step, count, first_value, last_value, min_value, max_value, min_step, max_step"
+const chunkSummaryColumns = "summary"
 
 func scanChunkSummary(r rowScanner, extra ...any) (db.ChunkSummary, error) {
-	var c db.ChunkSummary
-	var first, last, lo, hi sql.NullFloat64
-	dest := append([]any{&c.FirstStep, &c.LastStep, &c.Count, &first, &last, &lo, &hi, &c.MinStep, &c.MaxStep}, extra...)
-	if err := r.Scan(dest...); err != nil {
-		return c, err
+	var raw []byte
+	if err := r.Scan(append([]any{&raw}, extra...)...); err != nil {
+		return db.ChunkSummary{}, err
 	}
-	c.First, c.Last, c.Min, c.Max = fromReal(first), fromReal(last), fromReal(lo), fromReal(hi)
-	return c, nil
+	return db.DecodeSummary(raw)
 }
 
 // WriteSeries merges each series' points into its chunks in one
@@ -119,9 +116,8 @@ func writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name string, points 
 		}
 	}
 	for _, c := range chunks {
-		if _, err := tx.ExecContext(ctx, trace("INSERT INTO series_chunks (run_id, series, "+chunkSummaryColumns+", points) "+
-			"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), runID, name, c.FirstStep, c.LastStep, c.Count, real(c.First),
-			real(c.Last), real(c.Min), real(c.Max), c.MinStep, c.MaxStep, db.EncodePoints(c.Points)); err != nil {
+		if _, err := tx.ExecContext(ctx, trace("INSERT INTO series_chunks (run_id, series, first_step, summary, points) VALUES (?, ?, ?, ?, ?)"),
+			runID, name, c.FirstStep, db.EncodeSummary(c.ChunkSummary), db.EncodePoints(c.Points)); err != nil {
 			return 0, err
 		}
 	}
@@ -226,7 +222,7 @@ func (s *Store) Chunks(ctx context.Context, runID, name string, firstSteps []int
 			args = append(args, part[min(i, len(part)-1)])
 		}
 		chunks, err := readAll(ctx, s, func(r *sql.Rows) (db.Chunk, error) {
-			var blob []byte
+			var blob sql.RawBytes // decoded at once: no copy of the blob
 			c, err := scanChunkSummary(r, &blob)
 			if err != nil {
 				return db.Chunk{}, err
