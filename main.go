@@ -148,6 +148,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.AddCommand(healthcheck)
 	root.AddCommand(userCommand(load, stdin, stdout, stderr), keysCommand(load, stdout, stderr))
 	root.AddCommand(dataCommands(load, stdin, stdout, stderr)...)
+	root.AddCommand(jobCommands(getenv, stdin, stdout, stderr)...)
 
 	return root.Execute()
 }

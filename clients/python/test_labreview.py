@@ -1,0 +1,85 @@
+"""Tests of labreview.py against a real server (LABREVIEW_URL, LABREVIEW_TOKEN).
+
+Run by the Go test TestPythonClient, which starts the server and makes the token.
+"""
+
+import math
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import labreview  # noqa: E402
+
+
+class RunTest(unittest.TestCase):
+    def setUp(self):
+        self.client = labreview.Client()
+
+    def series(self, run_id, names):
+        status, data = self.client.request("GET", "/api/runs/%s/series?names=%s&max_points=100000" % (run_id, names))
+        return {s["name"]: s for s in data["series"]}
+
+    def test_success_with_series_heartbeat_and_metrics(self):
+        with labreview.Run("py", external_id="ok", params={"lr": 0.01, "seed": 2**60}, tags=["py"],
+                           heartbeat_every=0.2, flush_every=0.1, batch_points=1000) as run:
+            for step in range(2500):
+                run.log("loss", 1.0 / (step + 1))
+            run.log("odd", float("nan"), 7)
+            run.log("odd", float("inf"), 8)
+            run.metrics(loss=0.0004, acc=float("-inf"))
+            import time
+            time.sleep(0.5)  # heartbeats go out meanwhile
+            mid = self.client.get_run(run.id)
+            self.assertEqual(mid["status"], "running")
+            self.assertIsNotNone(mid["heartbeat_at"])
+        done = self.client.get_run(run.id)
+        self.assertEqual(done["status"], "succeeded")
+        self.assertEqual(done["params"], {"lr": 0.01, "seed": 2**60})
+        self.assertEqual(done["metrics"], {"loss": 0.0004, "acc": "-Infinity"})
+        self.assertIsNotNone(done["finished_at"])
+        series = self.series(run.id, "loss,odd")
+        self.assertEqual(series["loss"]["count"], 2500)
+        self.assertEqual(series["loss"]["points"][0], [0, 1.0])
+        self.assertEqual(series["loss"]["points"][-1], [2499, 1.0 / 2500])
+        self.assertEqual(series["odd"]["points"], [[7, "NaN"], [8, "Infinity"]])
+
+    def test_exception_marks_failed_and_restart_continues(self):
+        with self.assertRaises(ZeroDivisionError):
+            with labreview.Run("py", external_id="crash", flush_every=0.1) as run:
+                run.log("loss", 0.5)
+                run.log("loss", 0.4)
+                1 / 0
+        first = run.id
+        self.assertEqual(self.client.get_run(first)["status"], "failed")
+        # The job is restarted: the same run, its series continues.
+        with labreview.Run("py", external_id="crash") as run:
+            run.log("loss", 0.3)
+        self.assertEqual(run.id, first)
+        self.assertEqual(self.client.get_run(first)["status"], "succeeded")
+        self.assertEqual(self.series(first, "loss")["loss"]["points"], [[0, 0.5], [1, 0.4], [2, 0.3]])
+
+    def test_refusals_raise_with_the_servers_message(self):
+        with self.assertRaises(labreview.LabreviewError) as ctx:
+            self.client.create_run("", "x")
+        self.assertEqual(ctx.exception.status, 400)
+        self.assertIn("project", str(ctx.exception))
+        bad = labreview.Client(token="lrt_" + "A" * 43)
+        with self.assertRaises(labreview.LabreviewError) as ctx:
+            bad.create_run("py", "y")
+        self.assertEqual(ctx.exception.status, 401)
+
+    def test_network_errors_are_retried_then_given_up(self):
+        dead = labreview.Client(url="http://127.0.0.1:9", retry_for=1.0)
+        with self.assertRaises(labreview.LabreviewError) as ctx:
+            dead.create_run("py", "z")
+        self.assertIn("gave up", str(ctx.exception))
+
+    def test_values(self):
+        self.assertEqual(labreview._value(float("nan")), "NaN")
+        self.assertEqual(labreview._value(-math.inf), "-Infinity")
+        self.assertEqual(labreview._value(3), 3.0)
+
+
+if __name__ == "__main__":
+    unittest.main()
