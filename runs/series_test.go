@@ -39,7 +39,8 @@ func TestM4KeepsSpikesAndEnds(t *testing.T) {
 		}
 		return false
 	}
-	for _, want := range []db.Point{{0, points[0].Value}, {99_999, points[99_999].Value}, {31_337, 1e6}, {77_777, -1e6}} {
+	for _, want := range []db.Point{{Step: 0, Value: points[0].Value}, {Step: 99_999, Value: points[99_999].Value},
+		{Step: 31_337, Value: 1e6}, {Step: 77_777, Value: -1e6}} {
 		if !has(want.Step, want.Value) {
 			t.Errorf("M4 lost %+v", want)
 		}

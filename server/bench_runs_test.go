@@ -2,8 +2,8 @@ package server
 
 import (
 	"bytes"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -229,7 +229,7 @@ func seedRuns(b *testing.B, store db.Store, n int) {
 				}
 				r := &db.Run{ID: db.NewID(), Project: fmt.Sprintf("sweep-%d", i%50), ExternalID: strconv.FormatInt(i, 10),
 					Name: "run", Status: []string{db.StatusSucceeded, db.StatusFailed, db.StatusRunning}[i%3],
-					Params: map[string]any{"lr": float64(i%100) / 1000, "layers": []any{int64(64), int64(64)}, "seed": i},
+					Params:  map[string]any{"lr": float64(i%100) / 1000, "layers": []any{int64(64), int64(64)}, "seed": i},
 					Metrics: db.Metrics{"loss": float64(i%1000) / 1000}, Tags: []string{}, CreatedAt: now, UpdatedAt: now, Version: 1}
 				if _, _, err := store.CreateRun(context.Background(), r); err != nil {
 					b.Error(err)

@@ -49,7 +49,7 @@ type Server struct {
 	ui      *spa
 	proxies []netip.Prefix
 	csrf    *http.CrossOriginProtection
-	sampled *sampledLog // repeated operational messages, at most one per 10 s
+	sampled *sampledLog   // repeated operational messages, at most one per 10 s
 	ingest  chan struct{} // turns of series batches (newIngestSlots)
 }
 
