@@ -59,6 +59,7 @@ type Store interface {
 	Tokens
 	Runs
 	Series
+	Reviews
 	Setup
 	Leases
 	Transfer
@@ -231,8 +232,10 @@ type Series interface {
 	// WriteSeries merges each series' points (sorted by step, one point a
 	// step: SortPoints) into the run's series and updates their summaries,
 	// atomically: a step already stored takes the new value, so writing a
-	// batch again adds nothing. It returns how many steps were new.
-	WriteSeries(ctx context.Context, runID string, batch map[string][]Point) (added int, err error)
+	// batch again adds nothing. When a step was added or a value changed,
+	// the run's DataVersion and Version go up, UpdatedAt becomes now, and
+	// a verdict on it becomes outdated. It returns how many steps were new.
+	WriteSeries(ctx context.Context, runID string, batch map[string][]Point, now time.Time) (added int, err error)
 	// SeriesSummaries returns the summaries of a run's series, by name.
 	SeriesSummaries(ctx context.Context, runID string) ([]SeriesSummary, error)
 	// ChunkSummaries returns the summaries of the chunks of a series that
@@ -241,6 +244,22 @@ type Series interface {
 	// Chunks returns the chunks of a series that start at the given steps,
 	// with their points, in step order.
 	Chunks(ctx context.Context, runID, name string, firstSteps []int64) ([]Chunk, error)
+}
+
+// Reviews stores verdicts on runs: each run's history, and the current
+// verdict on the run itself.
+type Reviews interface {
+	// ReviewRun adds entry to the run's history and makes it the run's
+	// verdict (Review, with Version one higher and UpdatedAt now) in one
+	// step, if check accepts the run's current state; check's error is
+	// returned as it is and nothing is stored.
+	ReviewRun(ctx context.Context, entry *ReviewEntry, now time.Time, check func(*Run) error) (before, after *Run, err error)
+	// ReviewHistory lists a run's verdicts, newest first.
+	ReviewHistory(ctx context.Context, runID string) ([]ReviewEntry, error)
+	// ReviewBatch lists the verdicts of one bulk review (or undo).
+	ReviewBatch(ctx context.Context, batchID string) ([]ReviewEntry, error)
+	// ReviewByID finds a verdict (ErrNotFound if none).
+	ReviewByID(ctx context.Context, id string) (*ReviewEntry, error)
 }
 
 // Setup records that first-run setup created the first admin.

@@ -16,7 +16,7 @@ import (
 func newRun(project, external string, at time.Time) *db.Run {
 	return &db.Run{ID: db.NewID(), Project: project, ExternalID: external, Name: "run " + external, Status: db.StatusQueued,
 		Host: "node-1", JobID: "42", CreatedBy: db.NewID(), Params: map[string]any{"lr": 0.001}, Metrics: db.Metrics{},
-		Tags: []string{}, CreatedAt: at, UpdatedAt: at, Version: 1}
+		Tags: []string{}, CreatedAt: at, UpdatedAt: at, Version: 1, DataVersion: 1, Review: db.RunReview{State: db.ReviewUnreviewed}}
 }
 
 // sameRun compares runs, NaN equal to NaN.
@@ -221,6 +221,87 @@ func TestListRunsPagesAndFilters(t *testing.T) {
 					t.Errorf("%s, pages of %d: got %v, want %v", name, size, got, w)
 				}
 			}
+		}
+	})
+}
+
+func TestReviewsAndOutdatedVerdicts(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s db.Store) {
+		r, _, err := s.CreateRun(ctx(t), newRun("p", "rev", now()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, _, _ := s.CreateRun(ctx(t), newRun("p", "other", now()))
+		t1 := now()
+		e1 := &db.ReviewEntry{ID: db.NewID(), RunID: r.ID, State: db.ReviewApproved, By: db.NewID(), At: t1, Comment: "fine",
+			BatchID: "b1", DataVersion: 1, Snapshot: []byte(`{"params":{"lr":0.001}}`)}
+		before, after, err := s.ReviewRun(ctx(t), e1, t1, func(run *db.Run) error { return nil })
+		if err != nil || before.Review.State != db.ReviewUnreviewed || after.Review.State != db.ReviewApproved ||
+			after.Review.ID != e1.ID || after.Review.Outdated || after.Version != before.Version+1 {
+			t.Fatalf("review: %+v %+v %v", before, after, err)
+		}
+		stored, _ := s.RunByID(ctx(t), r.ID)
+		sameRun(t, stored, after)
+		// A refused check stores nothing.
+		refuse := errors.New("no")
+		e2 := &db.ReviewEntry{ID: db.NewID(), RunID: r.ID, State: db.ReviewRejected, At: t1, BatchID: "b2", DataVersion: 1, Snapshot: []byte("{}")}
+		if _, _, err := s.ReviewRun(ctx(t), e2, t1, func(*db.Run) error { return refuse }); !errors.Is(err, refuse) {
+			t.Fatalf("refused: %v", err)
+		}
+		if _, err := s.ReviewByID(ctx(t), e2.ID); !errors.Is(err, db.ErrNotFound) {
+			t.Fatalf("a refused verdict was stored: %v", err)
+		}
+		// New series points make the verdict outdated, in the same write.
+		if _, err := s.WriteSeries(ctx(t), r.ID, map[string][]db.Point{"loss": {{Step: 1, Value: 1}}}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		stored, _ = s.RunByID(ctx(t), r.ID)
+		if !stored.Review.Outdated || stored.DataVersion != 2 || stored.Review.State != db.ReviewApproved {
+			t.Fatalf("after new points: %+v", stored.Review)
+		}
+		// The same points again change nothing.
+		if _, err := s.WriteSeries(ctx(t), r.ID, map[string][]db.Point{"loss": {{Step: 1, Value: 1}}}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := s.RunByID(ctx(t), r.ID); again.DataVersion != 2 {
+			t.Fatalf("an identical batch bumped the data version to %d", again.DataVersion)
+		}
+		// A second verdict on the new data is current again.
+		e3 := &db.ReviewEntry{ID: db.NewID(), RunID: r.ID, State: db.ReviewNeedsRerun, At: t1, Comment: "diverges",
+			BatchID: "b3", DataVersion: 2, Snapshot: []byte("{}")}
+		if _, after, err := s.ReviewRun(ctx(t), e3, t1, func(*db.Run) error { return nil }); err != nil || after.Review.Outdated {
+			t.Fatalf("second verdict: %+v %v", after, err)
+		}
+		hist, err := s.ReviewHistory(ctx(t), r.ID)
+		if err != nil || len(hist) != 2 || hist[0].ID != e3.ID || hist[1].ID != e1.ID || string(hist[1].Snapshot) != string(e1.Snapshot) {
+			t.Fatalf("history: %+v %v", hist, err)
+		}
+		if b, err := s.ReviewBatch(ctx(t), "b1"); err != nil || len(b) != 1 || b[0].Comment != "fine" {
+			t.Fatalf("batch: %+v %v", b, err)
+		}
+		// Lists by verdict.
+		ids := func(f db.RunFilter) []string {
+			page, _, err := s.ListRuns(ctx(t), f, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := []string{}
+			for _, x := range page {
+				out = append(out, x.ID)
+			}
+			return out
+		}
+		if got := ids(db.RunFilter{Review: db.ReviewNeedsRerun}); len(got) != 1 || got[0] != r.ID {
+			t.Fatalf("needs_rerun: %v", got)
+		}
+		if got := ids(db.RunFilter{Project: "p", Review: db.ReviewUnreviewed}); len(got) != 1 || got[0] != other.ID {
+			t.Fatalf("unreviewed in p: %v", got)
+		}
+		if _, err := s.WriteSeries(ctx(t), r.ID, map[string][]db.Point{"loss": {{Step: 1, Value: 2}}}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if got := ids(db.RunFilter{Review: db.ReviewOutdated}); len(got) != 1 || got[0] != r.ID {
+			t.Fatalf("outdated after a changed value: %v", got)
 		}
 	})
 }

@@ -113,8 +113,8 @@ func SortPoints(points []Point) []Point {
 // returns the chunks that replace them. A step already stored takes the
 // new value. Chunks are refilled to ChunkPoints, so appending to a series
 // rewrites at most its last chunk. added counts the steps that were not
-// stored before.
-func MergeChunks(existing []Chunk, points []Point) (chunks []Chunk, added int) {
+// stored before, changed the stored steps that got another value.
+func MergeChunks(existing []Chunk, points []Point) (chunks []Chunk, added, changed int) {
 	var old []Point
 	for _, c := range existing {
 		old = append(old, c.Points...)
@@ -131,6 +131,9 @@ func MergeChunks(existing []Chunk, points []Point) (chunks []Chunk, added int) {
 			added++
 			j++
 		default: // the same step: the new value wins
+			if math.Float64bits(old[i].Value) != math.Float64bits(points[j].Value) {
+				changed++
+			}
 			merged = append(merged, points[j])
 			i++
 			j++
@@ -142,7 +145,7 @@ func MergeChunks(existing []Chunk, points []Point) (chunks []Chunk, added int) {
 		chunks = append(chunks, Chunk{ChunkSummary: Summarize(pts), Points: pts})
 		merged = merged[n:]
 	}
-	return chunks, added
+	return chunks, added, changed
 }
 
 // EncodePoints packs points as little-endian (int64 step, float64 value)

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"time"
 
 	"labreview/db"
 	"labreview/db/dbtest"
@@ -87,7 +88,7 @@ func TestSeriesWriteIsIdempotentAndChunked(t *testing.T) {
 		total := 0
 		for i := 0; i < len(all); i += 700 {
 			batch := all[i:min(i+700, len(all))]
-			n, err := s.WriteSeries(ctx(t), run.ID, map[string][]db.Point{"loss": append([]db.Point{}, batch...)})
+			n, err := s.WriteSeries(ctx(t), run.ID, map[string][]db.Point{"loss": append([]db.Point{}, batch...)}, time.Now())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +99,7 @@ func TestSeriesWriteIsIdempotentAndChunked(t *testing.T) {
 		}
 		samePoints(t, readSeries(t, s, run.ID, "loss"), all)
 		// The same batch again adds nothing and changes nothing.
-		if n, err := s.WriteSeries(ctx(t), run.ID, map[string][]db.Point{"loss": append([]db.Point{}, all[600:1500]...)}); err != nil || n != 0 {
+		if n, err := s.WriteSeries(ctx(t), run.ID, map[string][]db.Point{"loss": append([]db.Point{}, all[600:1500]...)}, time.Now()); err != nil || n != 0 {
 			t.Fatalf("retried batch: added %d, %v", n, err)
 		}
 		samePoints(t, readSeries(t, s, run.ID, "loss"), all)
@@ -109,7 +110,7 @@ func TestSeriesWriteIsIdempotentAndChunked(t *testing.T) {
 		}
 		// A changed value for a stored step replaces it; the summary
 		// follows (here the maximum falls).
-		n, err := s.WriteSeries(ctx(t), run.ID, map[string][]db.Point{"loss": {{Step: 1234, Value: 0.5}}})
+		n, err := s.WriteSeries(ctx(t), run.ID, map[string][]db.Point{"loss": {{Step: 1234, Value: 0.5}}}, time.Now())
 		if err != nil || n != 0 {
 			t.Fatalf("overwrite: %d %v", n, err)
 		}
@@ -121,7 +122,7 @@ func TestSeriesWriteIsIdempotentAndChunked(t *testing.T) {
 		}
 		// Points out of order and interleaved with stored ones.
 		extra := []db.Point{{Step: 5000, Value: 1}, {Step: -3, Value: 2}, {Step: 2999, Value: 3}}
-		if n, err := s.WriteSeries(ctx(t), run.ID, map[string][]db.Point{"loss": db.SortPoints(extra)}); err != nil || n != 2 {
+		if n, err := s.WriteSeries(ctx(t), run.ID, map[string][]db.Point{"loss": db.SortPoints(extra)}, time.Now()); err != nil || n != 2 {
 			t.Fatalf("scattered write: %d %v", n, err)
 		}
 		want := append([]db.Point{{Step: -3, Value: 2}}, all...)
@@ -154,7 +155,7 @@ func TestConcurrentSeriesWritesLoseNothing(t *testing.T) {
 				for range 10 {
 					lo := r.IntN(3800)
 					batch := append([]db.Point{}, all[lo:lo+200]...)
-					if _, err := s.WriteSeries(ctx(t), run.ID, map[string][]db.Point{"x": batch, "y": append([]db.Point{}, batch...)}); err != nil {
+					if _, err := s.WriteSeries(ctx(t), run.ID, map[string][]db.Point{"x": batch, "y": append([]db.Point{}, batch...)}, time.Now()); err != nil {
 						t.Error(err)
 						return
 					}
@@ -163,7 +164,7 @@ func TestConcurrentSeriesWritesLoseNothing(t *testing.T) {
 		}
 		wg.Wait()
 		// Then everything, as a final catch-up: every step is there once.
-		if _, err := s.WriteSeries(ctx(t), run.ID, map[string][]db.Point{"x": append([]db.Point{}, all...)}); err != nil {
+		if _, err := s.WriteSeries(ctx(t), run.ID, map[string][]db.Point{"x": append([]db.Point{}, all...)}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		samePoints(t, readSeries(t, s, run.ID, "x"), all)

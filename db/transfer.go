@@ -40,13 +40,14 @@ const (
 	KindSession    RecordKind = "session"
 	KindAPIToken   RecordKind = "api_token"
 	KindRun        RecordKind = "run"
+	KindReview     RecordKind = "review"
 	KindSeries     RecordKind = "series"
 	KindAudit      RecordKind = "audit"
 )
 
 // RecordKinds lists every kind in export order. Login counters and leases
 // are transient and not exported.
-var RecordKinds = []RecordKind{KindSecret, KindSigningKey, KindUser, KindSetup, KindSession, KindAPIToken, KindRun, KindSeries, KindAudit}
+var RecordKinds = []RecordKind{KindSecret, KindSigningKey, KindUser, KindSetup, KindSession, KindAPIToken, KindRun, KindReview, KindSeries, KindAudit}
 
 // Record is one exported or imported record; exactly the field of its Kind
 // is set.
@@ -60,6 +61,7 @@ type Record struct {
 	Token   *APIToken
 	Run     *Run
 	Series  *SeriesPart
+	Review  *ReviewEntry
 	Audit   *AuditEvent
 }
 
@@ -85,6 +87,8 @@ func (r Record) ID() string {
 		return r.Token.ID
 	case KindRun:
 		return r.Run.ID
+	case KindReview:
+		return r.Review.ID
 	case KindSeries:
 		if len(r.Series.Points) == 0 {
 			return r.Series.RunID + "/" + r.Series.Name
@@ -514,6 +518,31 @@ type runLine struct {
 	HeartbeatAt    *jsonTime       `json:"heartbeat_at"`
 	DeletedAt      *jsonTime       `json:"deleted_at"`
 	Version        int64           `json:"version"`
+	DataVersion    int64           `json:"data_version"`
+	Review         reviewLine      `json:"review"`
+}
+
+type reviewLine struct {
+	State       string    `json:"state"`
+	ID          string    `json:"id"`
+	By          string    `json:"by"`
+	At          *jsonTime `json:"at"`
+	Comment     string    `json:"comment"`
+	DataVersion int64     `json:"data_version"`
+	Outdated    bool      `json:"outdated"`
+}
+
+type reviewEntryLine struct {
+	ID          string          `json:"id"`
+	RunID       string          `json:"run_id"`
+	State       string          `json:"state"`
+	By          string          `json:"by"`
+	At          jsonTime        `json:"at"`
+	Comment     string          `json:"comment"`
+	BatchID     string          `json:"batch_id"`
+	UndoOf      string          `json:"undo_of"`
+	DataVersion int64           `json:"data_version"`
+	Snapshot    json.RawMessage `json:"snapshot"`
 }
 
 type seriesLine struct {
@@ -524,6 +553,13 @@ type seriesLine struct {
 
 // jsonNum is a step (an integer) or a value (a Float) in a series line.
 type jsonNum = json.RawMessage
+
+func orUnreviewed(s string) string {
+	if s == "" {
+		return ReviewUnreviewed
+	}
+	return s
+}
 
 func validStatus(s string) bool {
 	switch s {
@@ -577,6 +613,14 @@ func encodeRecord(r Record) (recordLine, error) {
 		return recordLine{r.Kind, setupLine{r.Setup.UserID, jsonTime{r.Setup.At}}}, nil
 	case KindSecret:
 		return recordLine{r.Kind, secretLine{r.Secret.Name, r.Secret.Value}}, nil
+	case KindReview:
+		e := r.Review
+		snap := json.RawMessage(e.Snapshot)
+		if len(snap) == 0 {
+			snap = json.RawMessage("{}")
+		}
+		return recordLine{r.Kind, reviewEntryLine{e.ID, e.RunID, e.State, e.By, jsonTime{e.At}, e.Comment, e.BatchID, e.UndoOf,
+			e.DataVersion, snap}}, nil
 	case KindSeries:
 		l := seriesLine{RunID: r.Series.RunID, Name: r.Series.Name, Points: make([][2]jsonNum, len(r.Series.Points))}
 		for i, p := range r.Series.Points {
@@ -601,7 +645,9 @@ func encodeRecord(r Record) (recordLine, error) {
 		return recordLine{r.Kind, runLine{run.ID, run.Project, run.ExternalID, run.Name, run.Status, run.Host, run.JobID,
 			run.CreatedBy, run.CreatedByToken, p, metrics, orEmpty(run.Tags), run.Notes, jsonTime{run.CreatedAt},
 			jsonTime{run.UpdatedAt}, optTime(run.StartedAt), optTime(run.FinishedAt), optTime(run.HeartbeatAt),
-			optTime(run.DeletedAt), run.Version}}, nil
+			optTime(run.DeletedAt), run.Version, max(run.DataVersion, 1), reviewLine{State: orUnreviewed(run.Review.State),
+				ID: run.Review.ID, By: run.Review.By, At: optTime(run.Review.At), Comment: run.Review.Comment,
+				DataVersion: run.Review.DataVersion, Outdated: run.Review.Outdated}}}, nil
 	case KindAPIToken:
 		t := r.Token
 		return recordLine{r.Kind, tokenLine{t.ID, t.UserID, t.Name, t.Hash, t.Hint, orEmpty(t.Scopes), orEmpty(t.Projects),
@@ -700,7 +746,20 @@ func decodeRecord(kind RecordKind, b []byte) (Record, error) {
 			Status: l.Status, Host: l.Host, JobID: l.JobID, CreatedBy: l.CreatedBy, CreatedByToken: l.CreatedByToken,
 			Params: params, Metrics: metrics, Tags: orEmpty(l.Tags), Notes: l.Notes, CreatedAt: l.CreatedAt.Time,
 			UpdatedAt: l.UpdatedAt.Time, StartedAt: fromOptTime(l.StartedAt), FinishedAt: fromOptTime(l.FinishedAt),
-			HeartbeatAt: fromOptTime(l.HeartbeatAt), DeletedAt: fromOptTime(l.DeletedAt), Version: l.Version}}, nil
+			HeartbeatAt: fromOptTime(l.HeartbeatAt), DeletedAt: fromOptTime(l.DeletedAt), Version: l.Version,
+			DataVersion: max(l.DataVersion, 1), Review: RunReview{State: orUnreviewed(l.Review.State), ID: l.Review.ID,
+				By: l.Review.By, At: fromOptTime(l.Review.At), Comment: l.Review.Comment,
+				DataVersion: l.Review.DataVersion, Outdated: l.Review.Outdated}}}, nil
+	case KindReview:
+		var l reviewEntryLine
+		if err := data(&l); err != nil {
+			return fail(err.Error())
+		}
+		if !ValidID(l.ID) || !ValidID(l.RunID) || l.State == "" || l.At.IsZero() || !json.Valid(l.Snapshot) {
+			return fail("needs a valid id, run_id, state, at and a JSON snapshot")
+		}
+		return Record{Kind: kind, Review: &ReviewEntry{ID: l.ID, RunID: l.RunID, State: l.State, By: l.By, At: l.At.Time,
+			Comment: l.Comment, BatchID: l.BatchID, UndoOf: l.UndoOf, DataVersion: l.DataVersion, Snapshot: l.Snapshot}}, nil
 	case KindSeries:
 		var l seriesLine
 		if err := data(&l); err != nil {

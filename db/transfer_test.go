@@ -71,11 +71,18 @@ func fill(t *testing.T, s db.Store, users int) {
 		if _, _, err := s.CreateRun(ctx(t), run); err != nil {
 			t.Fatal(err)
 		}
+		if i%6 == 0 {
+			e := &db.ReviewEntry{ID: db.NewID(), RunID: run.ID, State: db.ReviewRejected, By: u.ID, At: t0, Comment: "why",
+				BatchID: "b", DataVersion: 1, Snapshot: []byte(`{"params":{"i":1}}`)}
+			if _, _, err := s.ReviewRun(ctx(t), e, t0, func(*db.Run) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if i%4 == 0 {
 			// 600 points: three chunks; NaN and an infinity among them.
 			points := pts(0, 599, 1, func(st int64) float64 { return float64(st) / 3 })
 			points[5].Value, points[7].Value = math.NaN(), math.Inf(1)
-			if _, err := s.WriteSeries(ctx(t), run.ID, map[string][]db.Point{"loss": points}); err != nil {
+			if _, err := s.WriteSeries(ctx(t), run.ID, map[string][]db.Point{"loss": points}, time.Now()); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -112,8 +119,8 @@ func TestRoundTripAcrossAdapters(t *testing.T) {
 	fill(t, embedded, 12)
 	first := export(t, embedded)
 	// header, secret, 2 keys, 12 users, setup, 12 sessions, 8 tokens, 12 runs,
-	// 3 series of 3 chunks, 13 events, trailer
-	if n := strings.Count(first, "\n"); n != 1+1+2+12+1+12+8+12+9+13+1 {
+	// 2 reviews, 3 series of 3 chunks, 13 events, trailer
+	if n := strings.Count(first, "\n"); n != 1+1+2+12+1+12+8+12+2+9+13+1 {
 		t.Fatalf("export has %d lines:\n%s", n, first)
 	}
 

@@ -164,6 +164,47 @@ type Run struct {
 	// Version counts the changes of the run (1 when created); adapters
 	// use it to apply a change only to the state it was computed from.
 	Version int64
+	// DataVersion counts the changes of what a review judges: params,
+	// metrics and series (1 when created).
+	DataVersion int64
+	Review      RunReview
+}
+
+// Review states.
+const (
+	ReviewUnreviewed = "unreviewed"
+	ReviewApproved   = "approved"
+	ReviewRejected   = "rejected"
+	ReviewNeedsRerun = "needs_rerun"
+)
+
+// RunReview is a run's current verdict. Outdated is set when the data it
+// judged (DataVersion) changed after it.
+type RunReview struct {
+	State       string // a Review… state; "" reads as unreviewed
+	ID          string // the ReviewEntry that set it ("" for none)
+	By          string
+	At          *time.Time
+	Comment     string
+	DataVersion int64 // the run's DataVersion when judged
+	Outdated    bool
+}
+
+// ReviewEntry is one verdict in a run's history. Entries are only ever
+// added: an undo adds entries that restore the earlier verdicts.
+type ReviewEntry struct {
+	ID          string // NewID: time-ordered
+	RunID       string
+	State       string
+	By          string
+	At          time.Time
+	Comment     string
+	BatchID     string // the bulk review (or undo) it was part of
+	UndoOf      string // the batch this entry undoes ("" for a verdict)
+	DataVersion int64
+	// Snapshot is the data judged, to show what changed since: params,
+	// metrics and each series' count and last step, as JSON.
+	Snapshot []byte
 }
 
 // RunFilter selects runs for a page, newest first. Empty fields match
@@ -174,6 +215,12 @@ type RunFilter struct {
 	// StaleBefore, with Status running, keeps only runs whose last sign of
 	// life (heartbeat, else start, else creation) is before it.
 	StaleBefore time.Time
-	Deleted     bool   // list deleted runs instead of live ones
-	Before      string // page cursor: only runs with a smaller id
+	// Review keeps runs with this verdict state, or, as "outdated", runs
+	// whose verdict is outdated. Not together with Status.
+	Review  string
+	Deleted bool   // list deleted runs instead of live ones
+	Before  string // page cursor: only runs with a smaller id
 }
+
+// ReviewOutdated is the RunFilter.Review value for outdated verdicts.
+const ReviewOutdated = "outdated"

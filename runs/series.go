@@ -58,7 +58,7 @@ func (s *Service) AppendSeries(ctx context.Context, a Actor, runID string, batch
 	for name, pts := range batch {
 		sorted[name] = db.SortPoints(pts)
 	}
-	return s.db.WriteSeries(ctx, r.ID, sorted)
+	return s.db.WriteSeries(ctx, r.ID, sorted, s.now())
 }
 
 // SeriesQuery asks for series of a run: at most MaxPoints points each,

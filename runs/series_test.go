@@ -77,7 +77,7 @@ func TestSummaryShortcutMatchesFullM4(t *testing.T) {
 		}
 		points = append(points, db.Point{Step: step, Value: v})
 	}
-	chunks, _ := db.MergeChunks(nil, points)
+	chunks, _, _ := db.MergeChunks(nil, points)
 	for _, buckets := range []int{1, 7, 50, 500} {
 		lo, hi := points[100].Step, points[19_000].Step
 		m := newM4(lo, hi, buckets)

@@ -178,7 +178,7 @@ func BenchmarkSeriesRead(b *testing.B) {
 			s := from + int64(i)
 			pts[i] = db.Point{Step: s, Value: 1/float64(s+1) + float64(s%97)*1e-4}
 		}
-		if _, err := rb.store.WriteSeries(context.Background(), out.ID, map[string][]db.Point{"loss": pts}); err != nil {
+		if _, err := rb.store.WriteSeries(context.Background(), out.ID, map[string][]db.Point{"loss": pts}, time.Now()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -23,6 +23,7 @@ const (
 	runsCollection     = "runs"
 	chunksCollection   = "series_chunks"
 	seriesCollection   = "series"
+	reviewsCollection  = "reviews"
 )
 
 // indexSpec is one index that must exist.
@@ -83,6 +84,13 @@ var indexSpecs = []indexSpec{
 	{collection: chunksCollection, name: "series_step", keys: bson.D{{Key: "run_id", Value: 1}, {Key: "series", Value: 1}, {Key: "first_step", Value: 1}}, unique: true},
 	// SeriesSummaries of a run, by name.
 	{collection: seriesCollection, name: "run_name", keys: bson.D{{Key: "run_id", Value: 1}, {Key: "name", Value: 1}}},
+	// Review queues: runs by verdict, newest first; outdated verdicts.
+	{collection: runsCollection, name: "review", keys: bson.D{{Key: "deleted", Value: 1}, {Key: "review.state", Value: 1}, {Key: "_id", Value: -1}}},
+	{collection: runsCollection, name: "project_review", keys: bson.D{{Key: "deleted", Value: 1}, {Key: "project", Value: 1}, {Key: "review.state", Value: 1}, {Key: "_id", Value: -1}}},
+	{collection: runsCollection, name: "outdated", keys: bson.D{{Key: "deleted", Value: 1}, {Key: "review.outdated", Value: 1}, {Key: "_id", Value: -1}}},
+	// A run's review history; the verdicts of a bulk review (undo).
+	{collection: reviewsCollection, name: "run", keys: bson.D{{Key: "run_id", Value: 1}, {Key: "_id", Value: -1}}},
+	{collection: reviewsCollection, name: "batch", keys: bson.D{{Key: "batch_id", Value: 1}, {Key: "_id", Value: 1}}},
 	// SigningKeys lists the handful of keys by creation.
 	{collection: keysCollection, name: "created", keys: bson.D{{Key: "created_at", Value: 1}}},
 }

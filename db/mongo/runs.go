@@ -43,6 +43,20 @@ type runDoc struct {
 	Deleted        bool           `bson:"deleted"`
 	DeletedAt      *time.Time     `bson:"deleted_at"`
 	Version        int64          `bson:"version"`
+	DataVersion    int64          `bson:"data_version"`
+	Review         reviewFields   `bson:"review"`
+}
+
+// reviewFields is a run's current verdict; review.outdated is set in the
+// same write that changes the judged data.
+type reviewFields struct {
+	State       string     `bson:"state"`
+	ID          string     `bson:"id"`
+	By          string     `bson:"by"`
+	At          *time.Time `bson:"at"`
+	Comment     string     `bson:"comment"`
+	DataVersion int64      `bson:"data_version"`
+	Outdated    bool       `bson:"outdated"`
 }
 
 func toRunDoc(r *db.Run) (*runDoc, error) {
@@ -64,7 +78,16 @@ func toRunDoc(r *db.Run) (*runDoc, error) {
 		JobID: r.JobID, CreatedBy: r.CreatedBy, CreatedByToken: r.CreatedByToken, Params: params,
 		Metrics: metricsDoc(r.Metrics), Tags: nonNil(r.Tags), Notes: r.Notes, CreatedAt: r.CreatedAt,
 		UpdatedAt: r.UpdatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, HeartbeatAt: r.HeartbeatAt,
-		AliveAt: alive, Deleted: r.DeletedAt != nil, DeletedAt: r.DeletedAt, Version: r.Version}, nil
+		AliveAt: alive, Deleted: r.DeletedAt != nil, DeletedAt: r.DeletedAt, Version: r.Version, DataVersion: max(r.DataVersion, 1),
+		Review: reviewFields{State: reviewState(r.Review.State), ID: r.Review.ID, By: r.Review.By, At: r.Review.At,
+			Comment: r.Review.Comment, DataVersion: r.Review.DataVersion, Outdated: r.Review.Outdated}}, nil
+}
+
+func reviewState(s string) string {
+	if s == "" {
+		return db.ReviewUnreviewed
+	}
+	return s
 }
 
 // metricsDoc stores finite metrics as doubles and NaN and ±Inf as the
@@ -118,7 +141,9 @@ func (d *runDoc) run() (db.Run, error) {
 		JobID: d.JobID, CreatedBy: d.CreatedBy, CreatedByToken: d.CreatedByToken,
 		Tags: nonNil(d.Tags), Notes: d.Notes, CreatedAt: utc(d.CreatedAt), UpdatedAt: utc(d.UpdatedAt),
 		StartedAt: optUTC(d.StartedAt), FinishedAt: optUTC(d.FinishedAt), HeartbeatAt: optUTC(d.HeartbeatAt),
-		DeletedAt: optUTC(d.DeletedAt), Version: d.Version}
+		DeletedAt: optUTC(d.DeletedAt), Version: d.Version, DataVersion: d.DataVersion,
+		Review: db.RunReview{State: reviewState(d.Review.State), ID: d.Review.ID, By: d.Review.By, At: optUTC(d.Review.At),
+			Comment: d.Review.Comment, DataVersion: d.Review.DataVersion, Outdated: d.Review.Outdated}}
 	var err error
 	if r.Metrics, err = metricsFromDoc(d.Metrics); err != nil {
 		return r, fmt.Errorf("run %s: %w", r.ID, err)
@@ -266,6 +291,13 @@ func (s *Store) ListRuns(ctx context.Context, f db.RunFilter, limit int) ([]db.R
 	}
 	if f.Status != "" {
 		filter = append(filter, bson.E{Key: "status", Value: f.Status})
+	}
+	switch f.Review {
+	case "":
+	case db.ReviewOutdated:
+		filter = append(filter, bson.E{Key: "review.outdated", Value: true})
+	default:
+		filter = append(filter, bson.E{Key: "review.state", Value: f.Review})
 	}
 	if !f.StaleBefore.IsZero() {
 		filter = append(filter, bson.E{Key: "alive_at", Value: bson.D{{Key: "$lt", Value: f.StaleBefore}}})

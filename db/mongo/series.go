@@ -105,7 +105,13 @@ const seriesLeaseTTL = 30 * time.Second
 // chunks are written before the ones they replace are removed, so a crash
 // in between loses no point; until the next write to that range rewrites
 // it, a reader may meet a step twice (readers keep one of them).
-func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string][]db.Point) (int, error) {
+func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string][]db.Point, now time.Time) (int, error) {
+	return s.writeSeries(ctx, runID, batch, &now)
+}
+
+// writeSeries writes the batch; with now nil (an import) the run is left
+// as it is.
+func (s *Store) writeSeries(ctx context.Context, runID string, batch map[string][]db.Point, now *time.Time) (int, error) {
 	rid, err := oid(runID)
 	if err != nil {
 		return 0, fmt.Errorf("db: write series: %w", err)
@@ -117,16 +123,28 @@ func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string]
 		}
 	}
 	sort.Strings(names)
-	added := 0
+	added, changed := 0, 0
 	err = s.WithLease(ctx, "series:"+runID, seriesLeaseTTL, 10*time.Second, func() error {
 		for _, name := range names {
-			n, err := s.writeOneSeries(ctx, rid, name, batch[name])
+			n, c, err := s.writeOneSeries(ctx, rid, name, batch[name])
 			if err != nil {
 				return err
 			}
-			added += n
+			added, changed = added+n, changed+c
 		}
-		return nil
+		if now == nil || added+changed == 0 {
+			return nil
+		}
+		// The judged data changed: a newer data version, and a verdict on
+		// the run is outdated (two single-document writes).
+		byID := bson.D{{Key: "_id", Value: rid}}
+		if _, err := s.runs().UpdateOne(ctx, byID, bson.D{{Key: "$inc", Value: bson.D{{Key: "data_version", Value: 1}, {Key: "version", Value: 1}}},
+			{Key: "$set", Value: bson.D{{Key: "updated_at", Value: *now}}}}); err != nil {
+			return classify(err)
+		}
+		_, err := s.runs().UpdateOne(ctx, append(byID, bson.E{Key: "review.state", Value: bson.D{{Key: "$ne", Value: db.ReviewUnreviewed}}}),
+			bson.D{{Key: "$set", Value: bson.D{{Key: "review.outdated", Value: true}}}})
+		return classify(err)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("db: write series: %w", classify(err))
@@ -138,20 +156,20 @@ func (s *Store) chunkFilter(rid bson.ObjectID, name string, more ...bson.E) bson
 	return append(bson.D{{Key: "run_id", Value: rid}, {Key: "series", Value: name}}, more...)
 }
 
-func (s *Store) writeOneSeries(ctx context.Context, rid bson.ObjectID, name string, points []db.Point) (int, error) {
+func (s *Store) writeOneSeries(ctx context.Context, rid bson.ObjectID, name string, points []db.Point) (added, changed int, err error) {
 	lo, hi := points[0].Step, points[len(points)-1].Step
 	var existing []db.Chunk
 	var head chunkDoc
-	err := s.chunks().FindOne(ctx, s.chunkFilter(rid, name, bson.E{Key: "first_step", Value: bson.D{{Key: "$lte", Value: lo}}}),
+	err = s.chunks().FindOne(ctx, s.chunkFilter(rid, name, bson.E{Key: "first_step", Value: bson.D{{Key: "$lte", Value: lo}}}),
 		options.FindOne().SetSort(bson.D{{Key: "first_step", Value: -1}})).Decode(&head)
 	switch {
 	case errors.Is(err, mdb.ErrNoDocuments):
 	case err != nil:
-		return 0, classify(err)
+		return 0, 0, classify(err)
 	case head.LastStep >= lo || head.Count < db.ChunkPoints:
 		c, err := decodeChunk(&head)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		existing = append(existing, c)
 	}
@@ -159,16 +177,16 @@ func (s *Store) writeOneSeries(ctx context.Context, rid bson.ObjectID, name stri
 		s.chunkFilter(rid, name, bson.E{Key: "first_step", Value: bson.D{{Key: "$gt", Value: lo}, {Key: "$lte", Value: hi}}}),
 		options.Find().SetSort(bson.D{{Key: "first_step", Value: 1}}))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	for i := range rest {
 		c, err := decodeChunk(&rest[i])
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		existing = append(existing, c)
 	}
-	chunks, added := db.MergeChunks(existing, points)
+	chunks, added, changed := db.MergeChunks(existing, points)
 	keep := map[int64]bool{}
 	for _, c := range chunks {
 		keep[c.FirstStep] = true
@@ -176,7 +194,7 @@ func (s *Store) writeOneSeries(ctx context.Context, rid bson.ObjectID, name stri
 		_, err := s.chunks().ReplaceOne(ctx, s.chunkFilter(rid, name, bson.E{Key: "first_step", Value: c.FirstStep}), doc,
 			options.Replace().SetUpsert(true))
 		if err != nil {
-			return 0, classify(err)
+			return 0, 0, classify(err)
 		}
 	}
 	for _, c := range existing {
@@ -184,7 +202,7 @@ func (s *Store) writeOneSeries(ctx context.Context, rid bson.ObjectID, name stri
 			continue
 		}
 		if _, err := s.chunks().DeleteOne(ctx, s.chunkFilter(rid, name, bson.E{Key: "first_step", Value: c.FirstStep})); err != nil {
-			return 0, classify(err)
+			return 0, 0, classify(err)
 		}
 	}
 
@@ -196,24 +214,24 @@ func (s *Store) writeOneSeries(ctx context.Context, rid bson.ObjectID, name stri
 	case err == nil:
 		old, err := oldDoc.summary()
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		oldp = &old
 	case !errors.Is(err, mdb.ErrNoDocuments):
-		return 0, classify(err)
+		return 0, 0, classify(err)
 	}
 	next, full := db.NextSummary(oldp, name, points, added)
 	if full {
 		all, err := s.chunkSummaries(ctx, s.chunkFilter(rid, name))
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		next = db.SummarizeSeries(name, all)
 	}
 	_, err = s.seriesColl().ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, seriesDoc{ID: id, RunID: rid, Name: name,
 		Count: next.Count, FirstStep: next.FirstStep, LastStep: next.LastStep, Min: storedFloat(next.Min),
 		Max: storedFloat(next.Max), Last: storedFloat(next.Last)}, options.Replace().SetUpsert(true))
-	return added, classify(err)
+	return added, changed, classify(err)
 }
 
 func decodeChunk(d *chunkDoc) (db.Chunk, error) {

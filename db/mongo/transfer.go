@@ -28,6 +28,11 @@ func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) e
 				byID, func(d *secretDoc) error {
 					return emit(db.Record{Kind: kind, Secret: &db.Secret{Name: strings.TrimPrefix(d.ID, "secret:"), Value: d.Value}})
 				})
+		case db.KindReview:
+			err = each(ctx, s.reviews(), bson.D{}, byID, func(d *reviewDoc) error {
+				e := d.entry()
+				return emit(db.Record{Kind: kind, Review: &e})
+			})
 		case db.KindSeries:
 			err = each(ctx, s.chunks(), bson.D{}, options.Find().SetSort(bson.D{{Key: "run_id", Value: 1}, {Key: "series", Value: 1}, {Key: "first_step", Value: 1}}),
 				func(d *chunkDoc) error {
@@ -183,8 +188,19 @@ func (s *Store) importOne(ctx context.Context, rec db.Record) (added bool, confl
 			return false, "", classify(ferr)
 		}
 		added, err = insert(s.meta(), secretDoc{ID: id, Value: rec.Secret.Value}, id)
+	case db.KindReview:
+		e := rec.Review
+		id, err1 := bson.ObjectIDFromHex(e.ID)
+		rid, err2 := bson.ObjectIDFromHex(e.RunID)
+		if err1 != nil || err2 != nil {
+			return false, "", fmt.Errorf("review %s: ids are not ids", e.ID)
+		}
+		added, err = insert(s.reviews(), reviewDoc{ID: id, RunID: rid, State: e.State, By: e.By, At: e.At, Comment: e.Comment,
+			BatchID: e.BatchID, UndoOf: e.UndoOf, DataVersion: e.DataVersion, Snapshot: string(e.Snapshot)}, id)
 	case db.KindSeries:
-		n, werr := s.WriteSeries(ctx, rec.Series.RunID, map[string][]db.Point{rec.Series.Name: db.SortPoints(rec.Series.Points)})
+		// Written as stored: the run's data version and verdict came with
+		// its own record.
+		n, werr := s.writeSeries(ctx, rec.Series.RunID, map[string][]db.Point{rec.Series.Name: db.SortPoints(rec.Series.Points)}, nil)
 		return n > 0, "", werr
 	case db.KindRun:
 		holder, ferr := s.findRun(ctx, bson.D{{Key: "project", Value: rec.Run.Project}, {Key: "external_id", Value: rec.Run.ExternalID}})

@@ -20,7 +20,7 @@ import (
 // cost grow with the data. The other tables hold a handful of rows
 // (signing keys, the setup claim, leases, meta).
 var growingTables = map[string]bool{"users": true, "sessions": true, "audit": true, "login_throttle": true, "api_tokens": true, "runs": true,
-	"series_chunks": true, "series": true}
+	"series_chunks": true, "series": true, "reviews": true}
 
 // wholeTableReads are the queries whose purpose is to read a whole table;
 // every other query must be served by an index.
@@ -324,9 +324,9 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	for i := range points {
 		points[i] = db.Point{Step: int64(i), Value: float64(i)}
 	}
-	_, err = s.WriteSeries(ctx, run.ID, map[string][]db.Point{"loss": points})
+	_, err = s.WriteSeries(ctx, run.ID, map[string][]db.Point{"loss": points}, time.Now())
 	check(err)
-	_, err = s.WriteSeries(ctx, run.ID, map[string][]db.Point{"loss": points[10:20]}) // overwrites: full summary
+	_, err = s.WriteSeries(ctx, run.ID, map[string][]db.Point{"loss": points[10:20]}, time.Now()) // overwrites: full summary
 	check(err)
 	_, err = s.SeriesSummaries(ctx, run.ID)
 	check(err)
@@ -334,7 +334,19 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	check(err)
 	_, err = s.Chunks(ctx, run.ID, "loss", []int64{sums[0].FirstStep})
 	check(err)
+	entry := &db.ReviewEntry{ID: db.NewID(), RunID: run.ID, State: db.ReviewApproved, At: now, BatchID: "b", DataVersion: 1, Snapshot: []byte("{}")}
+	_, _, err = s.ReviewRun(ctx, entry, now, func(*db.Run) error { return nil })
+	check(err)
+	_, err = s.ReviewHistory(ctx, run.ID)
+	check(err)
+	_, err = s.ReviewBatch(ctx, "b")
+	check(err)
+	_, err = s.ReviewByID(ctx, entry.ID)
+	check(err)
 	for _, f := range []db.RunFilter{
+		{Review: db.ReviewApproved}, {Project: "p1", Review: db.ReviewApproved}, {Review: db.ReviewOutdated},
+		{Review: db.ReviewApproved, Before: run.ID}, {Project: "p1", Review: db.ReviewUnreviewed, Before: run.ID},
+		{Review: db.ReviewOutdated, Before: run.ID},
 		{}, {Project: "p1"}, {Status: db.StatusRunning}, {Project: "p1", Status: db.StatusRunning},
 		{Status: db.StatusRunning, StaleBefore: now}, {Project: "p1", Status: db.StatusRunning, StaleBefore: now},
 		{Deleted: true}, {Before: run.ID}, {Project: "p1", Before: run.ID}, {Status: db.StatusFailed, Before: run.ID},

@@ -12,19 +12,23 @@ import (
 )
 
 const runColumns = "id, project, external_id, name, status, host, job_id, created_by, created_by_token, params, metrics, " +
-	"tags, notes, created_at, updated_at, started_at, finished_at, heartbeat_at, deleted_at, version"
+	"tags, notes, created_at, updated_at, started_at, finished_at, heartbeat_at, deleted_at, version, data_version, " +
+	"review_state, review_id, review_by, review_at, review_comment, review_data_version, review_outdated"
 
 func scanRun(r rowScanner) (db.Run, error) {
 	var run db.Run
 	var params, metrics, tags string
 	var created, updated int64
-	var started, finished, heartbeat, deleted sql.NullInt64
+	var started, finished, heartbeat, deleted, reviewAt sql.NullInt64
+	var outdated int
 	err := r.Scan(&run.ID, &run.Project, &run.ExternalID, &run.Name, &run.Status, &run.Host, &run.JobID, &run.CreatedBy,
 		&run.CreatedByToken, &params, &metrics, &tags, &run.Notes, &created, &updated, &started, &finished, &heartbeat,
-		&deleted, &run.Version)
+		&deleted, &run.Version, &run.DataVersion, &run.Review.State, &run.Review.ID, &run.Review.By, &reviewAt,
+		&run.Review.Comment, &run.Review.DataVersion, &outdated)
 	if err != nil {
 		return run, err
 	}
+	run.Review.At, run.Review.Outdated = fromOptMS(reviewAt), outdated == 1
 	run.CreatedAt, run.UpdatedAt = fromMS(created), fromMS(updated)
 	run.StartedAt, run.FinishedAt, run.HeartbeatAt, run.DeletedAt = fromOptMS(started), fromOptMS(finished), fromOptMS(heartbeat), fromOptMS(deleted)
 	if run.Params, err = db.DecodeJSONObject([]byte(params)); err != nil {
@@ -54,7 +58,9 @@ func runArgs(r *db.Run) ([]any, error) {
 	}
 	return []any{r.ID, r.Project, r.ExternalID, r.Name, r.Status, r.Host, r.JobID, r.CreatedBy, r.CreatedByToken,
 		string(params), string(m), stringsJSON(r.Tags), r.Notes, ms(r.CreatedAt), ms(r.UpdatedAt), optMS(r.StartedAt),
-		optMS(r.FinishedAt), optMS(r.HeartbeatAt), optMS(r.DeletedAt), r.Version, boolInt(r.DeletedAt != nil)}, nil
+		optMS(r.FinishedAt), optMS(r.HeartbeatAt), optMS(r.DeletedAt), r.Version, max(r.DataVersion, 1), reviewState(r.Review.State),
+		r.Review.ID, r.Review.By, optMS(r.Review.At), r.Review.Comment, r.Review.DataVersion, boolInt(r.Review.Outdated),
+		boolInt(r.DeletedAt != nil)}, nil
 }
 
 func orEmptyObject(m map[string]any) map[string]any {
@@ -64,7 +70,15 @@ func orEmptyObject(m map[string]any) map[string]any {
 	return m
 }
 
-const insertRunSQL = "INSERT INTO runs (" + runColumns + ", deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+func reviewState(s string) string {
+	if s == "" {
+		return db.ReviewUnreviewed
+	}
+	return s
+}
+
+var insertRunSQL = "INSERT INTO runs (" + runColumns + ", deleted) VALUES (" +
+	strings.TrimSuffix(strings.Repeat("?, ", strings.Count(runColumns, ",")+2), ", ") + ")"
 
 // CreateRun inserts the run unless its (project, external_id) is taken,
 // then returns whichever run holds it, in one transaction.
@@ -173,6 +187,13 @@ func (s *Store) ListRuns(ctx context.Context, f db.RunFilter, limit int) ([]db.R
 	}
 	if f.Status != "" {
 		where, args = append(where, "status = ?"), append(args, f.Status)
+	}
+	switch f.Review {
+	case "":
+	case db.ReviewOutdated:
+		where = append(where, "review_outdated = 1")
+	default:
+		where, args = append(where, "review_state = ?"), append(args, f.Review)
 	}
 	if !f.StaleBefore.IsZero() {
 		where, args = append(where, "coalesce(heartbeat_at, started_at, created_at) < ?"), append(args, ms(f.StaleBefore))

@@ -8,6 +8,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 
 	"labreview/db"
 )
@@ -39,7 +40,7 @@ func scanChunkSummary(r rowScanner, extra ...any) (db.ChunkSummary, error) {
 
 // WriteSeries merges each series' points into its chunks in one
 // transaction of the single writer.
-func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string][]db.Point) (int, error) {
+func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string][]db.Point, now time.Time) (int, error) {
 	names := make([]string, 0, len(batch))
 	for name, pts := range batch {
 		if len(pts) > 0 {
@@ -50,14 +51,20 @@ func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string]
 	added := 0
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		added = 0
+		changed := 0
 		for _, name := range names {
-			n, err := writeOneSeries(ctx, tx, runID, name, batch[name])
+			n, c, err := writeOneSeries(ctx, tx, runID, name, batch[name])
 			if err != nil {
 				return err
 			}
-			added += n
+			added, changed = added+n, changed+c
 		}
-		return nil
+		if added+changed == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, trace("UPDATE runs SET data_version = data_version + 1, version = version + 1, updated_at = ?, "+
+			"review_outdated = (review_state != 'unreviewed') WHERE id = ?"), ms(now), runID)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("db: write series: %w", classify(err))
@@ -65,60 +72,60 @@ func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string]
 	return added, nil
 }
 
-func writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name string, points []db.Point) (int, error) {
+func writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name string, points []db.Point) (added, changed int, err error) {
 	lo, hi := points[0].Step, points[len(points)-1].Step
 	// The chunk holding lo (the last starting at or before it), unless it
 	// is full and ends before lo (an append leaves it as it is), then the
 	// chunks starting in (lo, hi].
 	var existing []db.Chunk
 	var blob []byte
-	c, err := scanChunkSummary(tx.QueryRowContext(ctx, trace("SELECT "+chunkSummaryColumns+", points FROM series_chunks "+
+	c, err0 := scanChunkSummary(tx.QueryRowContext(ctx, trace("SELECT "+chunkSummaryColumns+", points FROM series_chunks "+
 		"WHERE run_id = ? AND series = ? AND first_step <= ? ORDER BY first_step DESC LIMIT 1"), runID, name, lo), &blob)
-	switch {
+	switch err = err0; {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
-		return 0, err
+		return 0, 0, err
 	case c.LastStep >= lo || c.Count < db.ChunkPoints:
 		pts, err := db.DecodePoints(blob)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		existing = append(existing, db.Chunk{ChunkSummary: c, Points: pts})
 	}
 	rows, err := tx.QueryContext(ctx, trace("SELECT "+chunkSummaryColumns+", points FROM series_chunks "+
 		"WHERE run_id = ? AND series = ? AND first_step > ? AND first_step <= ? ORDER BY first_step"), runID, name, lo, hi)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	for rows.Next() {
 		var blob []byte
 		c, err := scanChunkSummary(rows, &blob)
 		if err != nil {
 			rows.Close()
-			return 0, err
+			return 0, 0, err
 		}
 		pts, err := db.DecodePoints(blob)
 		if err != nil {
 			rows.Close()
-			return 0, err
+			return 0, 0, err
 		}
 		existing = append(existing, db.Chunk{ChunkSummary: c, Points: pts})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	chunks, added := db.MergeChunks(existing, points)
+	chunks, added, changed := db.MergeChunks(existing, points)
 	for _, c := range existing {
 		if _, err := tx.ExecContext(ctx, trace("DELETE FROM series_chunks WHERE run_id = ? AND series = ? AND first_step = ?"),
 			runID, name, c.FirstStep); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	for _, c := range chunks {
 		if _, err := tx.ExecContext(ctx, trace("INSERT INTO series_chunks (run_id, series, first_step, summary, points) VALUES (?, ?, ?, ?, ?)"),
 			runID, name, c.FirstStep, db.EncodeSummary(c.ChunkSummary), db.EncodePoints(c.Points)); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 
@@ -128,13 +135,13 @@ func writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name string, points 
 	case err == nil:
 		oldp = &old
 	case !errors.Is(err, sql.ErrNoRows):
-		return 0, err
+		return 0, 0, err
 	}
 	next, full := db.NextSummary(oldp, name, points, added)
 	if full {
 		all, err := chunkSummariesTx(ctx, tx, runID, name)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		next = db.SummarizeSeries(name, all)
 	}
@@ -142,7 +149,7 @@ func writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name string, points 
 		"ON CONFLICT (run_id, name) DO UPDATE SET count = excluded.count, first_step = excluded.first_step, "+
 		"last_step = excluded.last_step, min_value = excluded.min_value, max_value = excluded.max_value, last_value = excluded.last_value"),
 		runID, name, next.Count, next.FirstStep, next.LastStep, real(next.Min), real(next.Max), real(next.Last))
-	return added, err
+	return added, changed, err
 }
 
 func chunkSummariesTx(ctx context.Context, tx *sql.Tx, runID, name string) ([]db.ChunkSummary, error) {

@@ -50,6 +50,11 @@ func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) e
 				t, err := scanToken(r)
 				return db.Record{Kind: kind, Token: &t}, err
 			})
+		case db.KindReview:
+			err = each("SELECT "+reviewColumns+" FROM reviews ORDER BY id", func(r rowScanner) (db.Record, error) {
+				e, err := scanReview(r)
+				return db.Record{Kind: kind, Review: &e}, err
+			})
 		case db.KindSeries:
 			err = each("SELECT run_id, series, points FROM series_chunks ORDER BY run_id, series, first_step", func(r rowScanner) (db.Record, error) {
 				var part db.SeriesPart
@@ -185,9 +190,15 @@ func importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added bool, conf
 			return false, "", err
 		}
 		added, err = insert(insertTokenSQL, tokenArgs(rec.Token)...)
+	case db.KindReview:
+		e := rec.Review
+		added, err = insert("INSERT INTO reviews ("+reviewColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e.ID, e.RunID, e.State,
+			e.By, ms(e.At), e.Comment, e.BatchID, e.UndoOf, e.DataVersion, string(e.Snapshot))
 	case db.KindSeries:
+		// Written as stored: the run's data version and verdict came with
+		// its own record.
 		var n int
-		if n, err = writeOneSeries(ctx, tx, rec.Series.RunID, rec.Series.Name, db.SortPoints(rec.Series.Points)); err == nil {
+		if n, _, err = writeOneSeries(ctx, tx, rec.Series.RunID, rec.Series.Name, db.SortPoints(rec.Series.Points)); err == nil {
 			added = n > 0
 		}
 	case db.KindRun:

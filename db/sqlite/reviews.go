@@ -1,0 +1,94 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"labreview/db"
+)
+
+const reviewColumns = "id, run_id, state, by_user, at, comment, batch_id, undo_of, data_version, snapshot"
+
+func scanReview(r rowScanner) (db.ReviewEntry, error) {
+	var e db.ReviewEntry
+	var at int64
+	var snap string
+	err := r.Scan(&e.ID, &e.RunID, &e.State, &e.By, &at, &e.Comment, &e.BatchID, &e.UndoOf, &e.DataVersion, &snap)
+	e.At, e.Snapshot = fromMS(at), []byte(snap)
+	return e, err
+}
+
+// ReviewRun adds the entry and sets the run's verdict in one transaction.
+func (s *Store) ReviewRun(ctx context.Context, entry *db.ReviewEntry, now time.Time, check func(*db.Run) error) (before, after *db.Run, err error) {
+	var checkErr error
+	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		old, err := scanRun(tx.QueryRowContext(ctx, trace("SELECT "+runColumns+" FROM runs WHERE id = ?"), entry.RunID))
+		if err != nil {
+			return err
+		}
+		if checkErr = check(&old); checkErr != nil {
+			return checkErr
+		}
+		if _, err := tx.ExecContext(ctx, trace("INSERT INTO reviews ("+reviewColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+			entry.ID, entry.RunID, entry.State, entry.By, ms(entry.At), entry.Comment, entry.BatchID, entry.UndoOf,
+			entry.DataVersion, string(entry.Snapshot)); err != nil {
+			return err
+		}
+		upd := cloneRun(&old)
+		at := entry.At
+		upd.Review = db.RunReview{State: entry.State, ID: entry.ID, By: entry.By, At: &at, Comment: entry.Comment,
+			DataVersion: entry.DataVersion, Outdated: entry.DataVersion != old.DataVersion && entry.State != db.ReviewUnreviewed}
+		upd.Version, upd.UpdatedAt = old.Version+1, now
+		args, err := runArgs(upd)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, trace(updateRunSQL), append(args[1:], old.ID)...); err != nil {
+			return err
+		}
+		before, after = &old, upd
+		return nil
+	})
+	if checkErr != nil {
+		return nil, nil, checkErr
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("db: review run: %w", classify(err))
+	}
+	return before, after, nil
+}
+
+// ReviewHistory lists a run's verdicts, newest first.
+func (s *Store) ReviewHistory(ctx context.Context, runID string) ([]db.ReviewEntry, error) {
+	out, err := readAll(ctx, s, func(r *sql.Rows) (db.ReviewEntry, error) { return scanReview(r) },
+		"SELECT "+reviewColumns+" FROM reviews WHERE run_id = ? ORDER BY id DESC", runID)
+	if err != nil {
+		return nil, fmt.Errorf("db: review history: %w", err)
+	}
+	return out, nil
+}
+
+// ReviewBatch lists the verdicts of one batch.
+func (s *Store) ReviewBatch(ctx context.Context, batchID string) ([]db.ReviewEntry, error) {
+	out, err := readAll(ctx, s, func(r *sql.Rows) (db.ReviewEntry, error) { return scanReview(r) },
+		"SELECT "+reviewColumns+" FROM reviews WHERE batch_id = ? ORDER BY id", batchID)
+	if err != nil {
+		return nil, fmt.Errorf("db: review batch: %w", err)
+	}
+	return out, nil
+}
+
+// ReviewByID finds a verdict.
+func (s *Store) ReviewByID(ctx context.Context, id string) (*db.ReviewEntry, error) {
+	out, err := readAll(ctx, s, func(r *sql.Rows) (db.ReviewEntry, error) { return scanReview(r) },
+		"SELECT "+reviewColumns+" FROM reviews WHERE id = ?", id)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("db: find review: %w", err)
+	case len(out) == 0:
+		return nil, fmt.Errorf("db: find review: %w", db.ErrNotFound)
+	}
+	return &out[0], nil
+}
