@@ -18,6 +18,7 @@ const (
 type ListQuery struct {
 	Project string
 	Status  string // a stored status, or stale
+	Review  string // a verdict state, or outdated (not with Status)
 	Deleted bool   // deleted runs instead of live ones (admins)
 	Cursor  string // from the previous page's Next
 	Limit   int    // 0: DefaultPageSize
@@ -48,7 +49,15 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 	if q.Cursor != "" && !db.ValidID(q.Cursor) {
 		return nil, invalid("cursor", "The cursor is not one this server gave out.")
 	}
-	f := db.RunFilter{Project: q.Project, Status: q.Status, Deleted: q.Deleted, Before: q.Cursor}
+	f := db.RunFilter{Project: q.Project, Status: q.Status, Review: q.Review, Deleted: q.Deleted, Before: q.Cursor}
+	switch q.Review {
+	case "", db.ReviewUnreviewed, db.ReviewApproved, db.ReviewRejected, db.ReviewNeedsRerun, db.ReviewOutdated:
+	default:
+		return nil, invalid("review", "review is unreviewed, approved, rejected, needs_rerun or outdated.")
+	}
+	if q.Review != "" && q.Status != "" {
+		return nil, invalid("review", "Filter by status or by review here, not both (the query parameter q combines any conditions).")
+	}
 	switch q.Status {
 	case "":
 	case StatusStale:

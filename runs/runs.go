@@ -8,9 +8,12 @@ package runs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -21,6 +24,7 @@ import (
 type Store interface {
 	db.Runs
 	db.Series
+	db.Reviews
 	db.Audit
 }
 
@@ -185,7 +189,19 @@ func (s *Service) Update(ctx context.Context, a Actor, id string, p Patch) (*db.
 		if r.DeletedAt != nil {
 			return ErrDeleted
 		}
-		return p.apply(r, now)
+		params, _ := json.Marshal(r.Params) // JSON-shaped values always marshal
+		metrics := maps.Clone(r.Metrics)
+		if err := p.apply(r, now); err != nil {
+			return err
+		}
+		// A change of the judged data makes a verdict outdated.
+		if after, _ := json.Marshal(r.Params); string(after) != string(params) || !sameMetrics(metrics, r.Metrics) {
+			r.DataVersion++
+			if r.Review.State != "" && r.Review.State != db.ReviewUnreviewed {
+				r.Review.Outdated = true
+			}
+		}
+		return nil
 	})
 	switch {
 	case errors.Is(err, db.ErrNotFound):
@@ -256,6 +272,19 @@ func (s *Service) audit(ctx context.Context, a Actor, event string, r *db.Run, d
 	if err := s.db.InsertAudit(context.WithoutCancel(ctx), e); err != nil {
 		s.log.Error("writing audit event", "event", event, "err", err)
 	}
+}
+
+func sameMetrics(a, b db.Metrics) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		w, ok := b[k]
+		if !ok || math.Float64bits(v) != math.Float64bits(w) {
+			return false
+		}
+	}
+	return true
 }
 
 func truncate(s string, n int) string {

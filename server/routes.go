@@ -63,6 +63,12 @@ func (s *Server) routes(r *gin.Engine) {
 	runsWrite.POST("/runs", s.handleRunsCreate)
 	runsWrite.PATCH("/runs/:id", s.handleRunPatch)
 	runsWrite.POST("/runs/:id/series", s.handleSeriesAppend)
+	runsRead.GET("/runs/:id/reviews", s.handleRunReviews)
+	// Verdicts are people's: signed-in reviewers and admins, no API token.
+	review := runsAPI.Group("", s.signedIn, s.requireRole(db.RoleReviewer, db.RoleAdmin))
+	review.POST("/runs/:id/review", s.handleRunReview)
+	review.POST("/runs/review", s.handleRunsReview)
+	review.POST("/runs/review/undo", s.handleRunsReviewUndo)
 	// Signed-in admins only: soft delete and restore.
 	runsAdmin := runsAPI.Group("", s.signedIn, s.requireRole(db.RoleAdmin))
 	runsAdmin.DELETE("/runs/:id", s.handleRunDelete)

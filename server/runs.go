@@ -37,6 +37,10 @@ type runResponse struct {
 	DurationSeconds *float64       `json:"duration_seconds"`
 	DeletedAt       *time.Time     `json:"deleted_at"`
 	Version         int64          `json:"version"`
+	Review          reviewResponse `json:"review"`
+	// ChangesSinceReview, in the answer for one run with an outdated
+	// verdict, says what moved since.
+	ChangesSinceReview *changesResponse `json:"changes_since_review,omitempty"`
 	// Series are the run's series summaries, in the answer for one run.
 	Series *[]seriesResponse `json:"series,omitempty"`
 }
@@ -51,7 +55,7 @@ func (s *Server) toRunResponse(r *db.Run) runResponse {
 		Host: r.Host, JobID: r.JobID, CreatedBy: runCreator{UserID: r.CreatedBy, TokenID: r.CreatedByToken},
 		Params: r.Params, Metrics: r.Metrics, Tags: r.Tags, Notes: r.Notes, CreatedAt: r.CreatedAt.UTC(),
 		UpdatedAt: r.UpdatedAt.UTC(), StartedAt: utcPtr(r.StartedAt), FinishedAt: utcPtr(r.FinishedAt),
-		HeartbeatAt: utcPtr(r.HeartbeatAt), DeletedAt: utcPtr(r.DeletedAt), Version: r.Version}
+		HeartbeatAt: utcPtr(r.HeartbeatAt), DeletedAt: utcPtr(r.DeletedAt), Version: r.Version, Review: toReviewResponse(r.Review)}
 	if r.StartedAt != nil {
 		end := time.Now()
 		if r.FinishedAt != nil {
@@ -179,6 +183,12 @@ func (s *Server) handleRunGet(c *gin.Context) {
 		return
 	}
 	out := s.toRunResponse(r)
+	changes, err := s.runs.ChangesSince(c.Request.Context(), r)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	out.ChangesSinceReview = toChangesResponse(changes)
 	list := make([]seriesResponse, len(sums))
 	for i, sum := range sums {
 		list[i] = toSeriesResponse(sum)
@@ -216,7 +226,7 @@ func (s *Server) handleRunPatch(c *gin.Context) {
 
 // handleRunsList: GET /api/runs?project=&status=&deleted=&cursor=&limit=.
 func (s *Server) handleRunsList(c *gin.Context) {
-	q := runs.ListQuery{Project: c.Query("project"), Status: c.Query("status"), Cursor: c.Query("cursor")}
+	q := runs.ListQuery{Project: c.Query("project"), Status: c.Query("status"), Review: c.Query("review"), Cursor: c.Query("cursor")}
 	if l := c.Query("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 {
