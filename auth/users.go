@@ -224,6 +224,27 @@ func (s *Service) currentUser(ctx context.Context, id string) (*db.User, error) 
 	return &u, nil
 }
 
+// DisplayNames returns the names of the given users, through the same
+// short cache as authorisation (an unknown id is left out). Any signed-in
+// user may see who wrote a comment or gave a verdict.
+func (s *Service) DisplayNames(ctx context.Context, ids []string) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	for _, id := range ids {
+		if _, done := out[id]; done || !db.ValidID(id) {
+			continue
+		}
+		u, err := s.currentUser(ctx, id)
+		switch {
+		case errors.Is(err, db.ErrNotFound):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		out[id] = u.Name
+	}
+	return out, nil
+}
+
 // UserByEmail returns one user by address (db.ErrNotFound if none).
 func (s *Service) UserByEmail(ctx context.Context, email string) (*db.User, error) {
 	return s.db.UserByEmail(ctx, NormaliseEmail(email))

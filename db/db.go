@@ -60,6 +60,7 @@ type Store interface {
 	Runs
 	Series
 	Reviews
+	Comments
 	Setup
 	Leases
 	Transfer
@@ -260,6 +261,19 @@ type Reviews interface {
 	ReviewBatch(ctx context.Context, batchID string) ([]ReviewEntry, error)
 	// ReviewByID finds a verdict (ErrNotFound if none).
 	ReviewByID(ctx context.Context, id string) (*ReviewEntry, error)
+}
+
+// Comments stores comments on runs.
+type Comments interface {
+	InsertComment(ctx context.Context, c *Comment) error
+	// CommentByID finds a comment, deleted or not (ErrNotFound if none).
+	CommentByID(ctx context.Context, id string) (*Comment, error)
+	// ListComments lists a run's comments, oldest first, deleted ones
+	// included.
+	ListComments(ctx context.Context, runID string) ([]Comment, error)
+	// UpdateComment applies change to the comment atomically (change may
+	// run more than once; its error is returned as it is).
+	UpdateComment(ctx context.Context, id string, change func(*Comment) error) (*Comment, error)
 }
 
 // Setup records that first-run setup created the first admin.

@@ -305,3 +305,41 @@ func TestReviewsAndOutdatedVerdicts(t *testing.T) {
 		}
 	})
 }
+
+func TestComments(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s db.Store) {
+		r, _, _ := s.CreateRun(ctx(t), newRun("p", "c", now()))
+		t0 := now()
+		from, to := int64(5), int64(9)
+		a := &db.Comment{ID: db.NewID(), RunID: r.ID, Author: db.NewID(), At: t0, Body: "look <here>",
+			Anchor: &db.CommentAnchor{Series: "loss", From: &from, To: &to}, History: []db.CommentVersion{}}
+		b := &db.Comment{ID: db.NewID(), RunID: r.ID, Author: db.NewID(), At: t0, Body: "and lr",
+			Anchor: &db.CommentAnchor{Param: "model.lr"}, History: []db.CommentVersion{}}
+		plain := &db.Comment{ID: db.NewID(), RunID: r.ID, Author: db.NewID(), At: t0, Body: "plain", History: []db.CommentVersion{}}
+		for _, c := range []*db.Comment{a, b, plain} {
+			if err := s.InsertComment(ctx(t), c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		list, err := s.ListComments(ctx(t), r.ID)
+		if err != nil || len(list) != 3 || !reflect.DeepEqual(&list[0], a) || !reflect.DeepEqual(&list[1], b) || !reflect.DeepEqual(&list[2], plain) {
+			t.Fatalf("list: %+v %v", list, err)
+		}
+		t1 := t0.Add(time.Minute)
+		after, err := s.UpdateComment(ctx(t), a.ID, func(c *db.Comment) error {
+			c.History = append(c.History, db.CommentVersion{Body: c.Body, At: c.At})
+			c.Body, c.EditedAt = "look closer", &t1
+			return nil
+		})
+		if err != nil || after.Body != "look closer" || len(after.History) != 1 {
+			t.Fatalf("edit: %+v %v", after, err)
+		}
+		got, _ := s.CommentByID(ctx(t), a.ID)
+		if !reflect.DeepEqual(got, after) {
+			t.Fatalf("stored edit %+v, want %+v", got, after)
+		}
+		if _, err := s.CommentByID(ctx(t), db.NewID()); !errors.Is(err, db.ErrNotFound) {
+			t.Fatalf("unknown comment: %v", err)
+		}
+	})
+}

@@ -41,13 +41,14 @@ const (
 	KindAPIToken   RecordKind = "api_token"
 	KindRun        RecordKind = "run"
 	KindReview     RecordKind = "review"
+	KindComment    RecordKind = "comment"
 	KindSeries     RecordKind = "series"
 	KindAudit      RecordKind = "audit"
 )
 
 // RecordKinds lists every kind in export order. Login counters and leases
 // are transient and not exported.
-var RecordKinds = []RecordKind{KindSecret, KindSigningKey, KindUser, KindSetup, KindSession, KindAPIToken, KindRun, KindReview, KindSeries, KindAudit}
+var RecordKinds = []RecordKind{KindSecret, KindSigningKey, KindUser, KindSetup, KindSession, KindAPIToken, KindRun, KindReview, KindComment, KindSeries, KindAudit}
 
 // Record is one exported or imported record; exactly the field of its Kind
 // is set.
@@ -62,6 +63,7 @@ type Record struct {
 	Run     *Run
 	Series  *SeriesPart
 	Review  *ReviewEntry
+	Comment *Comment
 	Audit   *AuditEvent
 }
 
@@ -89,6 +91,8 @@ func (r Record) ID() string {
 		return r.Run.ID
 	case KindReview:
 		return r.Review.ID
+	case KindComment:
+		return r.Comment.ID
 	case KindSeries:
 		if len(r.Series.Points) == 0 {
 			return r.Series.RunID + "/" + r.Series.Name
@@ -545,6 +549,23 @@ type reviewEntryLine struct {
 	Snapshot    json.RawMessage `json:"snapshot"`
 }
 
+type commentLine struct {
+	ID        string           `json:"id"`
+	RunID     string           `json:"run_id"`
+	Author    string           `json:"author"`
+	At        jsonTime         `json:"at"`
+	Body      string           `json:"body"`
+	Anchor    *CommentAnchor   `json:"anchor"`
+	EditedAt  *jsonTime        `json:"edited_at"`
+	DeletedAt *jsonTime        `json:"deleted_at"`
+	History   []commentVersion `json:"history"`
+}
+
+type commentVersion struct {
+	Body string   `json:"body"`
+	At   jsonTime `json:"at"`
+}
+
 type seriesLine struct {
 	RunID  string       `json:"run_id"`
 	Name   string       `json:"name"`
@@ -613,6 +634,14 @@ func encodeRecord(r Record) (recordLine, error) {
 		return recordLine{r.Kind, setupLine{r.Setup.UserID, jsonTime{r.Setup.At}}}, nil
 	case KindSecret:
 		return recordLine{r.Kind, secretLine{r.Secret.Name, r.Secret.Value}}, nil
+	case KindComment:
+		c := r.Comment
+		hist := []commentVersion{}
+		for _, h := range c.History {
+			hist = append(hist, commentVersion{h.Body, jsonTime{h.At}})
+		}
+		return recordLine{r.Kind, commentLine{c.ID, c.RunID, c.Author, jsonTime{c.At}, c.Body, c.Anchor, optTime(c.EditedAt),
+			optTime(c.DeletedAt), hist}}, nil
 	case KindReview:
 		e := r.Review
 		snap := json.RawMessage(e.Snapshot)
@@ -750,6 +779,20 @@ func decodeRecord(kind RecordKind, b []byte) (Record, error) {
 			DataVersion: max(l.DataVersion, 1), Review: RunReview{State: orUnreviewed(l.Review.State), ID: l.Review.ID,
 				By: l.Review.By, At: fromOptTime(l.Review.At), Comment: l.Review.Comment,
 				DataVersion: l.Review.DataVersion, Outdated: l.Review.Outdated}}}, nil
+	case KindComment:
+		var l commentLine
+		if err := data(&l); err != nil {
+			return fail(err.Error())
+		}
+		if !ValidID(l.ID) || !ValidID(l.RunID) || l.At.IsZero() {
+			return fail("needs a valid id, run_id and at")
+		}
+		c := &Comment{ID: l.ID, RunID: l.RunID, Author: l.Author, At: l.At.Time, Body: l.Body, Anchor: l.Anchor,
+			EditedAt: fromOptTime(l.EditedAt), DeletedAt: fromOptTime(l.DeletedAt), History: []CommentVersion{}}
+		for _, h := range l.History {
+			c.History = append(c.History, CommentVersion{Body: h.Body, At: h.At.Time})
+		}
+		return Record{Kind: kind, Comment: c}, nil
 	case KindReview:
 		var l reviewEntryLine
 		if err := data(&l); err != nil {

@@ -71,6 +71,19 @@ func fill(t *testing.T, s db.Store, users int) {
 		if _, _, err := s.CreateRun(ctx(t), run); err != nil {
 			t.Fatal(err)
 		}
+		if i%6 == 3 {
+			from, to := int64(10), int64(20)
+			c := &db.Comment{ID: db.NewID(), RunID: run.ID, Author: u.ID, At: t0, Body: "spike at 15 <b>",
+				Anchor: &db.CommentAnchor{Series: "loss", From: &from, To: &to}, EditedAt: &t0,
+				History: []db.CommentVersion{{Body: "first text", At: t0}}}
+			if err := s.InsertComment(ctx(t), c); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.InsertComment(ctx(t), &db.Comment{ID: db.NewID(), RunID: run.ID, Author: u.ID, At: t0, Body: "",
+				DeletedAt: &t0, History: []db.CommentVersion{}}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if i%6 == 0 {
 			e := &db.ReviewEntry{ID: db.NewID(), RunID: run.ID, State: db.ReviewRejected, By: u.ID, At: t0, Comment: "why",
 				BatchID: "b", DataVersion: 1, Snapshot: []byte(`{"params":{"i":1}}`)}
@@ -119,8 +132,8 @@ func TestRoundTripAcrossAdapters(t *testing.T) {
 	fill(t, embedded, 12)
 	first := export(t, embedded)
 	// header, secret, 2 keys, 12 users, setup, 12 sessions, 8 tokens, 12 runs,
-	// 2 reviews, 3 series of 3 chunks, 13 events, trailer
-	if n := strings.Count(first, "\n"); n != 1+1+2+12+1+12+8+12+2+9+13+1 {
+	// 2 reviews, 4 comments, 3 series of 3 chunks, 13 events, trailer
+	if n := strings.Count(first, "\n"); n != 1+1+2+12+1+12+8+12+2+4+9+13+1 {
 		t.Fatalf("export has %d lines:\n%s", n, first)
 	}
 

@@ -224,3 +224,33 @@ type RunFilter struct {
 
 // ReviewOutdated is the RunFilter.Review value for outdated verdicts.
 const ReviewOutdated = "outdated"
+
+// Comment is a comment on a run. Anchor points it at a param or a step
+// range of a series (nil: the run as a whole). An edit keeps the text it
+// replaces in History; a deletion keeps the comment's place in the thread.
+type Comment struct {
+	ID        string // NewID: time-ordered
+	RunID     string
+	Author    string
+	At        time.Time
+	Body      string
+	Anchor    *CommentAnchor
+	EditedAt  *time.Time
+	DeletedAt *time.Time
+	History   []CommentVersion
+}
+
+// CommentAnchor is what a comment points at: Param (a dotted path), or
+// Series with a step range From..To.
+type CommentAnchor struct {
+	Param  string `json:"param,omitempty"`
+	Series string `json:"series,omitempty"`
+	From   *int64 `json:"from,omitempty"`
+	To     *int64 `json:"to,omitempty"`
+}
+
+// CommentVersion is an earlier text of an edited comment.
+type CommentVersion struct {
+	Body string    `json:"body"`
+	At   time.Time `json:"at"`
+}

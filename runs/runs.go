@@ -25,6 +25,7 @@ type Store interface {
 	db.Runs
 	db.Series
 	db.Reviews
+	db.Comments
 	db.Audit
 }
 

@@ -15,6 +15,7 @@ type reviewResponse struct {
 	State    string     `json:"state"`
 	ID       string     `json:"id,omitempty"`
 	By       string     `json:"by,omitempty"`
+	ByName   string     `json:"by_name,omitempty"`
 	At       *time.Time `json:"at"`
 	Comment  string     `json:"comment"`
 	Outdated bool       `json:"outdated"`
@@ -71,6 +72,24 @@ type verdictRequest struct {
 	Comment string `json:"comment"`
 }
 
+// fillReviewNames puts the reviewers' names into run answers.
+func (s *Server) fillReviewNames(c *gin.Context, runs ...*runResponse) error {
+	ids := make([]string, 0, len(runs))
+	for _, r := range runs {
+		if r.Review.By != "" {
+			ids = append(ids, r.Review.By)
+		}
+	}
+	names, err := s.auth.DisplayNames(c.Request.Context(), ids)
+	if err != nil {
+		return err
+	}
+	for _, r := range runs {
+		r.Review.ByName = names[r.Review.By]
+	}
+	return nil
+}
+
 // handleRunReview: POST /api/runs/{id}/review.
 func (s *Server) handleRunReview(c *gin.Context) {
 	var in verdictRequest
@@ -83,7 +102,12 @@ func (s *Server) handleRunReview(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, s.toRunResponse(r))
+	out := s.toRunResponse(r)
+	if err := s.fillReviewNames(c, &out); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 type bulkReviewRequest struct {
@@ -147,6 +171,7 @@ type reviewEntryResponse struct {
 	ID      string    `json:"id"`
 	State   string    `json:"state"`
 	By      string    `json:"by"`
+	ByName  string    `json:"by_name"`
 	At      time.Time `json:"at"`
 	Comment string    `json:"comment"`
 	BatchID string    `json:"batch_id"`
@@ -160,9 +185,19 @@ func (s *Server) handleRunReviews(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
+	ids := make([]string, len(hist))
+	for i, e := range hist {
+		ids[i] = e.By
+	}
+	names, err := s.auth.DisplayNames(c.Request.Context(), ids)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
 	out := make([]reviewEntryResponse, len(hist))
 	for i, e := range hist {
-		out[i] = reviewEntryResponse{ID: e.ID, State: e.State, By: e.By, At: e.At.UTC(), Comment: e.Comment, BatchID: e.BatchID, UndoOf: e.UndoOf}
+		out[i] = reviewEntryResponse{ID: e.ID, State: e.State, By: e.By, ByName: names[e.By], At: e.At.UTC(), Comment: e.Comment,
+			BatchID: e.BatchID, UndoOf: e.UndoOf}
 	}
 	c.JSON(http.StatusOK, gin.H{"reviews": out})
 }

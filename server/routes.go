@@ -64,6 +64,12 @@ func (s *Server) routes(r *gin.Engine) {
 	runsWrite.PATCH("/runs/:id", s.handleRunPatch)
 	runsWrite.POST("/runs/:id/series", s.handleSeriesAppend)
 	runsRead.GET("/runs/:id/reviews", s.handleRunReviews)
+	runsRead.GET("/runs/:id/comments", s.handleCommentsList)
+	// Comments are people's: any signed-in user, no API token.
+	comments := runsAPI.Group("", s.signedIn)
+	comments.POST("/runs/:id/comments", s.handleCommentsCreate)
+	comments.PATCH("/runs/:id/comments/:cid", s.handleCommentEdit)
+	comments.DELETE("/runs/:id/comments/:cid", s.handleCommentDelete)
 	// Verdicts are people's: signed-in reviewers and admins, no API token.
 	review := runsAPI.Group("", s.signedIn, s.requireRole(db.RoleReviewer, db.RoleAdmin))
 	review.POST("/runs/:id/review", s.handleRunReview)

@@ -194,6 +194,10 @@ func (s *Server) handleRunGet(c *gin.Context) {
 		list[i] = toSeriesResponse(sum)
 	}
 	out.Series = &list
+	if err := s.fillReviewNames(c, &out); err != nil {
+		s.writeError(c, err)
+		return
+	}
 	c.JSON(http.StatusOK, out)
 }
 
@@ -255,8 +259,14 @@ func (s *Server) handleRunsList(c *gin.Context) {
 		return
 	}
 	out := make([]runResponse, len(page.Runs))
+	ptrs := make([]*runResponse, len(out))
 	for i := range page.Runs {
 		out[i] = s.toRunResponse(&page.Runs[i])
+		ptrs[i] = &out[i]
+	}
+	if err := s.fillReviewNames(c, ptrs...); err != nil {
+		s.writeError(c, err)
+		return
 	}
 	resp := gin.H{"runs": out, "next": nil}
 	if page.Next != "" {

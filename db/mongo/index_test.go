@@ -44,6 +44,7 @@ var queryShapes = []queryShape{
 	{"ListRuns by verdict", runsCollection, []string{"deleted", "review.state"}, "_id"},
 	{"ListRuns by project and verdict", runsCollection, []string{"deleted", "project", "review.state"}, "_id"},
 	{"ListRuns, outdated verdicts", runsCollection, []string{"deleted", "review.outdated"}, "_id"},
+	{"ListComments", commentsCollection, []string{"run_id"}, "_id"},
 	{"ReviewHistory", reviewsCollection, []string{"run_id"}, "_id"},
 	{"ReviewBatch", reviewsCollection, []string{"batch_id"}, "_id"},
 	{"APITokenByHash", tokensCollection, []string{"hash"}, ""},

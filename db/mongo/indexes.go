@@ -24,6 +24,7 @@ const (
 	chunksCollection   = "series_chunks"
 	seriesCollection   = "series"
 	reviewsCollection  = "reviews"
+	commentsCollection = "comments"
 )
 
 // indexSpec is one index that must exist.
@@ -91,6 +92,8 @@ var indexSpecs = []indexSpec{
 	// A run's review history; the verdicts of a bulk review (undo).
 	{collection: reviewsCollection, name: "run", keys: bson.D{{Key: "run_id", Value: 1}, {Key: "_id", Value: -1}}},
 	{collection: reviewsCollection, name: "batch", keys: bson.D{{Key: "batch_id", Value: 1}, {Key: "_id", Value: 1}}},
+	// A run's comment thread.
+	{collection: commentsCollection, name: "run", keys: bson.D{{Key: "run_id", Value: 1}, {Key: "_id", Value: 1}}},
 	// SigningKeys lists the handful of keys by creation.
 	{collection: keysCollection, name: "created", keys: bson.D{{Key: "created_at", Value: 1}}},
 }

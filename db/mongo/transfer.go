@@ -28,6 +28,11 @@ func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) e
 				byID, func(d *secretDoc) error {
 					return emit(db.Record{Kind: kind, Secret: &db.Secret{Name: strings.TrimPrefix(d.ID, "secret:"), Value: d.Value}})
 				})
+		case db.KindComment:
+			err = each(ctx, s.comments(), bson.D{}, byID, func(d *commentDoc) error {
+				c := d.comment()
+				return emit(db.Record{Kind: kind, Comment: &c})
+			})
 		case db.KindReview:
 			err = each(ctx, s.reviews(), bson.D{}, byID, func(d *reviewDoc) error {
 				e := d.entry()
@@ -188,6 +193,12 @@ func (s *Store) importOne(ctx context.Context, rec db.Record) (added bool, confl
 			return false, "", classify(ferr)
 		}
 		added, err = insert(s.meta(), secretDoc{ID: id, Value: rec.Secret.Value}, id)
+	case db.KindComment:
+		d, derr := toCommentDoc(rec.Comment, 1)
+		if derr != nil {
+			return false, "", derr
+		}
+		added, err = insert(s.comments(), d, d.ID)
 	case db.KindReview:
 		e := rec.Review
 		id, err1 := bson.ObjectIDFromHex(e.ID)

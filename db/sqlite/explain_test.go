@@ -20,7 +20,7 @@ import (
 // cost grow with the data. The other tables hold a handful of rows
 // (signing keys, the setup claim, leases, meta).
 var growingTables = map[string]bool{"users": true, "sessions": true, "audit": true, "login_throttle": true, "api_tokens": true, "runs": true,
-	"series_chunks": true, "series": true, "reviews": true}
+	"series_chunks": true, "series": true, "reviews": true, "comments": true}
 
 // wholeTableReads are the queries whose purpose is to read a whole table;
 // every other query must be served by an index.
@@ -336,6 +336,14 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	check(err)
 	entry := &db.ReviewEntry{ID: db.NewID(), RunID: run.ID, State: db.ReviewApproved, At: now, BatchID: "b", DataVersion: 1, Snapshot: []byte("{}")}
 	_, _, err = s.ReviewRun(ctx, entry, now, func(*db.Run) error { return nil })
+	check(err)
+	cm := &db.Comment{ID: db.NewID(), RunID: run.ID, At: now, Body: "b"}
+	check(s.InsertComment(ctx, cm))
+	_, err = s.CommentByID(ctx, cm.ID)
+	check(err)
+	_, err = s.ListComments(ctx, run.ID)
+	check(err)
+	_, err = s.UpdateComment(ctx, cm.ID, func(c *db.Comment) error { c.Body = "c"; return nil })
 	check(err)
 	_, err = s.ReviewHistory(ctx, run.ID)
 	check(err)

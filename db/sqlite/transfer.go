@@ -50,6 +50,11 @@ func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) e
 				t, err := scanToken(r)
 				return db.Record{Kind: kind, Token: &t}, err
 			})
+		case db.KindComment:
+			err = each("SELECT "+commentColumns+" FROM comments ORDER BY id", func(r rowScanner) (db.Record, error) {
+				c, err := scanComment(r)
+				return db.Record{Kind: kind, Comment: &c}, err
+			})
 		case db.KindReview:
 			err = each("SELECT "+reviewColumns+" FROM reviews ORDER BY id", func(r rowScanner) (db.Record, error) {
 				e, err := scanReview(r)
@@ -190,6 +195,8 @@ func importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added bool, conf
 			return false, "", err
 		}
 		added, err = insert(insertTokenSQL, tokenArgs(rec.Token)...)
+	case db.KindComment:
+		added, err = insert(insertCommentSQL, commentArgs(rec.Comment)...)
 	case db.KindReview:
 		e := rec.Review
 		added, err = insert("INSERT INTO reviews ("+reviewColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e.ID, e.RunID, e.State,

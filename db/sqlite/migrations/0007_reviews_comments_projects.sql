@@ -31,3 +31,17 @@ CREATE TABLE reviews (
 ) STRICT;
 CREATE INDEX reviews_run ON reviews (run_id, id);
 CREATE INDEX reviews_batch ON reviews (batch_id, id);
+
+-- Comments on runs; an edit keeps the earlier texts in history (JSON).
+CREATE TABLE comments (
+  id         TEXT    NOT NULL PRIMARY KEY,
+  run_id     TEXT    NOT NULL,
+  author     TEXT    NOT NULL,
+  at         INTEGER NOT NULL,
+  body       TEXT    NOT NULL,
+  anchor     TEXT    NOT NULL,                     -- JSON: {} or {"param"} or {"series","from","to"}
+  edited_at  INTEGER,
+  deleted_at INTEGER,
+  history    TEXT    NOT NULL                      -- JSON array of {"body","at"}, oldest first
+) STRICT;
+CREATE INDEX comments_run ON comments (run_id, id);
