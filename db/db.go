@@ -61,6 +61,7 @@ type Store interface {
 	Series
 	Reviews
 	Comments
+	Projects
 	Setup
 	Leases
 	Transfer
@@ -274,6 +275,19 @@ type Comments interface {
 	// UpdateComment applies change to the comment atomically (change may
 	// run more than once; its error is returned as it is).
 	UpdateComment(ctx context.Context, id string, change func(*Comment) error) (*Comment, error)
+}
+
+// Projects stores what is kept of projects beside their runs. Their
+// counters move with every run write (CreateRun, UpdateRun, ReviewRun,
+// WriteSeries), in the same transaction on SQLite.
+type Projects interface {
+	// ListProjects returns every project, by name (a lab has tens to
+	// hundreds).
+	ListProjects(ctx context.Context) ([]Project, error)
+	// ProjectByName finds a project (ErrNotFound if none).
+	ProjectByName(ctx context.Context, name string) (*Project, error)
+	// SetBaseline sets (or with "" clears) a project's baseline run.
+	SetBaseline(ctx context.Context, project, runID string) error
 }
 
 // Setup records that first-run setup created the first admin.

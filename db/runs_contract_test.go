@@ -343,3 +343,57 @@ func TestComments(t *testing.T) {
 		}
 	})
 }
+
+// TestProjectCounters: every run write moves its project's counters.
+func TestProjectCounters(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s db.Store) {
+		counts := func(name string) map[string]int64 {
+			p, err := s.ProjectByName(ctx(t), name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p.Counts
+		}
+		want := func(name string, w map[string]int64) {
+			t.Helper()
+			if got := counts(name); !reflect.DeepEqual(got, w) {
+				t.Fatalf("%s counts %v, want %v", name, got, w)
+			}
+		}
+		a, _, _ := s.CreateRun(ctx(t), newRun("alpha", "1", now()))
+		s.CreateRun(ctx(t), newRun("alpha", "2", now()))
+		s.CreateRun(ctx(t), newRun("alpha", "2", now())) // the same run: no count
+		s.CreateRun(ctx(t), newRun("beta", "1", now()))
+		want("alpha", map[string]int64{"live": 2, "status:queued": 2, "review:unreviewed": 2})
+		if _, _, err := s.UpdateRun(ctx(t), a.ID, now(), func(r *db.Run) error { r.Status = db.StatusSucceeded; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		e := &db.ReviewEntry{ID: db.NewID(), RunID: a.ID, State: db.ReviewApproved, At: now(), BatchID: "b", DataVersion: 1, Snapshot: []byte("{}")}
+		if _, _, err := s.ReviewRun(ctx(t), e, now(), func(*db.Run) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.WriteSeries(ctx(t), a.ID, map[string][]db.Point{"x": {{Step: 0, Value: 1}}}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		want("alpha", map[string]int64{"live": 2, "status:queued": 1, "status:succeeded": 1, "review:unreviewed": 1,
+			"review:approved": 1, "outdated": 1})
+		gone := now()
+		if _, _, err := s.UpdateRun(ctx(t), a.ID, now(), func(r *db.Run) error { r.DeletedAt = &gone; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		want("alpha", map[string]int64{"live": 1, "deleted": 1, "status:queued": 1, "review:unreviewed": 1})
+		list, err := s.ListProjects(ctx(t))
+		if err != nil || len(list) != 2 || list[0].Name != "alpha" || list[1].Name != "beta" || list[0].LastActivity.IsZero() {
+			t.Fatalf("projects: %+v %v", list, err)
+		}
+		if err := s.SetBaseline(ctx(t), "beta", a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := s.ProjectByName(ctx(t), "beta"); p.BaselineRun != a.ID {
+			t.Fatalf("baseline: %+v", p)
+		}
+		if err := s.SetBaseline(ctx(t), "nope", a.ID); !errors.Is(err, db.ErrNotFound) {
+			t.Fatalf("baseline of an unknown project: %v", err)
+		}
+	})
+}

@@ -40,6 +40,7 @@ const (
 	KindSession    RecordKind = "session"
 	KindAPIToken   RecordKind = "api_token"
 	KindRun        RecordKind = "run"
+	KindProject    RecordKind = "project"
 	KindReview     RecordKind = "review"
 	KindComment    RecordKind = "comment"
 	KindSeries     RecordKind = "series"
@@ -48,7 +49,7 @@ const (
 
 // RecordKinds lists every kind in export order. Login counters and leases
 // are transient and not exported.
-var RecordKinds = []RecordKind{KindSecret, KindSigningKey, KindUser, KindSetup, KindSession, KindAPIToken, KindRun, KindReview, KindComment, KindSeries, KindAudit}
+var RecordKinds = []RecordKind{KindSecret, KindSigningKey, KindUser, KindSetup, KindSession, KindAPIToken, KindRun, KindProject, KindReview, KindComment, KindSeries, KindAudit}
 
 // Record is one exported or imported record; exactly the field of its Kind
 // is set.
@@ -61,6 +62,7 @@ type Record struct {
 	Session *Session
 	Token   *APIToken
 	Run     *Run
+	Project *Project
 	Series  *SeriesPart
 	Review  *ReviewEntry
 	Comment *Comment
@@ -89,6 +91,8 @@ func (r Record) ID() string {
 		return r.Token.ID
 	case KindRun:
 		return r.Run.ID
+	case KindProject:
+		return r.Project.Name
 	case KindReview:
 		return r.Review.ID
 	case KindComment:
@@ -549,6 +553,13 @@ type reviewEntryLine struct {
 	Snapshot    json.RawMessage `json:"snapshot"`
 }
 
+// projectLine keeps a project's baseline; its counters are rebuilt from
+// the runs.
+type projectLine struct {
+	Name        string `json:"name"`
+	BaselineRun string `json:"baseline_run"`
+}
+
 type commentLine struct {
 	ID        string           `json:"id"`
 	RunID     string           `json:"run_id"`
@@ -634,6 +645,8 @@ func encodeRecord(r Record) (recordLine, error) {
 		return recordLine{r.Kind, setupLine{r.Setup.UserID, jsonTime{r.Setup.At}}}, nil
 	case KindSecret:
 		return recordLine{r.Kind, secretLine{r.Secret.Name, r.Secret.Value}}, nil
+	case KindProject:
+		return recordLine{r.Kind, projectLine{r.Project.Name, r.Project.BaselineRun}}, nil
 	case KindComment:
 		c := r.Comment
 		hist := []commentVersion{}
@@ -779,6 +792,15 @@ func decodeRecord(kind RecordKind, b []byte) (Record, error) {
 			DataVersion: max(l.DataVersion, 1), Review: RunReview{State: orUnreviewed(l.Review.State), ID: l.Review.ID,
 				By: l.Review.By, At: fromOptTime(l.Review.At), Comment: l.Review.Comment,
 				DataVersion: l.Review.DataVersion, Outdated: l.Review.Outdated}}}, nil
+	case KindProject:
+		var l projectLine
+		if err := data(&l); err != nil {
+			return fail(err.Error())
+		}
+		if l.Name == "" || (l.BaselineRun != "" && !ValidID(l.BaselineRun)) {
+			return fail("needs a name, and a valid baseline_run or none")
+		}
+		return Record{Kind: kind, Project: &Project{Name: l.Name, BaselineRun: l.BaselineRun, Counts: map[string]int64{}}}, nil
 	case KindComment:
 		var l commentLine
 		if err := data(&l); err != nil {

@@ -30,7 +30,14 @@ func fill(t *testing.T, s db.Store, users int) {
 	if _, err := s.SharedSecret(ctx(t), "token_hash_key", bytes.Repeat([]byte{3}, 32)); err != nil {
 		t.Fatal(err)
 	}
-	var first string
+	var first, baseline string
+	defer func() {
+		if users > 0 {
+			if err := s.SetBaseline(ctx(t), "p0", baseline); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}()
 	for i := range users {
 		u := newUser(fmt.Sprintf("u%03d@lab.org", i), []string{db.RoleAdmin, db.RoleReviewer, db.RoleViewer}[i%3])
 		u.Disabled = i%4 == 3
@@ -70,6 +77,9 @@ func fill(t *testing.T, s db.Store, users int) {
 		}
 		if _, _, err := s.CreateRun(ctx(t), run); err != nil {
 			t.Fatal(err)
+		}
+		if i == 0 {
+			baseline = run.ID
 		}
 		if i%6 == 3 {
 			from, to := int64(10), int64(20)
@@ -132,8 +142,8 @@ func TestRoundTripAcrossAdapters(t *testing.T) {
 	fill(t, embedded, 12)
 	first := export(t, embedded)
 	// header, secret, 2 keys, 12 users, setup, 12 sessions, 8 tokens, 12 runs,
-	// 2 reviews, 4 comments, 3 series of 3 chunks, 13 events, trailer
-	if n := strings.Count(first, "\n"); n != 1+1+2+12+1+12+8+12+2+4+9+13+1 {
+	// 2 projects, 2 reviews, 4 comments, 3 series of 3 chunks, 13 events, trailer
+	if n := strings.Count(first, "\n"); n != 1+1+2+12+1+12+8+12+2+2+4+9+13+1 {
 		t.Fatalf("export has %d lines:\n%s", n, first)
 	}
 

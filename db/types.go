@@ -254,3 +254,13 @@ type CommentVersion struct {
 	Body string    `json:"body"`
 	At   time.Time `json:"at"`
 }
+
+// Project is what labreview keeps of a project beside its runs: counters
+// kept up to date by every run write (see ProjectDelta) and the baseline
+// run. A project exists once a run names it.
+type Project struct {
+	Name         string
+	Counts       map[string]int64 // ProjectDelta's keys
+	LastActivity time.Time        // the last change of one of its runs
+	BaselineRun  string           // "" for none
+}

@@ -25,6 +25,7 @@ const (
 	seriesCollection   = "series"
 	reviewsCollection  = "reviews"
 	commentsCollection = "comments"
+	projectsCollection = "projects"
 )
 
 // indexSpec is one index that must exist.

@@ -88,7 +88,7 @@ func (s *Store) ReviewRun(ctx context.Context, entry *db.ReviewEntry, now time.T
 			return nil, nil, fmt.Errorf("db: review run: %w", classify(err))
 		}
 		if res.MatchedCount == 1 {
-			return old, upd, nil
+			return old, upd, s.moveProject(ctx, upd.Project, db.ProjectDelta(old, upd), upd.UpdatedAt)
 		}
 	}
 	return nil, nil, fmt.Errorf("db: review run: too many concurrent changes: %w", db.ErrUnavailable)

@@ -198,7 +198,13 @@ func (s *Store) CreateRun(ctx context.Context, r *db.Run) (*db.Run, bool, error)
 		if ferr != nil {
 			return nil, false, fmt.Errorf("db: create run: %w", ferr)
 		}
-		return stored, stored.ID == r.ID, nil
+		created := stored.ID == r.ID
+		if created {
+			if err := s.moveProject(ctx, stored.Project, db.ProjectDelta(nil, stored), stored.UpdatedAt); err != nil {
+				return nil, false, err
+			}
+		}
+		return stored, created, nil
 	}
 	return nil, false, fmt.Errorf("db: create run: %w", db.ErrConflict)
 }
@@ -258,7 +264,7 @@ func (s *Store) UpdateRun(ctx context.Context, id string, now time.Time, change 
 			return nil, nil, fmt.Errorf("db: update run: %w", classify(err))
 		}
 		if res.MatchedCount == 1 {
-			return old, upd, nil
+			return old, upd, s.moveProject(ctx, upd.Project, db.ProjectDelta(old, upd), upd.UpdatedAt)
 		}
 	}
 	return nil, nil, fmt.Errorf("db: update run: too many concurrent changes: %w", db.ErrUnavailable)

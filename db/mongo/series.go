@@ -142,9 +142,24 @@ func (s *Store) writeSeries(ctx context.Context, runID string, batch map[string]
 			{Key: "$set", Value: bson.D{{Key: "updated_at", Value: *now}}}}); err != nil {
 			return classify(err)
 		}
-		_, err := s.runs().UpdateOne(ctx, append(byID, bson.E{Key: "review.state", Value: bson.D{{Key: "$ne", Value: db.ReviewUnreviewed}}}),
-			bson.D{{Key: "$set", Value: bson.D{{Key: "review.outdated", Value: true}}}})
-		return classify(err)
+		var before runDoc
+		err := s.runs().FindOneAndUpdate(ctx, append(byID,
+			bson.E{Key: "review.state", Value: bson.D{{Key: "$ne", Value: db.ReviewUnreviewed}}},
+			bson.E{Key: "review.outdated", Value: false}),
+			bson.D{{Key: "$set", Value: bson.D{{Key: "review.outdated", Value: true}}}},
+			options.FindOneAndUpdate().SetReturnDocument(options.Before)).Decode(&before)
+		switch {
+		case errors.Is(err, mdb.ErrNoDocuments):
+			// No verdict, or one already outdated: only the activity moves.
+			var run runDoc
+			if err := s.runs().FindOne(ctx, byID, options.FindOne().SetProjection(bson.D{{Key: "project", Value: 1}})).Decode(&run); err != nil {
+				return classify(err)
+			}
+			return s.moveProject(ctx, run.Project, nil, *now)
+		case err != nil:
+			return classify(err)
+		}
+		return s.moveProject(ctx, before.Project, map[string]int64{db.CountOutdated: 1}, *now)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("db: write series: %w", classify(err))

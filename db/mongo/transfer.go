@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	mdb "go.mongodb.org/mongo-driver/v2/mongo"
@@ -28,6 +29,11 @@ func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) e
 				byID, func(d *secretDoc) error {
 					return emit(db.Record{Kind: kind, Secret: &db.Secret{Name: strings.TrimPrefix(d.ID, "secret:"), Value: d.Value}})
 				})
+		case db.KindProject:
+			err = each(ctx, s.projects(), bson.D{}, byID, func(d *projectDoc) error {
+				p := d.project()
+				return emit(db.Record{Kind: kind, Project: &p})
+			})
 		case db.KindComment:
 			err = each(ctx, s.comments(), bson.D{}, byID, func(d *commentDoc) error {
 				c := d.comment()
@@ -226,6 +232,20 @@ func (s *Store) importOne(ctx context.Context, rec db.Record) (added bool, confl
 			return false, "", derr
 		}
 		added, err = insert(s.runs(), doc, doc.ID)
+		if err == nil && added {
+			err = s.moveProject(ctx, rec.Run.Project, db.ProjectDelta(nil, rec.Run), rec.Run.UpdatedAt)
+		}
+	case db.KindProject:
+		if err = s.moveProject(ctx, rec.Project.Name, nil, time.Time{}); err != nil {
+			return false, "", err
+		}
+		var res *mdb.UpdateResult
+		res, err = s.projects().UpdateOne(ctx, bson.D{{Key: "_id", Value: rec.Project.Name}, {Key: "baseline_run", Value: ""}},
+			bson.D{{Key: "$set", Value: bson.D{{Key: "baseline_run", Value: rec.Project.BaselineRun}}}})
+		if err == nil {
+			added = res.ModifiedCount == 1
+		}
+		err = classify(err)
 	case db.KindAPIToken:
 		if _, uerr := s.UserByID(ctx, rec.Token.UserID); errors.Is(uerr, db.ErrNotFound) {
 			return false, fmt.Sprintf("api token %s: its user %s is not in the database; not imported", rec.Token.ID, rec.Token.UserID), nil

@@ -337,6 +337,11 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	entry := &db.ReviewEntry{ID: db.NewID(), RunID: run.ID, State: db.ReviewApproved, At: now, BatchID: "b", DataVersion: 1, Snapshot: []byte("{}")}
 	_, _, err = s.ReviewRun(ctx, entry, now, func(*db.Run) error { return nil })
 	check(err)
+	_, err = s.ListProjects(ctx)
+	check(err)
+	_, err = s.ProjectByName(ctx, "p1")
+	check(err)
+	check(s.SetBaseline(ctx, "p1", run.ID))
 	cm := &db.Comment{ID: db.NewID(), RunID: run.ID, At: now, Body: "b"}
 	check(s.InsertComment(ctx, cm))
 	_, err = s.CommentByID(ctx, cm.ID)

@@ -49,7 +49,7 @@ func (s *Store) ReviewRun(ctx context.Context, entry *db.ReviewEntry, now time.T
 			return err
 		}
 		before, after = &old, upd
-		return nil
+		return moveProject(ctx, tx, upd.Project, db.ProjectDelta(&old, upd), now)
 	})
 	if checkErr != nil {
 		return nil, nil, checkErr

@@ -101,7 +101,10 @@ func (s *Store) CreateRun(ctx context.Context, r *db.Run) (*db.Run, bool, error)
 		created = n == 1
 		stored, err = scanRun(tx.QueryRowContext(ctx, trace("SELECT "+runColumns+" FROM runs WHERE project = ? AND external_id = ?"),
 			r.Project, r.ExternalID))
-		return err
+		if err != nil || !created {
+			return err
+		}
+		return moveProject(ctx, tx, stored.Project, db.ProjectDelta(nil, &stored), stored.UpdatedAt)
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("db: create run: %w", classify(err))
@@ -146,7 +149,7 @@ func (s *Store) UpdateRun(ctx context.Context, id string, now time.Time, change 
 			return err
 		}
 		before, after = &old, upd
-		return nil
+		return moveProject(ctx, tx, upd.Project, db.ProjectDelta(&old, upd), now)
 	})
 	if changeErr != nil {
 		return nil, nil, changeErr

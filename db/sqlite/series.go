@@ -62,9 +62,17 @@ func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string]
 		if added+changed == 0 {
 			return nil
 		}
-		_, err := tx.ExecContext(ctx, trace("UPDATE runs SET data_version = data_version + 1, version = version + 1, updated_at = ?, "+
-			"review_outdated = (review_state != 'unreviewed') WHERE id = ?"), ms(now), runID)
-		return err
+		old, err := scanRun(tx.QueryRowContext(ctx, trace("SELECT "+runColumns+" FROM runs WHERE id = ?"), runID))
+		if err != nil {
+			return err
+		}
+		upd := old
+		upd.Review.Outdated = old.Review.State != db.ReviewUnreviewed
+		if _, err := tx.ExecContext(ctx, trace("UPDATE runs SET data_version = data_version + 1, version = version + 1, updated_at = ?, "+
+			"review_outdated = ? WHERE id = ?"), ms(now), boolInt(upd.Review.Outdated), runID); err != nil {
+			return err
+		}
+		return moveProject(ctx, tx, old.Project, db.ProjectDelta(&old, &upd), now)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("db: write series: %w", classify(err))

@@ -50,6 +50,11 @@ func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) e
 				t, err := scanToken(r)
 				return db.Record{Kind: kind, Token: &t}, err
 			})
+		case db.KindProject:
+			err = each("SELECT "+projectColumns+" FROM projects ORDER BY name", func(r rowScanner) (db.Record, error) {
+				p, err := scanProject(r)
+				return db.Record{Kind: kind, Project: &p}, err
+			})
 		case db.KindComment:
 			err = each("SELECT "+commentColumns+" FROM comments ORDER BY id", func(r rowScanner) (db.Record, error) {
 				c, err := scanComment(r)
@@ -220,6 +225,20 @@ func importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added bool, conf
 		var args []any
 		if args, err = runArgs(rec.Run); err == nil {
 			added, err = insert(insertRunSQL, args...)
+		}
+		if err == nil && added {
+			err = moveProject(ctx, tx, rec.Run.Project, db.ProjectDelta(nil, rec.Run), rec.Run.UpdatedAt)
+		}
+	case db.KindProject:
+		// The baseline, unless the database has one already; the counters
+		// came with the runs.
+		var res sql.Result
+		res, err = tx.ExecContext(ctx, trace("INSERT INTO projects ("+projectColumns+") VALUES (?, '{}', 0, ?) "+
+			"ON CONFLICT (name) DO UPDATE SET baseline_run = excluded.baseline_run WHERE baseline_run = ''"),
+			rec.Project.Name, rec.Project.BaselineRun)
+		if err == nil {
+			n, _ := res.RowsAffected()
+			added = n == 1 && rec.Project.BaselineRun != ""
 		}
 	case db.KindSigningKey:
 		added, err = insert(insertKeySQL, keyArgs(rec.Key)...)

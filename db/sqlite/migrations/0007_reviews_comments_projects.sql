@@ -45,3 +45,12 @@ CREATE TABLE comments (
   history    TEXT    NOT NULL                      -- JSON array of {"body","at"}, oldest first
 ) STRICT;
 CREATE INDEX comments_run ON comments (run_id, id);
+
+-- Projects: counters moved by every run write in the same transaction
+-- (JSON object of db.ProjectDelta's keys), and the baseline run.
+CREATE TABLE projects (
+  name          TEXT    NOT NULL PRIMARY KEY,
+  counts        TEXT    NOT NULL,
+  last_activity INTEGER NOT NULL,
+  baseline_run  TEXT    NOT NULL
+) STRICT, WITHOUT ROWID;
