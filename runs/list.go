@@ -29,6 +29,10 @@ type ListQuery struct {
 type Page struct {
 	Runs []db.Run
 	Next string
+	// Total is the number of runs the query selects; TotalExact is false
+	// when it is an estimate (stale runs: the running ones).
+	Total      int64
+	TotalExact bool
 }
 
 // List returns a page of runs. A token limited to some projects sees only
@@ -92,7 +96,11 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 			all, more = all[:q.Limit], true
 		}
 	}
-	page := &Page{Runs: all}
+	total, exact, err := s.total(ctx, a, q)
+	if err != nil {
+		return nil, err
+	}
+	page := &Page{Runs: all, Total: total, TotalExact: exact}
 	if page.Runs == nil {
 		page.Runs = []db.Run{}
 	}

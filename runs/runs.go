@@ -26,6 +26,7 @@ type Store interface {
 	db.Series
 	db.Reviews
 	db.Comments
+	db.Projects
 	db.Audit
 }
 

@@ -102,6 +102,9 @@ func toError(err error) (e *Error, known bool) {
 		return &Error{Status: http.StatusConflict, Code: "run_not_deleted", Message: "The run is not deleted."}, true
 	case errors.Is(err, runs.ErrCommentNotYours):
 		return &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "Only its author can change this comment."}, true
+	case errors.Is(err, runs.ErrBaseline):
+		return &Error{Status: http.StatusConflict, Code: "baseline_not_approved",
+			Message: "A baseline is an approved, live run of the same project."}, true
 	case errors.Is(err, runs.ErrUndo):
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No review batch of yours with this id."}, true
 	case errors.Is(err, runs.ErrProject):

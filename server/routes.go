@@ -65,6 +65,7 @@ func (s *Server) routes(r *gin.Engine) {
 	runsWrite.POST("/runs/:id/series", s.handleSeriesAppend)
 	runsRead.GET("/runs/:id/reviews", s.handleRunReviews)
 	runsRead.GET("/runs/:id/comments", s.handleCommentsList)
+	runsRead.GET("/projects", s.handleProjectsList)
 	// Comments are people's: any signed-in user, no API token.
 	comments := runsAPI.Group("", s.signedIn)
 	comments.POST("/runs/:id/comments", s.handleCommentsCreate)
@@ -75,6 +76,8 @@ func (s *Server) routes(r *gin.Engine) {
 	review.POST("/runs/:id/review", s.handleRunReview)
 	review.POST("/runs/review", s.handleRunsReview)
 	review.POST("/runs/review/undo", s.handleRunsReviewUndo)
+	review.PUT("/projects/:name/baseline", s.handleBaselineSet)
+	review.DELETE("/projects/:name/baseline", s.handleBaselineClear)
 	// Signed-in admins only: soft delete and restore.
 	runsAdmin := runsAPI.Group("", s.signedIn, s.requireRole(db.RoleAdmin))
 	runsAdmin.DELETE("/runs/:id", s.handleRunDelete)

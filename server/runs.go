@@ -41,6 +41,9 @@ type runResponse struct {
 	// ChangesSinceReview, in the answer for one run with an outdated
 	// verdict, says what moved since.
 	ChangesSinceReview *changesResponse `json:"changes_since_review,omitempty"`
+	// Baseline, in the answer for one run, compares it with its
+	// project's baseline run (params: before is the baseline's value).
+	Baseline *baselineResponse `json:"baseline,omitempty"`
 	// Series are the run's series summaries, in the answer for one run.
 	Series *[]seriesResponse `json:"series,omitempty"`
 }
@@ -189,6 +192,12 @@ func (s *Server) handleRunGet(c *gin.Context) {
 		return
 	}
 	out.ChangesSinceReview = toChangesResponse(changes)
+	base, err := s.runs.BaselineFor(c.Request.Context(), runActor(c), r)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	out.Baseline = toBaselineResponse(base)
 	list := make([]seriesResponse, len(sums))
 	for i, sum := range sums {
 		list[i] = toSeriesResponse(sum)
@@ -268,7 +277,7 @@ func (s *Server) handleRunsList(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	resp := gin.H{"runs": out, "next": nil}
+	resp := gin.H{"runs": out, "next": nil, "total": page.Total, "total_exact": page.TotalExact}
 	if page.Next != "" {
 		resp["next"] = page.Next
 	}
