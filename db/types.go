@@ -1,6 +1,10 @@
 package db
 
-import "time"
+import (
+	"time"
+
+	"labreview/runs/query"
+)
 
 // Roles, from least to most privileged.
 const (
@@ -220,6 +224,12 @@ type RunFilter struct {
 	Review  string
 	Deleted bool   // list deleted runs instead of live ones
 	Before  string // page cursor: only runs with a smaller id
+	// Query keeps runs for which the parsed query holds (nil: all).
+	// QueryNow is the time its conditions see (the duration of unfinished
+	// runs) and QueryStaleBefore the cut-off of its status = stale.
+	Query            query.Node
+	QueryNow         time.Time
+	QueryStaleBefore time.Time
 }
 
 // ReviewOutdated is the RunFilter.Review value for outdated verdicts.

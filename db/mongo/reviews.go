@@ -55,7 +55,7 @@ func (s *Store) ReviewRun(ctx context.Context, entry *db.ReviewEntry, now time.T
 		if try > 0 {
 			time.Sleep(time.Duration(min(try, 10)) * time.Millisecond)
 		}
-		old, err := s.findRun(ctx, bson.D{{Key: "_id", Value: rid}})
+		oldDoc, old, err := s.findRunDoc(ctx, bson.D{{Key: "_id", Value: rid}})
 		if err != nil {
 			return nil, nil, fmt.Errorf("db: review run: %w", err)
 		}
@@ -83,6 +83,7 @@ func (s *Store) ReviewRun(ctx context.Context, entry *db.ReviewEntry, now time.T
 		if err != nil {
 			return nil, nil, fmt.Errorf("db: review run: %w", err)
 		}
+		rd.Summaries = oldDoc.Summaries
 		res, err := s.runs().ReplaceOne(ctx, bson.D{{Key: "_id", Value: rid}, {Key: "version", Value: old.Version}}, rd)
 		if err != nil {
 			return nil, nil, fmt.Errorf("db: review run: %w", classify(err))

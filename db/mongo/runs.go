@@ -45,6 +45,20 @@ type runDoc struct {
 	Version        int64          `bson:"version"`
 	DataVersion    int64          `bson:"data_version"`
 	Review         reviewFields   `bson:"review"`
+	// DurationMs is finish − start of a finished run, for queries.
+	DurationMs *int64 `bson:"duration_ms"`
+	// Summaries are the run's series summaries by name, for queries
+	// (kept by WriteSeries; a replace carries them over).
+	Summaries map[string]seriesSums `bson:"summaries,omitempty"`
+}
+
+// seriesSums is a series summary as queries read it (NaN and ±Inf as
+// storedFloat strings).
+type seriesSums struct {
+	Min   any   `bson:"min"`
+	Max   any   `bson:"max"`
+	Last  any   `bson:"last"`
+	Count int64 `bson:"count"`
 }
 
 // reviewFields is a run's current verdict; review.outdated is set in the
@@ -74,13 +88,18 @@ func toRunDoc(r *db.Run) (*runDoc, error) {
 	if params == nil {
 		params = map[string]any{}
 	}
+	var duration *int64
+	if r.StartedAt != nil && r.FinishedAt != nil {
+		d := r.FinishedAt.Truncate(time.Millisecond).Sub(r.StartedAt.Truncate(time.Millisecond)).Milliseconds()
+		duration = &d
+	}
 	return &runDoc{ID: id, Project: r.Project, ExternalID: r.ExternalID, Name: r.Name, Status: r.Status, Host: r.Host,
 		JobID: r.JobID, CreatedBy: r.CreatedBy, CreatedByToken: r.CreatedByToken, Params: params,
 		Metrics: metricsDoc(r.Metrics), Tags: nonNil(r.Tags), Notes: r.Notes, CreatedAt: r.CreatedAt,
 		UpdatedAt: r.UpdatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, HeartbeatAt: r.HeartbeatAt,
 		AliveAt: alive, Deleted: r.DeletedAt != nil, DeletedAt: r.DeletedAt, Version: r.Version, DataVersion: max(r.DataVersion, 1),
 		Review: reviewFields{State: reviewState(r.Review.State), ID: r.Review.ID, By: r.Review.By, At: r.Review.At,
-			Comment: r.Review.Comment, DataVersion: r.Review.DataVersion, Outdated: r.Review.Outdated}}, nil
+			Comment: r.Review.Comment, DataVersion: r.Review.DataVersion, Outdated: r.Review.Outdated}, DurationMs: duration}, nil
 }
 
 func reviewState(s string) string {
@@ -168,12 +187,18 @@ func (d *runDoc) run() (db.Run, error) {
 func (s *Store) runs() *mdb.Collection { return s.coll(runsCollection) }
 
 func (s *Store) findRun(ctx context.Context, filter bson.D) (*db.Run, error) {
+	_, r, err := s.findRunDoc(ctx, filter)
+	return r, err
+}
+
+// findRunDoc returns the stored document with the run.
+func (s *Store) findRunDoc(ctx context.Context, filter bson.D) (*runDoc, *db.Run, error) {
 	var d runDoc
 	if err := s.runs().FindOne(ctx, filter).Decode(&d); err != nil {
-		return nil, classify(err)
+		return nil, nil, classify(err)
 	}
 	r, err := d.run()
-	return &r, err
+	return &d, &r, err
 }
 
 // CreateRun inserts the run with a conditional upsert on (project,
@@ -243,7 +268,7 @@ func (s *Store) UpdateRun(ctx context.Context, id string, now time.Time, change 
 			case <-time.After(time.Duration(rand.Int64N(int64(min(try, 10)) * int64(time.Millisecond)))):
 			}
 		}
-		old, err := s.findRun(ctx, bson.D{{Key: "_id", Value: o}})
+		oldDoc, old, err := s.findRunDoc(ctx, bson.D{{Key: "_id", Value: o}})
 		if err != nil {
 			return nil, nil, fmt.Errorf("db: update run: %w", err)
 		}
@@ -259,6 +284,7 @@ func (s *Store) UpdateRun(ctx context.Context, id string, now time.Time, change 
 		if err != nil {
 			return nil, nil, fmt.Errorf("db: update run: %w", err)
 		}
+		doc.Summaries = oldDoc.Summaries
 		res, err := s.runs().ReplaceOne(ctx, bson.D{{Key: "_id", Value: o}, {Key: "version", Value: old.Version}}, doc)
 		if err != nil {
 			return nil, nil, fmt.Errorf("db: update run: %w", classify(err))
@@ -307,6 +333,13 @@ func (s *Store) ListRuns(ctx context.Context, f db.RunFilter, limit int) ([]db.R
 	}
 	if !f.StaleBefore.IsZero() {
 		filter = append(filter, bson.E{Key: "alive_at", Value: bson.D{{Key: "$lt", Value: f.StaleBefore}}})
+	}
+	if f.Query != nil {
+		q, err := compileQuery(f.Query, f)
+		if err != nil {
+			return nil, false, fmt.Errorf("db: list runs: %w", err)
+		}
+		filter = append(filter, bson.E{Key: "$and", Value: bson.A{q}})
 	}
 	if f.Before != "" {
 		before, err := oid(f.Before)

@@ -125,21 +125,31 @@ func (s *Store) writeSeries(ctx context.Context, runID string, batch map[string]
 	sort.Strings(names)
 	added, changed := 0, 0
 	err = s.WithLease(ctx, "series:"+runID, seriesLeaseTTL, 10*time.Second, func() error {
+		sums := bson.D{}
 		for _, name := range names {
-			n, c, err := s.writeOneSeries(ctx, rid, name, batch[name])
+			n, c, next, err := s.writeOneSeries(ctx, rid, name, batch[name])
 			if err != nil {
 				return err
 			}
 			added, changed = added+n, changed+c
+			sums = append(sums, bson.E{Key: "summaries." + name, Value: seriesSums{Min: storedFloat(next.Min),
+				Max: storedFloat(next.Max), Last: storedFloat(next.Last), Count: next.Count}})
 		}
+		byID := bson.D{{Key: "_id", Value: rid}}
 		if now == nil || added+changed == 0 {
+			// The summaries (an import writes them; a repeated batch
+			// leaves them as they are).
+			if now == nil && len(sums) > 0 {
+				_, err := s.runs().UpdateOne(ctx, byID, bson.D{{Key: "$set", Value: sums}})
+				return classify(err)
+			}
 			return nil
 		}
-		// The judged data changed: a newer data version, and a verdict on
-		// the run is outdated (two single-document writes).
-		byID := bson.D{{Key: "_id", Value: rid}}
+		// The judged data changed: the summaries, a newer data version,
+		// and a verdict on the run is outdated (two single-document
+		// writes).
 		if _, err := s.runs().UpdateOne(ctx, byID, bson.D{{Key: "$inc", Value: bson.D{{Key: "data_version", Value: 1}, {Key: "version", Value: 1}}},
-			{Key: "$set", Value: bson.D{{Key: "updated_at", Value: *now}}}}); err != nil {
+			{Key: "$set", Value: append(sums, bson.E{Key: "updated_at", Value: *now})}}); err != nil {
 			return classify(err)
 		}
 		var before runDoc
@@ -171,7 +181,7 @@ func (s *Store) chunkFilter(rid bson.ObjectID, name string, more ...bson.E) bson
 	return append(bson.D{{Key: "run_id", Value: rid}, {Key: "series", Value: name}}, more...)
 }
 
-func (s *Store) writeOneSeries(ctx context.Context, rid bson.ObjectID, name string, points []db.Point) (added, changed int, err error) {
+func (s *Store) writeOneSeries(ctx context.Context, rid bson.ObjectID, name string, points []db.Point) (added, changed int, next db.SeriesSummary, err error) {
 	lo, hi := points[0].Step, points[len(points)-1].Step
 	var existing []db.Chunk
 	var head chunkDoc
@@ -180,11 +190,11 @@ func (s *Store) writeOneSeries(ctx context.Context, rid bson.ObjectID, name stri
 	switch {
 	case errors.Is(err, mdb.ErrNoDocuments):
 	case err != nil:
-		return 0, 0, classify(err)
+		return 0, 0, next, classify(err)
 	case head.LastStep >= lo || head.Count < db.ChunkPoints:
 		c, err := decodeChunk(&head)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, next, err
 		}
 		existing = append(existing, c)
 	}
@@ -192,12 +202,12 @@ func (s *Store) writeOneSeries(ctx context.Context, rid bson.ObjectID, name stri
 		s.chunkFilter(rid, name, bson.E{Key: "first_step", Value: bson.D{{Key: "$gt", Value: lo}, {Key: "$lte", Value: hi}}}),
 		options.Find().SetSort(bson.D{{Key: "first_step", Value: 1}}))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, next, err
 	}
 	for i := range rest {
 		c, err := decodeChunk(&rest[i])
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, next, err
 		}
 		existing = append(existing, c)
 	}
@@ -209,7 +219,7 @@ func (s *Store) writeOneSeries(ctx context.Context, rid bson.ObjectID, name stri
 		_, err := s.chunks().ReplaceOne(ctx, s.chunkFilter(rid, name, bson.E{Key: "first_step", Value: c.FirstStep}), doc,
 			options.Replace().SetUpsert(true))
 		if err != nil {
-			return 0, 0, classify(err)
+			return 0, 0, next, classify(err)
 		}
 	}
 	for _, c := range existing {
@@ -217,7 +227,7 @@ func (s *Store) writeOneSeries(ctx context.Context, rid bson.ObjectID, name stri
 			continue
 		}
 		if _, err := s.chunks().DeleteOne(ctx, s.chunkFilter(rid, name, bson.E{Key: "first_step", Value: c.FirstStep})); err != nil {
-			return 0, 0, classify(err)
+			return 0, 0, next, classify(err)
 		}
 	}
 
@@ -229,24 +239,24 @@ func (s *Store) writeOneSeries(ctx context.Context, rid bson.ObjectID, name stri
 	case err == nil:
 		old, err := oldDoc.summary()
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, next, err
 		}
 		oldp = &old
 	case !errors.Is(err, mdb.ErrNoDocuments):
-		return 0, 0, classify(err)
+		return 0, 0, next, classify(err)
 	}
 	next, full := db.NextSummary(oldp, name, points, added)
 	if full {
 		all, err := s.chunkSummaries(ctx, s.chunkFilter(rid, name))
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, next, err
 		}
 		next = db.SummarizeSeries(name, all)
 	}
 	_, err = s.seriesColl().ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, seriesDoc{ID: id, RunID: rid, Name: name,
 		Count: next.Count, FirstStep: next.FirstStep, LastStep: next.LastStep, Min: storedFloat(next.Min),
 		Max: storedFloat(next.Max), Last: storedFloat(next.Last)}, options.Replace().SetUpsert(true))
-	return added, changed, classify(err)
+	return added, changed, next, classify(err)
 }
 
 func decodeChunk(d *chunkDoc) (db.Chunk, error) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"labreview/db"
+	"labreview/runs/query"
 )
 
 // growingTables grow with use; a full scan of one of them makes a query's
@@ -356,6 +357,13 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	check(err)
 	_, err = s.ReviewByID(ctx, entry.ID)
 	check(err)
+	for _, src := range []string{`metrics.loss < 0.5`, `params.lr = 0.1 and project = p1`, `tag = gpu or name ~ x`,
+		`not params.opt.name = adam`, `min(loss) < 1 and status = stale`, `duration > 1h`, `review = outdated and reviewer = x`} {
+		n, err := query.Parse(src, now)
+		check(err)
+		_, _, err = s.ListRuns(ctx, db.RunFilter{Query: n, QueryNow: now, QueryStaleBefore: now}, 50)
+		check(err)
+	}
 	for _, f := range []db.RunFilter{
 		{Review: db.ReviewApproved}, {Project: "p1", Review: db.ReviewApproved}, {Review: db.ReviewOutdated},
 		{Review: db.ReviewApproved, Before: run.ID}, {Project: "p1", Review: db.ReviewUnreviewed, Before: run.ID},

@@ -104,6 +104,9 @@ func (s *Store) CreateRun(ctx context.Context, r *db.Run) (*db.Run, bool, error)
 		if err != nil || !created {
 			return err
 		}
+		if err := insertRunValues(ctx, tx, stored.ID, db.RunValues(&stored)); err != nil {
+			return err
+		}
 		return moveProject(ctx, tx, stored.Project, db.ProjectDelta(nil, &stored), stored.UpdatedAt)
 	})
 	if err != nil {
@@ -149,6 +152,11 @@ func (s *Store) UpdateRun(ctx context.Context, id string, now time.Time, change 
 			return err
 		}
 		before, after = &old, upd
+		if runValuesChanged(&old, upd) {
+			if err := writeRunValues(ctx, tx, id, db.RunValues(upd), "", db.KeySeries); err != nil {
+				return err
+			}
+		}
 		return moveProject(ctx, tx, upd.Project, db.ProjectDelta(&old, upd), now)
 	})
 	if changeErr != nil {
@@ -201,12 +209,19 @@ func (s *Store) ListRuns(ctx context.Context, f db.RunFilter, limit int) ([]db.R
 	if !f.StaleBefore.IsZero() {
 		where, args = append(where, "coalesce(heartbeat_at, started_at, created_at) < ?"), append(args, ms(f.StaleBefore))
 	}
+	if f.Query != nil {
+		cond, qargs, err := compileQuery(f.Query, f)
+		if err != nil {
+			return nil, false, fmt.Errorf("db: list runs: %w", err)
+		}
+		where, args = append(where, cond), append(args, qargs...)
+	}
 	if f.Before != "" {
 		where, args = append(where, "id < ?"), append(args, f.Before)
 	}
 	args = append(args, limit+1)
-	runs, err := readAll(ctx, s, func(r *sql.Rows) (db.Run, error) { return scanRun(r) },
-		"SELECT "+runColumns+" FROM runs WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT ?", args...)
+	runs, err := readAllWith(ctx, s, f.Query == nil, func(r *sql.Rows) (db.Run, error) { return scanRun(r) },
+		"SELECT "+runColumns+" FROM runs r WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT ?", args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("db: list runs: %w", err)
 	}

@@ -157,7 +157,10 @@ func writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name string, points 
 		"ON CONFLICT (run_id, name) DO UPDATE SET count = excluded.count, first_step = excluded.first_step, "+
 		"last_step = excluded.last_step, min_value = excluded.min_value, max_value = excluded.max_value, last_value = excluded.last_value"),
 		runID, name, next.Count, next.FirstStep, next.LastStep, real(next.Min), real(next.Max), real(next.Last))
-	return added, changed, err
+	if err != nil {
+		return 0, 0, err
+	}
+	return added, changed, writeSeriesValues(ctx, tx, runID, next)
 }
 
 func chunkSummariesTx(ctx context.Context, tx *sql.Tx, runID, name string) ([]db.ChunkSummary, error) {

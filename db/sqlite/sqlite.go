@@ -311,18 +311,32 @@ func (s *Store) readRow(ctx context.Context, dest []any, query string, args ...a
 
 // readAll runs a query on the read pool and scans every row with scan.
 func readAll[T any](ctx context.Context, s *Store, scan func(*sql.Rows) (T, error), query string, args ...any) ([]T, error) {
+	return readAllWith(ctx, s, true, scan, query, args...)
+}
+
+// readAllWith is readAll; with cache false the statement is prepared for
+// this call only (statements made from user queries vary without bound).
+func readAllWith[T any](ctx context.Context, s *Store, cache bool, scan func(*sql.Rows) (T, error), query string, args ...any) ([]T, error) {
 	release, err := s.readTurn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	st, err := s.prepared(ctx, s.r, query)
-	if err != nil {
-		return nil, classify(err)
-	}
-	rows, err := st.QueryContext(ctx, args...)
-	if err != nil {
-		return nil, classify(err)
+	var rows *sql.Rows
+	if cache {
+		st, err := s.prepared(ctx, s.r, query)
+		if err != nil {
+			return nil, classify(err)
+		}
+		rows, err = st.QueryContext(ctx, args...)
+		if err != nil {
+			return nil, classify(err)
+		}
+	} else {
+		rows, err = s.r.QueryContext(ctx, trace(query), args...)
+		if err != nil {
+			return nil, classify(err)
+		}
 	}
 	defer rows.Close()
 	out := []T{}

@@ -227,6 +227,9 @@ func importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added bool, conf
 			added, err = insert(insertRunSQL, args...)
 		}
 		if err == nil && added {
+			err = insertRunValues(ctx, tx, rec.Run.ID, db.RunValues(rec.Run))
+		}
+		if err == nil && added {
 			err = moveProject(ctx, tx, rec.Run.Project, db.ProjectDelta(nil, rec.Run), rec.Run.UpdatedAt)
 		}
 	case db.KindProject:
