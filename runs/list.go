@@ -2,10 +2,13 @@ package runs
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"labreview/db"
+	"labreview/runs/query"
 )
 
 // Page sizes of run lists.
@@ -22,7 +25,15 @@ type ListQuery struct {
 	Deleted bool   // deleted runs instead of live ones (admins)
 	Cursor  string // from the previous page's Next
 	Limit   int    // 0: DefaultPageSize
+	// Q is a query in the query language (docs/query.md), "" for none.
+	Q string
 }
+
+// QueryTimeLimit bounds the time a list with a query may take.
+const QueryTimeLimit = 5 * time.Second
+
+// ErrQueryTimeout: the query took longer than QueryTimeLimit.
+var ErrQueryTimeout = errors.New("runs: the query took too long")
 
 // Page is one page of runs; Next is the cursor of the following page, ""
 // at the end.
@@ -54,6 +65,17 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 		return nil, invalid("cursor", "The cursor is not one this server gave out.")
 	}
 	f := db.RunFilter{Project: q.Project, Status: q.Status, Review: q.Review, Deleted: q.Deleted, Before: q.Cursor}
+	if q.Q != "" {
+		now := s.now()
+		n, err := query.Parse(q.Q, now)
+		if err != nil {
+			return nil, err
+		}
+		f.Query, f.QueryNow, f.QueryStaleBefore = n, now, now.Add(-s.cfg.StaleAfter)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, QueryTimeLimit)
+		defer cancel()
+	}
 	switch q.Review {
 	case "", db.ReviewUnreviewed, db.ReviewApproved, db.ReviewRejected, db.ReviewNeedsRerun, db.ReviewOutdated:
 	default:
@@ -86,6 +108,9 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 		f.Project = p
 		runs, m, err := s.db.ListRuns(ctx, f, q.Limit)
 		if err != nil {
+			if f.Query != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, ErrQueryTimeout
+			}
 			return nil, err
 		}
 		all, more = append(all, runs...), more || m
@@ -96,11 +121,15 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 			all, more = all[:q.Limit], true
 		}
 	}
-	total, exact, err := s.total(ctx, a, q)
-	if err != nil {
-		return nil, err
+	page := &Page{Runs: all}
+	if q.Q == "" {
+		var err error
+		if page.Total, page.TotalExact, err = s.total(ctx, a, q); err != nil {
+			return nil, err
+		}
+	} else {
+		page.Total = -1 // counting a query's runs would read them all
 	}
-	page := &Page{Runs: all, Total: total, TotalExact: exact}
 	if page.Runs == nil {
 		page.Runs = []db.Run{}
 	}

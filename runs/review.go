@@ -361,3 +361,26 @@ func diffMetrics(before, after db.Metrics) []ValueChange {
 	}
 	return out
 }
+
+// QueryIDs returns the ids of the live runs a query selects, for a bulk
+// review: at most MaxBulkReview (more is an error: narrow the query).
+func (s *Service) QueryIDs(ctx context.Context, a Actor, q string) ([]string, error) {
+	var ids []string
+	cursor := ""
+	for {
+		page, err := s.List(ctx, a, ListQuery{Q: q, Cursor: cursor, Limit: MaxPageSize})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page.Runs {
+			ids = append(ids, r.ID)
+		}
+		if len(ids) > MaxBulkReview {
+			return nil, &InputError{Field: "q", Code: "too_large", Message: "The query selects more than 1,000 runs; review them in parts."}
+		}
+		if page.Next == "" {
+			return ids, nil
+		}
+		cursor = page.Next
+	}
+}

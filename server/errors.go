@@ -15,6 +15,7 @@ import (
 	"labreview/auth"
 	"labreview/db"
 	"labreview/runs"
+	"labreview/runs/query"
 )
 
 // Error is an error with a client-facing status, stable code and message.
@@ -29,6 +30,15 @@ type Error struct {
 	Details []FieldError
 	// RetryAfter, in seconds, is sent as the Retry-After header when > 0.
 	RetryAfter int
+	// Position locates a query syntax error.
+	Position *QueryPosition
+}
+
+// QueryPosition is where a query went wrong: the 1-based character column
+// and the byte offset.
+type QueryPosition struct {
+	Column int `json:"column"`
+	Offset int `json:"offset"`
 }
 
 // FieldError names one invalid input field.
@@ -45,6 +55,8 @@ type errorBody struct {
 	Message   string       `json:"message"`
 	RequestID string       `json:"request_id,omitempty"`
 	Details   []FieldError `json:"details,omitempty"`
+	// Position, for invalid_query, locates the problem in q.
+	Position *QueryPosition `json:"position,omitempty"`
 }
 
 // databaseRetryAfter is how long clients are told to wait when the database
@@ -81,6 +93,7 @@ func toError(err error) (e *Error, known bool) {
 	var throttled *auth.ThrottledError
 	var input *auth.InputError
 	var runInput *runs.InputError
+	var queryErr *query.Error
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr, true
@@ -89,6 +102,14 @@ func toError(err error) (e *Error, known bool) {
 	case errors.As(err, &input):
 		return &Error{Status: http.StatusBadRequest, Code: input.Code, Message: input.Field + " " + input.Message + ".",
 			Details: []FieldError{{Field: input.Field, Message: input.Message}}}, true
+	case errors.As(err, &queryErr):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_query",
+			Message:  fmt.Sprintf("The query is not valid at column %d: %s.", queryErr.Column, queryErr.Message),
+			Details:  []FieldError{{Field: "q", Message: fmt.Sprintf("column %d: %s", queryErr.Column, queryErr.Message)}},
+			Position: &QueryPosition{Column: queryErr.Column, Offset: queryErr.Pos}}, true
+	case errors.Is(err, runs.ErrQueryTimeout):
+		return &Error{Status: http.StatusBadRequest, Code: "query_timeout",
+			Message: "The query took longer than 5 seconds. Narrow it: add a project, a status or a param or metric condition."}, true
 	case errors.As(err, &runInput):
 		return &Error{Status: http.StatusBadRequest, Code: runInput.Code, Message: runInput.Field + ": " + runInput.Message,
 			Details: []FieldError{{Field: runInput.Field, Message: runInput.Message}}}, true
@@ -186,6 +207,7 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		Message:   e.Message,
 		RequestID: requestIDOf(c),
 		Details:   e.Details,
+		Position:  e.Position,
 	})
 }
 

@@ -112,6 +112,7 @@ func (s *Server) handleRunReview(c *gin.Context) {
 
 type bulkReviewRequest struct {
 	IDs     []string `json:"ids"`
+	Q       string   `json:"q"`
 	State   string   `json:"state"`
 	Comment string   `json:"comment"`
 }
@@ -142,7 +143,23 @@ func (s *Server) handleRunsReview(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	res, err := s.runs.ReviewMany(c.Request.Context(), runActor(c), in.IDs, runs.Verdict{State: in.State, Comment: in.Comment})
+	if (len(in.IDs) > 0) == (in.Q != "") {
+		s.writeError(c, &runs.InputError{Field: "ids", Code: "invalid", Message: "Name the runs by ids or by a query q, one of the two."})
+		return
+	}
+	ids := in.IDs
+	if in.Q != "" {
+		var err error
+		if ids, err = s.runs.QueryIDs(c.Request.Context(), runActor(c), in.Q); err != nil {
+			s.writeError(c, err)
+			return
+		}
+		if len(ids) == 0 {
+			c.JSON(http.StatusOK, bulkResponse{Reviewed: []string{}, Skipped: []bulkSkip{}})
+			return
+		}
+	}
+	res, err := s.runs.ReviewMany(c.Request.Context(), runActor(c), ids, runs.Verdict{State: in.State, Comment: in.Comment})
 	if err != nil {
 		s.writeError(c, err)
 		return

@@ -239,7 +239,8 @@ func (s *Server) handleRunPatch(c *gin.Context) {
 
 // handleRunsList: GET /api/runs?project=&status=&deleted=&cursor=&limit=.
 func (s *Server) handleRunsList(c *gin.Context) {
-	q := runs.ListQuery{Project: c.Query("project"), Status: c.Query("status"), Review: c.Query("review"), Cursor: c.Query("cursor")}
+	q := runs.ListQuery{Project: c.Query("project"), Status: c.Query("status"), Review: c.Query("review"), Cursor: c.Query("cursor"),
+		Q: c.Query("q")}
 	if l := c.Query("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 {
@@ -278,6 +279,9 @@ func (s *Server) handleRunsList(c *gin.Context) {
 		return
 	}
 	resp := gin.H{"runs": out, "next": nil, "total": page.Total, "total_exact": page.TotalExact}
+	if page.Total < 0 {
+		resp["total"] = nil
+	}
 	if page.Next != "" {
 		resp["next"] = page.Next
 	}

@@ -43,8 +43,8 @@ const (
 	FieldStarted
 	FieldFinished
 	FieldDuration
-	FieldParam   // params.<path>
-	FieldMetric  // metrics.<name>
+	FieldParam  // params.<path>
+	FieldMetric // metrics.<name>
 	FieldSeriesMin
 	FieldSeriesMax
 	FieldSeriesLast

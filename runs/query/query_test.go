@@ -12,25 +12,25 @@ var now = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
 func TestParseValid(t *testing.T) {
 	cases := map[string]string{
-		`project = "sweep-12"`:                                  `project = "sweep-12"`,
-		`project = sweep-12`:                                    `project = "sweep-12"`,
-		`status in (failed, stale)`:                             `status in ("failed", "stale")`,
-		`status = running and metrics.loss < 1e-3`:              `status = "running" and metrics.loss < 0.001`,
-		`a_b`:                                                   ``, // replaced below: unknown field
-		`review = outdated or review = unreviewed and tag = x`:   `review = "outdated" or review = "unreviewed" and tag = "x"`,
-		`(review = outdated or review = unreviewed) and tag = x`: `(review = "outdated" or review = "unreviewed") and tag = "x"`,
-		`not metrics.acc >= 0.9`:                                `not metrics.acc >= 0.9`,
-		`NOT (params.optimizer.name = adam OR params.lr > 0.1)`:  `not (params.optimizer.name = "adam" or params.lr > 0.1)`,
-		`params.use_bn = true and params.layers exists`:         `params.use_bn = true and params.layers exists`,
-		`created > -7d and started <= 2026-11-01`:               `created > 2026-11-22T12:00:00Z and started <= 2026-11-01T00:00:00Z`,
-		`finished < 2026-11-29T10:30:00Z`:                       `finished < 2026-11-29T10:30:00Z`,
-		`duration > 1.5h and duration <= 7200`:                  `duration > 5400 and duration <= 7200`,
+		`project = "sweep-12"`:                     `project = "sweep-12"`,
+		`project = sweep-12`:                       `project = "sweep-12"`,
+		`status in (failed, stale)`:                `status in ("failed", "stale")`,
+		`status = running and metrics.loss < 1e-3`: `status = "running" and metrics.loss < 0.001`,
+		`a_b`: ``, // replaced below: unknown field
+		`review = outdated or review = unreviewed and tag = x`:                      `review = "outdated" or review = "unreviewed" and tag = "x"`,
+		`(review = outdated or review = unreviewed) and tag = x`:                    `(review = "outdated" or review = "unreviewed") and tag = "x"`,
+		`not metrics.acc >= 0.9`:                                                    `not metrics.acc >= 0.9`,
+		`NOT (params.optimizer.name = adam OR params.lr > 0.1)`:                     `not (params.optimizer.name = "adam" or params.lr > 0.1)`,
+		`params.use_bn = true and params.layers exists`:                             `params.use_bn = true and params.layers exists`,
+		`created > -7d and started <= 2026-11-01`:                                   `created > 2026-11-22T12:00:00Z and started <= 2026-11-01T00:00:00Z`,
+		`finished < 2026-11-29T10:30:00Z`:                                           `finished < 2026-11-29T10:30:00Z`,
+		`duration > 1.5h and duration <= 7200`:                                      `duration > 5400 and duration <= 7200`,
 		`min(loss) < 0.01 and count(loss) >= 1000 and last("val loss") > -Infinity`: `min(loss) < 0.01 and count(loss) >= 1000 and last("val loss") > -Infinity`,
-		`metrics.grad = NaN or metrics.ratio = Infinity`:        `metrics.grad = NaN or metrics.ratio = Infinity`,
-		`name ~ 'lr scan' and notes ~ "it's \"fine\""`:          `name ~ "lr scan" and notes ~ "it's \"fine\""`,
-		`reviewer = "6b0a0000aaaabbbbccccdddd"`:                 `reviewer = "6b0a0000aaaabbbbccccdddd"`,
-		`host != node-3 and metrics.x in (1, 2.5, -3e2)`:         `host != "node-3" and metrics.x in (1, 2.5, -300)`,
-		"  \n":                                                  ``,
+		`metrics.grad = NaN or metrics.ratio = Infinity`:                            `metrics.grad = NaN or metrics.ratio = Infinity`,
+		`name ~ 'lr scan' and notes ~ "it's \"fine\""`:                              `name ~ "lr scan" and notes ~ "it's \"fine\""`,
+		`reviewer = "6b0a0000aaaabbbbccccdddd"`:                                     `reviewer = "6b0a0000aaaabbbbccccdddd"`,
+		`host != node-3 and metrics.x in (1, 2.5, -3e2)`:                            `host != "node-3" and metrics.x in (1, 2.5, -300)`,
+		"  \n": ``,
 	}
 	delete(cases, "a_b")
 	for src, want := range cases {
