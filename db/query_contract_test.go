@@ -423,3 +423,126 @@ func names(runs []*db.Run, ids []string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// sortValueOf is a run's sortable value for a key (ok false: none).
+func (o *oracle) sortValueOf(r *db.Run, key string) (num float64, txt string, ok bool) {
+	finite := func(v float64, present bool) (float64, string, bool) {
+		return v, "", present && !math.IsNaN(v) && !math.IsInf(v, 0)
+	}
+	switch {
+	case key == db.KeyName:
+		return 0, r.Name, true
+	case key == db.KeyStarted:
+		if r.StartedAt == nil {
+			return 0, "", false
+		}
+		return float64(r.StartedAt.UnixMilli()), "", true
+	case key == db.KeyDuration:
+		if r.StartedAt == nil || r.FinishedAt == nil {
+			return 0, "", false
+		}
+		return float64(r.FinishedAt.UnixMilli() - r.StartedAt.UnixMilli()), "", true
+	case strings.HasPrefix(key, db.KeyMetric):
+		v, ok := r.Metrics[strings.TrimPrefix(key, db.KeyMetric)]
+		return finite(v, ok)
+	case strings.HasPrefix(key, db.KeyParam):
+		switch v := r.Params[strings.TrimPrefix(key, db.KeyParam)].(type) {
+		case int64:
+			return finite(float64(v), true)
+		case float64:
+			return finite(v, true)
+		}
+		return 0, "", false
+	case strings.HasPrefix(key, db.KeySeries):
+		fn, name, _ := strings.Cut(strings.TrimPrefix(key, db.KeySeries), ":")
+		s, ok := o.series[r.ID][name]
+		v := map[string]float64{"min": s.Min, "max": s.Max, "last": s.Last, "count": float64(s.Count)}[fn]
+		return finite(v, ok)
+	}
+	panic(key)
+}
+
+func TestSortedPagesAreTheSameOnBothAdapters(t *testing.T) {
+	t0 := now()
+	dbtest.Each(t, func(t *testing.T, s db.Store) {
+		o, runs := queryFixture(t, s, t0)
+		for _, key := range []string{db.KeyMetric + "loss", db.KeyMetric + "acc", db.KeyParam + "lr", db.KeyParam + "seed",
+			db.SeriesKey("min", "loss"), db.SeriesKey("count", "loss"), db.KeyName, db.KeyStarted, db.KeyDuration} {
+			for _, desc := range []bool{false, true} {
+				// The oracle's order.
+				type entry struct {
+					r   *db.Run
+					num float64
+					txt string
+				}
+				var valued, rest []entry
+				for _, r := range runs {
+					n, tx, ok := o.sortValueOf(r, key)
+					if ok {
+						valued = append(valued, entry{r, n, tx})
+					} else {
+						rest = append(rest, entry{r: r})
+					}
+				}
+				sort.Slice(valued, func(i, j int) bool {
+					a, b := valued[i], valued[j]
+					less := a.num < b.num || (a.num == b.num && a.txt < b.txt) || (a.num == b.num && a.txt == b.txt && a.r.ID < b.r.ID)
+					if desc {
+						return !less && !(a.num == b.num && a.txt == b.txt && a.r.ID == b.r.ID)
+					}
+					return less
+				})
+				sort.Slice(rest, func(i, j int) bool { return rest[i].r.ID > rest[j].r.ID })
+				want := []string{}
+				for _, e := range append(valued, rest...) {
+					want = append(want, e.r.ID)
+				}
+				// The store's pages.
+				got := []string{}
+				f := db.RunFilter{SortKey: key, SortDesc: desc}
+				for {
+					page, more, err := s.ListRuns(ctx(t), f, 5)
+					if err != nil {
+						t.Fatalf("%s: %v", key, err)
+					}
+					for _, r := range page {
+						got = append(got, r.ID)
+					}
+					if !more {
+						break
+					}
+					last := page[len(page)-1]
+					n, tx, ok := o.sortValueOf(&last, key)
+					f.After = &db.SortCursor{HasValue: ok, Num: n, Txt: tx, ID: last.ID}
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("sort %s desc=%v:\n got %v\nwant %v", key, desc, names2(runs, got), names2(runs, want))
+				}
+			}
+		}
+		// A sorted page with a filter and a query.
+		n, _ := query.Parse(`metrics.acc > 0.5`, t0)
+		page, _, err := s.ListRuns(ctx(t), db.RunFilter{Project: "sweep-1", Query: n, QueryNow: t0, SortKey: db.KeyMetric + "acc", SortDesc: true}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range page {
+			if r.Project != "sweep-1" || r.Metrics["acc"] <= 0.5 || (i > 0 && r.Metrics["acc"] > page[i-1].Metrics["acc"]) {
+				t.Fatalf("filtered sorted page: %v", names2(runs, []string{r.ID}))
+			}
+		}
+	})
+}
+
+// names2 keeps the order (names sorts).
+func names2(runs []*db.Run, ids []string) []string {
+	out := []string{}
+	for _, id := range ids {
+		for _, r := range runs {
+			if r.ID == id {
+				out = append(out, r.ExternalID)
+			}
+		}
+	}
+	return out
+}

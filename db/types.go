@@ -230,6 +230,26 @@ type RunFilter struct {
 	Query            query.Node
 	QueryNow         time.Time
 	QueryStaleBefore time.Time
+	// Projects keeps runs of any of these projects (empty: all).
+	Projects []string
+	// SortKey orders the page by a value (a QueryValue key: KeyMetric…,
+	// KeyParam… numbers, KeySeries…, KeyName, KeyStarted, KeyDuration);
+	// "" orders newest first. Runs with a finite value (or a text, for
+	// KeyName) come first, in SortDesc order with ties by id in the same
+	// direction; the runs without one follow, newest first. After is the
+	// page cursor for a sorted page (Before is not used then).
+	SortKey  string
+	SortDesc bool
+	After    *SortCursor
+}
+
+// SortCursor is where a sorted page ends: in the runs with a value
+// (HasValue, with the value) or in those without, and the run id.
+type SortCursor struct {
+	HasValue bool
+	Num      float64
+	Txt      string
+	ID       string
 }
 
 // ReviewOutdated is the RunFilter.Review value for outdated verdicts.

@@ -28,6 +28,12 @@ const (
 	KeyMetric = "m:"
 	KeyTag    = "t:"
 	KeySeries = "x:" // x:min:<series>, x:max:…, x:last:…, x:count:…
+	// Sort keys of run columns: name (text), start and duration (numbers,
+	// milliseconds; duration only for finished runs).
+	KeyName     = "c:name"
+	KeyCreated  = "c:created"
+	KeyStarted  = "c:started"
+	KeyDuration = "c:duration"
 )
 
 // SeriesKey is the key of a series summary value: fn is min, max, last or
@@ -89,6 +95,14 @@ func RunValues(r *Run) []QueryValue {
 	for _, t := range r.Tags {
 		s := t
 		out = append(out, QueryValue{Key: KeyTag, Kind: ValueText, Txt: &s})
+	}
+	name := r.Name
+	out = append(out, QueryValue{Key: KeyName, Kind: ValueText, Txt: &name}, numValue(KeyCreated, float64(r.CreatedAt.UnixMilli())))
+	if r.StartedAt != nil {
+		out = append(out, numValue(KeyStarted, float64(r.StartedAt.UnixMilli())))
+		if r.FinishedAt != nil {
+			out = append(out, numValue(KeyDuration, float64(r.FinishedAt.UnixMilli()-r.StartedAt.UnixMilli())))
+		}
 	}
 	return out
 }

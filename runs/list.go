@@ -27,6 +27,8 @@ type ListQuery struct {
 	Limit   int    // 0: DefaultPageSize
 	// Q is a query in the query language (docs/query.md), "" for none.
 	Q string
+	// Sort orders the page (see sortKey); "" is newest first.
+	Sort string
 }
 
 // QueryTimeLimit bounds the time a list with a query may take.
@@ -61,10 +63,26 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 			return nil, err
 		}
 	}
-	if q.Cursor != "" && !db.ValidID(q.Cursor) {
+	f := db.RunFilter{Project: q.Project, Status: q.Status, Review: q.Review, Deleted: q.Deleted}
+	if q.Sort != "" && q.Sort != "-created" {
+		var err error
+		if f.SortKey, f.SortDesc, err = sortKey(q.Sort); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case q.Cursor == "":
+	case f.SortKey != "":
+		after, err := decodeCursor(q.Cursor, f.SortKey, f.SortDesc)
+		if err != nil {
+			return nil, err
+		}
+		f.After = after
+	case db.ValidID(q.Cursor):
+		f.Before = q.Cursor
+	default:
 		return nil, invalid("cursor", "The cursor is not one this server gave out.")
 	}
-	f := db.RunFilter{Project: q.Project, Status: q.Status, Review: q.Review, Deleted: q.Deleted, Before: q.Cursor}
 	if q.Q != "" {
 		now := s.now()
 		n, err := query.Parse(q.Q, now)
@@ -102,6 +120,10 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 			projects = a.Projects
 		}
 	}
+	if f.SortKey != "" && len(projects) > 1 {
+		// A sorted page of several projects is one walk of the sort key.
+		f.Projects, projects = projects, []string{""}
+	}
 	var all []db.Run
 	more := false
 	for _, p := range projects {
@@ -135,6 +157,13 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 	}
 	if more && len(all) > 0 {
 		page.Next = all[len(all)-1].ID
+		if f.SortKey != "" {
+			c, err := s.cursorAfter(ctx, &all[len(all)-1], f.SortKey)
+			if err != nil {
+				return nil, err
+			}
+			page.Next = encodeCursor(f.SortKey, f.SortDesc, c)
+		}
 	}
 	return page, nil
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -94,6 +95,66 @@ func TestQueryThroughTheAPI(t *testing.T) {
 		}
 		if rec := f.srv.do(jsonReq("POST", "/api/runs/review", f.reviewer.access, `{"q":"project = sweep","ids":["`+f.runP1+`"],"state":"approved"}`)); rec.Code != 400 {
 			t.Fatalf("ids and q together: %d", rec.Code)
+		}
+	})
+}
+
+func TestSortedRunLists(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store db.Store) {
+		f := newRunsFixture(t, store)
+		tok := f.tokens["rw"]
+		for i, loss := range []string{"0.3", "0.1", `"NaN"`, "0.2", "0.1", `"Infinity"`} {
+			f.create(t, tok, fmt.Sprintf(`{"project":"sort","external_id":"r%d","metrics":{"loss":%s},"params":{"seed":%d}}`, i, loss, 10-i), 201)
+		}
+		f.create(t, tok, `{"project":"sort","external_id":"none"}`, 201)
+		walk := func(cred, q string) []string {
+			t.Helper()
+			var out []string
+			cursor := ""
+			for {
+				rec := f.srv.do(jsonReq("GET", "/api/runs?limit=2&"+q+"&cursor="+url.QueryEscape(cursor), cred, ""))
+				if rec.Code != 200 {
+					t.Fatalf("%s: %d %s", q, rec.Code, rec.Body)
+				}
+				var page struct {
+					Runs []runResponse
+					Next *string
+				}
+				mustJSON(t, rec.Body.Bytes(), &page)
+				for _, r := range page.Runs {
+					out = append(out, r.ExternalID)
+				}
+				if page.Next == nil {
+					return out
+				}
+				cursor = *page.Next
+			}
+		}
+		// Finite values first (ties by id in the same direction), then the
+		// runs without one (NaN, Infinity, none), newest first.
+		for q, want := range map[string]string{
+			"project=sort&sort=metrics.loss":  "r1 r4 r3 r0 none r5 r2",
+			"project=sort&sort=-metrics.loss": "r0 r3 r4 r1 none r5 r2",
+			"project=sort&sort=params.seed":   "r5 r4 r3 r2 r1 r0 none",
+			"project=sort&sort=-created":      "none r5 r4 r3 r2 r1 r0",
+			"project=sort&sort=created":       "r0 r1 r2 r3 r4 r5 none",
+			"sort=name&q=" + url.QueryEscape("project = sort and metrics.loss < 0.25"): "r1 r3 r4",
+		} {
+			if got := strings.Join(walk(tok, q), " "); got != want {
+				t.Errorf("%s: %s, want %s", q, got, want)
+			}
+		}
+		// A token of two projects gets one sorted walk over both.
+		rec := f.srv.do(jsonReq("POST", "/api/tokens", f.reviewer.access, `{"name":"two","scopes":["runs:read"],"projects":["sort","p1"]}`))
+		var two struct{ Token string }
+		mustJSON(t, rec.Body.Bytes(), &two)
+		if got := strings.Join(walk(two.Token, "sort=-metrics.loss"), " "); got != "r0 r3 r4 r1 none r5 r2 seed" {
+			t.Errorf("two projects, sorted: %s", got)
+		}
+		for _, q := range []string{"sort=colour", "sort=metrics.a.b", "sort=metrics.loss&cursor=" + f.runP1, "sort=metrics.loss&cursor=s.eyJrIjoibTpvdGhlciJ9"} {
+			if rec := f.srv.do(jsonReq("GET", "/api/runs?"+q, tok, "")); rec.Code != 400 {
+				t.Errorf("%s: %d", q, rec.Code)
+			}
 		}
 	})
 }

@@ -240,7 +240,7 @@ func (s *Server) handleRunPatch(c *gin.Context) {
 // handleRunsList: GET /api/runs?project=&status=&deleted=&cursor=&limit=.
 func (s *Server) handleRunsList(c *gin.Context) {
 	q := runs.ListQuery{Project: c.Query("project"), Status: c.Query("status"), Review: c.Query("review"), Cursor: c.Query("cursor"),
-		Q: c.Query("q")}
+		Q: c.Query("q"), Sort: c.Query("sort")}
 	if l := c.Query("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 {

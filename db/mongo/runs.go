@@ -315,11 +315,14 @@ func cloneRun(r *db.Run) (*db.Run, error) {
 	return &c, nil
 }
 
-// ListRuns walks the index that matches the filter, newest first.
-func (s *Store) ListRuns(ctx context.Context, f db.RunFilter, limit int) ([]db.Run, bool, error) {
+// runFilter is the filter's condition on run documents, without paging.
+func runFilter(f db.RunFilter) (bson.D, error) {
 	filter := bson.D{{Key: "deleted", Value: f.Deleted}}
 	if f.Project != "" {
 		filter = append(filter, bson.E{Key: "project", Value: f.Project})
+	}
+	if len(f.Projects) > 0 {
+		filter = append(filter, bson.E{Key: "project", Value: bson.D{{Key: "$in", Value: f.Projects}}})
 	}
 	if f.Status != "" {
 		filter = append(filter, bson.E{Key: "status", Value: f.Status})
@@ -337,9 +340,38 @@ func (s *Store) ListRuns(ctx context.Context, f db.RunFilter, limit int) ([]db.R
 	if f.Query != nil {
 		q, err := compileQuery(f.Query, f)
 		if err != nil {
-			return nil, false, fmt.Errorf("db: list runs: %w", err)
+			return nil, err
 		}
 		filter = append(filter, bson.E{Key: "$and", Value: bson.A{q}})
+	}
+	return filter, nil
+}
+
+func (s *Store) listDocs(ctx context.Context, filter bson.D, sort bson.D, limit int) ([]db.Run, error) {
+	docs, err := findAll[runDoc](ctx, s.runs(), "list runs", filter, options.Find().SetSort(sort).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]db.Run, 0, len(docs))
+	for i := range docs {
+		r, err := docs[i].run()
+		if err != nil {
+			return nil, fmt.Errorf("db: list runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// ListRuns walks the index that matches the filter, newest first, or the
+// sort key's path (listSorted).
+func (s *Store) ListRuns(ctx context.Context, f db.RunFilter, limit int) ([]db.Run, bool, error) {
+	filter, err := runFilter(f)
+	if err != nil {
+		return nil, false, fmt.Errorf("db: list runs: %w", err)
+	}
+	if f.SortKey != "" {
+		return s.listSorted(ctx, f, filter, limit)
 	}
 	if f.Before != "" {
 		before, err := oid(f.Before)
@@ -348,19 +380,99 @@ func (s *Store) ListRuns(ctx context.Context, f db.RunFilter, limit int) ([]db.R
 		}
 		filter = append(filter, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: before}}})
 	}
-	docs, err := findAll[runDoc](ctx, s.runs(), "list runs", filter,
-		options.Find().SetSort(bson.D{{Key: "_id", Value: -1}}).SetLimit(int64(limit)+1))
+	out, err := s.listDocs(ctx, filter, bson.D{{Key: "_id", Value: -1}}, limit+1)
 	if err != nil {
 		return nil, false, err
 	}
-	out := make([]db.Run, 0, len(docs))
-	for i := range docs {
-		r, err := docs[i].run()
-		if err != nil {
-			return nil, false, fmt.Errorf("db: list runs: %w", err)
-		}
-		out = append(out, r)
+	if len(out) > limit {
+		return out[:limit], true, nil
 	}
+	return out, false, nil
+}
+
+// sortPath is where a sort key's value lives in a run document, and the
+// condition of a sortable value there (a finite number, a text for the
+// name, a date for the start; params through no array).
+func sortPath(key string) (path string, valued bson.D) {
+	number := func(p string) (string, bson.D) { return p, bson.D{{Key: p, Value: bson.D{{Key: "$type", Value: "number"}}}} }
+	switch {
+	case key == db.KeyName:
+		return "name", bson.D{{Key: "name", Value: bson.D{{Key: "$type", Value: "string"}}}}
+	case key == db.KeyStarted:
+		return "started_at", bson.D{{Key: "started_at", Value: bson.D{{Key: "$type", Value: "date"}}}}
+	case key == db.KeyCreated:
+		return "created_at", bson.D{{Key: "created_at", Value: bson.D{{Key: "$type", Value: "date"}}}}
+	case key == db.KeyDuration:
+		return number("duration_ms")
+	case strings.HasPrefix(key, db.KeyMetric):
+		return number("metrics." + strings.TrimPrefix(key, db.KeyMetric))
+	case strings.HasPrefix(key, db.KeyParam):
+		// A number that is not an array (an array of numbers has type
+		// number too), on a path through no array.
+		name := strings.TrimPrefix(key, db.KeyParam)
+		guards := scalarAt(name)
+		p := "params." + name
+		return p, append(guards[:len(guards)-1], bson.E{Key: p, Value: bson.D{{Key: "$type", Value: "number"},
+			{Key: "$not", Value: bson.D{{Key: "$type", Value: "array"}}}}})
+	case strings.HasPrefix(key, db.KeySeries):
+		fn, series, _ := strings.Cut(strings.TrimPrefix(key, db.KeySeries), ":")
+		return number("summaries." + series + "." + fn)
+	}
+	return "", nil
+}
+
+// listSorted pages runs by a value: first the runs that have one, in the
+// sort's direction with ties by _id; then the others, newest first.
+func (s *Store) listSorted(ctx context.Context, f db.RunFilter, filter bson.D, limit int) ([]db.Run, bool, error) {
+	path, valued := sortPath(f.SortKey)
+	if path == "" {
+		return nil, false, fmt.Errorf("db: list runs: unknown sort key %q", f.SortKey)
+	}
+	dir, cmp := 1, "$gt"
+	if f.SortDesc {
+		dir, cmp = -1, "$lt"
+	}
+	var out []db.Run
+	if f.After == nil || f.After.HasValue {
+		phase := append(append(bson.D{}, filter...), valued...)
+		if f.After != nil {
+			id, err := oid(f.After.ID)
+			if err != nil {
+				return []db.Run{}, false, nil
+			}
+			var at any = f.After.Num
+			switch f.SortKey {
+			case db.KeyName:
+				at = f.After.Txt
+			case db.KeyStarted, db.KeyCreated:
+				at = time.UnixMilli(int64(f.After.Num)).UTC()
+			}
+			phase = append(phase, bson.E{Key: "$or", Value: bson.A{
+				bson.D{{Key: path, Value: bson.D{{Key: cmp, Value: at}}}},
+				bson.D{{Key: path, Value: at}, {Key: "_id", Value: bson.D{{Key: cmp, Value: id}}}}}})
+		}
+		var err error
+		out, err = s.listDocs(ctx, phase, bson.D{{Key: path, Value: dir}, {Key: "_id", Value: dir}}, limit+1)
+		if err != nil {
+			return nil, false, err
+		}
+		if len(out) > limit {
+			return out[:limit], true, nil
+		}
+	}
+	rest := append(append(bson.D{}, filter...), bson.E{Key: "$nor", Value: bson.A{valued}})
+	if f.After != nil && !f.After.HasValue {
+		id, err := oid(f.After.ID)
+		if err != nil {
+			return []db.Run{}, false, nil
+		}
+		rest = append(rest, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: id}}})
+	}
+	more, err := s.listDocs(ctx, rest, bson.D{{Key: "_id", Value: -1}}, limit+1-len(out))
+	if err != nil {
+		return nil, false, err
+	}
+	out = append(out, more...)
 	if len(out) > limit {
 		return out[:limit], true, nil
 	}

@@ -190,38 +190,58 @@ func cloneRun(r *db.Run) *db.Run {
 	return &c
 }
 
-// ListRuns walks the index that matches the filter, newest first.
-func (s *Store) ListRuns(ctx context.Context, f db.RunFilter, limit int) ([]db.Run, bool, error) {
-	where, args := []string{"deleted = ?"}, []any{boolInt(f.Deleted)}
+// runWhere is the filter's condition on runs (alias r), without paging.
+func runWhere(f db.RunFilter) (string, []any, error) {
+	where, args := []string{"r.deleted = ?"}, []any{boolInt(f.Deleted)}
 	if f.Project != "" {
-		where, args = append(where, "project = ?"), append(args, f.Project)
+		where, args = append(where, "r.project = ?"), append(args, f.Project)
+	}
+	if len(f.Projects) > 0 {
+		where = append(where, "r.project IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.Projects)), ", ")+")")
+		for _, p := range f.Projects {
+			args = append(args, p)
+		}
 	}
 	if f.Status != "" {
-		where, args = append(where, "status = ?"), append(args, f.Status)
+		where, args = append(where, "r.status = ?"), append(args, f.Status)
 	}
 	switch f.Review {
 	case "":
 	case db.ReviewOutdated:
-		where = append(where, "review_outdated = 1")
+		where = append(where, "r.review_outdated = 1")
 	default:
-		where, args = append(where, "review_state = ?"), append(args, f.Review)
+		where, args = append(where, "r.review_state = ?"), append(args, f.Review)
 	}
 	if !f.StaleBefore.IsZero() {
-		where, args = append(where, "coalesce(heartbeat_at, started_at, created_at) < ?"), append(args, ms(f.StaleBefore))
+		where, args = append(where, "coalesce(r.heartbeat_at, r.started_at, r.created_at) < ?"), append(args, ms(f.StaleBefore))
 	}
 	if f.Query != nil {
 		cond, qargs, err := compileQuery(f.Query, f)
 		if err != nil {
-			return nil, false, fmt.Errorf("db: list runs: %w", err)
+			return "", nil, err
 		}
 		where, args = append(where, cond), append(args, qargs...)
 	}
+	return strings.Join(where, " AND "), args, nil
+}
+
+// ListRuns walks the index that matches the filter, newest first, or the
+// sort key's values in run_values (listSorted).
+func (s *Store) ListRuns(ctx context.Context, f db.RunFilter, limit int) ([]db.Run, bool, error) {
+	if f.SortKey != "" {
+		return s.listSorted(ctx, f, limit)
+	}
+	where, args, err := runWhere(f)
+	if err != nil {
+		return nil, false, fmt.Errorf("db: list runs: %w", err)
+	}
 	if f.Before != "" {
-		where, args = append(where, "id < ?"), append(args, f.Before)
+		where, args = where+" AND r.id < ?", append(args, f.Before)
 	}
 	args = append(args, limit+1)
-	runs, err := readAllWith(ctx, s, f.Query == nil, func(r *sql.Rows) (db.Run, error) { return scanRun(r) },
-		"SELECT "+runColumns+" FROM runs r WHERE "+strings.Join(where, " AND ")+" ORDER BY id DESC LIMIT ?", args...)
+	cacheable := f.Query == nil && len(f.Projects) == 0
+	runs, err := readAllWith(ctx, s, cacheable, func(r *sql.Rows) (db.Run, error) { return scanRun(r) },
+		"SELECT "+runColumns+" FROM runs r WHERE "+where+" ORDER BY id DESC LIMIT ?", args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("db: list runs: %w", err)
 	}
@@ -229,4 +249,69 @@ func (s *Store) ListRuns(ctx context.Context, f db.RunFilter, limit int) ([]db.R
 		return runs[:limit], true, nil
 	}
 	return runs, false, nil
+}
+
+// sortValue is the run_values condition of a sortable value: a finite
+// number, or a text for the name.
+func sortValue(key string) (col, cond string) {
+	if key == db.KeyName {
+		return "v.txt", "v.kind = 2"
+	}
+	return "v.num", "v.kind = 1 AND v.num BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308"
+}
+
+var runColumnsR = "r." + strings.ReplaceAll(runColumns, ", ", ", r.")
+
+// listSorted pages runs by a value: first the runs that have one, walking
+// run_values' index on (key, value, run_id) in the sort's direction; then
+// the runs without one, newest first.
+func (s *Store) listSorted(ctx context.Context, f db.RunFilter, limit int) ([]db.Run, bool, error) {
+	where, args, err := runWhere(f)
+	if err != nil {
+		return nil, false, fmt.Errorf("db: list runs: %w", err)
+	}
+	col, valued := sortValue(f.SortKey)
+	dir, cmp := "ASC", ">"
+	if f.SortDesc {
+		dir, cmp = "DESC", "<"
+	}
+	scan := func(r *sql.Rows) (db.Run, error) { return scanRun(r) }
+	var out []db.Run
+	if f.After == nil || f.After.HasValue {
+		q := "SELECT " + runColumnsR + " FROM run_values v JOIN runs r ON r.id = v.run_id WHERE v.key = ? AND " + valued + " AND " + where
+		qargs := append([]any{f.SortKey}, args...)
+		if f.After != nil {
+			var at any = f.After.Num
+			if f.SortKey == db.KeyName {
+				at = f.After.Txt
+			}
+			q += " AND (" + col + " " + cmp + " ? OR (" + col + " = ? AND v.run_id " + cmp + " ?))"
+			qargs = append(qargs, at, at, f.After.ID)
+		}
+		q += " ORDER BY " + col + " " + dir + ", v.run_id " + dir + " LIMIT ?"
+		out, err = readAllWith(ctx, s, false, scan, q, append(qargs, limit+1)...)
+		if err != nil {
+			return nil, false, fmt.Errorf("db: list runs: %w", err)
+		}
+		if len(out) > limit {
+			return out[:limit], true, nil
+		}
+	}
+	q := "SELECT " + runColumnsR + " FROM runs r WHERE " + where +
+		" AND r.id NOT IN (SELECT v.run_id FROM run_values v WHERE v.key = ? AND " + valued + ")"
+	qargs := append(append([]any{}, args...), f.SortKey)
+	if f.After != nil && !f.After.HasValue {
+		q += " AND r.id < ?"
+		qargs = append(qargs, f.After.ID)
+	}
+	q += " ORDER BY r.id DESC LIMIT ?"
+	rest, err := readAllWith(ctx, s, false, scan, q, append(qargs, limit+1-len(out))...)
+	if err != nil {
+		return nil, false, fmt.Errorf("db: list runs: %w", err)
+	}
+	out = append(out, rest...)
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
 }

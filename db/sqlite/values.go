@@ -38,8 +38,8 @@ func insertRunValues(ctx context.Context, tx *sql.Tx, runID string, vals []db.Qu
 
 // runValuesChanged says whether a run write changed what RunValues lists.
 func runValuesChanged(before, after *db.Run) bool {
-	b, _ := json.Marshal([]any{before.Params, before.Metrics, before.Tags}) // JSON-shaped values always marshal
-	a, _ := json.Marshal([]any{after.Params, after.Metrics, after.Tags})
+	b, _ := json.Marshal([]any{before.Params, before.Metrics, before.Tags, before.Name, before.StartedAt, before.FinishedAt}) // JSON-shaped values always marshal
+	a, _ := json.Marshal([]any{after.Params, after.Metrics, after.Tags, after.Name, after.StartedAt, after.FinishedAt})
 	return string(a) != string(b)
 }
 
