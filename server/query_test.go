@@ -133,11 +133,11 @@ func TestSortedRunLists(t *testing.T) {
 		// Finite values first (ties by id in the same direction), then the
 		// runs without one (NaN, Infinity, none), newest first.
 		for q, want := range map[string]string{
-			"project=sort&sort=metrics.loss":  "r1 r4 r3 r0 none r5 r2",
-			"project=sort&sort=-metrics.loss": "r0 r3 r4 r1 none r5 r2",
-			"project=sort&sort=params.seed":   "r5 r4 r3 r2 r1 r0 none",
-			"project=sort&sort=-created":      "none r5 r4 r3 r2 r1 r0",
-			"project=sort&sort=created":       "r0 r1 r2 r3 r4 r5 none",
+			"project=sort&sort=metrics.loss":                                           "r1 r4 r3 r0 none r5 r2",
+			"project=sort&sort=-metrics.loss":                                          "r0 r3 r4 r1 none r5 r2",
+			"project=sort&sort=params.seed":                                            "r5 r4 r3 r2 r1 r0 none",
+			"project=sort&sort=-created":                                               "none r5 r4 r3 r2 r1 r0",
+			"project=sort&sort=created":                                                "r0 r1 r2 r3 r4 r5 none",
 			"sort=name&q=" + url.QueryEscape("project = sort and metrics.loss < 0.25"): "r1 r3 r4",
 		} {
 			if got := strings.Join(walk(tok, q), " "); got != want {

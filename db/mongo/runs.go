@@ -394,7 +394,9 @@ func (s *Store) ListRuns(ctx context.Context, f db.RunFilter, limit int) ([]db.R
 // condition of a sortable value there (a finite number, a text for the
 // name, a date for the start; params through no array).
 func sortPath(key string) (path string, valued bson.D) {
-	number := func(p string) (string, bson.D) { return p, bson.D{{Key: p, Value: bson.D{{Key: "$type", Value: "number"}}}} }
+	number := func(p string) (string, bson.D) {
+		return p, bson.D{{Key: p, Value: bson.D{{Key: "$type", Value: "number"}}}}
+	}
 	switch {
 	case key == db.KeyName:
 		return "name", bson.D{{Key: "name", Value: bson.D{{Key: "$type", Value: "string"}}}}
