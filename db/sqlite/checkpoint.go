@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"time"
 )
 
@@ -17,21 +19,53 @@ import (
 // the beginning once a checkpoint has copied all of it.
 const checkpointEvery = time.Second
 
+// optimizeFirst and optimizeEvery schedule Optimize: soon after opening (a
+// new database has no statistics, and the planner then guesses which index
+// of a filtered, sorted run list is the selective one), then hourly as
+// the data grows.
+const (
+	optimizeFirst = 30 * time.Second
+	optimizeEvery = time.Hour
+)
+
 func (s *Store) startCheckpointer() {
 	s.ckptStop, s.ckptDone = make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(s.ckptDone)
 		t := time.NewTicker(checkpointEvery)
 		defer t.Stop()
+		opt := time.NewTimer(optimizeFirst)
+		defer opt.Stop()
 		for {
 			select {
 			case <-s.ckptStop:
 				return
 			case <-t.C:
 				s.checkpoint()
+			case <-opt.C:
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+				if err := s.Optimize(ctx); err != nil {
+					s.log.Warn("gathering the query planner's statistics failed; retrying later", "err", err)
+				}
+				cancel()
+				opt.Reset(optimizeEvery)
 			}
 		}
 	}()
+}
+
+// Optimize refreshes the statistics the query planner uses to pick
+// indexes (PRAGMA optimize, reading at most about 1,000 rows of each index),
+// as one write of the writer.
+func (s *Store) Optimize(ctx context.Context) error {
+	err := s.exclusiveTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002")
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("db: optimize: %w", classify(err))
+	}
+	return nil
 }
 
 // checkpoint runs one PASSIVE checkpoint. Failures are logged, not fatal:

@@ -16,7 +16,11 @@ import (
 // a condition on a missing field is false and not makes it true
 // (two-valued logic, as the hosted adapter answers).
 func compileQuery(n query.Node, f db.RunFilter) (string, []any, error) {
-	c := &sqlCompiler{f: f}
+	// With a project, status or verdict filter the runs it selects are
+	// few: each is checked with a correlated lookup in run_values (its
+	// primary key). Without one, a value condition selects the runs: its
+	// index range is read once.
+	c := &sqlCompiler{f: f, correlated: f.Project != "" || len(f.Projects) > 0 || f.Status != "" || f.Review != ""}
 	s, err := c.node(n)
 	return s, c.args, err
 }
@@ -26,7 +30,17 @@ type sqlCompiler struct {
 	args []any
 	// pending counts the arguments of value predicates made before the
 	// key argument they follow in the statement (see value).
-	pending int
+	pending    int
+	correlated bool
+}
+
+// holds is the condition that the run has a run_values row under a key
+// (the first ?) matching pred.
+func (c *sqlCompiler) holds(pred string) string {
+	if c.correlated {
+		return "EXISTS (SELECT 1 FROM run_values WHERE run_id = r.id AND key = ? AND " + pred + ")"
+	}
+	return "r.id IN (SELECT run_id FROM run_values WHERE key = ? AND " + pred + ")"
 }
 
 func (c *sqlCompiler) arg(v any) string {
@@ -181,7 +195,7 @@ func (c *sqlCompiler) tag(q *query.Cond) (string, error) {
 	has := func(pred string, args ...any) string {
 		c.args = append(c.args, db.KeyTag)
 		c.args = append(c.args, args...)
-		return "r.id IN (SELECT run_id FROM run_values WHERE key = ? AND " + pred + ")"
+		return c.holds(pred)
 	}
 	switch q.Op {
 	case query.OpExists:
@@ -227,7 +241,7 @@ func (c *sqlCompiler) value(q *query.Cond, key string) (string, error) {
 	c.args = c.args[:len(c.args)-c.pending]
 	c.pending = 0
 	c.args = append(c.args, args...)
-	return "r.id IN (SELECT run_id FROM run_values WHERE key = ? AND (" + strings.Join(preds, " OR ") + "))", nil
+	return c.holds("(" + strings.Join(preds, " OR ") + ")"), nil
 }
 
 // valuePred is the run_values condition of one comparison (ok false: it

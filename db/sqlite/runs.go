@@ -278,7 +278,15 @@ func (s *Store) listSorted(ctx context.Context, f db.RunFilter, limit int) ([]db
 	scan := func(r *sql.Rows) (db.Run, error) { return scanRun(r) }
 	var out []db.Run
 	if f.After == nil || f.After.HasValue {
-		q := "SELECT " + runColumnsR + " FROM run_values v JOIN runs r ON r.id = v.run_id WHERE v.key = ? AND " + valued + " AND " + where
+		// With a project, status or verdict filter, the runs it selects
+		// are few next to the whole table: read them by their index and
+		// sort their values (CROSS JOIN fixes that order). Without one,
+		// walk the sort value's index and stop after the page.
+		from := "run_values v JOIN runs r ON r.id = v.run_id"
+		if f.Project != "" || len(f.Projects) > 0 || f.Status != "" || f.Review != "" {
+			from = "runs r CROSS JOIN run_values v ON v.run_id = r.id"
+		}
+		q := "SELECT " + runColumnsR + " FROM " + from + " WHERE v.key = ? AND " + valued + " AND " + where
 		qargs := append([]any{f.SortKey}, args...)
 		if f.After != nil {
 			var at any = f.After.Num
@@ -298,7 +306,7 @@ func (s *Store) listSorted(ctx context.Context, f db.RunFilter, limit int) ([]db
 		}
 	}
 	q := "SELECT " + runColumnsR + " FROM runs r WHERE " + where +
-		" AND r.id NOT IN (SELECT v.run_id FROM run_values v WHERE v.key = ? AND " + valued + ")"
+		" AND NOT EXISTS (SELECT 1 FROM run_values v WHERE v.run_id = r.id AND v.key = ? AND " + valued + ")"
 	qargs := append(append([]any{}, args...), f.SortKey)
 	if f.After != nil && !f.After.HasValue {
 		q += " AND r.id < ?"
