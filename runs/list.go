@@ -43,7 +43,8 @@ type Page struct {
 	Runs []db.Run
 	Next string
 	// Total is the number of runs the query selects; TotalExact is false
-	// when it is an estimate (stale runs: the running ones).
+	// when it is an estimate (stale runs: the running ones; with a query
+	// Q: the runs the other filters select, an upper bound).
 	Total      int64
 	TotalExact bool
 }
@@ -144,13 +145,14 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 		}
 	}
 	page := &Page{Runs: all}
-	if q.Q == "" {
-		var err error
-		if page.Total, page.TotalExact, err = s.total(ctx, a, q); err != nil {
-			return nil, err
-		}
-	} else {
-		page.Total = -1 // counting a query's runs would read them all
+	var err error
+	if page.Total, page.TotalExact, err = s.total(ctx, a, q); err != nil {
+		return nil, err
+	}
+	if q.Q != "" {
+		// Counting a query's runs would read them: the total is the count
+		// of the other filters', an upper bound, marked as an estimate.
+		page.TotalExact = false
 	}
 	if page.Runs == nil {
 		page.Runs = []db.Run{}

@@ -279,9 +279,6 @@ func (s *Server) handleRunsList(c *gin.Context) {
 		return
 	}
 	resp := gin.H{"runs": out, "next": nil, "total": page.Total, "total_exact": page.TotalExact}
-	if page.Total < 0 {
-		resp["total"] = nil
-	}
 	if page.Next != "" {
 		resp["next"] = page.Next
 	}
