@@ -113,8 +113,17 @@ func (s *Store) TouchAPIToken(ctx context.Context, id string, now time.Time) err
 // SharedSecret stores candidate under name unless a secret is there, and
 // returns the stored one.
 func (s *Store) SharedSecret(ctx context.Context, name string, candidate []byte) ([]byte, error) {
+	// Read first: the secret exists nearly always, and a read works while
+	// the disk refuses writes.
 	var value []byte
-	err := s.writeRow(ctx, []any{&value},
+	err := s.readRow(ctx, []any{&value}, "SELECT value FROM secrets WHERE name = ?", name)
+	if err == nil {
+		return value, nil
+	}
+	if !isNotFound(err) {
+		return nil, fmt.Errorf("db: shared secret %s: %w", name, err)
+	}
+	err = s.writeRow(ctx, []any{&value},
 		"INSERT INTO secrets (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = value RETURNING value",
 		name, candidate)
 	if err != nil {

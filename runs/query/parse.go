@@ -423,7 +423,10 @@ func (p *parser) field() (Field, error) {
 		if p.tok.kind != tokIdent && p.tok.kind != tokString {
 			return Field{}, p.expected("a series name")
 		}
-		name := p.tok.text
+		name, namePos := p.tok.text, p.tok.pos
+		if name == "" || strings.Contains(name, ".") || strings.HasPrefix(name, "$") {
+			return Field{}, p.lex.fail(namePos, "%q is not a series name (series names have no dots and do not start with $)", name)
+		}
 		if err := p.advance(); err != nil {
 			return Field{}, err
 		}

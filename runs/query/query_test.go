@@ -177,6 +177,7 @@ func TestInjectionStaysInert(t *testing.T) {
 	for _, src := range []string{
 		`project; DROP TABLE runs`, `$where = 1`, `params.$gt = 1`, `metrics.$where > 1`, `project = x) or (1=1`,
 		`project = x -- comment`, `params.a/*b*/ = 1`, `{"project": {"$ne": null}}`,
+		`last("a.$where") > 1`, `min("$gt") < 1`, `count("") > 1`,
 	} {
 		if _, err := Parse(src, now); err == nil {
 			t.Errorf("%q was accepted", src)
