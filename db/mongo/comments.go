@@ -123,29 +123,29 @@ func (s *Store) ListComments(ctx context.Context, runID string) ([]db.Comment, e
 // UpdateComment changes a comment with a versioned replace, retrying when
 // another writer got there first.
 func (s *Store) UpdateComment(ctx context.Context, id string, change func(*db.Comment) error) (*db.Comment, error) {
-	for try := range maxUpdateTries {
-		if try > 0 {
-			time.Sleep(time.Duration(min(try, 10)) * time.Millisecond)
-		}
+	var after db.Comment
+	err := optimistic(ctx, "update comment", func() (bool, error) {
 		d, err := s.commentDoc(ctx, id)
 		if err != nil {
-			return nil, fmt.Errorf("db: update comment: %w", err)
+			return false, fmt.Errorf("db: update comment: %w", err)
 		}
 		c := d.comment()
 		if err := change(&c); err != nil {
-			return nil, err
+			return false, err
 		}
 		nd, err := toCommentDoc(&c, d.Version+1)
 		if err != nil {
-			return nil, err
+			return false, err
 		}
 		res, err := s.comments().ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.ID}, {Key: "version", Value: d.Version}}, nd)
 		if err != nil {
-			return nil, fmt.Errorf("db: update comment: %w", classify(err))
+			return false, fmt.Errorf("db: update comment: %w", classify(err))
 		}
-		if res.MatchedCount == 1 {
-			return &c, nil
-		}
+		after = c
+		return res.MatchedCount == 1, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("db: update comment: too many concurrent changes: %w", db.ErrUnavailable)
+	return &after, nil
 }

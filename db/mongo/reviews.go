@@ -51,48 +51,24 @@ func (s *Store) ReviewRun(ctx context.Context, entry *db.ReviewEntry, now time.T
 	doc := reviewDoc{ID: id, RunID: rid, State: entry.State, By: entry.By, At: entry.At, Comment: entry.Comment,
 		BatchID: entry.BatchID, UndoOf: entry.UndoOf, DataVersion: entry.DataVersion, Snapshot: string(entry.Snapshot)}
 	written := false
-	for try := range maxUpdateTries {
-		if try > 0 {
-			time.Sleep(time.Duration(min(try, 10)) * time.Millisecond)
-		}
-		oldDoc, old, err := s.findRunDoc(ctx, bson.D{{Key: "_id", Value: rid}})
-		if err != nil {
-			return nil, nil, fmt.Errorf("db: review run: %w", err)
-		}
+	return s.replaceRun(ctx, rid, "review run", now, func(old, upd *db.Run) error {
 		if err := check(old); err != nil {
 			if written {
 				_, _ = s.reviews().DeleteOne(context.WithoutCancel(ctx), bson.D{{Key: "_id", Value: id}})
 			}
-			return nil, nil, err
+			return err
 		}
 		if !written {
 			if _, err := s.reviews().ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, doc, options.Replace().SetUpsert(true)); err != nil {
-				return nil, nil, fmt.Errorf("db: review run: %w", classify(err))
+				return fmt.Errorf("db: review run: %w", classify(err))
 			}
 			written = true
-		}
-		upd, err := cloneRun(old)
-		if err != nil {
-			return nil, nil, fmt.Errorf("db: review run: %w", err)
 		}
 		at := utc(entry.At.Truncate(time.Millisecond))
 		upd.Review = db.RunReview{State: entry.State, ID: entry.ID, By: entry.By, At: &at, Comment: entry.Comment,
 			DataVersion: entry.DataVersion, Outdated: entry.DataVersion != old.DataVersion && entry.State != db.ReviewUnreviewed}
-		upd.Version, upd.UpdatedAt = old.Version+1, utc(now.Truncate(time.Millisecond))
-		rd, err := toRunDoc(upd)
-		if err != nil {
-			return nil, nil, fmt.Errorf("db: review run: %w", err)
-		}
-		rd.Summaries = oldDoc.Summaries
-		res, err := s.runs().ReplaceOne(ctx, bson.D{{Key: "_id", Value: rid}, {Key: "version", Value: old.Version}}, rd)
-		if err != nil {
-			return nil, nil, fmt.Errorf("db: review run: %w", classify(err))
-		}
-		if res.MatchedCount == 1 {
-			return old, upd, s.moveProject(ctx, upd.Project, db.ProjectDelta(old, upd), upd.UpdatedAt)
-		}
-	}
-	return nil, nil, fmt.Errorf("db: review run: too many concurrent changes: %w", db.ErrUnavailable)
+		return nil
+	})
 }
 
 func (s *Store) reviewList(ctx context.Context, what string, filter bson.D, order int) ([]db.ReviewEntry, error) {

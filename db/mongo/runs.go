@@ -247,53 +247,79 @@ func (s *Store) RunByID(ctx context.Context, id string) (*db.Run, error) {
 	return r, nil
 }
 
-// maxUpdateTries bounds the retries of an update whose run another writer
-// changed in between; each retry waits a little longer, with jitter, so
-// that racing writers spread out.
+// maxUpdateTries bounds the retries of an update whose document another
+// writer changed in between; each retry waits a little longer, with
+// jitter, so that racing writers spread out.
 const maxUpdateTries = 50
 
-// UpdateRun reads the run, applies change and replaces the document only
-// if its version is still the one read (a conditional single-document
-// write); otherwise it reads again and retries.
+// optimistic runs try until it reports done: a versioned write that found
+// its document changed since it read it reports false and is tried again.
+// try's errors are returned as they are.
+func optimistic(ctx context.Context, what string, try func() (done bool, err error)) error {
+	for n := range maxUpdateTries {
+		if n > 0 {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("db: %s: %w", what, classify(ctx.Err()))
+			case <-time.After(time.Duration(rand.Int64N(int64(min(n, 10))*int64(time.Millisecond)) + 1)):
+			}
+		}
+		done, err := try()
+		if err != nil || done {
+			return err
+		}
+	}
+	return fmt.Errorf("db: %s: too many concurrent changes: %w", what, db.ErrUnavailable)
+}
+
+// UpdateRun applies change to the run with a versioned replace.
 func (s *Store) UpdateRun(ctx context.Context, id string, now time.Time, change func(*db.Run) error) (before, after *db.Run, err error) {
 	o, err := oid(id)
 	if err != nil {
 		return nil, nil, fmt.Errorf("db: update run: %w", err)
 	}
-	for try := range maxUpdateTries {
-		if try > 0 {
-			select {
-			case <-ctx.Done():
-				return nil, nil, fmt.Errorf("db: update run: %w", classify(ctx.Err()))
-			case <-time.After(time.Duration(rand.Int64N(int64(min(try, 10)) * int64(time.Millisecond)))):
-			}
-		}
-		oldDoc, old, err := s.findRunDoc(ctx, bson.D{{Key: "_id", Value: o}})
+	return s.replaceRun(ctx, o, "update run", now, func(_, upd *db.Run) error { return change(upd) })
+}
+
+// replaceRun reads the run, applies change to a copy (old is the state
+// read) and replaces the document only if its version is still the one
+// read (a conditional single-document write); otherwise it reads again and
+// retries. The series summaries kept on the document are carried over and
+// the project's counters move. change may run more than once; its errors
+// are returned as they are.
+func (s *Store) replaceRun(ctx context.Context, rid bson.ObjectID, what string, now time.Time, change func(old, upd *db.Run) error) (before, after *db.Run, err error) {
+	err = optimistic(ctx, what, func() (bool, error) {
+		oldDoc, old, err := s.findRunDoc(ctx, bson.D{{Key: "_id", Value: rid}})
 		if err != nil {
-			return nil, nil, fmt.Errorf("db: update run: %w", err)
+			return false, fmt.Errorf("db: %s: %w", what, err)
 		}
 		upd, err := cloneRun(old)
 		if err != nil {
-			return nil, nil, fmt.Errorf("db: update run: %w", err)
+			return false, fmt.Errorf("db: %s: %w", what, err)
 		}
-		if err := change(upd); err != nil {
-			return nil, nil, err
+		if err := change(old, upd); err != nil {
+			return false, err
 		}
 		upd.ID, upd.Version, upd.UpdatedAt = old.ID, old.Version+1, utc(now.Truncate(time.Millisecond))
 		doc, err := toRunDoc(upd)
 		if err != nil {
-			return nil, nil, fmt.Errorf("db: update run: %w", err)
+			return false, fmt.Errorf("db: %s: %w", what, err)
 		}
 		doc.Summaries = oldDoc.Summaries
-		res, err := s.runs().ReplaceOne(ctx, bson.D{{Key: "_id", Value: o}, {Key: "version", Value: old.Version}}, doc)
+		res, err := s.runs().ReplaceOne(ctx, bson.D{{Key: "_id", Value: rid}, {Key: "version", Value: old.Version}}, doc)
 		if err != nil {
-			return nil, nil, fmt.Errorf("db: update run: %w", classify(err))
+			return false, fmt.Errorf("db: %s: %w", what, classify(err))
 		}
-		if res.MatchedCount == 1 {
-			return old, upd, s.moveProject(ctx, upd.Project, db.ProjectDelta(old, upd), upd.UpdatedAt)
+		if res.MatchedCount == 0 {
+			return false, nil
 		}
+		before, after = old, upd
+		return true, s.moveProject(ctx, upd.Project, db.ProjectDelta(old, upd), upd.UpdatedAt)
+	})
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil, nil, fmt.Errorf("db: update run: too many concurrent changes: %w", db.ErrUnavailable)
+	return before, after, nil
 }
 
 // cloneRun copies a run through JSON so that a change cannot reach the
