@@ -256,52 +256,10 @@ func seedRuns(b *testing.B, store db.Store, n int) {
 	wg.Wait()
 }
 
-// loadFixed runs exactly clients concurrent keep-alive clients.
+// loadFixed runs exactly clients concurrent keep-alive clients, each
+// answer 200.
 func loadFixed(b *testing.B, clients int, newReq func() *http.Request) {
-	transport := &http.Transport{MaxIdleConnsPerHost: 128, DisableCompression: true}
-	defer transport.CloseIdleConnections()
-	client := &http.Client{Transport: transport}
-	var mu sync.Mutex
-	var latencies []time.Duration
-	var wire int64
-	var next atomic.Int64
-	b.ResetTimer()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var local []time.Duration
-			var n int64
-			for next.Add(1) <= int64(b.N) {
-				t0 := time.Now()
-				resp, err := client.Do(newReq())
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				c, _ := io.Copy(io.Discard, resp.Body)
-				_ = resp.Body.Close()
-				local = append(local, time.Since(t0))
-				n += c
-				if resp.StatusCode != http.StatusOK {
-					b.Errorf("status %d", resp.StatusCode)
-					return
-				}
-			}
-			mu.Lock()
-			latencies, wire = append(latencies, local...), wire+n
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if len(latencies) > 0 {
-		b.ReportMetric(float64(wire)/float64(len(latencies)), "body-B/req")
-	}
-	report(b, latencies, elapsed)
+	loadClients(b, clients, http.StatusOK, newReq)
 }
 
 // BenchmarkMeDuringIngest: GET /api/me latency from 4 clients while 4

@@ -86,7 +86,7 @@ func (s *Store) UpdateComment(ctx context.Context, id string, change func(*db.Co
 	var changeErr error
 	var after db.Comment
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		c, err := scanComment(tx.QueryRowContext(ctx, trace("SELECT "+commentColumns+" FROM comments WHERE id = ?"), id))
+		c, err := scanComment(s.txRow(ctx, tx, trace("SELECT "+commentColumns+" FROM comments WHERE id = ?"), id))
 		if err != nil {
 			return err
 		}
@@ -94,7 +94,7 @@ func (s *Store) UpdateComment(ctx context.Context, id string, change func(*db.Co
 			return changeErr
 		}
 		args := commentArgs(&c)
-		_, err = tx.ExecContext(ctx, trace("UPDATE comments SET body = ?, anchor = ?, edited_at = ?, deleted_at = ?, history = ? WHERE id = ?"),
+		_, err = s.txExec(ctx, tx, trace("UPDATE comments SET body = ?, anchor = ?, edited_at = ?, deleted_at = ?, history = ? WHERE id = ?"),
 			args[4], args[5], args[6], args[7], args[8], id)
 		after = c
 		return err

@@ -30,8 +30,8 @@ func scanProject(r rowScanner) (db.Project, error) {
 
 // moveProject applies a run write's counter delta to its project, in the
 // write's transaction.
-func moveProject(ctx context.Context, tx *sql.Tx, project string, delta map[string]int64, at time.Time) error {
-	p, err := scanProject(tx.QueryRowContext(ctx, trace("SELECT "+projectColumns+" FROM projects WHERE name = ?"), project))
+func (s *Store) moveProject(ctx context.Context, tx *sql.Tx, project string, delta map[string]int64, at time.Time) error {
+	p, err := scanProject(s.txRow(ctx, tx, trace("SELECT "+projectColumns+" FROM projects WHERE name = ?"), project))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		p = db.Project{Name: project, Counts: map[string]int64{}}
@@ -48,7 +48,7 @@ func moveProject(ctx context.Context, tx *sql.Tx, project string, delta map[stri
 		p.LastActivity = at
 	}
 	counts, _ := json.Marshal(p.Counts) // a map of numbers always marshals
-	_, err = tx.ExecContext(ctx, trace("INSERT INTO projects ("+projectColumns+") VALUES (?, ?, ?, ?) "+
+	_, err = s.txExec(ctx, tx, trace("INSERT INTO projects ("+projectColumns+") VALUES (?, ?, ?, ?) "+
 		"ON CONFLICT (name) DO UPDATE SET counts = excluded.counts, last_activity = excluded.last_activity"),
 		project, string(counts), ms(p.LastActivity), p.BaselineRun)
 	return err

@@ -24,14 +24,14 @@ func scanReview(r rowScanner) (db.ReviewEntry, error) {
 func (s *Store) ReviewRun(ctx context.Context, entry *db.ReviewEntry, now time.Time, check func(*db.Run) error) (before, after *db.Run, err error) {
 	var checkErr error
 	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		old, err := scanRun(tx.QueryRowContext(ctx, trace("SELECT "+runColumns+" FROM runs WHERE id = ?"), entry.RunID))
+		old, err := scanRun(s.txRow(ctx, tx, trace("SELECT "+runColumns+" FROM runs WHERE id = ?"), entry.RunID))
 		if err != nil {
 			return err
 		}
 		if checkErr = check(&old); checkErr != nil {
 			return checkErr
 		}
-		if _, err := tx.ExecContext(ctx, trace("INSERT INTO reviews ("+reviewColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+		if _, err := s.txExec(ctx, tx, trace("INSERT INTO reviews ("+reviewColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
 			entry.ID, entry.RunID, entry.State, entry.By, ms(entry.At), entry.Comment, entry.BatchID, entry.UndoOf,
 			entry.DataVersion, string(entry.Snapshot)); err != nil {
 			return err
@@ -45,11 +45,11 @@ func (s *Store) ReviewRun(ctx context.Context, entry *db.ReviewEntry, now time.T
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, trace(updateRunSQL), append(args[1:], old.ID)...); err != nil {
+		if _, err := s.txExec(ctx, tx, trace(updateRunSQL), append(args[1:], old.ID)...); err != nil {
 			return err
 		}
 		before, after = &old, upd
-		return moveProject(ctx, tx, upd.Project, db.ProjectDelta(&old, upd), now)
+		return s.moveProject(ctx, tx, upd.Project, db.ProjectDelta(&old, upd), now)
 	})
 	if checkErr != nil {
 		return nil, nil, checkErr

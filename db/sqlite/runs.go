@@ -90,7 +90,7 @@ func (s *Store) CreateRun(ctx context.Context, r *db.Run) (*db.Run, bool, error)
 	var stored db.Run
 	var created bool
 	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, trace(insertRunSQL+" ON CONFLICT (project, external_id) DO NOTHING"), args...)
+		res, err := s.txExec(ctx, tx, trace(insertRunSQL+" ON CONFLICT (project, external_id) DO NOTHING"), args...)
 		if err != nil {
 			return err
 		}
@@ -99,15 +99,15 @@ func (s *Store) CreateRun(ctx context.Context, r *db.Run) (*db.Run, bool, error)
 			return err
 		}
 		created = n == 1
-		stored, err = scanRun(tx.QueryRowContext(ctx, trace("SELECT "+runColumns+" FROM runs WHERE project = ? AND external_id = ?"),
+		stored, err = scanRun(s.txRow(ctx, tx, trace("SELECT "+runColumns+" FROM runs WHERE project = ? AND external_id = ?"),
 			r.Project, r.ExternalID))
 		if err != nil || !created {
 			return err
 		}
-		if err := insertRunValues(ctx, tx, stored.ID, db.RunValues(&stored)); err != nil {
+		if err := s.insertRunValues(ctx, tx, stored.ID, db.RunValues(&stored)); err != nil {
 			return err
 		}
-		return moveProject(ctx, tx, stored.Project, db.ProjectDelta(nil, &stored), stored.UpdatedAt)
+		return s.moveProject(ctx, tx, stored.Project, db.ProjectDelta(nil, &stored), stored.UpdatedAt)
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("db: create run: %w", classify(err))
@@ -133,7 +133,7 @@ func (s *Store) RunByID(ctx context.Context, id string) (*db.Run, error) {
 func (s *Store) UpdateRun(ctx context.Context, id string, now time.Time, change func(*db.Run) error) (before, after *db.Run, err error) {
 	var changeErr error
 	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		old, err := scanRun(tx.QueryRowContext(ctx, trace("SELECT "+runColumns+" FROM runs WHERE id = ?"), id))
+		old, err := scanRun(s.txRow(ctx, tx, trace("SELECT "+runColumns+" FROM runs WHERE id = ?"), id))
 		if err != nil {
 			return err
 		}
@@ -148,16 +148,16 @@ func (s *Store) UpdateRun(ctx context.Context, id string, now time.Time, change 
 		}
 		// Every column but id, then the id.
 		args = append(args[1:], id)
-		if _, err := tx.ExecContext(ctx, trace(updateRunSQL), args...); err != nil {
+		if _, err := s.txExec(ctx, tx, trace(updateRunSQL), args...); err != nil {
 			return err
 		}
 		before, after = &old, upd
 		if runValuesChanged(&old, upd) {
-			if err := writeRunValues(ctx, tx, id, db.RunValues(upd), "", db.KeySeries); err != nil {
+			if err := s.writeRunValues(ctx, tx, id, db.RunValues(upd), "", db.KeySeries); err != nil {
 				return err
 			}
 		}
-		return moveProject(ctx, tx, upd.Project, db.ProjectDelta(&old, upd), now)
+		return s.moveProject(ctx, tx, upd.Project, db.ProjectDelta(&old, upd), now)
 	})
 	if changeErr != nil {
 		return nil, nil, changeErr

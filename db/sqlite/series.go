@@ -53,7 +53,7 @@ func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string]
 		added = 0
 		changed := 0
 		for _, name := range names {
-			n, c, err := writeOneSeries(ctx, tx, runID, name, batch[name])
+			n, c, err := s.writeOneSeries(ctx, tx, runID, name, batch[name])
 			if err != nil {
 				return err
 			}
@@ -62,17 +62,17 @@ func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string]
 		if added+changed == 0 {
 			return nil
 		}
-		old, err := scanRun(tx.QueryRowContext(ctx, trace("SELECT "+runColumns+" FROM runs WHERE id = ?"), runID))
+		old, err := scanRun(s.txRow(ctx, tx, trace("SELECT "+runColumns+" FROM runs WHERE id = ?"), runID))
 		if err != nil {
 			return err
 		}
 		upd := old
 		upd.Review.Outdated = old.Review.State != db.ReviewUnreviewed
-		if _, err := tx.ExecContext(ctx, trace("UPDATE runs SET data_version = data_version + 1, version = version + 1, updated_at = ?, "+
+		if _, err := s.txExec(ctx, tx, trace("UPDATE runs SET data_version = data_version + 1, version = version + 1, updated_at = ?, "+
 			"review_outdated = ? WHERE id = ?"), ms(now), boolInt(upd.Review.Outdated), runID); err != nil {
 			return err
 		}
-		return moveProject(ctx, tx, old.Project, db.ProjectDelta(&old, &upd), now)
+		return s.moveProject(ctx, tx, old.Project, db.ProjectDelta(&old, &upd), now)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("db: write series: %w", classify(err))
@@ -80,14 +80,14 @@ func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string]
 	return added, nil
 }
 
-func writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name string, points []db.Point) (added, changed int, err error) {
+func (s *Store) writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name string, points []db.Point) (added, changed int, err error) {
 	lo, hi := points[0].Step, points[len(points)-1].Step
 	// The chunk holding lo (the last starting at or before it), unless it
 	// is full and ends before lo (an append leaves it as it is), then the
 	// chunks starting in (lo, hi].
 	var existing []db.Chunk
 	var blob []byte
-	c, err0 := scanChunkSummary(tx.QueryRowContext(ctx, trace("SELECT "+chunkSummaryColumns+", points FROM series_chunks "+
+	c, err0 := scanChunkSummary(s.txRow(ctx, tx, trace("SELECT "+chunkSummaryColumns+", points FROM series_chunks "+
 		"WHERE run_id = ? AND series = ? AND first_step <= ? ORDER BY first_step DESC LIMIT 1"), runID, name, lo), &blob)
 	switch err = err0; {
 	case errors.Is(err, sql.ErrNoRows):
@@ -100,7 +100,7 @@ func writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name string, points 
 		}
 		existing = append(existing, db.Chunk{ChunkSummary: c, Points: pts})
 	}
-	rows, err := tx.QueryContext(ctx, trace("SELECT "+chunkSummaryColumns+", points FROM series_chunks "+
+	rows, err := s.txQuery(ctx, tx, trace("SELECT "+chunkSummaryColumns+", points FROM series_chunks "+
 		"WHERE run_id = ? AND series = ? AND first_step > ? AND first_step <= ? ORDER BY first_step"), runID, name, lo, hi)
 	if err != nil {
 		return 0, 0, err
@@ -125,19 +125,19 @@ func writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name string, points 
 	}
 	chunks, added, changed := db.MergeChunks(existing, points)
 	for _, c := range existing {
-		if _, err := tx.ExecContext(ctx, trace("DELETE FROM series_chunks WHERE run_id = ? AND series = ? AND first_step = ?"),
+		if _, err := s.txExec(ctx, tx, trace("DELETE FROM series_chunks WHERE run_id = ? AND series = ? AND first_step = ?"),
 			runID, name, c.FirstStep); err != nil {
 			return 0, 0, err
 		}
 	}
 	for _, c := range chunks {
-		if _, err := tx.ExecContext(ctx, trace("INSERT INTO series_chunks (run_id, series, first_step, summary, points) VALUES (?, ?, ?, ?, ?)"),
+		if _, err := s.txExec(ctx, tx, trace("INSERT INTO series_chunks (run_id, series, first_step, summary, points) VALUES (?, ?, ?, ?, ?)"),
 			runID, name, c.FirstStep, db.EncodeSummary(c.ChunkSummary), db.EncodePoints(c.Points)); err != nil {
 			return 0, 0, err
 		}
 	}
 
-	old, err := scanSeriesSummary(tx.QueryRowContext(ctx, trace("SELECT "+seriesColumns+" FROM series WHERE run_id = ? AND name = ?"), runID, name))
+	old, err := scanSeriesSummary(s.txRow(ctx, tx, trace("SELECT "+seriesColumns+" FROM series WHERE run_id = ? AND name = ?"), runID, name))
 	var oldp *db.SeriesSummary
 	switch {
 	case err == nil:
@@ -147,24 +147,24 @@ func writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name string, points 
 	}
 	next, full := db.NextSummary(oldp, name, points, added)
 	if full {
-		all, err := chunkSummariesTx(ctx, tx, runID, name)
+		all, err := s.chunkSummariesTx(ctx, tx, runID, name)
 		if err != nil {
 			return 0, 0, err
 		}
 		next = db.SummarizeSeries(name, all)
 	}
-	_, err = tx.ExecContext(ctx, trace("INSERT INTO series (run_id, "+seriesColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?) "+
+	_, err = s.txExec(ctx, tx, trace("INSERT INTO series (run_id, "+seriesColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?) "+
 		"ON CONFLICT (run_id, name) DO UPDATE SET count = excluded.count, first_step = excluded.first_step, "+
 		"last_step = excluded.last_step, min_value = excluded.min_value, max_value = excluded.max_value, last_value = excluded.last_value"),
 		runID, name, next.Count, next.FirstStep, next.LastStep, real(next.Min), real(next.Max), real(next.Last))
 	if err != nil {
 		return 0, 0, err
 	}
-	return added, changed, writeSeriesValues(ctx, tx, runID, next)
+	return added, changed, s.writeSeriesValues(ctx, tx, runID, next)
 }
 
-func chunkSummariesTx(ctx context.Context, tx *sql.Tx, runID, name string) ([]db.ChunkSummary, error) {
-	rows, err := tx.QueryContext(ctx, trace("SELECT "+chunkSummaryColumns+" FROM series_chunks WHERE run_id = ? AND series = ? ORDER BY first_step"), runID, name)
+func (s *Store) chunkSummariesTx(ctx context.Context, tx *sql.Tx, runID, name string) ([]db.ChunkSummary, error) {
+	rows, err := s.txQuery(ctx, tx, trace("SELECT "+chunkSummaryColumns+" FROM series_chunks WHERE run_id = ? AND series = ? ORDER BY first_step"), runID, name)
 	if err != nil {
 		return nil, err
 	}

@@ -95,6 +95,9 @@ type Store struct {
 	log          *slog.Logger
 	writeTimeout time.Duration
 	stmts        sync.Map // *sql.DB → map of prepared statements, see prepared
+	// pendingPrepare holds the statements txExec met unprepared inside a
+	// transaction; the writer prepares them between transactions.
+	pendingPrepare sync.Map
 	// readSlots admits as many reads as the read pool has connections, in
 	// arrival order, so database/sql never picks a random waiter (which
 	// made read latency's tail several times its median under load).

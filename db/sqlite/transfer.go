@@ -124,7 +124,7 @@ func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error
 	err := s.exclusiveTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if !merge {
 			var found int
-			err := tx.QueryRowContext(ctx, trace(`SELECT EXISTS (SELECT 1 FROM users) + EXISTS (SELECT 1 FROM sessions)
+			err := s.txRow(ctx, tx, trace(`SELECT EXISTS (SELECT 1 FROM users) + EXISTS (SELECT 1 FROM sessions)
 				+ EXISTS (SELECT 1 FROM audit) + EXISTS (SELECT 1 FROM signing_keys) + EXISTS (SELECT 1 FROM setup)
 				+ EXISTS (SELECT 1 FROM api_tokens) + EXISTS (SELECT 1 FROM runs)`)).Scan(&found)
 			if err != nil {
@@ -142,7 +142,7 @@ func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error
 			if err != nil {
 				return err
 			}
-			added, conflict, err := importOne(ctx, tx, rec)
+			added, conflict, err := s.importOne(ctx, tx, rec)
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", rec.Kind, rec.ID(), err)
 			}
@@ -158,9 +158,9 @@ func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error
 // importOne inserts rec unless a record with its id exists (then it is
 // kept, and added is false). conflict explains a record that cannot be
 // imported beside what the database holds.
-func importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added bool, conflict string, err error) {
+func (s *Store) importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added bool, conflict string, err error) {
 	insert := func(query string, args ...any) (bool, error) {
-		res, err := tx.ExecContext(ctx, trace(query+" ON CONFLICT DO NOTHING"), args...)
+		res, err := s.txExec(ctx, tx, trace(query+" ON CONFLICT DO NOTHING"), args...)
 		if err != nil {
 			return false, err
 		}
@@ -170,7 +170,7 @@ func importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added bool, conf
 	switch rec.Kind {
 	case db.KindSecret:
 		var stored []byte
-		err = tx.QueryRowContext(ctx, trace("SELECT value FROM secrets WHERE name = ?"), rec.Secret.Name).Scan(&stored)
+		err = s.txRow(ctx, tx, trace("SELECT value FROM secrets WHERE name = ?"), rec.Secret.Name).Scan(&stored)
 		switch {
 		case err == nil && bytes.Equal(stored, rec.Secret.Value):
 			return false, "", nil
@@ -178,13 +178,13 @@ func importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added bool, conf
 			// The database's own secret is replaced only while no token
 			// depends on it.
 			var used bool
-			if err = tx.QueryRowContext(ctx, trace("SELECT EXISTS (SELECT 1 FROM api_tokens)")).Scan(&used); err != nil {
+			if err = s.txRow(ctx, tx, trace("SELECT EXISTS (SELECT 1 FROM api_tokens)")).Scan(&used); err != nil {
 				return false, "", err
 			}
 			if used {
 				return false, db.SecretConflict(rec.Secret.Name), nil
 			}
-			_, err = tx.ExecContext(ctx, trace("UPDATE secrets SET value = ? WHERE name = ?"), rec.Secret.Value, rec.Secret.Name)
+			_, err = s.txExec(ctx, tx, trace("UPDATE secrets SET value = ? WHERE name = ?"), rec.Secret.Value, rec.Secret.Name)
 			return err == nil, "", err
 		case !errors.Is(err, sql.ErrNoRows):
 			return false, "", err
@@ -192,7 +192,7 @@ func importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added bool, conf
 		added, err = insert("INSERT INTO secrets (name, value) VALUES (?, ?)", rec.Secret.Name, rec.Secret.Value)
 	case db.KindAPIToken:
 		var one int
-		err = tx.QueryRowContext(ctx, trace("SELECT 1 FROM users WHERE id = ?"), rec.Token.UserID).Scan(&one)
+		err = s.txRow(ctx, tx, trace("SELECT 1 FROM users WHERE id = ?"), rec.Token.UserID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, fmt.Sprintf("api token %s: its user %s is not in the database; not imported", rec.Token.ID, rec.Token.UserID), nil
 		}
@@ -210,12 +210,12 @@ func importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added bool, conf
 		// Written as stored: the run's data version and verdict came with
 		// its own record.
 		var n int
-		if n, _, err = writeOneSeries(ctx, tx, rec.Series.RunID, rec.Series.Name, db.SortPoints(rec.Series.Points)); err == nil {
+		if n, _, err = s.writeOneSeries(ctx, tx, rec.Series.RunID, rec.Series.Name, db.SortPoints(rec.Series.Points)); err == nil {
 			added = n > 0
 		}
 	case db.KindRun:
 		var holder string
-		err = tx.QueryRowContext(ctx, trace("SELECT id FROM runs WHERE project = ? AND external_id = ?"), rec.Run.Project, rec.Run.ExternalID).Scan(&holder)
+		err = s.txRow(ctx, tx, trace("SELECT id FROM runs WHERE project = ? AND external_id = ?"), rec.Run.Project, rec.Run.ExternalID).Scan(&holder)
 		switch {
 		case err == nil && holder != rec.Run.ID:
 			return false, db.RunConflict(rec.Run, holder), nil
@@ -227,16 +227,16 @@ func importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added bool, conf
 			added, err = insert(insertRunSQL, args...)
 		}
 		if err == nil && added {
-			err = insertRunValues(ctx, tx, rec.Run.ID, db.RunValues(rec.Run))
+			err = s.insertRunValues(ctx, tx, rec.Run.ID, db.RunValues(rec.Run))
 		}
 		if err == nil && added {
-			err = moveProject(ctx, tx, rec.Run.Project, db.ProjectDelta(nil, rec.Run), rec.Run.UpdatedAt)
+			err = s.moveProject(ctx, tx, rec.Run.Project, db.ProjectDelta(nil, rec.Run), rec.Run.UpdatedAt)
 		}
 	case db.KindProject:
 		// The baseline, unless the database has one already; the counters
 		// came with the runs.
 		var res sql.Result
-		res, err = tx.ExecContext(ctx, trace("INSERT INTO projects ("+projectColumns+") VALUES (?, '{}', 0, ?) "+
+		res, err = s.txExec(ctx, tx, trace("INSERT INTO projects ("+projectColumns+") VALUES (?, '{}', 0, ?) "+
 			"ON CONFLICT (name) DO UPDATE SET baseline_run = excluded.baseline_run WHERE baseline_run = ''"),
 			rec.Project.Name, rec.Project.BaselineRun)
 		if err == nil {
@@ -248,7 +248,7 @@ func importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added bool, conf
 	case db.KindUser:
 		u := rec.User
 		var holder string
-		err = tx.QueryRowContext(ctx, trace("SELECT id FROM users WHERE email = ?"), u.Email).Scan(&holder)
+		err = s.txRow(ctx, tx, trace("SELECT id FROM users WHERE email = ?"), u.Email).Scan(&holder)
 		switch {
 		case err == nil && holder != u.ID:
 			return false, fmt.Sprintf("user %s (%s): the email belongs to user %s already; not imported", u.ID, u.Email, holder), nil
@@ -260,7 +260,7 @@ func importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added bool, conf
 		added, err = insert("INSERT INTO setup (id, user_id, at) VALUES (1, ?, ?)", rec.Setup.UserID, ms(rec.Setup.At))
 	case db.KindSession:
 		var one int
-		err = tx.QueryRowContext(ctx, trace("SELECT 1 FROM users WHERE id = ?"), rec.Session.UserID).Scan(&one)
+		err = s.txRow(ctx, tx, trace("SELECT 1 FROM users WHERE id = ?"), rec.Session.UserID).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, fmt.Sprintf("session %s: its user %s is not in the database; not imported", rec.Session.ID, rec.Session.UserID), nil
 		}

@@ -129,7 +129,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, change db.UserChange,
 	}
 	args = append(args, id)
 	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		old, err := scanUser(tx.QueryRowContext(ctx, trace("SELECT "+userColumns+" FROM users WHERE id = ?"), id))
+		old, err := scanUser(s.txRow(ctx, tx, trace("SELECT "+userColumns+" FROM users WHERE id = ?"), id))
 		if err != nil {
 			return err
 		}
@@ -162,7 +162,7 @@ func (s *Store) DeleteUser(ctx context.Context, id string) (*db.User, error) {
 	var u db.User
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
-		u, err = scanUser(tx.QueryRowContext(ctx, trace("DELETE FROM users WHERE id = ? RETURNING "+userColumns), id))
+		u, err = scanUser(s.txRow(ctx, tx, trace("DELETE FROM users WHERE id = ? RETURNING "+userColumns), id))
 		return err
 	})
 	if err != nil {

@@ -10,14 +10,14 @@ import (
 
 // writeRunValues replaces a run's query values of keys in [from, to) by
 // vals, in the write's transaction.
-func writeRunValues(ctx context.Context, tx *sql.Tx, runID string, vals []db.QueryValue, from, to string) error {
-	if _, err := tx.ExecContext(ctx, trace("DELETE FROM run_values WHERE run_id = ? AND key >= ? AND key < ?"), runID, from, to); err != nil {
+func (s *Store) writeRunValues(ctx context.Context, tx *sql.Tx, runID string, vals []db.QueryValue, from, to string) error {
+	if _, err := s.txExec(ctx, tx, trace("DELETE FROM run_values WHERE run_id = ? AND key >= ? AND key < ?"), runID, from, to); err != nil {
 		return err
 	}
-	return insertRunValues(ctx, tx, runID, vals)
+	return s.insertRunValues(ctx, tx, runID, vals)
 }
 
-func insertRunValues(ctx context.Context, tx *sql.Tx, runID string, vals []db.QueryValue) error {
+func (s *Store) insertRunValues(ctx context.Context, tx *sql.Tx, runID string, vals []db.QueryValue) error {
 	seq := map[string]int{}
 	for _, v := range vals {
 		var num, txt any
@@ -27,7 +27,7 @@ func insertRunValues(ctx context.Context, tx *sql.Tx, runID string, vals []db.Qu
 		if v.Txt != nil {
 			txt = *v.Txt
 		}
-		if _, err := tx.ExecContext(ctx, trace("INSERT INTO run_values (run_id, key, seq, kind, num, txt) VALUES (?, ?, ?, ?, ?, ?)"),
+		if _, err := s.txExec(ctx, tx, trace("INSERT INTO run_values (run_id, key, seq, kind, num, txt) VALUES (?, ?, ?, ?, ?, ?)"),
 			runID, v.Key, seq[v.Key], v.Kind, num, txt); err != nil {
 			return err
 		}
@@ -44,10 +44,10 @@ func runValuesChanged(before, after *db.Run) bool {
 }
 
 // writeSeriesValues replaces the query values of one series' summary.
-func writeSeriesValues(ctx context.Context, tx *sql.Tx, runID string, s db.SeriesSummary) error {
-	if _, err := tx.ExecContext(ctx, trace("DELETE FROM run_values WHERE run_id = ? AND key IN (?, ?, ?, ?)"), runID,
-		db.SeriesKey("min", s.Name), db.SeriesKey("max", s.Name), db.SeriesKey("last", s.Name), db.SeriesKey("count", s.Name)); err != nil {
+func (s *Store) writeSeriesValues(ctx context.Context, tx *sql.Tx, runID string, sum db.SeriesSummary) error {
+	if _, err := s.txExec(ctx, tx, trace("DELETE FROM run_values WHERE run_id = ? AND key IN (?, ?, ?, ?)"), runID,
+		db.SeriesKey("min", sum.Name), db.SeriesKey("max", sum.Name), db.SeriesKey("last", sum.Name), db.SeriesKey("count", sum.Name)); err != nil {
 		return err
 	}
-	return insertRunValues(ctx, tx, runID, db.SeriesValues(s))
+	return s.insertRunValues(ctx, tx, runID, db.SeriesValues(sum))
 }
