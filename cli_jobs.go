@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"labreview/db"
 )
 
 // The job-side commands: `labreview push` and `labreview log` talk to a
@@ -262,7 +264,7 @@ same step is sent again and replaces, never doubles, the point.`,
 			}
 			batch := map[string][][2]any{}
 			for name, v := range values {
-				batch[name] = [][2]any{{steps[name], jsonValue(v)}}
+				batch[name] = [][2]any{{steps[name], db.FloatValue(v)}}
 			}
 			body, _ := json.Marshal(batch)
 			_, err = client.do(cmd.Context(), "POST", path+"/series", body, nil)
@@ -296,18 +298,4 @@ func parseLogValue(v string) (float64, error) {
 		return 0, fmt.Errorf("%q is not a number", v)
 	}
 	return f, nil
-}
-
-// jsonValue is a value as the API takes it: a number, or one of the
-// strings of NaN and the infinities.
-func jsonValue(v float64) any {
-	switch {
-	case math.IsNaN(v):
-		return "NaN"
-	case math.IsInf(v, 1):
-		return "Infinity"
-	case math.IsInf(v, -1):
-		return "-Infinity"
-	}
-	return v
 }

@@ -70,3 +70,21 @@ func normalFloat(f float64) any {
 	}
 	return f
 }
+
+// CloneRun copies a run deeply enough that a change of the copy cannot
+// reach the original's params, metrics and tags.
+func CloneRun(r *Run) *Run {
+	c := *r
+	params := r.Params
+	if params == nil {
+		params = map[string]any{}
+	}
+	b, _ := json.Marshal(params)      // JSON-shaped values always marshal
+	c.Params, _ = DecodeJSONObject(b) // and decode back
+	c.Metrics = make(Metrics, len(r.Metrics))
+	for k, v := range r.Metrics {
+		c.Metrics[k] = v
+	}
+	c.Tags = append([]string{}, r.Tags...)
+	return &c
+}

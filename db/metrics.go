@@ -16,6 +16,20 @@ type Metrics map[string]float64
 // Float is one number in the JSON form of Metrics.
 type Float float64
 
+// FloatValue is v as the JSON form has it: a float64, or for NaN and ±Inf
+// the string "NaN", "Infinity" or "-Infinity".
+func FloatValue(v float64) any {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "Infinity"
+	case math.IsInf(v, -1):
+		return "-Infinity"
+	}
+	return v
+}
+
 // MarshalJSON writes a number, or one of the three strings.
 func (f Float) MarshalJSON() ([]byte, error) {
 	v := float64(f)

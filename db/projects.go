@@ -19,11 +19,7 @@ func projectKeys(r *Run) []string {
 	if r.DeletedAt != nil {
 		return []string{CountDeleted}
 	}
-	state := r.Review.State
-	if state == "" {
-		state = ReviewUnreviewed
-	}
-	keys := []string{CountLive, CountStatus(r.Status), CountReview(state)}
+	keys := []string{CountLive, CountStatus(r.Status), CountReview(NormalReviewState(r.Review.State))}
 	if r.Review.Outdated {
 		keys = append(keys, CountOutdated)
 	}

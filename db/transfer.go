@@ -586,13 +586,6 @@ type seriesLine struct {
 // jsonNum is a step (an integer) or a value (a Float) in a series line.
 type jsonNum = json.RawMessage
 
-func orUnreviewed(s string) string {
-	if s == "" {
-		return ReviewUnreviewed
-	}
-	return s
-}
-
 func validStatus(s string) bool {
 	switch s {
 	case StatusQueued, StatusRunning, StatusSucceeded, StatusFailed, StatusCancelled:
@@ -687,7 +680,7 @@ func encodeRecord(r Record) (recordLine, error) {
 		return recordLine{r.Kind, runLine{run.ID, run.Project, run.ExternalID, run.Name, run.Status, run.Host, run.JobID,
 			run.CreatedBy, run.CreatedByToken, p, metrics, orEmpty(run.Tags), run.Notes, jsonTime{run.CreatedAt},
 			jsonTime{run.UpdatedAt}, optTime(run.StartedAt), optTime(run.FinishedAt), optTime(run.HeartbeatAt),
-			optTime(run.DeletedAt), run.Version, max(run.DataVersion, 1), reviewLine{State: orUnreviewed(run.Review.State),
+			optTime(run.DeletedAt), run.Version, max(run.DataVersion, 1), reviewLine{State: NormalReviewState(run.Review.State),
 				ID: run.Review.ID, By: run.Review.By, At: optTime(run.Review.At), Comment: run.Review.Comment,
 				DataVersion: run.Review.DataVersion, Outdated: run.Review.Outdated}}}, nil
 	case KindAPIToken:
@@ -789,7 +782,7 @@ func decodeRecord(kind RecordKind, b []byte) (Record, error) {
 			Params: params, Metrics: metrics, Tags: orEmpty(l.Tags), Notes: l.Notes, CreatedAt: l.CreatedAt.Time,
 			UpdatedAt: l.UpdatedAt.Time, StartedAt: fromOptTime(l.StartedAt), FinishedAt: fromOptTime(l.FinishedAt),
 			HeartbeatAt: fromOptTime(l.HeartbeatAt), DeletedAt: fromOptTime(l.DeletedAt), Version: l.Version,
-			DataVersion: max(l.DataVersion, 1), Review: RunReview{State: orUnreviewed(l.Review.State), ID: l.Review.ID,
+			DataVersion: max(l.DataVersion, 1), Review: RunReview{State: NormalReviewState(l.Review.State), ID: l.Review.ID,
 				By: l.Review.By, At: fromOptTime(l.Review.At), Comment: l.Review.Comment,
 				DataVersion: l.Review.DataVersion, Outdated: l.Review.Outdated}}}, nil
 	case KindProject:

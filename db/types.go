@@ -194,6 +194,24 @@ type RunReview struct {
 	Outdated    bool
 }
 
+// NormalReviewState is s, or unreviewed for the empty state of a run that
+// never had a verdict.
+func NormalReviewState(s string) string {
+	if s == "" {
+		return ReviewUnreviewed
+	}
+	return s
+}
+
+// Verdict is the run's verdict that e sets on judged (the run as it is when
+// the verdict is written): outdated at once if judged's data moved past
+// the version e judged.
+func (e *ReviewEntry) Verdict(judged *Run) RunReview {
+	at := e.At.UTC().Truncate(time.Millisecond)
+	return RunReview{State: e.State, ID: e.ID, By: e.By, At: &at, Comment: e.Comment, DataVersion: e.DataVersion,
+		Outdated: e.DataVersion != judged.DataVersion && e.State != ReviewUnreviewed}
+}
+
 // ReviewEntry is one verdict in a run's history. Entries are only ever
 // added: an undo adds entries that restore the earlier verdicts.
 type ReviewEntry struct {

@@ -337,12 +337,7 @@ func summary(r *db.Run) map[string]any {
 func metricsAny(m db.Metrics) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			b, _ := db.Float(v).MarshalJSON()
-			out[k] = strings.Trim(string(b), `"`)
-		} else {
-			out[k] = v
-		}
+		out[k] = db.FloatValue(v)
 	}
 	return out
 }

@@ -147,14 +147,22 @@ func (s *Service) total(ctx context.Context, a Actor, q ListQuery) (n int64, exa
 	case q.Review != "":
 		key = db.CountReview(q.Review)
 	}
-	projects, err := s.Projects(ctx, a)
-	if err != nil {
+	var projects []db.Project
+	if q.Project != "" {
+		// One project: its row alone (the caller's reach was checked).
+		p, err := s.db.ProjectByName(ctx, q.Project)
+		switch {
+		case errors.Is(err, db.ErrNotFound):
+		case err != nil:
+			return 0, false, err
+		default:
+			projects = []db.Project{*p}
+		}
+	} else if projects, err = s.Projects(ctx, a); err != nil {
 		return 0, false, err
 	}
 	for _, p := range projects {
-		if q.Project == "" || p.Name == q.Project {
-			n += p.Counts[key]
-		}
+		n += p.Counts[key]
 	}
 	return max(n, 0), exact, nil
 }

@@ -265,9 +265,9 @@ type SeriesChange struct {
 	LastStepBefore, LastStepAfter int64
 }
 
-// ChangesSince compares the run with the data its current verdict judged
-// (nil when the verdict is not outdated).
-func (s *Service) ChangesSince(ctx context.Context, r *db.Run) (*Changes, error) {
+// ChangesSince compares the run, whose series summaries are sums, with the
+// data its current verdict judged (nil when the verdict is not outdated).
+func (s *Service) ChangesSince(ctx context.Context, r *db.Run, sums []db.SeriesSummary) (*Changes, error) {
 	if !r.Review.Outdated || r.Review.ID == "" {
 		return nil, nil
 	}
@@ -280,10 +280,6 @@ func (s *Service) ChangesSince(ctx context.Context, r *db.Run) (*Changes, error)
 		return nil, err
 	}
 	ch := &Changes{Params: DiffParams(snap.Params, r.Params), Metrics: diffMetrics(snap.Metrics, r.Metrics), Series: []SeriesChange{}}
-	sums, err := s.db.SeriesSummaries(ctx, r.ID)
-	if err != nil {
-		return nil, err
-	}
 	now := map[string]seriesSnapshot{}
 	for _, x := range sums {
 		now[x.Name] = seriesSnapshot{Count: x.Count, LastStep: x.LastStep}

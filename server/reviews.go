@@ -22,11 +22,7 @@ type reviewResponse struct {
 }
 
 func toReviewResponse(r db.RunReview) reviewResponse {
-	state := r.State
-	if state == "" {
-		state = db.ReviewUnreviewed
-	}
-	return reviewResponse{State: state, ID: r.ID, By: r.By, At: utcPtr(r.At), Comment: r.Comment, Outdated: r.Outdated}
+	return reviewResponse{State: db.NormalReviewState(r.State), ID: r.ID, By: r.By, At: utcPtr(r.At), Comment: r.Comment, Outdated: r.Outdated}
 }
 
 // changesResponse is what moved since an outdated verdict.

@@ -186,7 +186,7 @@ func (s *Server) handleRunGet(c *gin.Context) {
 		return
 	}
 	out := s.toRunResponse(r)
-	changes, err := s.runs.ChangesSince(c.Request.Context(), r)
+	changes, err := s.runs.ChangesSince(c.Request.Context(), r, sums)
 	if err != nil {
 		s.writeError(c, err)
 		return

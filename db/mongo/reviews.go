@@ -64,9 +64,7 @@ func (s *Store) ReviewRun(ctx context.Context, entry *db.ReviewEntry, now time.T
 			}
 			written = true
 		}
-		at := utc(entry.At.Truncate(time.Millisecond))
-		upd.Review = db.RunReview{State: entry.State, ID: entry.ID, By: entry.By, At: &at, Comment: entry.Comment,
-			DataVersion: entry.DataVersion, Outdated: entry.DataVersion != old.DataVersion && entry.State != db.ReviewUnreviewed}
+		upd.Review = entry.Verdict(old)
 		return nil
 	})
 }

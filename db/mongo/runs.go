@@ -2,10 +2,8 @@ package mongo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -98,15 +96,8 @@ func toRunDoc(r *db.Run) (*runDoc, error) {
 		Metrics: metricsDoc(r.Metrics), Tags: nonNil(r.Tags), Notes: r.Notes, CreatedAt: r.CreatedAt,
 		UpdatedAt: r.UpdatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, HeartbeatAt: r.HeartbeatAt,
 		AliveAt: alive, Deleted: r.DeletedAt != nil, DeletedAt: r.DeletedAt, Version: r.Version, DataVersion: max(r.DataVersion, 1),
-		Review: reviewFields{State: reviewState(r.Review.State), ID: r.Review.ID, By: r.Review.By, At: r.Review.At,
+		Review: reviewFields{State: db.NormalReviewState(r.Review.State), ID: r.Review.ID, By: r.Review.By, At: r.Review.At,
 			Comment: r.Review.Comment, DataVersion: r.Review.DataVersion, Outdated: r.Review.Outdated}, DurationMs: duration}, nil
-}
-
-func reviewState(s string) string {
-	if s == "" {
-		return db.ReviewUnreviewed
-	}
-	return s
 }
 
 // metricsDoc stores finite metrics as doubles and NaN and ±Inf as the
@@ -119,12 +110,7 @@ func reviewState(s string) string {
 func metricsDoc(m db.Metrics) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			b, _ := db.Float(v).MarshalJSON() // never fails
-			out[k] = strings.Trim(string(b), `"`)
-		} else {
-			out[k] = v
-		}
+		out[k] = db.FloatValue(v)
 	}
 	return out
 }
@@ -161,7 +147,7 @@ func (d *runDoc) run() (db.Run, error) {
 		Tags: nonNil(d.Tags), Notes: d.Notes, CreatedAt: utc(d.CreatedAt), UpdatedAt: utc(d.UpdatedAt),
 		StartedAt: optUTC(d.StartedAt), FinishedAt: optUTC(d.FinishedAt), HeartbeatAt: optUTC(d.HeartbeatAt),
 		DeletedAt: optUTC(d.DeletedAt), Version: d.Version, DataVersion: d.DataVersion,
-		Review: db.RunReview{State: reviewState(d.Review.State), ID: d.Review.ID, By: d.Review.By, At: optUTC(d.Review.At),
+		Review: db.RunReview{State: db.NormalReviewState(d.Review.State), ID: d.Review.ID, By: d.Review.By, At: optUTC(d.Review.At),
 			Comment: d.Review.Comment, DataVersion: d.Review.DataVersion, Outdated: d.Review.Outdated}}
 	var err error
 	if r.Metrics, err = metricsFromDoc(d.Metrics); err != nil {
@@ -293,10 +279,7 @@ func (s *Store) replaceRun(ctx context.Context, rid bson.ObjectID, what string, 
 		if err != nil {
 			return false, fmt.Errorf("db: %s: %w", what, err)
 		}
-		upd, err := cloneRun(old)
-		if err != nil {
-			return false, fmt.Errorf("db: %s: %w", what, err)
-		}
+		upd := db.CloneRun(old)
 		if err := change(old, upd); err != nil {
 			return false, err
 		}
@@ -320,25 +303,6 @@ func (s *Store) replaceRun(ctx context.Context, rid bson.ObjectID, what string, 
 		return nil, nil, err
 	}
 	return before, after, nil
-}
-
-// cloneRun copies a run through JSON so that a change cannot reach the
-// original's maps and slices.
-func cloneRun(r *db.Run) (*db.Run, error) {
-	c := *r
-	b, err := json.Marshal(r.Params)
-	if err != nil {
-		return nil, err
-	}
-	if c.Params, err = db.DecodeJSONObject(b); err != nil {
-		return nil, err
-	}
-	c.Metrics = make(db.Metrics, len(r.Metrics))
-	for k, v := range r.Metrics {
-		c.Metrics[k] = v
-	}
-	c.Tags = append([]string{}, r.Tags...)
-	return &c, nil
 }
 
 // runFilter is the filter's condition on run documents, without paging.

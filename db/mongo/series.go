@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"time"
 
@@ -48,12 +47,7 @@ type seriesDoc struct {
 
 // storedFloat keeps NaN and ±Inf as the strings of their JSON form, as
 // metrics do (metricsDoc): the FerretDB stand-in cannot store them.
-func storedFloat(v float64) any {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return metricsDoc(db.Metrics{"v": v})["v"]
-	}
-	return v
-}
+func storedFloat(v float64) any { return db.FloatValue(v) }
 
 func loadFloat(v any) (float64, error) {
 	m, err := metricsFromDoc(map[string]any{"v": v})

@@ -22,42 +22,18 @@ func scanReview(r rowScanner) (db.ReviewEntry, error) {
 
 // ReviewRun adds the entry and sets the run's verdict in one transaction.
 func (s *Store) ReviewRun(ctx context.Context, entry *db.ReviewEntry, now time.Time, check func(*db.Run) error) (before, after *db.Run, err error) {
-	var checkErr error
-	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		old, err := scanRun(s.txRow(ctx, tx, trace("SELECT "+runColumns+" FROM runs WHERE id = ?"), entry.RunID))
-		if err != nil {
+	return s.replaceRun(ctx, entry.RunID, "review run", now, func(tx *sql.Tx, old, upd *db.Run) error {
+		if err := check(old); err != nil {
 			return err
-		}
-		if checkErr = check(&old); checkErr != nil {
-			return checkErr
 		}
 		if _, err := s.txExec(ctx, tx, trace("INSERT INTO reviews ("+reviewColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
 			entry.ID, entry.RunID, entry.State, entry.By, ms(entry.At), entry.Comment, entry.BatchID, entry.UndoOf,
 			entry.DataVersion, string(entry.Snapshot)); err != nil {
-			return err
+			return fmt.Errorf("db: review run: %w", classify(err))
 		}
-		upd := cloneRun(&old)
-		at := entry.At
-		upd.Review = db.RunReview{State: entry.State, ID: entry.ID, By: entry.By, At: &at, Comment: entry.Comment,
-			DataVersion: entry.DataVersion, Outdated: entry.DataVersion != old.DataVersion && entry.State != db.ReviewUnreviewed}
-		upd.Version, upd.UpdatedAt = old.Version+1, now
-		args, err := runArgs(upd)
-		if err != nil {
-			return err
-		}
-		if _, err := s.txExec(ctx, tx, trace(updateRunSQL), append(args[1:], old.ID)...); err != nil {
-			return err
-		}
-		before, after = &old, upd
-		return s.moveProject(ctx, tx, upd.Project, db.ProjectDelta(&old, upd), now)
+		upd.Review = entry.Verdict(old)
+		return nil
 	})
-	if checkErr != nil {
-		return nil, nil, checkErr
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("db: review run: %w", classify(err))
-	}
-	return before, after, nil
 }
 
 // ReviewHistory lists a run's verdicts, newest first.

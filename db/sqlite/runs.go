@@ -58,7 +58,7 @@ func runArgs(r *db.Run) ([]any, error) {
 	}
 	return []any{r.ID, r.Project, r.ExternalID, r.Name, r.Status, r.Host, r.JobID, r.CreatedBy, r.CreatedByToken,
 		string(params), string(m), stringsJSON(r.Tags), r.Notes, ms(r.CreatedAt), ms(r.UpdatedAt), optMS(r.StartedAt),
-		optMS(r.FinishedAt), optMS(r.HeartbeatAt), optMS(r.DeletedAt), r.Version, max(r.DataVersion, 1), reviewState(r.Review.State),
+		optMS(r.FinishedAt), optMS(r.HeartbeatAt), optMS(r.DeletedAt), r.Version, max(r.DataVersion, 1), db.NormalReviewState(r.Review.State),
 		r.Review.ID, r.Review.By, optMS(r.Review.At), r.Review.Comment, r.Review.DataVersion, boolInt(r.Review.Outdated),
 		boolInt(r.DeletedAt != nil)}, nil
 }
@@ -68,13 +68,6 @@ func orEmptyObject(m map[string]any) map[string]any {
 		return map[string]any{}
 	}
 	return m
-}
-
-func reviewState(s string) string {
-	if s == "" {
-		return db.ReviewUnreviewed
-	}
-	return s
 }
 
 var insertRunSQL = "INSERT INTO runs (" + runColumns + ", deleted) VALUES (" +
@@ -131,14 +124,23 @@ func (s *Store) RunByID(ctx context.Context, id string) (*db.Run, error) {
 // UpdateRun reads, changes and writes the run in one transaction of the
 // single writer, so nothing comes between the read and the write.
 func (s *Store) UpdateRun(ctx context.Context, id string, now time.Time, change func(*db.Run) error) (before, after *db.Run, err error) {
+	return s.replaceRun(ctx, id, "update run", now, func(_ *sql.Tx, _, upd *db.Run) error { return change(upd) })
+}
+
+// replaceRun reads the run, applies change to a copy (old is the state
+// read; tx lets it write beside the run) and writes the copy with Version
+// one higher and UpdatedAt now, its query values when they changed, and
+// the project's counters, in one transaction. change's errors are returned
+// as they are and nothing is stored.
+func (s *Store) replaceRun(ctx context.Context, id, what string, now time.Time, change func(tx *sql.Tx, old, upd *db.Run) error) (before, after *db.Run, err error) {
 	var changeErr error
 	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		old, err := scanRun(s.txRow(ctx, tx, trace("SELECT "+runColumns+" FROM runs WHERE id = ?"), id))
 		if err != nil {
 			return err
 		}
-		upd := cloneRun(&old)
-		if changeErr = change(upd); changeErr != nil {
+		upd := db.CloneRun(&old)
+		if changeErr = change(tx, &old, upd); changeErr != nil {
 			return changeErr
 		}
 		upd.ID, upd.Version, upd.UpdatedAt = old.ID, old.Version+1, now
@@ -163,7 +165,7 @@ func (s *Store) UpdateRun(ctx context.Context, id string, now time.Time, change 
 		return nil, nil, changeErr
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("db: update run: %w", classify(err))
+		return nil, nil, fmt.Errorf("db: %s: %w", what, classify(err))
 	}
 	return before, after, nil
 }
@@ -175,20 +177,6 @@ var updateRunSQL = func() string {
 	}
 	return "UPDATE runs SET " + strings.Join(cols, ", ") + " WHERE id = ?"
 }()
-
-// cloneRun copies a run deeply enough that a change cannot reach the
-// original's maps and slices.
-func cloneRun(r *db.Run) *db.Run {
-	c := *r
-	b, _ := json.Marshal(orEmptyObject(r.Params)) // JSON-shaped values always marshal
-	c.Params, _ = db.DecodeJSONObject(b)
-	c.Metrics = make(db.Metrics, len(r.Metrics))
-	for k, v := range r.Metrics {
-		c.Metrics[k] = v
-	}
-	c.Tags = append([]string{}, r.Tags...)
-	return &c
-}
 
 // runWhere is the filter's condition on runs (alias r), without paging.
 func runWhere(f db.RunFilter) (string, []any, error) {
