@@ -12,6 +12,7 @@ package db
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"time"
 )
 
@@ -308,16 +309,23 @@ type Leases interface {
 	WithLease(ctx context.Context, name string, ttl, wait time.Duration, fn func() error) error
 }
 
-// leaseRetry is how often HoldLease tries a taken lease again.
-const leaseRetry = 10 * time.Millisecond
+// leaseRetry is the first pause before HoldLease tries a taken lease
+// again; the pause doubles, with jitter, up to leaseRetryMax, so waiters
+// do not crowd the database that the holder is working on.
+const (
+	leaseRetry    = 10 * time.Millisecond
+	leaseRetryMax = 200 * time.Millisecond
+)
 
 // HoldLease is the lease loop of both adapters' WithLease: take tries once
-// to take the lease at now (true when it did), again every leaseRetry
-// until wait has passed (then ErrLeaseHeld) or ctx ends. fn runs while the
-// lease is held; release gives it back afterwards, even when ctx ended.
+// to take the lease at now (true when it did), then again after growing,
+// jittered pauses until wait has passed (then ErrLeaseHeld) or ctx ends.
+// fn runs while the lease is held; release gives it back afterwards, even
+// when ctx ended.
 func HoldLease(ctx context.Context, wait time.Duration, take func(now time.Time) (bool, error),
 	release func(ctx context.Context), fn func() error) error {
 	deadline := time.Now().Add(wait)
+	pause := leaseRetry
 	for {
 		taken, err := take(time.Now())
 		if err != nil {
@@ -332,8 +340,9 @@ func HoldLease(ctx context.Context, wait time.Duration, take func(now time.Time)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(leaseRetry):
+		case <-time.After(pause/2 + rand.N(pause/2+1)):
 		}
+		pause = min(2*pause, leaseRetryMax)
 	}
 	defer release(context.WithoutCancel(ctx))
 	return fn()

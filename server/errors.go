@@ -165,6 +165,11 @@ func toError(err error) (e *Error, known bool) {
 		return errStorage, true
 	case errors.Is(err, db.ErrUnavailable):
 		return errUnavailable, true
+	case errors.Is(err, db.ErrLeaseHeld):
+		// Writers to one run's series took turns for longer than the
+		// lease wait: worth retrying, like any busy answer.
+		return &Error{Status: http.StatusServiceUnavailable, Code: "busy", RetryAfter: 1,
+			Message: "Another write to this run is in progress. Try again in a moment."}, true
 	case errors.Is(err, db.ErrNotFound):
 		return errNotFound, true
 	case errors.Is(err, db.ErrConflict):
@@ -187,7 +192,7 @@ func (s *Server) writeError(c *gin.Context, err error) {
 	case e == errStorage:
 		s.sampled.log(ctx, s.log, slog.LevelError, "the data folder refuses writes: free disk space or make it writable",
 			"request_id", requestIDOf(c), "path", c.Request.URL.Path, "err", err)
-	case e.Code == errBusy.Code:
+	case e == errBusy:
 		// Overload, not an outage: the hashing pool is full.
 		s.sampled.log(ctx, s.log, slog.LevelWarn, "password hashing saturated: sign-ins answered 503 busy",
 			"request_id", requestIDOf(c), "path", c.Request.URL.Path)

@@ -185,3 +185,16 @@ func TestSeriesInputAndAccess(t *testing.T) {
 		}
 	})
 }
+
+// TestSeriesLeaseHeldIsBusy: a series write that waited out the lease
+// (other writers to the same run kept it) is answered as a retryable 503,
+// which the job clients retry, never as an internal error.
+func TestSeriesLeaseHeldIsBusy(t *testing.T) {
+	e, known := toError(fmt.Errorf("db: write series: %w", db.ErrLeaseHeld))
+	if !known || e.Status != 503 || e.Code != "busy" || e.RetryAfter == 0 {
+		t.Fatalf("lease held answered %+v (known %v)", e, known)
+	}
+	if e == errBusy {
+		t.Fatal("lease held must not read as a saturated password pool in the log")
+	}
+}
