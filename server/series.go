@@ -236,11 +236,13 @@ func toSeriesResponse(sum db.SeriesSummary) seriesResponse {
 }
 
 // handleSeriesGet: GET /api/runs/{id}/series?names=a,b&max_points=&from=&to=.
+// `name` (repeatable) names one series exactly, for names with a comma.
 func (s *Server) handleSeriesGet(c *gin.Context) {
 	var q runs.SeriesQuery
 	if n := c.Query("names"); n != "" {
 		q.Names = strings.Split(n, ",")
 	}
+	q.Names = append(q.Names, c.QueryArray("name")...)
 	for _, f := range []struct {
 		name string
 		dst  **int64

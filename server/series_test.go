@@ -116,9 +116,19 @@ func TestSeriesIngestAndDownsampledRead(t *testing.T) {
 			page.Series[2].FirstStep != nil || len(page.Series[0].Points) > 100 {
 			t.Fatalf("several series: %s", rec.Body.String()[:min(400, rec.Body.Len())])
 		}
+		// `name` names one series exactly, a comma and all.
+		rec = f.srv.do(jsonReq("POST", path, tok, `{"a,b":[[0,1],[1,2]]}`))
+		if rec.Code != 200 {
+			t.Fatalf("series with a comma: %d %s", rec.Code, rec.Body)
+		}
+		rec = f.srv.do(jsonReq("GET", path+"?name=a%2Cb&name=acc&max_points=100", tok, ""))
+		mustJSON(t, rec.Body.Bytes(), &page)
+		if len(page.Series) != 2 || page.Series[0].Name != "a,b" || page.Series[0].Count != 2 || page.Series[1].Count != 10 {
+			t.Fatalf("exact names: %s", rec.Body)
+		}
 		// The run's page lists its series.
 		body := f.srv.do(jsonReq("GET", "/api/runs/"+run, tok, "")).Body.String()
-		if !strings.Contains(body, `"series":[{"name":"acc","count":10,`) || !strings.Contains(body, `{"name":"loss","count":60000,"first_step":0,"last_step":59999,"min":"-Infinity","max":"Infinity"`) {
+		if !strings.Contains(body, `"series":[{"name":"a,b","count":2,`) || !strings.Contains(body, `{"name":"acc","count":10,`) || !strings.Contains(body, `{"name":"loss","count":60000,"first_step":0,"last_step":59999,"min":"-Infinity","max":"Infinity"`) {
 			t.Fatalf("run series summaries: %s", body[strings.Index(body, `"series"`):])
 		}
 	})
