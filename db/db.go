@@ -35,6 +35,9 @@ var (
 	// ErrNotEmpty means an import without merging met a database that
 	// already holds data.
 	ErrNotEmpty = errors.New("db: the database is not empty")
+	// ErrLimit means a write would take a record count past its limit
+	// (a user's saved views).
+	ErrLimit = errors.New("db: limit reached")
 )
 
 // Mode names where the data lives.
@@ -63,6 +66,7 @@ type Store interface {
 	Reviews
 	Comments
 	Projects
+	SavedViews
 	Setup
 	Leases
 	Transfer
@@ -106,7 +110,8 @@ type Users interface {
 	// ReplacePasswordHash swaps the hash only if it is still oldHash and
 	// reports whether it did.
 	ReplacePasswordHash(ctx context.Context, id, oldHash, newHash string) (bool, error)
-	// DeleteUser removes a user and returns it (ErrNotFound if none).
+	// DeleteUser removes a user with their saved views and returns it
+	// (ErrNotFound if none).
 	DeleteUser(ctx context.Context, id string) (*User, error)
 }
 

@@ -36,6 +36,7 @@ const (
 	KindSecret     RecordKind = "secret"
 	KindSigningKey RecordKind = "signing_key"
 	KindUser       RecordKind = "user"
+	KindSavedView  RecordKind = "saved_view"
 	KindSetup      RecordKind = "setup"
 	KindSession    RecordKind = "session"
 	KindAPIToken   RecordKind = "api_token"
@@ -49,7 +50,7 @@ const (
 
 // RecordKinds lists every kind in export order. Login counters and leases
 // are transient and not exported.
-var RecordKinds = []RecordKind{KindSecret, KindSigningKey, KindUser, KindSetup, KindSession, KindAPIToken, KindRun, KindProject, KindReview, KindComment, KindSeries, KindAudit}
+var RecordKinds = []RecordKind{KindSecret, KindSigningKey, KindUser, KindSavedView, KindSetup, KindSession, KindAPIToken, KindRun, KindProject, KindReview, KindComment, KindSeries, KindAudit}
 
 // Record is one exported or imported record; exactly the field of its Kind
 // is set.
@@ -58,6 +59,7 @@ type Record struct {
 	Secret  *Secret
 	Key     *SigningKey
 	User    *User
+	View    *SavedView
 	Setup   *SetupClaim
 	Session *Session
 	Token   *APIToken
@@ -106,6 +108,8 @@ func (r Record) ID() string {
 		return r.Key.ID
 	case KindUser:
 		return r.User.ID
+	case KindSavedView:
+		return r.View.UserID + "/" + r.View.Name
 	case KindSession:
 		return r.Session.ID
 	case KindAudit:
@@ -118,8 +122,8 @@ func (r Record) ID() string {
 // ImportReport says what an import did. With merge, a record whose id
 // exists already is kept as it is in the database and counted as skipped;
 // a user whose email belongs to another id in the database is not imported
-// and listed in Conflicts, and so are sessions of users the database does
-// not hold.
+// and listed in Conflicts, and so are sessions, API tokens and saved views
+// of users the database does not hold.
 type ImportReport struct {
 	Added     map[RecordKind]int
 	Skipped   map[RecordKind]int
@@ -132,6 +136,12 @@ type ImportReport struct {
 func SecretConflict(name string) string {
 	return fmt.Sprintf("secret %s: the database holds another value and keeps it; "+
 		"API tokens from this file will not work here: create new ones", name)
+}
+
+// ViewConflict explains a saved view whose user the database does not
+// hold.
+func ViewConflict(v *SavedView) string {
+	return fmt.Sprintf("saved view %q: its user %s is not in the database; not imported", v.Name, v.UserID)
 }
 
 // RunConflict explains a run whose project and external id belong to
@@ -448,6 +458,13 @@ type userLine struct {
 	PasswordChangedAt jsonTime `json:"password_changed_at"`
 }
 
+type viewLine struct {
+	UserID    string   `json:"user_id"`
+	Name      string   `json:"name"`
+	Search    string   `json:"search"`
+	UpdatedAt jsonTime `json:"updated_at"`
+}
+
 type sessionLine struct {
 	ID             string    `json:"id"`
 	UserID         string    `json:"user_id"`
@@ -618,6 +635,9 @@ func encodeRecord(r Record) (recordLine, error) {
 		u := r.User
 		return recordLine{r.Kind, userLine{u.ID, u.Email, u.Name, u.Role, u.Disabled, u.PasswordHash,
 			jsonTime{u.CreatedAt}, jsonTime{u.UpdatedAt}, jsonTime{u.PasswordChangedAt}}}, nil
+	case KindSavedView:
+		v := r.View
+		return recordLine{r.Kind, viewLine{v.UserID, v.Name, v.Search, jsonTime{v.UpdatedAt}}}, nil
 	case KindSession:
 		s := r.Session
 		old := s.OldHashes
@@ -716,6 +736,15 @@ func decodeRecord(kind RecordKind, b []byte) (Record, error) {
 		return Record{Kind: kind, User: &User{ID: l.ID, Email: l.Email, Name: l.Name, Role: l.Role, Disabled: l.Disabled,
 			PasswordHash: l.PasswordHash, CreatedAt: l.CreatedAt.Time, UpdatedAt: l.UpdatedAt.Time,
 			PasswordChangedAt: l.PasswordChangedAt.Time}}, nil
+	case KindSavedView:
+		var l viewLine
+		if err := data(&l); err != nil {
+			return fail(err.Error())
+		}
+		if !ValidID(l.UserID) || l.Name == "" || l.UpdatedAt.IsZero() {
+			return fail("needs a valid user_id, a name and updated_at")
+		}
+		return Record{Kind: kind, View: &SavedView{UserID: l.UserID, Name: l.Name, Search: l.Search, UpdatedAt: l.UpdatedAt.Time}}, nil
 	case KindSession:
 		var l sessionLine
 		if err := data(&l); err != nil {

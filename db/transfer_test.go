@@ -50,6 +50,16 @@ func fill(t *testing.T, s db.Store, users int) {
 				t.Fatal(err)
 			}
 		}
+		if i%2 == 1 {
+			for _, v := range []*db.SavedView{
+				{UserID: u.ID, Name: "Failed runs / p0 <b>", Search: "q=status%20%3D%20failed&sort=-created&cols=name,loss", UpdatedAt: t0},
+				{UserID: u.ID, Name: "älpha", Search: "", UpdatedAt: t0.Add(-time.Hour)},
+			} {
+				if err := s.PutSavedView(ctx(t), v, 100); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
 		sess := newSession(fmt.Sprintf("sess-%03d", i), u.ID, t0)
 		if i%2 == 1 {
 			sess.PrevHash, sess.PrevReplacedAt, sess.OldHashes = "p", t0, []string{"o1"}
@@ -141,9 +151,10 @@ func TestRoundTripAcrossAdapters(t *testing.T) {
 	embedded := dbtest.SQLite(t)
 	fill(t, embedded, 12)
 	first := export(t, embedded)
-	// header, secret, 2 keys, 12 users, setup, 12 sessions, 8 tokens, 12 runs,
-	// 2 projects, 2 reviews, 4 comments, 3 series of 3 chunks, 13 events, trailer
-	if n := strings.Count(first, "\n"); n != 1+1+2+12+1+12+8+12+2+2+4+9+13+1 {
+	// header, secret, 2 keys, 12 users, 12 saved views, setup, 12 sessions,
+	// 8 tokens, 12 runs, 2 projects, 2 reviews, 4 comments, 3 series of 3
+	// chunks, 13 events, trailer
+	if n := strings.Count(first, "\n"); n != 1+1+2+12+12+1+12+8+12+2+2+4+9+13+1 {
 		t.Fatalf("export has %d lines:\n%s", n, first)
 	}
 
@@ -153,7 +164,8 @@ func TestRoundTripAcrossAdapters(t *testing.T) {
 		t.Fatal(err)
 	}
 	if report.Added[db.KindUser] != 12 || report.Added[db.KindSession] != 12 || report.Added[db.KindAudit] != 13 ||
-		report.Added[db.KindSigningKey] != 2 || report.Added[db.KindSetup] != 1 || len(report.Conflicts) != 0 {
+		report.Added[db.KindSigningKey] != 2 || report.Added[db.KindSetup] != 1 || report.Added[db.KindSavedView] != 12 ||
+		len(report.Conflicts) != 0 {
 		t.Fatalf("import into hosted: %+v", report)
 	}
 	second := export(t, hosted)
@@ -169,11 +181,20 @@ func TestRoundTripAcrossAdapters(t *testing.T) {
 		t.Fatalf("the round trip changed the data:\n%s\n---\n%s", first, third)
 	}
 	// And the stores answer the same.
-	for _, s := range []db.Store{embedded, hosted, back} {
+	var views []db.SavedView
+	for i, s := range []db.Store{embedded, hosted, back} {
 		u, err := s.UserByEmail(ctx(t), "u001@lab.org")
 		if err != nil || u.Role != db.RoleReviewer {
 			t.Fatalf("%s: %+v %v", s.Mode(), u, err)
 		}
+		got, err := s.ListSavedViews(ctx(t), u.ID)
+		if err != nil || len(got) != 2 || got[0].Name != "Failed runs / p0 <b>" || got[1].Name != "älpha" || got[1].Search != "" {
+			t.Fatalf("%s: saved views %+v %v", s.Mode(), got, err)
+		}
+		if i > 0 && !reflect.DeepEqual(got, views) {
+			t.Fatalf("%s: saved views %+v, want %+v", s.Mode(), got, views)
+		}
+		views = got
 	}
 }
 
@@ -194,13 +215,15 @@ func TestImportRefusesNonEmptyUnlessMerging(t *testing.T) {
 			t.Fatal("a refused import changed the database")
 		}
 		// Merge: u001's address belongs to another id here, so u001, its
-		// session and its token are not imported; everything else is.
+		// session, its token and its two saved views are not imported;
+		// everything else is.
 		report, err := db.Import(ctx(t), s, strings.NewReader(file), true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if report.Added[db.KindUser] != 2 || report.Added[db.KindSession] != 2 || report.Added[db.KindAudit] != 4 ||
-			report.Added[db.KindAPIToken] != 1 || report.Added[db.KindSecret] != 1 || len(report.Conflicts) != 3 || !strings.Contains(report.Conflicts[0], "u001@lab.org") {
+			report.Added[db.KindAPIToken] != 1 || report.Added[db.KindSecret] != 1 || len(report.Conflicts) != 5 || !strings.Contains(report.Conflicts[0], "u001@lab.org") ||
+			!strings.Contains(report.Conflicts[1], "saved view") || report.Added[db.KindSavedView] != 0 {
 			t.Fatalf("merge report %+v", report)
 		}
 		// Merging again adds nothing and skips what exists.

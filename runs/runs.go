@@ -27,6 +27,7 @@ type Store interface {
 	db.Reviews
 	db.Comments
 	db.Projects
+	db.SavedViews
 	db.Audit
 }
 

@@ -128,6 +128,11 @@ func toError(err error) (e *Error, known bool) {
 			Message: "A baseline is an approved, live run of the same project."}, true
 	case errors.Is(err, runs.ErrUndo):
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No review batch of yours with this id."}, true
+	case errors.Is(err, runs.ErrTooManyViews):
+		return &Error{Status: http.StatusConflict, Code: "too_many_views",
+			Message: fmt.Sprintf("You have %d saved views, the most one can keep. Delete one, or replace one by saving under its name.", runs.MaxViewsPerUser)}, true
+	case errors.Is(err, runs.ErrNoSuchView):
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "You have no saved view of this name."}, true
 	case errors.Is(err, runs.ErrProject):
 		return &Error{Status: http.StatusForbidden, Code: "project_not_allowed", Message: "This API token is limited to other projects."}, true
 	case errors.As(err, &throttled):

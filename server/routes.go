@@ -46,6 +46,11 @@ func (s *Server) routes(r *gin.Engine) {
 	user.DELETE("/auth/sessions/:id", s.handleSessionDelete)
 	user.GET("/me", s.handleMeGet)
 	user.POST("/me/password", s.handleMePassword)
+	// Saved views of the runs table: one's own only. *name takes the rest
+	// of the path, so a name may hold a slash (sent as %2F).
+	user.GET("/me/views", s.handleViewsList)
+	user.PUT("/me/views/*name", s.handleViewPut)
+	user.DELETE("/me/views/*name", s.handleViewDelete)
 	// API tokens for cluster jobs: one's own; an admin lists and revokes all.
 	user.POST("/tokens", s.handleTokensCreate)
 	user.GET("/tokens", s.handleTokensList)

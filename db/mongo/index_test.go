@@ -49,6 +49,8 @@ var queryShapes = []queryShape{
 	{"ReviewBatch", reviewsCollection, []string{"batch_id"}, "_id"},
 	{"APITokenByHash", tokensCollection, []string{"hash"}, ""},
 	{"ListAPITokens of a user", tokensCollection, []string{"user_id"}, "_id"},
+	{"ListSavedViews", viewsCollection, []string{"user_id"}, "name"},
+	{"saved views of a user: the limit's count, DeleteUser", viewsCollection, []string{"user_id"}, ""},
 }
 
 func TestIndexSpecsServeEveryQuery(t *testing.T) {

@@ -26,6 +26,7 @@ const (
 	reviewsCollection  = "reviews"
 	commentsCollection = "comments"
 	projectsCollection = "projects"
+	viewsCollection    = "saved_views"
 )
 
 // indexSpec is one index that must exist.
@@ -95,6 +96,10 @@ var indexSpecs = []indexSpec{
 	{collection: reviewsCollection, name: "batch", keys: bson.D{{Key: "batch_id", Value: 1}, {Key: "_id", Value: 1}}},
 	// A run's comment thread.
 	{collection: commentsCollection, name: "run", keys: bson.D{{Key: "run_id", Value: 1}, {Key: "_id", Value: 1}}},
+	// ListSavedViews of a user by name, the limit's count, and the views
+	// removed with their user; the rule of one view per user and name
+	// (which the _id, user and name, also keeps).
+	{collection: viewsCollection, name: "user_name_unique", keys: bson.D{{Key: "user_id", Value: 1}, {Key: "name", Value: 1}}, unique: true},
 	// SigningKeys lists the handful of keys by creation.
 	{collection: keysCollection, name: "created", keys: bson.D{{Key: "created_at", Value: 1}}},
 }

@@ -75,6 +75,11 @@ func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) e
 			err = each(ctx, s.users(), bson.D{}, byID, func(d *userDoc) error {
 				return emit(db.Record{Kind: kind, User: d.user()})
 			})
+		case db.KindSavedView:
+			err = each(ctx, s.views(), bson.D{}, byID, func(d *viewDoc) error {
+				v := d.view()
+				return emit(db.Record{Kind: kind, View: &v})
+			})
 		case db.KindSetup:
 			err = each(ctx, s.meta(), bson.D{{Key: "_id", Value: setupMarkerID}}, byID, func(d *setupDoc) error {
 				return emit(db.Record{Kind: kind, Setup: &db.SetupClaim{UserID: d.UserID.Hex(), At: utc(d.At)}})
@@ -272,6 +277,17 @@ func (s *Store) importOne(ctx context.Context, rec db.Record) (added bool, confl
 			return false, "", ferr
 		}
 		added, err = insert(s.users(), doc, doc.ID)
+	case db.KindSavedView:
+		if _, uerr := s.UserByID(ctx, rec.View.UserID); errors.Is(uerr, db.ErrNotFound) {
+			return false, db.ViewConflict(rec.View), nil
+		} else if uerr != nil {
+			return false, "", uerr
+		}
+		doc, derr := toViewDoc(rec.View)
+		if derr != nil {
+			return false, "", derr
+		}
+		added, err = insert(s.views(), doc, doc.ID)
 	case db.KindSetup:
 		uid, oerr := bson.ObjectIDFromHex(rec.Setup.UserID)
 		if oerr != nil {

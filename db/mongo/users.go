@@ -198,10 +198,17 @@ func (s *Store) ReplacePasswordHash(ctx context.Context, id, oldHash, newHash st
 	return res.ModifiedCount == 1, nil
 }
 
-// DeleteUser removes a user and returns it.
+// DeleteUser removes a user's saved views, then the user, and returns it.
+// Views go first: when that fails nothing is deleted and the call can be
+// repeated; when the user's deletion fails after it, the user is still
+// there, without views. (MongoDB offers no cascade, and a transaction
+// would need a replica set.)
 func (s *Store) DeleteUser(ctx context.Context, id string) (*db.User, error) {
 	o, err := oid(id)
 	if err != nil {
+		return nil, fmt.Errorf("db: delete user: %w", err)
+	}
+	if err := s.deleteUserViews(ctx, o); err != nil {
 		return nil, fmt.Errorf("db: delete user: %w", err)
 	}
 	var old userDoc

@@ -21,7 +21,7 @@ import (
 // cost grow with the data. The other tables hold a handful of rows
 // (signing keys, the setup claim, leases, meta).
 var growingTables = map[string]bool{"users": true, "sessions": true, "audit": true, "login_throttle": true, "api_tokens": true, "runs": true,
-	"series_chunks": true, "series": true, "reviews": true, "comments": true}
+	"series_chunks": true, "series": true, "reviews": true, "comments": true, "saved_views": true}
 
 // wholeTableReads are the queries whose purpose is to read a whole table;
 // every other query must be served by an index.
@@ -40,7 +40,8 @@ func wholeTableRead(query string) (string, bool) {
 		return wholeTableReads["list tokens"], true
 	case strings.Contains(query, "ORDER BY id") && !strings.Contains(query, "WHERE") && !strings.Contains(query, "LIMIT"),
 		query == "SELECT user_id, at FROM setup",
-		query == "SELECT run_id, series, points FROM series_chunks ORDER BY run_id, series, first_step":
+		query == "SELECT run_id, series, points FROM series_chunks ORDER BY run_id, series, first_step",
+		query == "SELECT "+viewColumns+" FROM saved_views ORDER BY user_id, name":
 		return wholeTableReads["export"], true
 	case strings.HasPrefix(query, "SELECT EXISTS (SELECT 1 FROM users)"):
 		return wholeTableReads["emptiness"], true
@@ -215,6 +216,12 @@ func seed(t *testing.T, s *Store, users int) {
 			if _, err := tx.Exec("INSERT INTO login_throttle (key, failures, window_ends) VALUES (?, 1, ?)", "ip:"+u.ID, ms(t0)); err != nil {
 				return err
 			}
+			for j := range i % 4 {
+				v := &db.SavedView{UserID: u.ID, Name: fmt.Sprintf("view %d", j), Search: "q=x", UpdatedAt: t0}
+				if _, err := tx.Exec(insertViewSQL, viewArgs(v)...); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
@@ -356,6 +363,12 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	check(err)
 	_, err = s.ReviewHistory(ctx, run.ID)
 	check(err)
+	check(s.PutSavedView(ctx, &db.SavedView{UserID: u.ID, Name: "v", Search: "q=x", UpdatedAt: now}, 100))
+	check(s.PutSavedView(ctx, &db.SavedView{UserID: u.ID, Name: "v", Search: "q=y", UpdatedAt: now}, 100))
+	_, err = s.ListSavedViews(ctx, u.ID)
+	check(err)
+	check(s.DeleteSavedView(ctx, u.ID, "v"))
+	check(s.PutSavedView(ctx, &db.SavedView{UserID: u.ID, Name: "w", Search: "", UpdatedAt: now}, 100))
 	_, err = s.ReviewBatch(ctx, "b")
 	check(err)
 	_, err = s.ReviewByID(ctx, entry.ID)
@@ -392,7 +405,8 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 		return nil
 	}))
 	records = append(records, db.Record{Kind: db.KindSession, Session: &db.Session{ID: "imp", UserID: u.ID, SecretHash: "h",
-		IdleExpiresAt: now, ExpiresAt: now}})
+		IdleExpiresAt: now, ExpiresAt: now}},
+		db.Record{Kind: db.KindSavedView, View: &db.SavedView{UserID: u.ID, Name: "imported", UpdatedAt: now}})
 	i := 0
 	_, err = s.ImportRecords(ctx, func() (db.Record, error) {
 		if i == len(records) {

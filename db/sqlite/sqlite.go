@@ -362,7 +362,7 @@ func classify(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return db.ErrNotFound
 	}
-	for _, sentinel := range []error{db.ErrNotFound, db.ErrConflict, db.ErrUnavailable, db.ErrStorage, db.ErrLeaseHeld, db.ErrNotEmpty} {
+	for _, sentinel := range []error{db.ErrNotFound, db.ErrConflict, db.ErrUnavailable, db.ErrStorage, db.ErrLeaseHeld, db.ErrNotEmpty, db.ErrLimit} {
 		if errors.Is(err, sentinel) {
 			return err
 		}

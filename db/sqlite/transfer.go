@@ -91,6 +91,11 @@ func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) e
 				u, err := scanUser(r)
 				return db.Record{Kind: kind, User: &u}, err
 			})
+		case db.KindSavedView:
+			err = each("SELECT "+viewColumns+" FROM saved_views ORDER BY user_id, name", func(r rowScanner) (db.Record, error) {
+				v, err := scanView(r)
+				return db.Record{Kind: kind, View: &v}, err
+			})
 		case db.KindSetup:
 			err = each("SELECT user_id, at FROM setup", func(r rowScanner) (db.Record, error) {
 				var c db.SetupClaim
@@ -256,6 +261,16 @@ func (s *Store) importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added
 			return false, "", err
 		}
 		added, err = insert(insertUserSQL, userArgs(u)...)
+	case db.KindSavedView:
+		var one int
+		err = s.txRow(ctx, tx, trace("SELECT 1 FROM users WHERE id = ?"), rec.View.UserID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, db.ViewConflict(rec.View), nil
+		}
+		if err != nil {
+			return false, "", err
+		}
+		added, err = insert(insertViewSQL, viewArgs(rec.View)...)
 	case db.KindSetup:
 		added, err = insert("INSERT INTO setup (id, user_id, at) VALUES (1, ?, ?)", rec.Setup.UserID, ms(rec.Setup.At))
 	case db.KindSession:
