@@ -38,11 +38,22 @@ func checkViewName(name string) error {
 	switch {
 	case name == "":
 		return &InputError{Field: "name", Code: "required", Message: "Give the view a name."}
-	case utf8.RuneCountInString(name) > MaxViewNameLength || !printable(name) || name == "." || name == "..":
-		// "." and ".." would be resolved away in the view's URL.
-		return invalid("name", "A view name is 1 to %d printable characters (not . or ..).", MaxViewNameLength)
+	case utf8.RuneCountInString(name) > MaxViewNameLength || !printable(name) || dotSegment(name):
+		return invalid("name", "A view name is 1 to %d printable characters, without . or .. between slashes.", MaxViewNameLength)
 	}
 	return nil
+}
+
+// dotSegment reports a name with "." or ".." as a part between slashes:
+// in the view's URL the server resolves such parts (/views/a%2F.. is
+// /views), so the view could not be addressed.
+func dotSegment(name string) bool {
+	for part := range strings.SplitSeq(name, "/") {
+		if part == "." || part == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 func checkViewSearch(search string) error {

@@ -29,15 +29,21 @@ func toViewResponse(v *db.SavedView) viewResponse {
 
 // viewNameParam is the {name} of /api/me/views/{name}, decoded from the
 // path exactly as the client encoded it. Gin routes on the decoded path
-// with extra slashes removed and dot segments resolved, which would
-// change a name holding a slash (sent as %2F) followed by such segments.
+// with repeated slashes removed, which would change a name holding "//"
+// (sent as %2F%2F). A path that reached the route with another spelling
+// of the prefix (/api//me/views/…) gives its last segment: a client that
+// spells paths so encodes the name as one segment.
 func viewNameParam(c *gin.Context) string {
-	if raw, ok := strings.CutPrefix(c.Request.URL.EscapedPath(), viewsPath+"/"); ok {
-		if name, err := url.PathUnescape(raw); err == nil {
-			return name
-		}
+	escaped := c.Request.URL.EscapedPath()
+	raw, ok := strings.CutPrefix(escaped, viewsPath+"/")
+	if !ok {
+		raw = escaped[strings.LastIndexByte(escaped, '/')+1:]
 	}
-	return strings.TrimPrefix(c.Param("name"), "/")
+	name, err := url.PathUnescape(raw)
+	if err != nil { // the server decoded the path already, so this does not happen
+		return strings.TrimPrefix(c.Param("name"), "/")
+	}
+	return name
 }
 
 // handleViewsList: GET /api/me/views.

@@ -140,14 +140,14 @@ func TestSavedViewsAPI(t *testing.T) {
 		if len(got) != 1 || !reflect.DeepEqual(got[0], replaced) {
 			t.Fatalf("after replace: %+v, want %+v", got, replaced)
 		}
-		// Names: trimmed of spaces; otherwise exactly as sent, slashes and
-		// dot segments included; listed case-insensitively, then exactly.
-		for _, name := range []string{"beta", "Beta", "alpha", "  Zeta  ", "a/b", "x/../y", "ünïcode ✓", "100% <done>?#"} {
+		// Names: trimmed of spaces; otherwise exactly as sent, slashes
+		// included; listed case-insensitively, then exactly.
+		for _, name := range []string{"beta", "Beta", "alpha", "  Zeta  ", "a/b", "x//y.", "ünïcode ✓", "100% <done>?#"} {
 			if rec := f.srv.do(jsonReq("PUT", viewPath(name), f.viewer.access, putView("q="+name))); rec.Code != 200 {
 				t.Fatalf("put %q: %d %s", name, rec.Code, rec.Body)
 			}
 		}
-		want := []string{"100% <done>?#", "a/b", "alpha", "Beta", "beta", "Low loss", "x/../y", "Zeta", "ünïcode ✓"}
+		want := []string{"100% <done>?#", "a/b", "alpha", "Beta", "beta", "Low loss", "x//y.", "Zeta", "ünïcode ✓"}
 		if got := names(f.listViews(t, f.viewer.access)); !reflect.DeepEqual(got, want) {
 			t.Fatalf("order %q, want %q", got, want)
 		}
@@ -170,7 +170,7 @@ func TestSavedViewsAPI(t *testing.T) {
 			t.Fatalf("the reviewer's write touched the viewer's views: %+v", got)
 		}
 		// Deletion, by the name as listed (and as sent, trimmed).
-		for _, name := range []string{"alpha", "a/b", "x/../y", "  Zeta"} {
+		for _, name := range []string{"alpha", "a/b", "x//y.", "  Zeta"} {
 			if rec := f.srv.do(jsonReq("DELETE", viewPath(name), f.viewer.access, "")); rec.Code != 204 || rec.Body.Len() != 0 {
 				t.Fatalf("delete %q: %d %s", name, rec.Code, rec.Body)
 			}
@@ -178,6 +178,15 @@ func TestSavedViewsAPI(t *testing.T) {
 		rec = f.srv.do(jsonReq("DELETE", viewPath("alpha"), f.viewer.access, ""))
 		if rec.Code != 404 || decodeError(t, rec).Error != "not_found" {
 			t.Fatalf("delete twice: %d %s", rec.Code, rec.Body)
+		}
+		// A path with a doubled slash before the name still reaches the
+		// view, and the name keeps its own doubled slash.
+		rec = f.srv.do(jsonReq("PUT", "/api/me//views/"+url.PathEscape("p//q"), f.viewer.access, putView("")))
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"name":"p//q"`) {
+			t.Fatalf("put through /api/me//views: %d %s", rec.Code, rec.Body)
+		}
+		if rec := f.srv.do(jsonReq("DELETE", viewPath("p//q"), f.viewer.access, "")); rec.Code != 204 {
+			t.Fatalf("delete p//q: %d %s", rec.Code, rec.Body)
 		}
 		if got := names(f.listViews(t, f.viewer.access)); !reflect.DeepEqual(got, []string{"100% <done>?#", "Beta", "beta", "Low loss", "ünïcode ✓"}) {
 			t.Fatalf("after deletes: %q", got)
@@ -204,6 +213,8 @@ func TestSavedViewsValidation(t *testing.T) {
 		{"control character in the name", viewsPath + "/a%07b", putView(""), "", 400, "invalid", "name"},
 		{"newline in the name", viewsPath + "/a%0Ab", putView(""), "", 400, "invalid", "name"},
 		{"non-printable space in the name", viewsPath + "/a%E2%80%A8b", putView(""), "", 400, "invalid", "name"},
+		{"dot segment in the name", viewPath("a/../b"), putView(""), "", 400, "invalid", "name"},
+		{"dot segment at the end of the name", viewPath("a/."), putView(""), "", 400, "invalid", "name"},
 		{"search too long", viewPath("v"), putView(strings.Repeat("q", runs.MaxViewSearchBytes+1)), "", 400, "too_large", "search"},
 		{"newline in the search", viewPath("v"), `{"search":"q=a\nb"}`, "", 400, "invalid", "search"},
 		{"NUL in the search", viewPath("v"), `{"search":"q=a\u0000b"}`, "", 400, "invalid", "search"},
