@@ -47,7 +47,7 @@ export default defineConfig([
     },
   },
   {
-    files: ['vite.config.ts', 'playwright.config.ts', 'e2e/**/*.ts'],
+    files: ['vite.config.ts', 'playwright.config.ts', 'playwright.perf.config.ts', 'e2e/**/*.ts', 'perf/**/*.ts'],
     languageOptions: {
       globals: globals.node,
     },

@@ -18,10 +18,11 @@ test('10. an admin walks every page and dialog without console errors or CSP vio
   await page.goto('/login');
   await signIn(page, admin.email, admin.password);
 
-  // Overview and status.
-  await expect(page.getByText('Database up')).toBeVisible();
+  // Runs (the first page) and status.
+  await expect(page.getByRole('heading', { level: 1, name: 'Runs' })).toBeVisible();
   await nav(page).getByRole('link', { name: 'Server status' }).click();
   await expect(page.getByRole('heading', { level: 1, name: 'Server status' })).toBeVisible();
+  await expect(page.locator('dt', { hasText: /^Database$/ }).locator('+ dd')).toHaveText('Up');
 
   // Account: profile, the strength meter (its dictionaries load on demand), sessions, a dialog.
   await nav(page).getByRole('link', { name: 'Account' }).click();
@@ -105,6 +106,6 @@ test('a viewer sees no admin navigation and no admin page', async ({ page, pageP
 
   await expect(page).toHaveURL('/admin/users');
   await expect(page.getByRole('heading', { level: 1, name: 'Not available' })).toBeVisible();
-  await expect(nav(page).getByRole('link')).toHaveText(['Overview', 'Server status', 'Account']);
+  await expect(nav(page).getByRole('link')).toHaveText(['Runs', 'Server status', 'Account']);
   await expect(page.getByRole('group', { name: 'Signed in as' })).toContainText('Viewer');
 });

@@ -10,13 +10,16 @@ async function openSignedIn(page: Page, pageProblems: PageProblems, path: string
   await expect(page).toHaveURL(path);
 }
 
-test('the overview shows the product name and a healthy server', async ({ page, pageProblems }) => {
-  await openSignedIn(page, pageProblems, '/');
+test('the runs page is the first page after sign-in; / leads to it', async ({ page, pageProblems }) => {
+  pageProblems.expect(401, refreshUrl, page);
+  await page.goto('/');
+  await signIn(page, admin.email, admin.password);
+  await expect(page).toHaveURL('/runs');
 
   await expect(page).toHaveTitle('labreview');
   await expect(page.getByRole('banner').getByRole('link', { name: 'labreview' })).toBeVisible();
-  await expect(page.getByRole('heading', { level: 1, name: 'Welcome to labreview' })).toBeVisible();
-  await expect(page.getByText('Database up')).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: 'Runs' })).toBeVisible();
+  await expect(page.getByRole('table', { name: 'Runs' })).toBeVisible();
 });
 
 test('a deep link to /status renders the status page after sign-in', async ({ page, pageProblems }) => {
@@ -36,14 +39,14 @@ test('an unknown client path shows the in-app not-found page', async ({ page, pa
 
   await expect(page.getByRole('heading', { level: 1, name: 'Page not found' })).toBeVisible();
   await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
-  await page.getByRole('link', { name: 'Go to the overview' }).click();
-  await expect(page).toHaveURL('/');
-  await expect(page.getByRole('heading', { level: 1, name: 'Welcome to labreview' })).toBeVisible();
+  await page.getByRole('link', { name: 'Go to the runs' }).click();
+  await expect(page).toHaveURL('/runs');
+  await expect(page.getByRole('heading', { level: 1, name: 'Runs' })).toBeVisible();
 });
 
 test('the navigation links switch pages without reloading the document', async ({ page, pageProblems }) => {
-  await openSignedIn(page, pageProblems, '/');
-  await expect(page.getByRole('heading', { level: 1, name: 'Welcome to labreview' })).toBeVisible();
+  await openSignedIn(page, pageProblems, '/runs');
+  await expect(page.getByRole('heading', { level: 1, name: 'Runs' })).toBeVisible();
   // A full page load would start a new document and lose this marker.
   await page.evaluate(() => {
     document.documentElement.dataset['e2eSameDocument'] = 'yes';
@@ -54,9 +57,9 @@ test('the navigation links switch pages without reloading the document', async (
   await expect(page).toHaveURL('/status');
   await expect(page.getByRole('heading', { level: 1, name: 'Server status' })).toBeVisible();
 
-  await nav.getByRole('link', { name: 'Overview' }).click();
-  await expect(page).toHaveURL('/');
-  await expect(page.getByRole('heading', { level: 1, name: 'Welcome to labreview' })).toBeVisible();
+  await nav.getByRole('link', { name: 'Runs' }).click();
+  await expect(page).toHaveURL('/runs');
+  await expect(page.getByRole('heading', { level: 1, name: 'Runs' })).toBeVisible();
 
   await expect(page.locator('html')).toHaveAttribute('data-e2e-same-document', 'yes');
 });
@@ -68,5 +71,5 @@ test('the app is served with the Content-Security-Policy', async ({ page, pagePr
   expect(response?.status()).toBe(200);
   expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
   await signIn(page, admin.email, admin.password);
-  await expect(page.getByText('Database up')).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1, name: 'Runs' })).toBeVisible();
 });

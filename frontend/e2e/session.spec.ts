@@ -14,7 +14,7 @@ import {
 
 const ttlMs = accessTokenTtlSeconds * 1_000;
 
-const overviewHeading = (page: Page) => page.getByRole('heading', { level: 1, name: 'Welcome to labreview' });
+const overviewHeading = (page: Page) => page.getByRole('heading', { level: 1, name: 'Runs' });
 
 /** openAccount goes to the account page through the navigation and waits for the sessions table (authenticated calls). */
 async function openAccount(page: Page) {

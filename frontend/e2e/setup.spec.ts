@@ -51,7 +51,7 @@ test('first-run setup from the logged link creates the admin and signs them in',
     await expect(page.getByText(/Strength: (Good|Strong)$/)).toBeVisible();
     await page.getByRole('button', { name: 'Create admin account' }).click();
 
-    await expect(page).toHaveURL(`http://127.0.0.1:${port}/`);
+    await expect(page).toHaveURL(`http://127.0.0.1:${port}/runs`);
     await expect(page.getByRole('group', { name: 'Signed in as' })).toContainText('First Admin');
     await expect(page.getByRole('group', { name: 'Signed in as' })).toContainText('Admin');
 

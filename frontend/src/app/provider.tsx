@@ -49,7 +49,16 @@ function useForgetDataOnUserChange(client: QueryClient) {
  * off. A theme override that changes CSS variables must be mirrored in a static
  * CSS file, because nothing injects them at runtime.
  */
-export function AppProvider({ children, queryClient }: { children: ReactNode; queryClient?: QueryClient }) {
+export function AppProvider({
+  children,
+  queryClient,
+  testEnv = false,
+}: {
+  children: ReactNode;
+  queryClient?: QueryClient;
+  /** testEnv turns Mantine's transitions and portals off (jsdom runs no animation frames reliably). */
+  testEnv?: boolean;
+}) {
   const [client] = useState(() => queryClient ?? createQueryClient());
   const [colorSchemeManager] = useState(memoryColorSchemeManager);
   useForgetDataOnUserChange(client);
@@ -60,6 +69,7 @@ export function AppProvider({ children, queryClient }: { children: ReactNode; qu
       withGlobalClasses={false}
       colorSchemeManager={colorSchemeManager}
       defaultColorScheme="auto"
+      env={testEnv ? 'test' : 'default'}
     >
       <QueryClientProvider client={client}>{children}</QueryClientProvider>
     </MantineProvider>

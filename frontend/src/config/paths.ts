@@ -1,6 +1,7 @@
 /** paths lists the client-side routes, so links and the router cannot drift apart. */
 export const paths = {
-  overview: { path: '/', label: 'Overview' },
+  runs: { path: '/runs', label: 'Runs' },
+  compare: { path: '/compare', label: 'Compare runs' },
   status: { path: '/status', label: 'Server status' },
   account: { path: '/account', label: 'Account' },
   users: { path: '/admin/users', label: 'Users' },
@@ -15,11 +16,11 @@ export const paths = {
  */
 export function safeReturnPath(raw: string | null): string {
   if (raw === null || !raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\')) {
-    return paths.overview.path;
+    return paths.runs.path;
   }
   const pathname = raw.split(/[?#]/)[0] ?? '';
   if (pathname === paths.signIn.path || pathname === paths.setup.path) {
-    return paths.overview.path;
+    return paths.runs.path;
   }
   return raw;
 }
@@ -27,5 +28,5 @@ export function safeReturnPath(raw: string | null): string {
 /** signInPath is the sign-in page that returns to `returnTo` afterwards. */
 export function signInPath(returnTo: string): string {
   const safe = safeReturnPath(returnTo);
-  return safe === paths.overview.path ? paths.signIn.path : `${paths.signIn.path}?next=${encodeURIComponent(safe)}`;
+  return safe === paths.runs.path ? paths.signIn.path : `${paths.signIn.path}?next=${encodeURIComponent(safe)}`;
 }

@@ -11,6 +11,8 @@ export class ApiError extends Error {
   readonly details: readonly unknown[] | undefined;
   /** Seconds to wait before trying again, from the Retry-After header (429, 503). */
   readonly retryAfterSeconds: number | undefined;
+  /** Where a query went wrong (`invalid_query`): 1-based character column and byte offset. */
+  readonly position: QueryPosition | undefined;
 
   constructor(init: {
     status: number;
@@ -19,6 +21,7 @@ export class ApiError extends Error {
     requestId?: string | undefined;
     details?: readonly unknown[] | undefined;
     retryAfterSeconds?: number | undefined;
+    position?: QueryPosition | undefined;
     cause?: unknown;
   }) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -27,7 +30,14 @@ export class ApiError extends Error {
     this.requestId = init.requestId;
     this.details = init.details;
     this.retryAfterSeconds = init.retryAfterSeconds;
+    this.position = init.position;
   }
+}
+
+/** QueryPosition locates a query syntax error: `column` counts characters from 1. */
+export interface QueryPosition {
+  column: number;
+  offset: number;
 }
 
 /** FieldProblem is one entry of an error body's `details`: which input field is wrong and why. */
@@ -98,7 +108,16 @@ export async function errorFromResponse(response: Response): Promise<ApiError> {
     message: body.message,
     requestId: body.request_id ?? fallback.requestId,
     details: body.details,
+    position: isPosition(body.position) ? body.position : undefined,
   });
+}
+
+function isPosition(value: unknown): value is QueryPosition {
+  if (typeof value !== 'object' || value === null) {
+    return false;
+  }
+  const v = value as Record<string, unknown>;
+  return typeof v['column'] === 'number' && typeof v['offset'] === 'number';
 }
 
 /** ErrorBody is the server's stable JSON error shape. */
@@ -107,6 +126,7 @@ interface ErrorBody {
   message: string;
   request_id?: string;
   details?: unknown[];
+  position?: unknown;
 }
 
 function isErrorBody(value: unknown): value is ErrorBody {

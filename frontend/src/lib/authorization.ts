@@ -14,12 +14,12 @@ export const roles: readonly Role[] = ['viewer', 'reviewer', 'admin'];
 export const roleLabels: Record<Role, string> = { viewer: 'Viewer', reviewer: 'Reviewer', admin: 'Admin' };
 
 /** Permission names an action or page that not every role has. */
-export type Permission = 'users:manage' | 'audit:read';
+export type Permission = 'users:manage' | 'audit:read' | 'runs:review' | 'runs:delete';
 
 const grants: Record<Role, readonly Permission[]> = {
   viewer: [],
-  reviewer: [],
-  admin: ['users:manage', 'audit:read'],
+  reviewer: ['runs:review'],
+  admin: ['users:manage', 'audit:read', 'runs:review', 'runs:delete'],
 };
 
 /** isRole narrows a claim or API value to a known role. */

@@ -61,6 +61,10 @@ export function installFakeApi(options: FakeApiOptions = {}): FakeApi {
     'GET /api/me': () => jsonResponse(user),
     'GET /api/health': () =>
       jsonResponse({ status: 'ok', version: '1.0.0', database: { status: 'up', mode: 'embedded' } }),
+    // The runs page is the first page after sign-in: an empty lab by default.
+    'GET /api/runs': () => jsonResponse({ runs: [], next: null, total: 0, total_exact: true }),
+    'GET /api/projects': () => jsonResponse({ projects: [] }),
+    'GET /api/me/views': () => jsonResponse({ views: [] }),
     ...options.handlers,
   };
   const fetchMock = stubFetch((input, init) => {

@@ -18,7 +18,14 @@ function testQueryClient(): QueryClient {
 /** renderWithProviders renders `ui` inside the app providers with a fresh query cache that does not retry. */
 export function renderWithProviders(ui: ReactElement) {
   const queryClient = testQueryClient();
-  return { ...render(<AppProvider queryClient={queryClient}>{ui}</AppProvider>), queryClient };
+  return {
+    ...render(
+      <AppProvider queryClient={queryClient} testEnv>
+        {ui}
+      </AppProvider>,
+    ),
+    queryClient,
+  };
 }
 
 /**
@@ -32,7 +39,7 @@ export function renderApp(path: string, api: FakeApiOptions = {}) {
   const queryClient = testQueryClient();
   const router = createMemoryRouter(routes, { initialEntries: [path] });
   const result = render(
-    <AppProvider queryClient={queryClient}>
+    <AppProvider queryClient={queryClient} testEnv>
       <RouterProvider router={router} />
     </AppProvider>,
   );

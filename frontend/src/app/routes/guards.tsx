@@ -35,8 +35,8 @@ export function RequirePermission({ permission, children }: { permission: Permis
       <Stack gap="sm" align="flex-start">
         <Title order={1}>Not available</Title>
         <Text>Your role does not give access to this page. An admin can change your role.</Text>
-        <Anchor component={Link} to={paths.overview.path}>
-          Go to the overview
+        <Anchor component={Link} to={paths.runs.path}>
+          Go to the runs
         </Anchor>
       </Stack>
     );

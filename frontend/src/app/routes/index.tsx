@@ -1,4 +1,4 @@
-import type { RouteObject } from 'react-router';
+import { Navigate, type RouteObject } from 'react-router';
 
 import { AppLayout } from '@/components/layouts/app-layout';
 import { PublicLayout } from '@/components/layouts/public-layout';
@@ -6,15 +6,16 @@ import { paths } from '@/config/paths';
 
 import { RequirePermission, RequireSession } from './guards';
 import { NotFoundRoute } from './not-found';
-import { OverviewRoute } from './overview';
 import { RouteError } from './route-error';
+import { RunsRoute } from './runs';
 import { SignInRoute } from './sign-in';
 import { StatusRoute } from './status';
 
 /**
  * routes is the whole client-side route table; the browser router and tests both
- * use it. Sign-in and the shell are in the first bundle; account, admin and setup
- * pages load on demand (their password-strength dictionaries are large).
+ * use it. Sign-in, the shell and the runs table are in the first bundle; a run's
+ * page, compare (both with the chart library), account, admin and setup pages
+ * load on demand (the password-strength dictionaries are large).
  */
 export const routes: RouteObject[] = [
   {
@@ -42,7 +43,16 @@ export const routes: RouteObject[] = [
             // Catches page errors inside the layout, so the header stays usable.
             errorElement: <RouteError />,
             children: [
-              { index: true, element: <OverviewRoute /> },
+              { index: true, element: <Navigate to={paths.runs.path} replace /> },
+              { path: paths.runs.path, element: <RunsRoute /> },
+              {
+                path: `${paths.runs.path}/:id`,
+                lazy: async () => ({ Component: (await import('./run')).RunRoute }),
+              },
+              {
+                path: paths.compare.path,
+                lazy: async () => ({ Component: (await import('./compare')).CompareRoute }),
+              },
               { path: paths.status.path, element: <StatusRoute /> },
               {
                 path: paths.account.path,

@@ -12,8 +12,8 @@ export function NotFoundRoute() {
       <Text>
         There is no page at <Code>{pathname}</Code>.
       </Text>
-      <Anchor component={Link} to={paths.overview.path}>
-        Go to the overview
+      <Anchor component={Link} to={paths.runs.path}>
+        Go to the runs
       </Anchor>
     </Stack>
   );

@@ -16,8 +16,8 @@ export function RouteError() {
       <Alert color="red" variant="light" title="Something went wrong">
         {detail}
       </Alert>
-      <Anchor component={Link} to={paths.overview.path} reloadDocument>
-        Reload the overview
+      <Anchor component={Link} to={paths.runs.path} reloadDocument>
+        Reload the runs page
       </Anchor>
     </Stack>
   );

@@ -6,11 +6,12 @@ import { errorResponse, makeAccessToken, tokenResponse } from '@/testing/fake-au
 import { renderApp } from '@/testing/test-utils';
 
 describe('routes', () => {
-  it('renders the overview with the health summary at /', async () => {
-    renderApp('/');
+  it('sends / to the runs page, the first page after sign-in', async () => {
+    const { router } = renderApp('/');
 
-    expect(await screen.findByRole('heading', { level: 1, name: 'Welcome to labreview' })).toBeInTheDocument();
-    expect(await screen.findByText('Database up')).toBeInTheDocument();
+    expect(await screen.findByRole('heading', { level: 1, name: 'Runs' })).toBeInTheDocument();
+    expect(router.state.location.pathname).toBe('/runs');
+    expect(await screen.findByText('No runs match this view.')).toBeInTheDocument();
   });
 
   it('renders the status page at /status', async () => {
@@ -26,23 +27,23 @@ describe('routes', () => {
     expect(await screen.findByRole('heading', { level: 1, name: 'Page not found' })).toBeInTheDocument();
     expect(screen.getByText('/no/such/page')).toBeInTheDocument();
     const nav = screen.getByRole('navigation', { name: 'Main' });
-    expect(within(nav).getByRole('link', { name: 'Overview' })).toBeInTheDocument();
+    expect(within(nav).getByRole('link', { name: 'Runs' })).toBeInTheDocument();
 
-    await userEvent.click(screen.getByRole('link', { name: 'Go to the overview' }));
+    await userEvent.click(screen.getByRole('link', { name: 'Go to the runs' }));
 
-    expect(router.state.location.pathname).toBe('/');
-    expect(screen.getByRole('heading', { level: 1, name: 'Welcome to labreview' })).toBeInTheDocument();
+    expect(router.state.location.pathname).toBe('/runs');
+    expect(screen.getByRole('heading', { level: 1, name: 'Runs' })).toBeInTheDocument();
   });
 
   it('marks the current page in the navigation', async () => {
-    renderApp('/');
+    renderApp('/runs');
     const nav = await screen.findByRole('navigation', { name: 'Main' });
 
-    expect(within(nav).getByRole('link', { name: 'Overview' })).toHaveAttribute('aria-current', 'page');
+    expect(within(nav).getByRole('link', { name: 'Runs' })).toHaveAttribute('aria-current', 'page');
     await userEvent.click(within(nav).getByRole('link', { name: 'Server status' }));
 
     expect(within(nav).getByRole('link', { name: 'Server status' })).toHaveAttribute('aria-current', 'page');
-    expect(within(nav).getByRole('link', { name: 'Overview' })).not.toHaveAttribute('aria-current');
+    expect(within(nav).getByRole('link', { name: 'Runs' })).not.toHaveAttribute('aria-current');
   });
 
   it('renders no <style> elements, which the CSP would block', async () => {
@@ -176,8 +177,8 @@ describe('signing in', () => {
   it('never follows a next parameter off the site', async () => {
     const { router } = renderApp(`/login?next=${encodeURIComponent('//evil.example/')}`);
 
-    await screen.findByRole('heading', { level: 1, name: 'Welcome to labreview' });
-    expect(router.state.location.pathname).toBe('/');
+    await screen.findByRole('heading', { level: 1, name: 'Runs' });
+    expect(router.state.location.pathname).toBe('/runs');
   });
 
   it('explains once that the server ended the session', async () => {

@@ -44,7 +44,7 @@ export function SetupRoute() {
         token={token}
         onDone={() => {
           // Replace the entry, so the one-time token leaves the address bar and history.
-          void navigate(paths.overview.path, { replace: true });
+          void navigate(paths.runs.path, { replace: true });
         }}
       />
     );

@@ -10,7 +10,7 @@ import { useSession } from '@/lib/session/use-session';
 import classes from './app-layout.module.css';
 
 const navItems: { path: string; label: string; permission?: Permission }[] = [
-  paths.overview,
+  paths.runs,
   paths.status,
   paths.account,
   { ...paths.users, permission: 'users:manage' },
@@ -31,7 +31,7 @@ export function AppLayout() {
     <div className={classes.shell}>
       <header className={classes.header}>
         <Container size="lg" className={classes.headerInner}>
-          <Link to={paths.overview.path} className={classes.brand}>
+          <Link to={paths.runs.path} className={classes.brand}>
             <img src="/favicon.svg" alt="" width={24} height={24} />
             labreview
           </Link>

@@ -1,0 +1,191 @@
+import {
+  infiniteQueryOptions,
+  keepPreviousData,
+  queryOptions,
+  useInfiniteQuery,
+  useMutation,
+  useQuery,
+  useQueryClient,
+} from '@tanstack/react-query';
+
+import { apiFetch } from '@/lib/api-client';
+
+import type {
+  BulkReviewResult,
+  CommentAnchor,
+  Project,
+  ReviewEntry,
+  ReviewState,
+  Run,
+  RunComment,
+  RunsPage,
+} from '../types';
+import type { ListRequest } from '../view-state';
+
+/** runsPageSize is how many runs one request of the table fetches. */
+export const runsPageSize = 100;
+
+/** liveInterval is how often views holding running runs poll (paused while the tab is hidden). */
+export const liveIntervalMs = 5_000;
+
+/** runsListOptions pages through the runs of a view with the server's keyset cursors. */
+export function runsListOptions(list: ListRequest) {
+  return infiniteQueryOptions({
+    queryKey: ['runs', 'list', list.q, list.project, list.status, list.review, list.sort],
+    queryFn: ({ pageParam, signal }) => {
+      const params = new URLSearchParams({ limit: String(runsPageSize) });
+      for (const [name, value] of [
+        ['q', list.q],
+        ['project', list.project],
+        ['status', list.status],
+        ['review', list.review],
+        ['sort', list.sort],
+      ] as const) {
+        if (value !== null && value !== '') {
+          params.set(name, value);
+        }
+      }
+      if (pageParam !== '') {
+        params.set('cursor', pageParam);
+      }
+      return apiFetch<RunsPage>(`/runs?${params.toString()}`, { signal });
+    },
+    initialPageParam: '',
+    getNextPageParam: (last) => last.next ?? undefined,
+    placeholderData: keepPreviousData,
+  });
+}
+
+/** hasLiveRuns tells whether any loaded run may still change on its own. */
+export function hasLiveRuns(runs: readonly Run[]): boolean {
+  return runs.some((r) => r.status === 'running' || r.status === 'queued' || r.status === 'stale');
+}
+
+/**
+ * useRunsList subscribes to a view. While a loaded run is queued or running it
+ * polls every {@link liveIntervalMs}; TanStack Query pauses the interval while
+ * the tab is hidden and refetches when it comes back.
+ */
+export function useRunsList(list: ListRequest) {
+  return useInfiniteQuery({
+    ...runsListOptions(list),
+    refetchInterval: (query) =>
+      hasLiveRuns(query.state.data?.pages.flatMap((p) => p.runs) ?? []) ? liveIntervalMs : false,
+    refetchIntervalInBackground: false,
+  });
+}
+
+/** runOptions reads one run with its series summaries, review changes and baseline. */
+export function runOptions(id: string) {
+  return queryOptions({
+    queryKey: ['runs', 'one', id],
+    queryFn: ({ signal }) => apiFetch<Run>(`/runs/${encodeURIComponent(id)}`, { signal }),
+  });
+}
+
+/** useRun subscribes to one run, polling while it may still change. */
+export function useRun(id: string) {
+  return useQuery({
+    ...runOptions(id),
+    refetchInterval: (query) => (query.state.data && hasLiveRuns([query.state.data]) ? liveIntervalMs : false),
+    refetchIntervalInBackground: false,
+  });
+}
+
+/** useProjects lists the projects with their counters. */
+export function useProjects() {
+  return useQuery({
+    queryKey: ['projects'],
+    queryFn: ({ signal }) => apiFetch<{ projects: Project[] }>('/projects', { signal }),
+    select: (d) => d.projects,
+    staleTime: 30_000,
+  });
+}
+
+/** useReviewHistory lists a run's verdicts, newest first. */
+export function useReviewHistory(id: string) {
+  return useQuery({
+    queryKey: ['runs', 'one', id, 'reviews'],
+    queryFn: ({ signal }) =>
+      apiFetch<{ reviews: ReviewEntry[] }>(`/runs/${encodeURIComponent(id)}/reviews`, { signal }),
+    select: (d) => d.reviews,
+  });
+}
+
+/** useComments lists a run's comment thread, oldest first. */
+export function useComments(id: string) {
+  return useQuery({
+    queryKey: ['runs', 'one', id, 'comments'],
+    queryFn: ({ signal }) =>
+      apiFetch<{ comments: RunComment[] }>(`/runs/${encodeURIComponent(id)}/comments`, { signal }),
+    select: (d) => d.comments,
+  });
+}
+
+/** useRunMutations are the changes a person makes to one run; each refreshes what it touches. */
+export function useRunMutations(id: string) {
+  const client = useQueryClient();
+  const path = `/runs/${encodeURIComponent(id)}`;
+  const refresh = async () => {
+    await client.invalidateQueries({ queryKey: ['runs'] });
+    await client.invalidateQueries({ queryKey: ['projects'] });
+  };
+  return {
+    review: useMutation({
+      mutationFn: (v: { state: ReviewState; comment: string }) =>
+        apiFetch<Run>(`${path}/review`, { method: 'POST', body: v }),
+      onSuccess: refresh,
+    }),
+    notes: useMutation({
+      mutationFn: (notes: string) => apiFetch<Run>(path, { method: 'PATCH', body: { notes } }),
+      onSuccess: refresh,
+    }),
+    remove: useMutation({
+      mutationFn: () => apiFetch<undefined>(path, { method: 'DELETE' }),
+      onSuccess: refresh,
+    }),
+    restore: useMutation({
+      mutationFn: () => apiFetch<Run>(`${path}/restore`, { method: 'POST' }),
+      onSuccess: refresh,
+    }),
+    comment: useMutation({
+      mutationFn: (v: { body: string; anchor?: CommentAnchor }) =>
+        apiFetch<RunComment>(`${path}/comments`, { method: 'POST', body: v }),
+      onSuccess: refresh,
+    }),
+    editComment: useMutation({
+      mutationFn: (v: { id: string; body: string }) =>
+        apiFetch<RunComment>(`${path}/comments/${encodeURIComponent(v.id)}`, {
+          method: 'PATCH',
+          body: { body: v.body },
+        }),
+      onSuccess: refresh,
+    }),
+    deleteComment: useMutation({
+      mutationFn: (cid: string) =>
+        apiFetch<undefined>(`${path}/comments/${encodeURIComponent(cid)}`, { method: 'DELETE' }),
+      onSuccess: refresh,
+    }),
+  };
+}
+
+/** useBulkReview gives one verdict to several runs as one batch, and takes a batch back. */
+export function useBulkReview() {
+  const client = useQueryClient();
+  const refresh = async () => {
+    await client.invalidateQueries({ queryKey: ['runs'] });
+    await client.invalidateQueries({ queryKey: ['projects'] });
+  };
+  return {
+    review: useMutation({
+      mutationFn: (v: { ids: string[]; state: ReviewState; comment: string }) =>
+        apiFetch<BulkReviewResult>('/runs/review', { method: 'POST', body: v }),
+      onSuccess: refresh,
+    }),
+    undo: useMutation({
+      mutationFn: (batchId: string) =>
+        apiFetch<BulkReviewResult>('/runs/review/undo', { method: 'POST', body: { batch_id: batchId } }),
+      onSuccess: refresh,
+    }),
+  };
+}

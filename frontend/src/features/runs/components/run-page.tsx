@@ -1,0 +1,429 @@
+import {
+  Alert,
+  Anchor,
+  Button,
+  Card,
+  Group,
+  Loader,
+  MultiSelect,
+  Stack,
+  Table,
+  Text,
+  Textarea,
+  Title,
+} from '@mantine/core';
+import { useInfiniteQuery } from '@tanstack/react-query';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
+import { Link, useLocation, useNavigate, useSearchParams } from 'react-router';
+
+import { ConfirmDialog } from '@/components/confirm-dialog';
+import { ErrorAlert } from '@/components/error-alert';
+import { can } from '@/lib/authorization';
+import { formatDateTime, formatRelative } from '@/lib/format';
+import { useSession } from '@/lib/session/use-session';
+
+import { runsListOptions, useRun, useRunMutations } from '../api/runs';
+import { formatDuration, formatNumber } from '../format';
+import { paramId, parseHash, runPath } from '../links';
+import { paramPaths } from '../query-completion';
+import classes from '../runs.module.css';
+import type { Run } from '../types';
+import { listRequest, parseView } from '../view-state';
+import { StatusBadge } from './badges';
+import { CommentsThread } from './comments-thread';
+import { ParamsTree } from './params-tree';
+import { ReviewPanel } from './review-panel';
+
+const SeriesChart = lazy(() => import('./series-chart'));
+
+/**
+ * RunPage is one run: summary, notes, metrics, params, plots, the review
+ * panel and the comments. Opened from a view (`?view=`), it walks that
+ * view's runs with Previous and Next, so a saved view works as a review queue.
+ */
+export function RunPage({ id }: { id: string }) {
+  const run = useRun(id);
+  const { user } = useSession();
+  const location = useLocation();
+  const target = parseHash(location.hash);
+
+  useEffect(() => {
+    if (target !== null && run.data !== undefined) {
+      const el = document.getElementById('param' in target ? paramId(target.param) : 'series');
+      el?.scrollIntoView({ block: 'center' });
+    }
+    // Scroll once per link target, when the run is there.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [location.hash, run.data === undefined]);
+
+  if (run.error !== null) {
+    return (
+      <Stack>
+        <ErrorAlert error={run.error} title="The run could not be loaded" />
+        <Anchor component={Link} to="/runs">
+          Back to the runs
+        </Anchor>
+      </Stack>
+    );
+  }
+  if (run.data === undefined) {
+    return <Loader aria-label="Loading the run" />;
+  }
+  const r = run.data;
+  return (
+    <Stack gap="lg">
+      <QueueNav id={id} />
+      <RunHeader run={r} />
+      {r.deleted_at !== null && (
+        <Alert color="red" variant="light" role="alert" title="This run was deleted" data-testid="deleted-banner">
+          Deleted {formatRelative(r.deleted_at)} ({formatDateTime(r.deleted_at)}). It is not in any list;
+          an admin can restore it.
+        </Alert>
+      )}
+      <div className={classes.twoColumns}>
+        <Card withBorder component="section" aria-labelledby="summary-heading">
+          <Title order={2} size="h4" id="summary-heading" mb="sm">
+            Summary
+          </Title>
+          <Summary run={r} />
+        </Card>
+        <Card withBorder component="section" aria-labelledby="review-heading">
+          <Title order={2} size="h4" id="review-heading" mb="sm">
+            Review
+          </Title>
+          <ReviewPanel run={r} canReview={can(user?.role, 'runs:review')} />
+        </Card>
+      </div>
+      <Card withBorder component="section" aria-labelledby="notes-heading">
+        <Title order={2} size="h4" id="notes-heading" mb="sm">
+          Notes
+        </Title>
+        <Notes run={r} canEdit={can(user?.role, 'runs:review') && r.deleted_at === null} />
+      </Card>
+      <Card withBorder component="section" aria-labelledby="series-heading" id="series">
+        <Title order={2} size="h4" id="series-heading" mb="sm">
+          Series
+        </Title>
+        <SeriesSection run={r} target={target !== null && 'series' in target ? target : null} />
+      </Card>
+      <div className={classes.twoColumns}>
+        <Card withBorder component="section" aria-labelledby="metrics-heading">
+          <Title order={2} size="h4" id="metrics-heading" mb="sm">
+            Metrics
+          </Title>
+          <MetricsTable metrics={r.metrics} />
+        </Card>
+        <Card withBorder component="section" aria-labelledby="params-heading">
+          <Title order={2} size="h4" id="params-heading" mb="sm">
+            Params
+          </Title>
+          <ParamsTree params={r.params} highlight={target !== null && 'param' in target ? target.param : null} />
+        </Card>
+      </div>
+      <Card withBorder component="section" aria-labelledby="comments-heading">
+        <Title order={2} size="h4" id="comments-heading" mb="sm">
+          Comments
+        </Title>
+        <CommentsThread
+          runId={r.id}
+          userId={user?.id ?? ''}
+          isAdmin={user?.role === 'admin'}
+          paramPaths={[...paramPaths(r.params)]}
+          seriesNames={(r.series ?? []).map((s) => s.name)}
+        />
+      </Card>
+    </Stack>
+  );
+}
+
+function RunHeader({ run: r }: { run: Run }) {
+  const { user } = useSession();
+  const m = useRunMutations(r.id);
+  const [confirm, setConfirm] = useState(false);
+  const isAdmin = can(user?.role, 'runs:delete');
+  return (
+    <Group justify="space-between" align="flex-start">
+      <div>
+        <Title order={1} className={classes.notes}>
+          {r.name}
+        </Title>
+        <Group gap="xs" mt={4}>
+          <Text size="sm">
+            Project{' '}
+            <Anchor component={Link} to={`/runs?project=${encodeURIComponent(r.project)}`}>
+              {r.project}
+            </Anchor>
+          </Text>
+          <StatusBadge status={r.status} />
+          <Anchor component={Link} to={`/compare?ids=${encodeURIComponent(r.id)}`} size="sm">
+            Compare with…
+          </Anchor>
+        </Group>
+      </div>
+      {isAdmin && (
+        <Group gap="xs">
+          {r.deleted_at === null ? (
+            <Button color="red" variant="light" onClick={() => { setConfirm(true); }}>
+              Delete run
+            </Button>
+          ) : (
+            <Button onClick={() => { m.restore.mutate(); }} loading={m.restore.isPending}>
+              Restore run
+            </Button>
+          )}
+        </Group>
+      )}
+      {m.restore.error !== null && <ErrorAlert error={m.restore.error} />}
+      <ConfirmDialog
+        opened={confirm}
+        title="Delete this run?"
+        confirmLabel="Delete run"
+        danger
+        pending={m.remove.isPending}
+        error={m.remove.error}
+        onConfirm={() => { m.remove.mutate(undefined, { onSuccess: () => { setConfirm(false); } }); }}
+        onClose={() => { setConfirm(false); }}
+      >
+        The run leaves every list and view. Its data stay, and an admin can restore it.
+      </ConfirmDialog>
+    </Group>
+  );
+}
+
+function Summary({ run: r }: { run: Run }) {
+  const rows: [string, string][] = [
+    ['Status', r.status],
+    ['Created', formatDateTime(r.created_at)],
+    ['Started', r.started_at === null ? '—' : formatDateTime(r.started_at)],
+    ['Finished', r.finished_at === null ? '—' : formatDateTime(r.finished_at)],
+    ['Duration', formatDuration(r.duration_seconds) || '—'],
+    ['Last heartbeat', r.heartbeat_at === null ? '—' : formatRelative(r.heartbeat_at)],
+    ['Host', r.host || '—'],
+    ['Job', r.job_id || '—'],
+    ['External id', r.external_id],
+    [
+      'Created by',
+      `user ${r.created_by.user_id}${r.created_by.token_id !== undefined && r.created_by.token_id !== '' ? ` with API token ${r.created_by.token_id}` : ''}`,
+    ],
+    ['Tags', (r.tags ?? []).join(', ') || '—'],
+  ];
+  return (
+    <dl className={classes.summary} data-testid="run-summary">
+      {rows.map(([k, v]) => (
+        <div key={k}>
+          <dt>{k}</dt>
+          <dd>{v}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+function Notes({ run: r, canEdit }: { run: Run; canEdit: boolean }) {
+  const m = useRunMutations(r.id);
+  const [draft, setDraft] = useState<string | null>(null);
+  if (draft !== null) {
+    return (
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          m.notes.mutate(draft, { onSuccess: () => { setDraft(null); } });
+        }}
+      >
+        <Textarea
+          label="Notes"
+          value={draft}
+          onChange={(e) => { setDraft(e.currentTarget.value); }}
+          autosize
+          minRows={3}
+          maxLength={65536}
+        />
+        <Group gap="xs" mt="xs">
+          <Button type="submit" size="xs" loading={m.notes.isPending}>
+            Save notes
+          </Button>
+          <Button size="xs" variant="default" onClick={() => { setDraft(null); }}>
+            Cancel
+          </Button>
+        </Group>
+        {m.notes.error !== null && <ErrorAlert error={m.notes.error} title="The notes were not saved" />}
+      </form>
+    );
+  }
+  return (
+    <Stack gap="xs" align="flex-start">
+      {r.notes === '' ? (
+        <Text size="sm" c="dimmed">
+          No notes.
+        </Text>
+      ) : (
+        <Text size="sm" className={classes.notes} data-testid="run-notes">
+          {r.notes}
+        </Text>
+      )}
+      {canEdit && (
+        <Button size="xs" variant="default" onClick={() => { setDraft(r.notes); }}>
+          Edit notes
+        </Button>
+      )}
+    </Stack>
+  );
+}
+
+function MetricsTable({ metrics }: { metrics: Run['metrics'] }) {
+  const names = Object.keys(metrics).sort();
+  if (names.length === 0) {
+    return (
+      <Text size="sm" c="dimmed">
+        This run has no metrics.
+      </Text>
+    );
+  }
+  return (
+    <Table fz="sm" striped aria-label="Metrics">
+      <Table.Thead>
+        <Table.Tr>
+          <Table.Th scope="col">Metric</Table.Th>
+          <Table.Th scope="col">Value</Table.Th>
+        </Table.Tr>
+      </Table.Thead>
+      <Table.Tbody>
+        {names.map((n) => (
+          <Table.Tr key={n}>
+            <Table.Td>{n}</Table.Td>
+            <Table.Td className={classes.mono} title={String(metrics[n])}>
+              {formatNumber(metrics[n])}
+            </Table.Td>
+          </Table.Tr>
+        ))}
+      </Table.Tbody>
+    </Table>
+  );
+}
+
+function SeriesSection({ run: r, target }: { run: Run; target: { series: string; from: number; to: number } | null }) {
+  const all = useMemo(() => (r.series ?? []).map((s) => s.name), [r.series]);
+  const [chosen, setChosen] = useState<string[] | null>(null);
+  const shown = chosen ?? (target !== null && all.includes(target.series) ? [target.series] : all.slice(0, 3));
+  if (all.length === 0) {
+    return (
+      <Text size="sm" c="dimmed">
+        This run has no series.
+      </Text>
+    );
+  }
+  const growth = (r.series ?? []).map((s) => `${s.name}:${String(s.count)}`).join(',');
+  return (
+    <Stack gap="sm">
+      <MultiSelect
+        label="Series on the plot"
+        data={all}
+        value={shown}
+        onChange={setChosen}
+        searchable
+        maxValues={8}
+        w={480}
+      />
+      {shown.length > 0 && (
+        <Suspense fallback={<Loader size="sm" aria-label="Loading the chart" />}>
+          <SeriesChart
+            key={target === null ? 'all' : `${target.series}:${String(target.from)}`}
+            title={shown.join(', ')}
+            lines={shown.map((s) => ({ runId: r.id, series: s, label: s }))}
+            initialWindow={target === null ? null : { from: target.from, to: target.to }}
+            refreshKey={growth}
+          />
+        </Suspense>
+      )}
+      <Table fz="sm" aria-label="Series summaries">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th scope="col">Series</Table.Th>
+            <Table.Th scope="col">Points</Table.Th>
+            <Table.Th scope="col">Steps</Table.Th>
+            <Table.Th scope="col">Min</Table.Th>
+            <Table.Th scope="col">Max</Table.Th>
+            <Table.Th scope="col">Last</Table.Th>
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {(r.series ?? []).map((s) => (
+            <Table.Tr key={s.name}>
+              <Table.Td>{s.name}</Table.Td>
+              <Table.Td className={classes.mono}>{s.count.toLocaleString()}</Table.Td>
+              <Table.Td className={classes.mono}>
+                {s.first_step === null ? '—' : `${String(s.first_step)}–${String(s.last_step)}`}
+              </Table.Td>
+              <Table.Td className={classes.mono}>{formatNumber(s.min)}</Table.Td>
+              <Table.Td className={classes.mono}>{formatNumber(s.max)}</Table.Td>
+              <Table.Td className={classes.mono}>{formatNumber(s.last)}</Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Stack>
+  );
+}
+
+/**
+ * QueueNav walks the view the run was opened from. When a verdict takes
+ * the run out of the view (a review queue), Next is the run that took its
+ * place.
+ */
+function QueueNav({ id }: { id: string }) {
+  const [search] = useSearchParams();
+  const viewParam = search.get('view');
+  const navigate = useNavigate();
+  const view = parseView(new URLSearchParams(viewParam ?? ''));
+  const list = useInfiniteQuery({
+    ...runsListOptions(listRequest(view)),
+    enabled: viewParam !== null,
+  });
+  const runs = useMemo(() => list.data?.pages.flatMap((p) => p.runs) ?? [], [list.data]);
+  const index = runs.findIndex((r) => r.id === id);
+  // Where the run was in the view, kept when a verdict takes it out.
+  const [lastIndex, setLastIndex] = useState(-1);
+  if (index >= 0 && index !== lastIndex) {
+    setLastIndex(index);
+  }
+  const at = index >= 0 ? index : lastIndex;
+  const prev = at > 0 ? runs[at - 1] : undefined;
+  const next = index >= 0 ? runs[index + 1] : at >= 0 ? runs[at] : undefined;
+  const { hasNextPage, isFetchingNextPage, fetchNextPage } = list;
+  useEffect(() => {
+    if (at >= 0 && at >= runs.length - 2 && hasNextPage && !isFetchingNextPage) {
+      void fetchNextPage();
+    }
+  }, [at, runs.length, hasNextPage, isFetchingNextPage, fetchNextPage]);
+
+  if (viewParam === null) {
+    return (
+      <Anchor component={Link} to="/runs" size="sm">
+        ← All runs
+      </Anchor>
+    );
+  }
+  const go = (r: Run | undefined) => {
+    if (r !== undefined) {
+      void navigate(runPath(r.id, viewParam));
+    }
+  };
+  return (
+    <Group justify="space-between" gap="xs" data-testid="queue-nav">
+      <Anchor component={Link} to={`/runs${viewParam === '' ? '' : `?${viewParam}`}`} size="sm">
+        ← Back to the view
+      </Anchor>
+      <Group gap="xs">
+        <Text size="sm" aria-live="polite">
+          {index >= 0 ? `${String(index + 1)} of ${list.data?.pages[0]?.total.toLocaleString() ?? '…'}` : ''}
+        </Text>
+        <Button size="xs" variant="default" disabled={prev === undefined} onClick={() => { go(prev); }}>
+          Previous
+        </Button>
+        <Button size="xs" variant="default" disabled={next === undefined} onClick={() => { go(next); }}>
+          Next
+        </Button>
+      </Group>
+    </Group>
+  );
+}

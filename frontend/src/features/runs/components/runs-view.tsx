@@ -1,0 +1,259 @@
+import {
+  Anchor,
+  Button,
+  Chip,
+  Group,
+  Menu,
+  MultiSelect,
+  Select,
+  Stack,
+  Text,
+  TextInput,
+} from '@mantine/core';
+import { useMemo, useState } from 'react';
+import { Link, useNavigate, useSearchParams } from 'react-router';
+
+import { ErrorAlert } from '@/components/error-alert';
+import { can } from '@/lib/authorization';
+import { useSession } from '@/lib/session/use-session';
+
+import { useProjects, useRunsList } from '../api/runs';
+import { extraColumn, fixedColumns } from '../columns';
+import { runPath } from '../links';
+import { paramPaths, type CompletionSource } from '../query-completion';
+import { queryProblem } from '../query-problem';
+import { useSavedViews } from '../saved-views';
+import { reviewLabels, runStatuses, type Run } from '../types';
+import {
+  listRequest,
+  nextSort,
+  parseView,
+  reviewFilters,
+  viewSearch,
+  type ViewState,
+} from '../view-state';
+import { BulkReview } from './bulk-review';
+import { QueryBar } from './query-bar';
+import { RunsTable } from './runs-table';
+
+const maxCompare = 4;
+
+/**
+ * RunsView is the runs table with its query bar, filter chips, column chooser,
+ * saved views and selection. Everything that defines the view is in the URL.
+ */
+export function RunsView() {
+  const [search, setSearch] = useSearchParams();
+  const view = useMemo(() => parseView(search), [search]);
+  const viewQuery = viewSearch(view).toString();
+  const request = listRequest(view);
+  const list = useRunsList(request);
+  const projects = useProjects();
+  const navigate = useNavigate();
+  const { user } = useSession();
+  const canReview = can(user?.role, 'runs:review');
+  const [selected, setSelected] = useState<Set<string>>(() => new Set());
+  const [widths, setWidths] = useState<Record<string, number>>({});
+
+  const runs = useMemo(() => list.data?.pages.flatMap((p) => p.runs) ?? [], [list.data]);
+  const first = list.data?.pages[0];
+
+  const setView = (next: Partial<ViewState>) => {
+    setSearch(viewSearch({ ...view, ...next }));
+  };
+
+  // Completions and the column chooser know the params and metrics of the loaded runs.
+  const known = useMemo(() => {
+    const params = new Set<string>();
+    const metrics = new Set<string>();
+    for (const r of runs.slice(0, 500)) {
+      paramPaths(r.params, '', 0, params);
+      Object.keys(r.metrics).forEach((m) => metrics.add(m));
+    }
+    return { params: [...params].sort(), metrics: [...metrics].sort() };
+  }, [runs]);
+  const source: CompletionSource = useMemo(
+    () => ({ ...known, projects: (projects.data ?? []).map((p) => p.name) }),
+    [known, projects.data],
+  );
+
+  const columns = useMemo(() => [...fixedColumns, ...view.cols.map(extraColumn)], [view.cols]);
+  const problem = queryProblem(list.error, request.typedStart, view.q);
+  const selectedIds = runs.filter((r) => selected.has(r.id)).map((r) => r.id);
+
+  return (
+    <Stack gap="sm">
+      <QueryBar key={view.q} value={view.q} onSubmit={(q) => { setView({ q }); }} source={source} problem={problem} />
+      <Group gap="md" align="flex-end" wrap="wrap">
+        <Select
+          label="Project"
+          placeholder="All projects"
+          data={(projects.data ?? []).map((p) => p.name)}
+          value={view.project}
+          onChange={(project) => { setView({ project }); }}
+          clearable
+          searchable
+          w={220}
+        />
+        <Chip.Group multiple value={view.status} onChange={(v) => { setView({ status: v }); }}>
+          <Group gap={6} role="group" aria-label="Status">
+            <Text size="sm" fw={500}>
+              Status
+            </Text>
+            {runStatuses.map((s) => (
+              <Chip key={s} value={s} size="xs">
+                {s}
+              </Chip>
+            ))}
+          </Group>
+        </Chip.Group>
+        <Chip.Group multiple value={view.review} onChange={(v) => { setView({ review: v }); }}>
+          <Group gap={6} role="group" aria-label="Review">
+            <Text size="sm" fw={500}>
+              Review
+            </Text>
+            {reviewFilters.map((s) => (
+              <Chip key={s} value={s} size="xs">
+                {s === 'outdated' ? 'outdated' : reviewLabels[s]}
+              </Chip>
+            ))}
+          </Group>
+        </Chip.Group>
+      </Group>
+      <Group gap="md" align="flex-end" justify="space-between">
+        <MultiSelect
+          label="Columns"
+          placeholder={view.cols.length === 0 ? 'Add a param or metric' : undefined}
+          data={[
+            { group: 'Metrics', items: known.metrics.map((m) => `metrics.${m}`) },
+            { group: 'Params', items: known.params.map((p) => `params.${p}`) },
+          ]}
+          value={view.cols}
+          onChange={(cols) => { setView({ cols }); }}
+          searchable
+          clearable
+          w={420}
+          maxDropdownHeight={300}
+        />
+        <SavedViews current={viewQuery} />
+      </Group>
+      <Group justify="space-between">
+        <Text size="sm" aria-live="polite" data-testid="runs-count">
+          {first === undefined
+            ? ' '
+            : `${first.total_exact ? '' : 'at most '}${first.total.toLocaleString()} ${first.total === 1 ? 'run' : 'runs'}`}
+          {list.isFetching && first !== undefined ? ' · updating…' : ''}
+        </Text>
+        {selectedIds.length > 0 && (
+          <Group gap="xs">
+            <Text size="sm">{selectedIds.length} selected</Text>
+            <Button
+              size="xs"
+              variant="default"
+              disabled={selectedIds.length < 2 || selectedIds.length > maxCompare}
+              title={`Compare 2 to ${String(maxCompare)} runs`}
+              onClick={() => void navigate(`/compare?ids=${selectedIds.map(encodeURIComponent).join(',')}`)}
+            >
+              Compare
+            </Button>
+            <Button size="xs" variant="subtle" onClick={() => { setSelected(new Set()); }}>
+              Clear selection
+            </Button>
+          </Group>
+        )}
+      </Group>
+      {canReview && <BulkReview ids={selectedIds} onDone={() => { setSelected(new Set()); }} />}
+      {list.error !== null && problem === null && <ErrorAlert error={list.error} title="The runs could not be loaded" />}
+      <RunsTable
+        runs={runs}
+        total={first?.total ?? 0}
+        columns={columns}
+        sort={view.sort}
+        onSort={(key) => { setView({ sort: nextSort(view.sort, key) }); }}
+        widths={widths}
+        onResize={(key, w) => { setWidths((old) => ({ ...old, [key]: w })); }}
+        selected={selected}
+        onToggle={(id) => { setSelected((old) => {
+            const next = new Set(old);
+            if (!next.delete(id)) {
+              next.add(id);
+            }
+            return next;
+          }); }
+        }
+        onToggleAll={(all) => { setSelected(all ? new Set(runs.map((r) => r.id)) : new Set()); }}
+        hasNextPage={list.hasNextPage}
+        isFetchingNextPage={list.isFetchingNextPage}
+        fetchNextPage={() => void list.fetchNextPage()}
+        runHref={(r: Run) => runPath(r.id, viewQuery)}
+        onOpen={(r: Run) => void navigate(runPath(r.id, viewQuery))}
+        selectable
+      />
+      <Text size="xs" c="dimmed">
+        Tab to the table, then arrows move between runs, Enter opens one and Space selects it.{' '}
+        <Anchor component={Link} to="/projects" size="xs">
+          Projects overview
+        </Anchor>
+      </Text>
+    </Stack>
+  );
+}
+
+/** SavedViews saves the current view under a name and opens saved ones. */
+function SavedViews({ current }: { current: string }) {
+  const { views, save, remove } = useSavedViews();
+  const [name, setName] = useState('');
+  const navigate = useNavigate();
+  const list = views.data ?? [];
+  return (
+    <Stack gap={4}>
+      <Group gap="xs" align="flex-end">
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            const n = name.trim();
+            if (n !== '') {
+              save.mutate({ name: n, search: current }, { onSuccess: () => { setName(''); } });
+            }
+          }}
+        >
+          <Group gap="xs" align="flex-end">
+            <TextInput
+              label="Save this view as"
+              placeholder="sweep-12 review queue"
+              value={name}
+              onChange={(e) => { setName(e.currentTarget.value); }}
+              maxLength={100}
+              w={220}
+            />
+            <Button type="submit" variant="default" disabled={name.trim() === ''} loading={save.isPending}>
+              Save view
+            </Button>
+          </Group>
+        </form>
+        <Menu position="bottom-end" withinPortal={false}>
+          <Menu.Target>
+            <Button variant="default" disabled={list.length === 0}>
+              Saved views ({list.length})
+            </Button>
+          </Menu.Target>
+          <Menu.Dropdown>
+            {list.map((v) => (
+              <Menu.Item key={v.name} onClick={() => void navigate(`/runs${v.search === '' ? '' : `?${v.search}`}`)}>
+                {v.name}
+              </Menu.Item>
+            ))}
+            <Menu.Divider />
+            {list.map((v) => (
+              <Menu.Item key={`rm:${v.name}`} color="red" onClick={() => { remove.mutate(v.name); }}>
+                Remove “{v.name}”
+              </Menu.Item>
+            ))}
+          </Menu.Dropdown>
+        </Menu>
+      </Group>
+      {save.error !== null && <ErrorAlert error={save.error} title="The view was not saved" />}
+      {remove.error !== null && <ErrorAlert error={remove.error} title="The view was not removed" />}
+    </Stack>
+  );
+}

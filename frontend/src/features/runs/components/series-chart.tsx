@@ -1,0 +1,311 @@
+/**
+ * SeriesChart draws series with uPlot from the downsampling endpoint. It is
+ * loaded on demand (its own chunk, uPlot included), so the runs table does
+ * not carry it. uPlot draws on a canvas and sets positions through the CSSOM,
+ * which the strict CSP allows; its stylesheet is a static file.
+ */
+import 'uplot/dist/uPlot.min.css';
+
+import { Button, Group, SegmentedControl, Slider, Text } from '@mantine/core';
+import { keepPreviousData, useQueries } from '@tanstack/react-query';
+import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import uPlot from 'uplot';
+
+import { ErrorAlert } from '@/components/error-alert';
+import { apiFetch } from '@/lib/api-client';
+
+import { formatNumber } from '../format';
+import {
+  alignLines,
+  maxPointsFor,
+  nearestIndex,
+  windowFromScale,
+  type Line,
+  type PlotData,
+  type StepWindow,
+} from '../plot-data';
+import classes from '../runs.module.css';
+import type { SeriesWindow } from '../types';
+
+/** LineRequest names one drawn line: a series of a run, and its legend label. */
+export interface LineRequest {
+  runId: string;
+  series: string;
+  label: string;
+}
+
+// uPlot's Distr is a const enum, which isolated modules cannot read: 3 is its Logarithmic.
+const logScale = JSON.parse('{"distr":3}') as uPlot.Scale;
+
+const palette = ['#1c7ed6', '#e8590c', '#2f9e44', '#ae3ec9', '#c92a2a', '#0c8599', '#5f3dc4', '#a61e4d'];
+
+function seriesQuery(runId: string, names: string[], maxPoints: number, win: StepWindow, refreshKey: string | number) {
+  const params = new URLSearchParams({ max_points: String(maxPoints) });
+  names.forEach((n) => { params.append('name', n); });
+  if (win !== null) {
+    params.set('from', String(win.from));
+    params.set('to', String(win.to));
+  }
+  return {
+    queryKey: ['runs', 'one', runId, 'series', names, maxPoints, win?.from ?? null, win?.to ?? null, refreshKey],
+    queryFn: ({ signal }: { signal: AbortSignal }) =>
+      apiFetch<{ series: SeriesWindow[] }>(`/runs/${encodeURIComponent(runId)}/series?${params.toString()}`, {
+        signal,
+      }),
+    placeholderData: keepPreviousData,
+  };
+}
+
+function cssVar(name: string, fallback: string): string {
+  const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return v === '' ? fallback : v;
+}
+
+/**
+ * SeriesChart plots lines (several series of a run, or one series of several
+ * runs) with zoom (drag to select; the window is fetched again at full
+ * resolution when it fits), log scale, smoothing, and a keyboard cursor:
+ * arrows move it (Shift: ten steps), + and − zoom around it, 0 resets.
+ */
+export default function SeriesChart({
+  title,
+  lines,
+  initialWindow = null,
+  refreshKey,
+}: {
+  title: string;
+  lines: LineRequest[];
+  initialWindow?: StepWindow;
+  /** refreshKey changes when the series grew (a live run), to fetch again. */
+  refreshKey?: string | number;
+}) {
+  const [win, setWin] = useState<StepWindow>(initialWindow);
+  const [log, setLog] = useState(false);
+  const [smoothing, setSmoothing] = useState(0);
+  const [width, setWidth] = useState(800);
+  const [cursorText, setCursorText] = useState('');
+  const box = useRef<HTMLDivElement>(null);
+  const chart = useRef<uPlot | null>(null);
+  const cursorIdx = useRef(-1);
+  const helpId = useId();
+
+  const maxPoints = maxPointsFor(width);
+  const byRun = useMemo(() => {
+    const m = new Map<string, string[]>();
+    for (const l of lines) {
+      m.set(l.runId, [...(m.get(l.runId) ?? []), l.series]);
+    }
+    return [...m.entries()];
+  }, [lines]);
+  const results = useQueries({
+    queries: byRun.map(([runId, names]) => seriesQuery(runId, names, maxPoints, win, refreshKey ?? '')),
+  });
+  const error = results.find((r) => r.error !== null)?.error ?? null;
+  const loading = results.some((r) => r.isFetching);
+  const ready = results.every((r) => r.data !== undefined);
+  const dataKey = results.map((r) => r.dataUpdatedAt).join(',');
+
+  const drawn: Line[] = useMemo(() => {
+    if (!ready) {
+      return [];
+    }
+    return lines.map((l) => {
+      const at = byRun.findIndex(([runId]) => runId === l.runId);
+      const series = results.at(at)?.data.series.find((s) => s.name === l.series);
+      return { label: l.label, points: series?.points ?? [] };
+    });
+    // dataKey stands for the results' contents.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [ready, lines, byRun, dataKey]);
+  const data = useMemo(() => alignLines(drawn, { smoothing, log }), [drawn, smoothing, log]);
+  const downsampled = ready && results.some((r) => r.data.series.some((s) => s.downsampled));
+  const shownPoints = drawn.reduce((n, l) => n + l.points.length, 0);
+
+  // The chart is made again when its shape changes (lines, scale); new data is set in place.
+  const shape = `${lines.map((l) => l.label).join('\u0000')}|${String(log)}`;
+  useEffect(() => {
+    const el = box.current;
+    if (el === null) {
+      return;
+    }
+    const text = cssVar('--mantine-color-text', '#000');
+    const grid = cssVar('--mantine-color-default-border', '#ddd');
+    const axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    const opts: uPlot.Options = {
+      width: el.clientWidth || 800,
+      height: 320,
+      scales: { x: { time: false }, y: log ? logScale : {} },
+      axes: [{ ...axis, label: 'step' }, { ...axis }],
+      series: [
+        { label: 'step', value: (_u, v) => String(v) },
+        ...lines.map((l, i) => ({
+          label: l.label,
+          stroke: palette[i % palette.length] ?? '#1c7ed6',
+          width: 1.5,
+          points: { show: false },
+          value: (_u: uPlot, v: number | null) => (v === null ? '' : formatNumber(v)),
+        })),
+      ],
+      cursor: { drag: { x: true, y: false, setScale: false } },
+      legend: { live: true },
+      hooks: {
+        setSelect: [
+          (u) => {
+            if (u.select.width > 2) {
+              const min = u.posToVal(u.select.left, 'x');
+              const max = u.posToVal(u.select.left + u.select.width, 'x');
+              setWin(windowFromScale(min, max));
+            }
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          },
+        ],
+        setCursor: [
+          (u) => {
+            if (u.cursor.idx !== null && u.cursor.idx !== undefined) {
+              cursorIdx.current = u.cursor.idx;
+            }
+          },
+        ],
+      },
+    };
+    const u = new uPlot(opts, [[]], el);
+    u.root.querySelectorAll('canvas').forEach((c) => { c.setAttribute('aria-hidden', 'true'); });
+    chart.current = u;
+    const over = u.root.querySelector('.u-over');
+    const onDbl = () => { setWin(null); };
+    over?.addEventListener('dblclick', onDbl);
+    const resize = new ResizeObserver(() => {
+      const w = el.clientWidth;
+      if (w > 0) {
+        u.setSize({ width: w, height: 320 });
+        setWidth(w);
+      }
+    });
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      over?.removeEventListener('dblclick', onDbl);
+      u.destroy();
+      chart.current = null;
+    };
+    // `shape` stands for lines and log.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [shape]);
+
+  useEffect(() => {
+    chart.current?.setData(data, true);
+  }, [data, shape]);
+
+  const describe = (plot: PlotData, idx: number) => {
+    const step = plot[0][idx];
+    if (step === undefined) {
+      return '';
+    }
+    const values = lines.map((l, i) => `${l.label} ${formatNumber(plot[i + 1]?.[idx] ?? null) || 'no value'}`);
+    return `step ${String(step)}: ${values.join(', ')}`;
+  };
+
+  const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    const u = chart.current;
+    const xs = data[0];
+    if (u === null || xs.length === 0) {
+      return;
+    }
+    let idx = cursorIdx.current < 0 ? 0 : cursorIdx.current;
+    if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+      e.preventDefault();
+      const delta = (e.key === 'ArrowRight' ? 1 : -1) * (e.shiftKey ? 10 : 1);
+      idx = Math.max(0, Math.min(xs.length - 1, idx + delta));
+    } else if (e.key === 'Home' || e.key === 'End') {
+      e.preventDefault();
+      idx = e.key === 'Home' ? 0 : xs.length - 1;
+    } else if (e.key === '+' || e.key === '=' || e.key === '-' || e.key === '0') {
+      e.preventDefault();
+      if (e.key === '0') {
+        setWin(null);
+        return;
+      }
+      const lo = xs[0] ?? 0;
+      const hi = xs[xs.length - 1] ?? 0;
+      const center = xs[idx] ?? (lo + hi) / 2;
+      const half = ((hi - lo) / 2) * (e.key === '-' ? 2 : 0.5);
+      setWin(windowFromScale(center - half, center + half));
+      return;
+    } else {
+      return;
+    }
+    cursorIdx.current = idx;
+    const x = xs[idx] ?? 0;
+    const firstY = data.slice(1).map((col) => col[idx]).find((v) => typeof v === 'number');
+    u.setCursor({ left: u.valToPos(x, 'x'), top: typeof firstY === 'number' ? u.valToPos(firstY, 'y') : 0 });
+    setCursorText(describe(data, idx));
+  };
+
+  // Keep the index meaningful when the data change under the cursor.
+  useEffect(() => {
+    if (cursorIdx.current >= data[0].length) {
+      cursorIdx.current = nearestIndex(data[0], data[0].at(-1) ?? 0);
+    }
+  }, [data]);
+
+  return (
+    <section aria-label={title}>
+      <Group justify="space-between" mb="xs" wrap="wrap">
+        <Text fw={600}>{title}</Text>
+        <Group gap="sm" wrap="wrap">
+          <SegmentedControl
+            size="xs"
+            aria-label="Y scale"
+            data={[
+              { value: 'linear', label: 'Linear' },
+              { value: 'log', label: 'Log' },
+            ]}
+            value={log ? 'log' : 'linear'}
+            onChange={(v) => { setLog(v === 'log'); }}
+          />
+          <Group gap={6} wrap="nowrap">
+            <Text size="sm" id={`${helpId}-smooth`}>
+              Smoothing
+            </Text>
+            <Slider
+              w={120}
+              min={0}
+              max={0.99}
+              step={0.01}
+              value={smoothing}
+              onChange={setSmoothing}
+              label={(v) => v.toFixed(2)}
+              thumbProps={{ 'aria-labelledby': `${helpId}-smooth` }}
+            />
+          </Group>
+          <Button size="xs" variant="default" onClick={() => { setWin(null); }} disabled={win === null}>
+            Reset zoom
+          </Button>
+        </Group>
+      </Group>
+      {error !== null && <ErrorAlert error={error} title="The series could not be loaded" />}
+      <div
+        ref={box}
+        className={classes.plot}
+        tabIndex={0}
+        role="group"
+        aria-roledescription="chart"
+        aria-label={`${title}. Arrow keys move the cursor, plus and minus zoom, 0 resets.`}
+        aria-describedby={`${helpId}-cursor ${helpId}-window`}
+        onKeyDown={onKey}
+        data-testid="series-chart"
+        data-points={shownPoints}
+        data-window={win === null ? '' : `${String(win.from)}-${String(win.to)}`}
+        data-loading={loading || !ready ? 'true' : 'false'}
+      />
+      <Text size="xs" c="dimmed" id={`${helpId}-window`}>
+        {win === null ? 'All steps' : `Steps ${String(win.from)} to ${String(win.to)}`}
+        {ready ? ` · ${shownPoints.toLocaleString()} points drawn${downsampled ? ' (downsampled, M4)' : ' (every point)'}` : ' · loading…'}
+        {' · drag to zoom, double-click to reset'}
+      </Text>
+      <Text size="sm" id={`${helpId}-cursor`} aria-live="polite" data-testid="chart-cursor">
+        {cursorText}
+      </Text>
+    </section>
+  );
+}

@@ -1,0 +1,116 @@
+/**
+ * Turning downsampled series windows (GET /api/runs/{id}/series, M4) into
+ * the aligned columns a uPlot chart draws: one x column of steps and one y
+ * column per line, with gaps (null) where a line has no point, where the
+ * value is NaN or infinite, or where a log scale cannot show it.
+ */
+import { toNumber } from './format';
+import type { Point } from './types';
+
+/** Line is one drawn line: a label and its points. */
+export interface Line {
+  label: string;
+  points: readonly Point[];
+}
+
+export interface PlotOptions {
+  /** smoothing is the exponential moving average weight, 0 (off) to 0.99. */
+  smoothing: number;
+  /** log draws the y axis on a log scale: values ≤ 0 become gaps. */
+  log: boolean;
+}
+
+/** PlotData is uPlot's AlignedData: steps, then one column per line. */
+export type PlotData = [number[], ...(number | null | undefined)[][]];
+
+/** maxPointsFor is how many points to ask for at a plot width: M4 needs four per pixel column. */
+export function maxPointsFor(widthPx: number): number {
+  return Math.max(4, Math.min(100_000, Math.round(widthPx) * 4));
+}
+
+/**
+ * smooth applies a debiased exponential moving average (as TensorBoard does)
+ * over the finite values, leaving gaps as gaps.
+ */
+export function smooth(values: (number | null)[], weight: number): (number | null)[] {
+  if (weight <= 0) {
+    return values;
+  }
+  const w = Math.min(weight, 0.999);
+  let last = 0;
+  let n = 0;
+  return values.map((v) => {
+    if (v === null) {
+      return null;
+    }
+    last = last * w + (1 - w) * v;
+    n++;
+    return last / (1 - Math.pow(w, n));
+  });
+}
+
+/**
+ * alignLines merges the lines' steps into one sorted x column and places
+ * each line's values on it: undefined where the line has no point (lines
+ * sampled at different steps still draw as lines), null for a gap.
+ */
+export function alignLines(lines: readonly Line[], opts: PlotOptions): PlotData {
+  const steps = new Set<number>();
+  for (const line of lines) {
+    for (const [step] of line.points) {
+      steps.add(step);
+    }
+  }
+  const xs = [...steps].sort((a, b) => a - b);
+  const index = new Map<number, number>();
+  xs.forEach((x, i) => index.set(x, i));
+  const columns = lines.map((line) => {
+    const col: (number | null | undefined)[] = new Array<number | null | undefined>(xs.length).fill(undefined);
+    const own: (number | null)[] = [];
+    const at: number[] = [];
+    for (const [step, raw] of line.points) {
+      const v = toNumber(raw);
+      const shown = v === null || !Number.isFinite(v) || (opts.log && v <= 0) ? null : v;
+      own.push(shown);
+      at.push(index.get(step) ?? 0);
+    }
+    const values = smooth(own, opts.smoothing);
+    at.forEach((i, k) => {
+      col[i] = values[k] ?? null;
+    });
+    return col;
+  });
+  return [xs, ...columns];
+}
+
+/** nearestIndex finds the index of the x closest to `x` in a sorted column (keyboard cursor, windows). */
+export function nearestIndex(xs: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length - 1;
+  if (hi < 0) {
+    return -1;
+  }
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((xs[mid] ?? 0) < x) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo > 0 && Math.abs((xs[lo - 1] ?? 0) - x) <= Math.abs((xs[lo] ?? 0) - x)) {
+    return lo - 1;
+  }
+  return lo;
+}
+
+/** Window is a step range to request, or null for the whole series. */
+export type StepWindow = { from: number; to: number } | null;
+
+/** windowFromScale turns a zoomed x scale into the whole steps to ask the server for. */
+export function windowFromScale(min: number, max: number): StepWindow {
+  if (!Number.isFinite(min) || !Number.isFinite(max) || max <= min) {
+    return null;
+  }
+  return { from: Math.max(0, Math.floor(min)), to: Math.max(0, Math.ceil(max)) };
+}
