@@ -59,6 +59,10 @@ type errorBody struct {
 	Position *QueryPosition `json:"position,omitempty"`
 }
 
+// statusClientClosedRequest is nginx's 499: the client closed the
+// connection before the answer (only the access log sees it).
+const statusClientClosedRequest = 499
+
 // databaseRetryAfter is how long clients are told to wait when the database
 // is unreachable.
 const databaseRetryAfter = 5
@@ -74,6 +78,8 @@ var (
 		Message: "The database cannot be reached right now. Try again shortly.", RetryAfter: databaseRetryAfter}
 	errBusy = &Error{Status: http.StatusServiceUnavailable, Code: "busy", RetryAfter: 1,
 		Message: "The server is busy checking passwords. Try again in a moment."}
+	errLeaseBusy = &Error{Status: http.StatusServiceUnavailable, Code: "busy", RetryAfter: 1,
+		Message: "Another write to this run is in progress. Try again in a moment."}
 	errStorage = &Error{Status: http.StatusServiceUnavailable, Code: "storage_unavailable",
 		Message:    "The server cannot write to its data folder (disk full, read-only or failing). Nothing was changed; an operator has been alerted in the server log.",
 		RetryAfter: storageRetryAfter}
@@ -173,8 +179,7 @@ func toError(err error) (e *Error, known bool) {
 	case errors.Is(err, db.ErrLeaseHeld):
 		// Writers to one run's series took turns for longer than the
 		// lease wait: worth retrying, like any busy answer.
-		return &Error{Status: http.StatusServiceUnavailable, Code: "busy", RetryAfter: 1,
-			Message: "Another write to this run is in progress. Try again in a moment."}, true
+		return errLeaseBusy, true
 	case errors.Is(err, db.ErrNotFound):
 		return errNotFound, true
 	case errors.Is(err, db.ErrConflict):
@@ -188,8 +193,15 @@ func toError(err error) (e *Error, known bool) {
 // Unknown errors are logged with the request ID and answered with a generic
 // 500: their text (driver messages, file paths) never reaches the client.
 func (s *Server) writeError(c *gin.Context, err error) {
-	e, known := toError(err)
 	ctx := c.Request.Context()
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		// The client went away (a browser cancelled a superseded request):
+		// nobody reads an answer, and it is no server error.
+		s.log.DebugContext(ctx, "request cancelled by the client", "request_id", requestIDOf(c), "path", c.Request.URL.Path)
+		c.AbortWithStatus(statusClientClosedRequest)
+		return
+	}
+	e, known := toError(err)
 	switch {
 	case !known:
 		s.log.ErrorContext(ctx, "request failed",
@@ -197,6 +209,9 @@ func (s *Server) writeError(c *gin.Context, err error) {
 	case e == errStorage:
 		s.sampled.log(ctx, s.log, slog.LevelError, "the data folder refuses writes: free disk space or make it writable",
 			"request_id", requestIDOf(c), "path", c.Request.URL.Path, "err", err)
+	case e == errLeaseBusy:
+		s.sampled.log(ctx, s.log, slog.LevelWarn, "concurrent series writes to one run waited past the lease: answered 503 busy",
+			"request_id", requestIDOf(c), "path", c.Request.URL.Path)
 	case e == errBusy:
 		// Overload, not an outage: the hashing pool is full.
 		s.sampled.log(ctx, s.log, slog.LevelWarn, "password hashing saturated: sign-ins answered 503 busy",

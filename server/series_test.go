@@ -1,8 +1,10 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"math"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -204,7 +206,27 @@ func TestSeriesLeaseHeldIsBusy(t *testing.T) {
 	if !known || e.Status != 503 || e.Code != "busy" || e.RetryAfter == 0 {
 		t.Fatalf("lease held answered %+v (known %v)", e, known)
 	}
-	if e == errBusy {
-		t.Fatal("lease held must not read as a saturated password pool in the log")
+	if e != errLeaseBusy {
+		t.Fatal("lease held must not read as a saturated password pool or an outage in the log")
+	}
+}
+
+// TestCancelledRequestIsNoServerError: a browser cancelling a superseded
+// read (the plot asked for a new window) reaches the handlers as a
+// cancelled context. That is answered 499 for the access log, never 500,
+// and no ERROR line is written.
+func TestCancelledRequestIsNoServerError(t *testing.T) {
+	f := newRunsFixture(t, dbtest.SQLite(t))
+	req := httptest.NewRequest("GET", "/api/runs/"+f.runP1+"/series?max_points=100", nil)
+	req.Header.Set("Authorization", "Bearer "+f.reviewer.access)
+	ctx, cancel := context.WithCancel(req.Context())
+	cancel()
+	rec := httptest.NewRecorder()
+	f.srv.handler.ServeHTTP(rec, req.WithContext(ctx))
+	if rec.Code != 499 {
+		t.Fatalf("cancelled request answered %d: %s", rec.Code, rec.Body)
+	}
+	if logs := f.srv.logs.String(); strings.Contains(logs, "level=ERROR") || strings.Contains(logs, `"level":"ERROR"`) {
+		t.Fatalf("a cancelled request logged an error:\n%s", logs)
 	}
 }

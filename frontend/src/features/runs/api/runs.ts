@@ -62,15 +62,26 @@ export function hasLiveRuns(runs: readonly Run[]): boolean {
 }
 
 /**
- * useRunsList subscribes to a view. While a loaded run is queued or running it
- * polls every {@link liveIntervalMs}; TanStack Query pauses the interval while
- * the tab is hidden and refetches when it comes back.
+ * livePagesMax bounds live polling: a refetch of an infinite list asks for
+ * every loaded page again, so a view scrolled deep into a sweep stops
+ * polling (it refreshes when scrolled back to the top or reloaded).
+ */
+export const livePagesMax = 3;
+
+/** isLive tells whether a loaded view polls: it holds a run that may change, within the first pages. */
+export function isLive(pages: readonly RunsPage[] | undefined): boolean {
+  return pages !== undefined && pages.length <= livePagesMax && hasLiveRuns(pages.flatMap((p) => p.runs));
+}
+
+/**
+ * useRunsList subscribes to a view. While it is live ({@link isLive}) it
+ * polls every {@link liveIntervalMs}; TanStack Query pauses the interval
+ * while the tab is hidden and refetches when it comes back.
  */
 export function useRunsList(list: ListRequest) {
   return useInfiniteQuery({
     ...runsListOptions(list),
-    refetchInterval: (query) =>
-      hasLiveRuns(query.state.data?.pages.flatMap((p) => p.runs) ?? []) ? liveIntervalMs : false,
+    refetchInterval: (query) => (isLive(query.state.data?.pages) ? liveIntervalMs : false),
     refetchIntervalInBackground: false,
   });
 }

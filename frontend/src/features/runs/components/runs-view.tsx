@@ -17,7 +17,7 @@ import { ErrorAlert } from '@/components/error-alert';
 import { can } from '@/lib/authorization';
 import { useSession } from '@/lib/session/use-session';
 
-import { useProjects, useRunsList } from '../api/runs';
+import { isLive, liveIntervalMs, useProjects, useRunsList } from '../api/runs';
 import { extraColumn, fixedColumns } from '../columns';
 import { runPath } from '../links';
 import { paramPaths, type CompletionSource } from '../query-completion';
@@ -142,6 +142,7 @@ export function RunsView() {
           {first === undefined
             ? ' '
             : `${first.total_exact ? '' : 'at most '}${first.total.toLocaleString()} ${first.total === 1 ? 'run' : 'runs'}`}
+          {isLive(list.data?.pages) ? ` · live, every ${String(liveIntervalMs / 1000)} s` : ''}
           {list.isFetching && first !== undefined ? ' · updating…' : ''}
         </Text>
         {selectedIds.length > 0 && (
