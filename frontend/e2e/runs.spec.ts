@@ -144,6 +144,30 @@ test('a job reports runs; a reviewer filters, sorts by a metric, opens a run, zo
   // Rejecting without a comment is refused before anything is sent.
   await page.getByRole('button', { name: 'Reject' }).click();
   await expect(page.getByText('Say why: a comment is required for this verdict')).toBeVisible();
+
+  // Comments that point at a step range and at a param; their links show what they point at.
+  await page.getByRole('textbox', { name: 'Add a comment' }).fill('the bump here');
+  await page.getByRole('combobox', { name: 'Points at' }).click();
+  await page.getByRole('option', { name: 'A step range' }).click();
+  await page.getByRole('combobox', { name: 'Series', exact: true }).click();
+  await page.getByRole('option', { name: 'loss' }).click();
+  await page.getByRole('textbox', { name: 'From step' }).fill('100');
+  await page.getByRole('textbox', { name: 'To step' }).fill('200');
+  await page.getByRole('button', { name: 'Comment', exact: true }).click();
+  await page.getByRole('textbox', { name: 'Add a comment' }).fill('why sgd?');
+  await page.getByRole('combobox', { name: 'Points at' }).click();
+  await page.getByRole('option', { name: 'A param' }).click();
+  await page.getByRole('combobox', { name: 'Param' }).click();
+  await page.getByRole('option', { name: 'optimizer.name' }).click();
+  await page.getByRole('button', { name: 'Comment', exact: true }).click();
+  await page.getByRole('link', { name: 'loss, steps 100–200' }).click();
+  await expect(page).toHaveURL(/#series:loss:100-200$/);
+  await expect(page.getByTestId('series-chart')).toHaveAttribute('data-window', '100-200');
+  await expect(page.getByTestId('series-chart')).toHaveAttribute('data-points', '101');
+  await page.getByRole('link', { name: 'param optimizer.name' }).click();
+  const param = page.locator('[data-param="optimizer.name"]');
+  await expect(param).toBeInViewport();
+  await expect(param).toHaveAttribute('data-marked', 'true');
 });
 
 test('a reviewer compares two runs, then shares the filtered view; another browser sees the same rows', async ({

@@ -72,7 +72,12 @@ function TreeNode({ node, term, highlight }: { node: Node; term: string; highlig
   if (node.children === undefined) {
     const marked = highlight === node.path;
     return (
-      <li id={paramId(node.path)} className={marked ? classes.marked : undefined} data-param={node.path}>
+      <li
+        id={paramId(node.path)}
+        className={marked ? classes.marked : undefined}
+        data-param={node.path}
+        data-marked={marked || undefined}
+      >
         <span className={classes.paramKey}>{node.key}</span>
         {' = '}
         <span className={classes.mono}>{formatValue(node.value)}</span>
