@@ -2,7 +2,7 @@ import type { Page } from '@playwright/test';
 
 import { expect, test } from './fixtures';
 import { cliLog, cliPush, createApiToken, patchRun, pythonJob, stamp } from './jobs';
-import { createUser, refreshUrl, signIn } from './support';
+import { admin, createUser, refreshUrl, signIn } from './support';
 
 /** rowNames lists the names in the runs table's rendered rows, top to bottom. */
 async function rowNames(page: Page): Promise<string[]> {
@@ -385,3 +385,55 @@ test('the first page after sign-in stays under 250 KB gzip; plots load on demand
   expect(assets.some((a) => a.includes('series-chart'))).toBe(false);
 });
 
+
+test('a reviewer sets the project baseline; an admin deletes and restores a run', async ({ page, request, pageProblems }) => {
+  pageProblems.expect(401, refreshUrl, page);
+  const reviewer = await createUser(request, 'reviewer');
+  const token = await createApiToken(request, reviewer);
+  const project = `baseline-${stamp()}`;
+  const base = cliPush(token, {
+    project,
+    external_id: 'base',
+    name: 'reference',
+    status: 'succeeded',
+    params: { lr: 0.1 },
+    metrics: { loss: 0.2 },
+  });
+  const other = cliPush(token, {
+    project,
+    external_id: 'other',
+    name: 'candidate',
+    status: 'succeeded',
+    params: { lr: 0.2 },
+    metrics: { loss: 0.1 },
+  });
+
+  await page.goto(`/runs/${base}`);
+  await signIn(page, reviewer.email, reviewer.password);
+  await expect(page.getByRole('button', { name: 'Make this the project baseline' })).toHaveCount(0);
+  await page.getByRole('button', { name: 'Approve' }).click();
+  await page.getByRole('button', { name: 'Make this the project baseline' }).click();
+  await expect(page.getByTestId('baseline-badge')).toBeVisible();
+
+  await page.goto(`/runs/${other}`);
+  const baseline = page.getByTestId('baseline');
+  await expect(baseline.getByRole('link', { name: 'reference' })).toBeVisible();
+  await expect(baseline.getByRole('table', { name: 'Params that differ from the baseline' })).toContainText('lr');
+  await expect(baseline.getByRole('table', { name: 'Metrics against the baseline' })).toContainText('-0.1');
+  await baseline.getByRole('link', { name: 'reference' }).click();
+  await expect(page.getByRole('heading', { level: 1, name: 'reference' })).toBeVisible();
+
+  // Reviewers cannot delete; an admin can, and restores.
+  await expect(page.getByRole('button', { name: 'Delete run' })).toHaveCount(0);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signIn(page, admin.email, admin.password);
+  await page.goto(`/runs/${other}`);
+  await page.getByRole('button', { name: 'Delete run' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete run' }).click();
+  await expect(page.getByTestId('deleted-banner')).toBeVisible();
+  await page.goto(`/runs?project=${project}`);
+  await expect.poll(() => rowNames(page)).toEqual(['reference']);
+  await page.goto(`/runs/${other}`);
+  await page.getByRole('button', { name: 'Restore run' }).click();
+  await expect(page.getByTestId('deleted-banner')).toBeHidden();
+});

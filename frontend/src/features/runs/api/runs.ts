@@ -159,6 +159,14 @@ export function useRunMutations(id: string) {
       mutationFn: () => apiFetch<Run>(`${path}/restore`, { method: 'POST' }),
       onSuccess: refresh,
     }),
+    baseline: useMutation({
+      mutationFn: (v: { project: string; set: boolean }) =>
+        apiFetch<undefined>(`/projects/${encodeURIComponent(v.project)}/baseline`, {
+          method: v.set ? 'PUT' : 'DELETE',
+          ...(v.set ? { body: { run_id: id } } : {}),
+        }),
+      onSuccess: refresh,
+    }),
     comment: useMutation({
       mutationFn: (v: { body: string; anchor?: CommentAnchor }) =>
         apiFetch<RunComment>(`${path}/comments`, { method: 'POST', body: v }),

@@ -1,6 +1,7 @@
 import {
   Alert,
   Anchor,
+  Badge,
   Button,
   Card,
   Group,
@@ -22,7 +23,7 @@ import { can } from '@/lib/authorization';
 import { formatDateTime, formatRelative } from '@/lib/format';
 import { useSession } from '@/lib/session/use-session';
 
-import { runsListOptions, useRun, useRunMutations } from '../api/runs';
+import { runsListOptions, useProjects, useRun, useRunMutations } from '../api/runs';
 import { formatDuration, formatNumber } from '../format';
 import { paramId, parseHash, runPath } from '../links';
 import { paramPaths } from '../query-completion';
@@ -141,6 +142,9 @@ function RunHeader({ run: r }: { run: Run }) {
   const m = useRunMutations(r.id);
   const [confirm, setConfirm] = useState(false);
   const isAdmin = can(user?.role, 'runs:delete');
+  const canReview = can(user?.role, 'runs:review');
+  const projects = useProjects();
+  const isBaseline = projects.data?.find((p) => p.name === r.project)?.baseline_run === r.id;
   return (
     <Group justify="space-between" align="flex-start">
       <div>
@@ -155,14 +159,30 @@ function RunHeader({ run: r }: { run: Run }) {
             </Anchor>
           </Text>
           <StatusBadge status={r.status} />
+          {isBaseline && (
+            <Badge variant="outline" size="sm" radius="sm" data-testid="baseline-badge">
+              project baseline
+            </Badge>
+          )}
           <Anchor component={Link} to={`/compare?ids=${encodeURIComponent(r.id)}`} size="sm">
             Compare with…
           </Anchor>
         </Group>
       </div>
-      {isAdmin && (
-        <Group gap="xs">
-          {r.deleted_at === null ? (
+      <Group gap="xs">
+        {canReview && r.deleted_at === null && (isBaseline || r.review.state === 'approved') && (
+          <Button
+            variant="default"
+            loading={m.baseline.isPending}
+            onClick={() => {
+              m.baseline.mutate({ project: r.project, set: !isBaseline });
+            }}
+          >
+            {isBaseline ? 'Clear the project baseline' : 'Make this the project baseline'}
+          </Button>
+        )}
+        {isAdmin &&
+          (r.deleted_at === null ? (
             <Button color="red" variant="light" onClick={() => { setConfirm(true); }}>
               Delete run
             </Button>
@@ -170,10 +190,10 @@ function RunHeader({ run: r }: { run: Run }) {
             <Button onClick={() => { m.restore.mutate(); }} loading={m.restore.isPending}>
               Restore run
             </Button>
-          )}
-        </Group>
-      )}
+          ))}
+      </Group>
       {m.restore.error !== null && <ErrorAlert error={m.restore.error} />}
+      {m.baseline.error !== null && <ErrorAlert error={m.baseline.error} title="The baseline was not changed" />}
       <ConfirmDialog
         opened={confirm}
         title="Delete this run?"
