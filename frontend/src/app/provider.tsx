@@ -3,7 +3,7 @@ import { QueryClientProvider, type QueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type ReactNode } from 'react';
 
 import { memoryColorSchemeManager } from '@/lib/color-scheme-manager';
-import { createQueryClient } from '@/lib/react-query';
+import { createQueryClient, registerQueryClient } from '@/lib/react-query';
 import { getSessionSnapshot, subscribeSession } from '@/lib/session/session';
 
 /**
@@ -59,7 +59,11 @@ export function AppProvider({
   /** testEnv turns Mantine's transitions and portals off (jsdom runs no animation frames reliably). */
   testEnv?: boolean;
 }) {
-  const [client] = useState(() => queryClient ?? createQueryClient());
+  const [client] = useState(() => {
+    const c = queryClient ?? createQueryClient();
+    registerQueryClient(c);
+    return c;
+  });
   const [colorSchemeManager] = useState(memoryColorSchemeManager);
   useForgetDataOnUserChange(client);
   return (

@@ -5,6 +5,7 @@ import { RouterProvider, createMemoryRouter } from 'react-router';
 
 import { AppProvider } from '@/app/provider';
 import { routes } from '@/app/routes';
+import { registerQueryClient } from '@/lib/react-query';
 import { startSession } from '@/lib/session/session';
 
 import { installFakeApi, type FakeApiOptions } from './fake-api';
@@ -37,6 +38,8 @@ export function renderApp(path: string, api: FakeApiOptions = {}) {
   const fake = installFakeApi(api);
   startSession();
   const queryClient = testQueryClient();
+  // Route loaders prefetch into the registered client: this test's, before the router starts.
+  registerQueryClient(queryClient);
   const router = createMemoryRouter(routes, { initialEntries: [path] });
   const result = render(
     <AppProvider queryClient={queryClient} testEnv>

@@ -3,6 +3,7 @@ import { Navigate, type RouteObject } from 'react-router';
 import { AppLayout } from '@/components/layouts/app-layout';
 import { PublicLayout } from '@/components/layouts/public-layout';
 import { paths } from '@/config/paths';
+import { prefetchRuns } from '@/features/runs/api/prefetch';
 
 import { RequirePermission, RequireSession } from './guards';
 import { NotFoundRoute } from './not-found';
@@ -44,7 +45,7 @@ export const routes: RouteObject[] = [
             errorElement: <RouteError />,
             children: [
               { index: true, element: <Navigate to={paths.runs.path} replace /> },
-              { path: paths.runs.path, element: <RunsRoute /> },
+              { path: paths.runs.path, element: <RunsRoute />, loader: prefetchRuns },
               {
                 path: `${paths.runs.path}/:id`,
                 lazy: async () => ({ Component: (await import('./run')).RunRoute }),

@@ -14,6 +14,16 @@ describe('routes', () => {
     expect(await screen.findByText('No runs match this view.')).toBeInTheDocument();
   });
 
+  it('asks for the first page of runs once: the route prefetch and the table share it', async () => {
+    const { api } = renderApp('/runs?project=p1&sort=-metrics.loss');
+
+    expect(await screen.findByText('No runs match this view.')).toBeInTheDocument();
+    const lists = api.fetch.mock.calls
+      .map(([input]) => new URL(input instanceof Request ? input.url : String(input), 'http://localhost'))
+      .filter((u) => u.pathname === '/api/runs');
+    expect(lists.map((u) => u.search)).toEqual(['?limit=100&project=p1&sort=-metrics.loss']);
+  });
+
   it('renders the status page at /status', async () => {
     renderApp('/status');
 
@@ -31,8 +41,9 @@ describe('routes', () => {
 
     await userEvent.click(screen.getByRole('link', { name: 'Go to the runs' }));
 
+    // The runs route has a loader (it prefetches), so the navigation settles a tick later.
+    expect(await screen.findByRole('heading', { level: 1, name: 'Runs' })).toBeInTheDocument();
     expect(router.state.location.pathname).toBe('/runs');
-    expect(screen.getByRole('heading', { level: 1, name: 'Runs' })).toBeInTheDocument();
   });
 
   it('marks the current page in the navigation', async () => {

@@ -53,6 +53,8 @@ export function runsListOptions(list: ListRequest) {
     initialPageParam: '',
     getNextPageParam: (last) => last.next ?? undefined,
     placeholderData: keepPreviousData,
+    // The route's prefetch may land before the table mounts: no second request then.
+    staleTime: 2_000,
   });
 }
 

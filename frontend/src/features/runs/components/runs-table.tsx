@@ -111,7 +111,6 @@ export function RunsTable(props: RunsTableProps) {
         className={classes.table}
         aria-label="Runs"
         aria-rowcount={props.total + 1}
-        aria-multiselectable={props.selectable || undefined}
       >
         <colgroup>
           {props.selectable && <col style={{ width: selectWidth }} />}

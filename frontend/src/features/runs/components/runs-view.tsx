@@ -62,16 +62,18 @@ export function RunsView() {
     setSearch(viewSearch({ ...view, ...next }));
   };
 
-  // Completions and the column chooser know the params and metrics of the loaded runs.
+  // Completions and the column chooser know the params and metrics of the
+  // first five pages (500 runs): pages further down do not change them.
+  const [p0, p1, p2, p3, p4] = list.data?.pages ?? [];
   const known = useMemo(() => {
     const params = new Set<string>();
     const metrics = new Set<string>();
-    for (const r of runs.slice(0, 500)) {
+    for (const r of [p0, p1, p2, p3, p4].flatMap((p) => p?.runs ?? [])) {
       paramPaths(r.params, '', 0, params);
       Object.keys(r.metrics).forEach((m) => metrics.add(m));
     }
     return { params: [...params].sort(), metrics: [...metrics].sort() };
-  }, [runs]);
+  }, [p0, p1, p2, p3, p4]);
   const source: CompletionSource = useMemo(
     () => ({ ...known, projects: (projects.data ?? []).map((p) => p.name) }),
     [known, projects.data],
