@@ -1,7 +1,9 @@
 /** paths lists the client-side routes, so links and the router cannot drift apart. */
 export const paths = {
   overview: { path: '/', label: 'Overview' },
+  projects: { path: '/projects', label: 'Projects' },
   status: { path: '/status', label: 'Server status' },
+  tokens: { path: '/tokens', label: 'API tokens' },
   account: { path: '/account', label: 'Account' },
   users: { path: '/admin/users', label: 'Users' },
   audit: { path: '/admin/audit', label: 'Audit log' },
@@ -28,4 +30,14 @@ export function safeReturnPath(raw: string | null): string {
 export function signInPath(returnTo: string): string {
   const safe = safeReturnPath(returnTo);
   return safe === paths.overview.path ? paths.signIn.path : `${paths.signIn.path}?next=${encodeURIComponent(safe)}`;
+}
+
+/**
+ * projectRunsPath is the runs table filtered to one project: `/runs?q=` and the
+ * query `project = "<name>"`, with `"` and `\` in the name escaped by a
+ * backslash as the query language reads them (docs/query.md).
+ */
+export function projectRunsPath(project: string): string {
+  const quoted = `"${project.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+  return `/runs?q=${encodeURIComponent(`project = ${quoted}`)}`;
 }

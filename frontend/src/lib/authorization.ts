@@ -13,13 +13,17 @@ export const roles: readonly Role[] = ['viewer', 'reviewer', 'admin'];
 /** roleLabels are the roles' names for people. */
 export const roleLabels: Record<Role, string> = { viewer: 'Viewer', reviewer: 'Reviewer', admin: 'Admin' };
 
-/** Permission names an action or page that not every role has. */
-export type Permission = 'users:manage' | 'audit:read';
+/**
+ * Permission names an action or page that not every role has. `runs:write`
+ * (create and change runs) is also the API token scope only reviewers and
+ * admins may hold; `tokens:all` sees and revokes everyone's API tokens.
+ */
+export type Permission = 'users:manage' | 'audit:read' | 'runs:write' | 'tokens:all';
 
 const grants: Record<Role, readonly Permission[]> = {
   viewer: [],
-  reviewer: [],
-  admin: ['users:manage', 'audit:read'],
+  reviewer: ['runs:write'],
+  admin: ['users:manage', 'audit:read', 'runs:write', 'tokens:all'],
 };
 
 /** isRole narrows a claim or API value to a known role. */

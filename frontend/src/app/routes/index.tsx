@@ -14,7 +14,8 @@ import { StatusRoute } from './status';
 /**
  * routes is the whole client-side route table; the browser router and tests both
  * use it. Sign-in and the shell are in the first bundle; account, admin and setup
- * pages load on demand (their password-strength dictionaries are large).
+ * pages load on demand (their password-strength dictionaries are large), and so
+ * do the projects and API tokens pages.
  */
 export const routes: RouteObject[] = [
   {
@@ -44,6 +45,14 @@ export const routes: RouteObject[] = [
             children: [
               { index: true, element: <OverviewRoute /> },
               { path: paths.status.path, element: <StatusRoute /> },
+              {
+                path: paths.projects.path,
+                lazy: async () => ({ Component: (await import('./projects')).ProjectsRoute }),
+              },
+              {
+                path: paths.tokens.path,
+                lazy: async () => ({ Component: (await import('./tokens')).TokensRoute }),
+              },
               {
                 path: paths.account.path,
                 lazy: async () => ({ Component: (await import('./account')).AccountRoute }),
