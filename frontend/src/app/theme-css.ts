@@ -6,7 +6,7 @@ import {
   type ConvertCSSVariablesInput,
 } from '@mantine/core';
 
-import { readableColors, theme } from './theme';
+import { menuColors, readableColors, theme } from './theme';
 
 type Section = keyof ConvertCSSVariablesInput;
 
@@ -25,15 +25,14 @@ export function themeVariables(): ConvertCSSVariablesInput {
 export function themeCss(): string {
   const ours = themeVariables();
   const defaults = defaultCssVariablesResolver(DEFAULT_THEME);
-  const block = (selector: string, section: Section) => {
-    const changed = Object.entries(ours[section]).filter(
-      ([name, value]) => (defaults[section] as Record<string, string>)[name] !== value,
+  const menus = menuColors(mergeMantineTheme(DEFAULT_THEME, theme));
+  const rule = (selector: string, entries: [string, string][]) =>
+    entries.length === 0 ? '' : `\n${selector} {\n${entries.map(([name, value]) => `  ${name}: ${value};`).join('\n')}\n}\n`;
+  const block = (selector: string, section: Section) =>
+    rule(
+      selector,
+      Object.entries(ours[section]).filter(([name, value]) => (defaults[section] as Record<string, string>)[name] !== value),
     );
-    if (changed.length === 0) {
-      return '';
-    }
-    return `\n${selector} {\n${changed.map(([name, value]) => `  ${name}: ${value};`).join('\n')}\n}\n`;
-  };
   return [
     '/*',
     ' * Generated from src/app/theme.ts (the app theme and its readableColors resolver)',
@@ -44,6 +43,8 @@ export function themeCss(): string {
     ' */',
     block(':root', 'variables') +
       block(":root[data-mantine-color-scheme='light']", 'light') +
-      block(":root[data-mantine-color-scheme='dark']", 'dark'),
+      block(":root[data-mantine-color-scheme='dark']", 'dark') +
+      rule(":root[data-mantine-color-scheme='light'] [data-menu-dropdown]", Object.entries(menus.light)) +
+      rule(":root[data-mantine-color-scheme='dark'] [data-menu-dropdown]", Object.entries(menus.dark)),
   ].join('\n');
 }

@@ -1,8 +1,9 @@
+import { DEFAULT_THEME, mergeMantineTheme } from '@mantine/core';
 import { describe, expect, it } from 'vitest';
 
 import { aaTextContrast, contrastRatio } from '@/lib/contrast';
 
-import { alertColors } from './theme';
+import { alertColors, menuColors, theme } from './theme';
 import { themeCss, themeVariables } from './theme-css';
 
 const variables = themeVariables();
@@ -46,6 +47,14 @@ describe('theme', () => {
     it.each(['--mantine-color-dimmed', '--mantine-color-anchor'])('%s inside alerts of every colour the app gives them', (text) => {
       for (const bg of tints) {
         expect(contrastRatio(v(text), v(bg)), `${text} on ${bg}`).toBeGreaterThanOrEqual(aaTextContrast);
+      }
+    });
+
+    it.each(usedColors.filter((c) => c !== 'gray'))('%s: a coloured menu item (shade 6 inside menus) on the dropdown and its hover tint', (c) => {
+      const full = mergeMantineTheme(DEFAULT_THEME, theme);
+      const color = menuColors(full)[scheme][`--mantine-color-${c}-6`] ?? v(`--mantine-color-${c}-6`);
+      for (const bg of [...surfaces, `--mantine-color-${c}-light-hover`]) {
+        expect(contrastRatio(color, v(bg)), `${c} menu item on ${bg}`).toBeGreaterThanOrEqual(aaTextContrast);
       }
     });
 

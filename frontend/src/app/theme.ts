@@ -19,12 +19,21 @@ import { aaTextContrast, contrastRatio, mix, readableColor } from '@/lib/contras
  *
  * Modal's scroll lock (react-remove-scroll) injects a <style> tag, which the CSP
  * blocks; without it the page behind a dialog can scroll, which is harmless.
- * (A plain object rather than Modal.extend, so the first bundle need not carry Modal.)
+ * Its close button is an icon: without a label screen readers announce a bare
+ * "button" (axe: button-name). (A plain object rather than Modal.extend, so the
+ * first bundle need not carry Modal.)
  */
 export const theme = createTheme({
   primaryShade: { light: 8, dark: 8 },
   components: {
-    Modal: { defaultProps: { lockScroll: false } },
+    Modal: { defaultProps: { lockScroll: false, closeButtonProps: { 'aria-label': 'Close' } } },
+    // The placeholder Menu focuses on opening is a role="presentation" child of
+    // role="menu", which ARIA does not allow (axe: aria-required-children); without
+    // it the dropdown takes focus and the arrow keys move into the items.
+    Menu: { defaultProps: { withInitialFocusPlaceholder: false } },
+    // A table wider than the page scrolls sideways; keyboard users must be able to
+    // reach that scroll area with Tab to scroll it (axe: scrollable-region-focusable).
+    TableScrollContainer: { defaultProps: { scrollAreaProps: { viewportProps: { tabIndex: 0 } } } },
   },
 });
 
@@ -63,9 +72,16 @@ function paletteColors(t: MantineTheme): string[] {
   return keys(t.colors).filter((name) => !isVirtualColor(t.colors[name]));
 }
 
-function readableScheme(t: MantineTheme, base: ConvertCSSVariablesInput, scheme: Scheme): Variables {
+/** SchemeColors are one scheme's readable colours: variables of the page, and of menus. */
+interface SchemeColors {
+  root: Variables;
+  menu: Variables;
+}
+
+function readableScheme(t: MantineTheme, base: ConvertCSSVariablesInput, scheme: Scheme): SchemeColors {
   const scope: Variables = { ...base.variables, ...base[scheme] };
   const out: Variables = {};
+  const menu: Variables = {};
   const colors = paletteColors(t);
   const value = (name: VariableName) => resolve(scope, name);
   // Text gains contrast by going darker on light pages and lighter on dark ones.
@@ -109,7 +125,29 @@ function readableScheme(t: MantineTheme, base: ConvertCSSVariablesInput, scheme:
     make(`--mantine-color-${c}-text`, surfaces, away);
     make(`--mantine-color-${c}-outline`, surfaces, away);
   }
-  return out;
+  // The neutral palettes paint the dropdown itself (dark-6 is its background in
+  // the dark scheme, gray and dark its borders and hover), so they keep their shades.
+  for (const c of colors.filter((name) => name !== 'dark' && name !== 'gray')) {
+    // Menu.Item colours its text with the raw shade 6, var(--mantine-color-<c>-6),
+    // not a variant variable; inside menus that shade becomes one readable on the
+    // dropdown and on the item's hover tint.
+    const shade = value(`--mantine-color-${c}-6`);
+    const readable = readableColor(shade, [...surfaces, value(`--mantine-color-${c}-light-hover`)], away, minimumContrast);
+    if (readable !== shade) {
+      menu[`--mantine-color-${c}-6`] = readable;
+    }
+  }
+  return { root: out, menu };
+}
+
+/**
+ * menuColors are the colours `readableColors` cannot express as page-wide
+ * variables: Menu.Item's shade-6 text colours, redefined inside menu dropdowns
+ * (`[data-menu-dropdown]`) per scheme.
+ */
+export function menuColors(t: MantineTheme): Record<Scheme, Variables> {
+  const base = defaultCssVariablesResolver(t);
+  return { light: readableScheme(t, base, 'light').menu, dark: readableScheme(t, base, 'dark').menu };
 }
 
 /**
@@ -121,10 +159,10 @@ function readableScheme(t: MantineTheme, base: ConvertCSSVariablesInput, scheme:
  * dimmed grey, for one, reaches 3.3:1 on white and 3.5:1 on a dark card.
  *
  * Nothing injects these variables at runtime (the CSP forbids inline styles):
- * src/styles/theme.css holds them, generated from this resolver by
- * src/app/theme.test.ts, which fails when the two differ.
+ * src/styles/theme.css holds them (with `menuColors`), generated from this
+ * resolver by src/app/theme.test.ts, which fails when the two differ.
  */
 export const readableColors: CSSVariablesResolver = (t) => {
   const base = defaultCssVariablesResolver(t);
-  return { variables: {}, light: readableScheme(t, base, 'light'), dark: readableScheme(t, base, 'dark') };
+  return { variables: {}, light: readableScheme(t, base, 'light').root, dark: readableScheme(t, base, 'dark').root };
 };

@@ -29,9 +29,16 @@ export function CopyCode({ label, value, id, block = false }: { label: string; v
           )}
         </CopyButton>
       </Group>
-      <Code block={block} className={block ? undefined : classes.wrap} data-testid={id}>
-        {value}
-      </Code>
+      {block ? (
+        // A block keeps its lines and may scroll sideways: keyboard users reach it by Tab (WCAG 2.1.1).
+        <Code block tabIndex={0} role="region" aria-label={label} data-testid={id}>
+          {value}
+        </Code>
+      ) : (
+        <Code className={classes.wrap} data-testid={id}>
+          {value}
+        </Code>
+      )}
     </Stack>
   );
 }

@@ -63,6 +63,8 @@ describe('the new token form', () => {
     expect(within(scopes).getByRole('checkbox', { name: /runs:read/ })).toBeChecked();
     expect(within(dialog).queryByRole('checkbox', { name: /runs:write/ })).not.toBeInTheDocument();
     expect(within(dialog).getByText('Viewers can hold runs:read only.')).toBeInTheDocument();
+    // The theme names Modal's icon-only close button.
+    expect(within(dialog).getByRole('button', { name: 'Close' })).toBeInTheDocument();
   });
 
   it.each(['reviewer', 'admin'])('offers a %s both scopes, both chosen to start with', async (role) => {
