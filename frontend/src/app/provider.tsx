@@ -6,7 +6,7 @@ import { memoryColorSchemeManager } from '@/lib/color-scheme-manager';
 import { createQueryClient } from '@/lib/react-query';
 import { getSessionSnapshot, subscribeSession } from '@/lib/session/session';
 
-import { readableColors, theme } from './theme';
+import { theme } from './theme';
 
 /**
  * useForgetDataOnUserChange drops every cached query when the signed-in user
@@ -39,7 +39,8 @@ function useForgetDataOnUserChange(client: QueryClient) {
  * global classes in src/styles/mantine-global-classes.css, so both are switched
  * off. The app theme's own variables (its readable colours, src/app/theme.ts)
  * are in src/styles/theme.css, generated from the theme and checked against it
- * by src/app/theme.test.ts, because nothing injects them at runtime.
+ * by src/app/theme.test.ts, because nothing injects them at runtime (so the
+ * resolver that computes them is not passed here: it would never run).
  */
 export function AppProvider({ children, queryClient }: { children: ReactNode; queryClient?: QueryClient }) {
   const [client] = useState(() => queryClient ?? createQueryClient());
@@ -48,7 +49,6 @@ export function AppProvider({ children, queryClient }: { children: ReactNode; qu
   return (
     <MantineProvider
       theme={theme}
-      cssVariablesResolver={readableColors}
       withCssVariables={false}
       withGlobalClasses={false}
       colorSchemeManager={colorSchemeManager}

@@ -31,6 +31,8 @@ export function useCreateToken() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: (input: NewTokenInput) => apiFetch<CreatedApiToken>('/tokens', { method: 'POST', body: input }),
+    // The mutation cache would otherwise keep the result (with the secret) for 5 minutes after reset().
+    gcTime: 0,
     onSuccess: () => queryClient.invalidateQueries({ queryKey: tokensQueryOptions.queryKey }),
   });
 }

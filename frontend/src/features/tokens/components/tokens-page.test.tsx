@@ -137,7 +137,7 @@ describe('the new token form', () => {
     const server = tokenServer();
     const writeText = vi.fn<(text: string) => Promise<void>>(() => Promise.resolve());
     Object.defineProperty(navigator, 'clipboard', { value: { writeText }, configurable: true });
-    renderApp('/tokens', { user: { role: 'reviewer' }, handlers: server.handlers });
+    const { queryClient } = renderApp('/tokens', { user: { role: 'reviewer' }, handlers: server.handlers });
     const dialog = await openNewTokenDialog();
 
     await userEvent.type(within(dialog).getByLabelText(/^Name/), '  cluster A  ');
@@ -173,6 +173,10 @@ describe('the new token form', () => {
     await userEvent.click(within(reveal).getByRole('button', { name: 'I have copied it' }));
     await waitFor(() => {
       expect(screen.queryByText(secret)).not.toBeInTheDocument();
+    });
+    // Nor does the query cache keep the answer that carried it.
+    await waitFor(() => {
+      expect(JSON.stringify(queryClient.getMutationCache().getAll().map((m) => m.state))).not.toContain(secret);
     });
     const row = within(await screen.findByTestId('tokens-table')).getByText('cluster A').closest('tr');
     expect(row).not.toBeNull();
