@@ -29,7 +29,8 @@ export const theme = createTheme({
     Modal: { defaultProps: { lockScroll: false, closeButtonProps: { 'aria-label': 'Close' } } },
     // The placeholder Menu focuses on opening is a role="presentation" child of
     // role="menu", which ARIA does not allow (axe: aria-required-children); without
-    // it the dropdown takes focus and the arrow keys move into the items.
+    // it the first item takes focus on opening, as the WAI-ARIA menu button pattern
+    // has it (arrows move on, Escape returns to the button).
     Menu: { defaultProps: { withInitialFocusPlaceholder: false } },
     // A table wider than the page scrolls sideways; keyboard users must be able to
     // reach that scroll area with Tab to scroll it (axe: scrollable-region-focusable).
