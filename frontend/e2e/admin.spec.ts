@@ -106,6 +106,6 @@ test('a viewer sees no admin navigation and no admin page', async ({ page, pageP
 
   await expect(page).toHaveURL('/admin/users');
   await expect(page.getByRole('heading', { level: 1, name: 'Not available' })).toBeVisible();
-  await expect(nav(page).getByRole('link')).toHaveText(['Runs', 'Server status', 'Account']);
+  await expect(nav(page).getByRole('link')).toHaveText(['Runs', 'Projects', 'Server status', 'API tokens', 'Account']);
   await expect(page.getByRole('group', { name: 'Signed in as' })).toContainText('Viewer');
 });

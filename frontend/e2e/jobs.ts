@@ -3,7 +3,7 @@ import path from 'node:path';
 
 import { expect, type APIRequestContext } from '@playwright/test';
 
-import { apiToken, type TestUser } from './support';
+import { createApiToken, type TestUser } from './support';
 
 /** origin is where playwright.config.ts serves the binary. */
 export const origin = `http://127.0.0.1:${process.env['E2E_PORT'] ?? '18473'}`;
@@ -15,15 +15,14 @@ export function stamp(): string {
   return `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
 
-/** createApiToken makes a runs:read+runs:write token for user through the API, as the Tokens page does. */
-export async function createApiToken(request: APIRequestContext, user: TestUser): Promise<string> {
-  const access = await apiToken(request, user.email, user.password);
-  const response = await request.post('/api/tokens', {
-    headers: { Authorization: `Bearer ${access}` },
-    data: { name: `e2e ${stamp()}`, scopes: ['runs:read', 'runs:write'], expires_in_days: 1 },
+/** jobToken makes a runs:read+runs:write API token for user, as the API tokens page does. */
+export async function jobToken(request: APIRequestContext, user: TestUser): Promise<string> {
+  const created = await createApiToken(request, user, {
+    name: `e2e job ${stamp()}`,
+    scopes: ['runs:read', 'runs:write'],
+    expires_in_days: 1,
   });
-  expect(response.status(), 'create API token').toBe(201);
-  return ((await response.json()) as { token: string }).token;
+  return created.token;
 }
 
 function jobEnv(token: string): NodeJS.ProcessEnv {

@@ -1,7 +1,7 @@
 import type { Page } from '@playwright/test';
 
 import { expect, test } from './fixtures';
-import { cliLog, cliPush, createApiToken, patchRun, pythonJob, stamp } from './jobs';
+import { cliLog, cliPush, jobToken, patchRun, pythonJob, stamp } from './jobs';
 import { admin, createUser, refreshUrl, signIn } from './support';
 
 /** rowNames lists the names in the runs table's rendered rows, top to bottom. */
@@ -62,7 +62,7 @@ test('a job reports runs; a reviewer filters, sorts by a metric, opens a run, zo
 }) => {
   pageProblems.expect(401, refreshUrl, page);
   const reviewer = await createUser(request, 'reviewer');
-  const token = await createApiToken(request, reviewer);
+  const token = await jobToken(request, reviewer);
   const { project, ids } = seedSweep(token);
 
   await page.goto('/login');
@@ -178,7 +178,7 @@ test('a reviewer compares two runs, then shares the filtered view; another brows
   pageProblems.expect(401, refreshUrl);
   const reviewer = await createUser(request, 'reviewer');
   const viewer = await createUser(request, 'viewer');
-  const token = await createApiToken(request, reviewer);
+  const token = await jobToken(request, reviewer);
   const { project } = seedSweep(token);
 
   await page.goto('/login');
@@ -226,7 +226,7 @@ test('a saved review queue: bulk review with undo, then approve and walk on with
 }) => {
   pageProblems.expect(401, refreshUrl, page);
   const reviewer = await createUser(request, 'reviewer');
-  const token = await createApiToken(request, reviewer);
+  const token = await jobToken(request, reviewer);
   const { project } = seedSweep(token);
 
   await page.goto(`/runs?project=${project}&review=unreviewed`);
@@ -273,7 +273,7 @@ test('a viewer sees no review, delete or bulk controls', async ({ page, request,
   pageProblems.expect(401, refreshUrl, page);
   const reviewer = await createUser(request, 'reviewer');
   const viewer = await createUser(request, 'viewer');
-  const token = await createApiToken(request, reviewer);
+  const token = await jobToken(request, reviewer);
   const project = `viewer-${stamp()}`;
   cliPush(token, { project, external_id: 'one', name: 'only-run', status: 'succeeded', notes: 'hello' });
 
@@ -299,7 +299,7 @@ test('a viewer sees no review, delete or bulk controls', async ({ page, request,
 test('text from jobs renders as text: a note with markup shows its characters', async ({ page, request, pageProblems }) => {
   pageProblems.expect(401, refreshUrl, page);
   const reviewer = await createUser(request, 'reviewer');
-  const token = await createApiToken(request, reviewer);
+  const token = await jobToken(request, reviewer);
   const project = `xss-${stamp()}`;
   const markup = '<img src=x onerror=alert(1)>';
   const id = cliPush(token, {
@@ -331,7 +331,7 @@ test('text from jobs renders as text: a note with markup shows its characters', 
 test('a running run updates in the table and on its page without a reload', async ({ page, request, pageProblems }) => {
   pageProblems.expect(401, refreshUrl, page);
   const reviewer = await createUser(request, 'reviewer');
-  const token = await createApiToken(request, reviewer);
+  const token = await jobToken(request, reviewer);
   const project = `live-${stamp()}`;
   const id = cliPush(token, { project, external_id: 'live', name: 'live-run', status: 'running' });
 
@@ -389,7 +389,7 @@ test('the first page after sign-in stays under 250 KB gzip; plots load on demand
 test('a reviewer sets the project baseline; an admin deletes and restores a run', async ({ page, request, pageProblems }) => {
   pageProblems.expect(401, refreshUrl, page);
   const reviewer = await createUser(request, 'reviewer');
-  const token = await createApiToken(request, reviewer);
+  const token = await jobToken(request, reviewer);
   const project = `baseline-${stamp()}`;
   const base = cliPush(token, {
     project,

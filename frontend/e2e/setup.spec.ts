@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { expectAccessible } from './axe';
 import { expect, test } from './fixtures';
 import { password } from './support';
 
@@ -44,6 +45,13 @@ test('first-run setup from the logged link creates the admin and signs them in',
 
     await page.goto(link);
     await expect(page.getByRole('heading', { level: 1, name: 'Welcome to labreview' })).toBeVisible();
+    // The setup form meets WCAG 2.1 A/AA in both colour schemes (a11y.spec.ts audits the other pages).
+    await expect(page.getByLabel(/^Your name/)).toBeVisible();
+    for (const colorScheme of ['dark', 'light'] as const) {
+      await page.emulateMedia({ colorScheme });
+      await expect(page.locator('html')).toHaveAttribute('data-mantine-color-scheme', colorScheme);
+      await expectAccessible(page, `the setup form (${colorScheme})`);
+    }
     await page.getByLabel(/^Your name/).fill('First Admin');
     await page.getByLabel(/^Email/).fill('first@e2e.test');
     await page.getByLabel(/^Password/).fill(password);

@@ -68,3 +68,34 @@ export async function signIn(page: Page, email: string, pw = password): Promise<
 
 /** refreshUrl matches the refresh endpoint. */
 export const refreshUrl = /\/api\/auth\/refresh$/;
+
+/** ApiTokenBody is the body of POST /api/tokens. */
+export interface ApiTokenBody {
+  name: string;
+  scopes: string[];
+  projects?: string[];
+  expires_in_days?: number;
+}
+
+/** createApiToken makes an API token for `user` through the API and returns its id and secret. */
+export async function createApiToken(
+  request: APIRequestContext,
+  user: { email: string; password: string },
+  body: ApiTokenBody,
+): Promise<{ id: string; token: string }> {
+  const access = await apiToken(request, user.email, user.password);
+  const response = await request.post('/api/tokens', { headers: { Authorization: `Bearer ${access}` }, data: body });
+  expect(response.status(), 'create API token').toBe(201);
+  return (await response.json()) as { id: string; token: string };
+}
+
+/** reportRun creates a run the way a job does, with an API token (runs:write), and returns its id. */
+export async function reportRun(
+  request: APIRequestContext,
+  token: string,
+  run: { project: string; external_id?: string; status?: string },
+): Promise<string> {
+  const response = await request.post('/api/runs', { headers: { Authorization: `Bearer ${token}` }, data: run });
+  expect(response.status(), 'report a run').toBe(201);
+  return ((await response.json()) as { id: string }).id;
+}

@@ -1,5 +1,7 @@
 import '@mantine/core/styles.css';
 import './styles/mantine-global-classes.css';
+// After Mantine's styles: the theme's variables override the defaults there.
+import './styles/theme.css';
 
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';

@@ -1,4 +1,4 @@
-import { MantineProvider, createTheme } from '@mantine/core';
+import { MantineProvider } from '@mantine/core';
 import { QueryClientProvider, type QueryClient } from '@tanstack/react-query';
 import { useEffect, useState, type ReactNode } from 'react';
 
@@ -6,16 +6,7 @@ import { memoryColorSchemeManager } from '@/lib/color-scheme-manager';
 import { createQueryClient, registerQueryClient } from '@/lib/react-query';
 import { getSessionSnapshot, subscribeSession } from '@/lib/session/session';
 
-/**
- * Modal's scroll lock (react-remove-scroll) injects a <style> tag, which the CSP
- * blocks; without it the page behind a dialog can scroll, which is harmless.
- * (A plain object rather than Modal.extend, so the first bundle need not carry Modal.)
- */
-const theme = createTheme({
-  components: {
-    Modal: { defaultProps: { lockScroll: false } },
-  },
-});
+import { theme } from './theme';
 
 /**
  * useForgetDataOnUserChange drops every cached query when the signed-in user
@@ -46,8 +37,10 @@ function useForgetDataOnUserChange(client: QueryClient) {
  * classes; the CSP (style-src 'self', no 'unsafe-inline') blocks those. The
  * variables of the default theme already ship in @mantine/core/styles.css and the
  * global classes in src/styles/mantine-global-classes.css, so both are switched
- * off. A theme override that changes CSS variables must be mirrored in a static
- * CSS file, because nothing injects them at runtime.
+ * off. The app theme's own variables (its readable colours, src/app/theme.ts)
+ * are in src/styles/theme.css, generated from the theme and checked against it
+ * by src/app/theme.test.ts, because nothing injects them at runtime (so the
+ * resolver that computes them is not passed here: it would never run).
  */
 export function AppProvider({
   children,

@@ -2,7 +2,9 @@
 export const paths = {
   runs: { path: '/runs', label: 'Runs' },
   compare: { path: '/compare', label: 'Compare runs' },
+  projects: { path: '/projects', label: 'Projects' },
   status: { path: '/status', label: 'Server status' },
+  tokens: { path: '/tokens', label: 'API tokens' },
   account: { path: '/account', label: 'Account' },
   users: { path: '/admin/users', label: 'Users' },
   audit: { path: '/admin/audit', label: 'Audit log' },
@@ -29,4 +31,13 @@ export function safeReturnPath(raw: string | null): string {
 export function signInPath(returnTo: string): string {
   const safe = safeReturnPath(returnTo);
   return safe === paths.runs.path ? paths.signIn.path : `${paths.signIn.path}?next=${encodeURIComponent(safe)}`;
+}
+
+/**
+ * projectRunsPath is the runs table filtered to one project with the project
+ * chip (`/runs?project=`): the list then reads exact counts from the
+ * project's counters.
+ */
+export function projectRunsPath(project: string): string {
+  return `${paths.runs.path}?${new URLSearchParams({ project }).toString()}`;
 }

@@ -13,13 +13,19 @@ export const roles: readonly Role[] = ['viewer', 'reviewer', 'admin'];
 /** roleLabels are the roles' names for people. */
 export const roleLabels: Record<Role, string> = { viewer: 'Viewer', reviewer: 'Reviewer', admin: 'Admin' };
 
-/** Permission names an action or page that not every role has. */
-export type Permission = 'users:manage' | 'audit:read' | 'runs:review' | 'runs:delete';
+/**
+ * Permission names an action or page that not every role has. `runs:write`
+ * (create and change runs) is also the API token scope only reviewers and
+ * admins may hold; `runs:review` gives verdicts and sets baselines;
+ * `runs:delete` deletes and restores runs; `tokens:all` sees and revokes
+ * everyone's API tokens.
+ */
+export type Permission = 'users:manage' | 'audit:read' | 'runs:write' | 'runs:review' | 'runs:delete' | 'tokens:all';
 
 const grants: Record<Role, readonly Permission[]> = {
   viewer: [],
-  reviewer: ['runs:review'],
-  admin: ['users:manage', 'audit:read', 'runs:review', 'runs:delete'],
+  reviewer: ['runs:write', 'runs:review'],
+  admin: ['users:manage', 'audit:read', 'runs:write', 'runs:review', 'runs:delete', 'tokens:all'],
 };
 
 /** isRole narrows a claim or API value to a known role. */

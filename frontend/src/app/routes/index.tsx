@@ -15,8 +15,9 @@ import { StatusRoute } from './status';
 /**
  * routes is the whole client-side route table; the browser router and tests both
  * use it. Sign-in, the shell and the runs table are in the first bundle; a run's
- * page, compare (both with the chart library), account, admin and setup pages
- * load on demand (the password-strength dictionaries are large).
+ * page, compare (both with the chart library), projects, API tokens, account,
+ * admin and setup pages load on demand (the password-strength dictionaries are
+ * large).
  */
 export const routes: RouteObject[] = [
   {
@@ -55,6 +56,14 @@ export const routes: RouteObject[] = [
                 lazy: async () => ({ Component: (await import('./compare')).CompareRoute }),
               },
               { path: paths.status.path, element: <StatusRoute /> },
+              {
+                path: paths.projects.path,
+                lazy: async () => ({ Component: (await import('./projects')).ProjectsRoute }),
+              },
+              {
+                path: paths.tokens.path,
+                lazy: async () => ({ Component: (await import('./tokens')).TokensRoute }),
+              },
               {
                 path: paths.account.path,
                 lazy: async () => ({ Component: (await import('./account')).AccountRoute }),

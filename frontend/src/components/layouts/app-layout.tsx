@@ -11,7 +11,9 @@ import classes from './app-layout.module.css';
 
 const navItems: { path: string; label: string; permission?: Permission }[] = [
   paths.runs,
+  paths.projects,
   paths.status,
+  paths.tokens,
   paths.account,
   { ...paths.users, permission: 'users:manage' },
   { ...paths.audit, permission: 'audit:read' },

@@ -138,14 +138,3 @@ export interface RunComment {
   deleted: boolean;
   history?: { body: string; at: string }[];
 }
-
-export interface Project {
-  name: string;
-  runs: number;
-  deleted: number;
-  by_status: Partial<Record<RunStatus, number>>;
-  by_review: Partial<Record<ReviewState, number>>;
-  outdated: number;
-  last_activity: string | null;
-  baseline_run?: string | null;
-}

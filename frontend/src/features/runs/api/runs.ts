@@ -9,11 +9,11 @@ import {
 } from '@tanstack/react-query';
 
 import { apiFetch } from '@/lib/api-client';
+import { projectsQueryOptions } from '@/lib/projects-query';
 
 import type {
   BulkReviewResult,
   CommentAnchor,
-  Project,
   ReviewEntry,
   ReviewState,
   Run,
@@ -105,14 +105,9 @@ export function useRun(id: string) {
   });
 }
 
-/** useProjects lists the projects with their counters. */
+/** useProjects lists the projects with their counters (the cache the projects page shares). */
 export function useProjects() {
-  return useQuery({
-    queryKey: ['projects'],
-    queryFn: ({ signal }) => apiFetch<{ projects: Project[] }>('/projects', { signal }),
-    select: (d) => d.projects,
-    staleTime: 30_000,
-  });
+  return useQuery({ ...projectsQueryOptions, staleTime: 30_000 });
 }
 
 /** useReviewHistory lists a run's verdicts, newest first. */

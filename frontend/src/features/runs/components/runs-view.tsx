@@ -1,5 +1,4 @@
 import {
-  Anchor,
   Button,
   Chip,
   Group,
@@ -11,7 +10,7 @@ import {
   TextInput,
 } from '@mantine/core';
 import { useMemo, useState } from 'react';
-import { Link, useNavigate, useSearchParams } from 'react-router';
+import { useNavigate, useSearchParams } from 'react-router';
 
 import { ErrorAlert } from '@/components/error-alert';
 import { can } from '@/lib/authorization';
@@ -193,10 +192,7 @@ export function RunsView() {
         selectable
       />
       <Text size="xs" c="dimmed">
-        Tab to the table, then arrows move between runs, Enter opens one and Space selects it.{' '}
-        <Anchor component={Link} to="/projects" size="xs">
-          Projects overview
-        </Anchor>
+        Tab to the table, then arrows move between runs, Enter opens one and Space selects it.
       </Text>
     </Stack>
   );
