@@ -39,24 +39,28 @@ async function seed(request: APIRequestContext): Promise<{ token: string; longRu
   const auth = { Authorization: `Bearer ${token}` };
   const started = Date.now();
   const statuses = ['succeeded', 'failed', 'running', 'succeeded', 'cancelled'];
+  // Node's own fetch (keep-alive): Playwright's request context costs the
+  // load generator more CPU per request than the server spends.
+  const base = test.info().project.use.baseURL ?? '';
   await pool(
     Array.from({ length: runs }, (_, i) => i),
     32,
     async (i) => {
-      const r = await request.post('/api/runs', {
-        headers: auth,
-        data: {
+      const r = await fetch(`${base}/api/runs`, {
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': 'application/json' },
+        body: JSON.stringify({
           project: `sweep-${String(i % 20)}`,
           external_id: `run-${String(i)}`,
           name: `run ${String(i)}`,
           status: statuses[i % statuses.length],
           params: { lr: 10 ** -(1 + (i % 5)), batch: 32 << i % 4, seed: i, model: { layers: 2 + (i % 6) } },
-          metrics: { loss: Math.abs(Math.sin(i)) , acc: (i % 1000) / 1000 },
+          metrics: { loss: Math.abs(Math.sin(i)), acc: (i % 1000) / 1000 },
           tags: i % 7 === 0 ? ['baseline'] : [],
-        },
+        }),
       });
-      if (r.status() !== 201) {
-        throw new Error(`create ${String(i)}: ${String(r.status())} ${await r.text()}`);
+      if (r.status !== 201) {
+        throw new Error(`create ${String(i)}: ${String(r.status)} ${await r.text()}`);
       }
     },
   );
