@@ -112,7 +112,8 @@ async function signedInPage(page: Page): Promise<void> {
   await page.getByLabel('Email').fill(admin.email);
   await page.getByLabel(/^Password/).fill(admin.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('heading', { level: 1, name: 'Runs' })).toBeVisible();
+  // The server may still be checkpointing the seeded writes.
+  await expect(page.getByRole('heading', { level: 1, name: 'Runs' })).toBeVisible({ timeout: 60_000 });
 }
 
 const read = (page: Page, name: string) =>
@@ -164,10 +165,10 @@ test('frame times at 100,000 runs and a 1,000,000-point series', async ({ page, 
     const line = `| ${String(rep)} | ${firstRows.toFixed(0)} | ${firstPlot.toFixed(0)} | ${String(scrollTasks.length)}, max ${max(scrollTasks).toFixed(0)} | ${String(Number(loaded) - 1)} | ${String(zoomTasks.length)}, max ${max(zoomTasks).toFixed(0)} |`;
     console.log(line);
     lines.push(line);
-    expect(firstRows).toBeLessThanOrEqual(1000);
-    expect(firstPlot).toBeLessThanOrEqual(1000);
-    expect(max(scrollTasks)).toBeLessThanOrEqual(200);
-    expect(max(zoomTasks)).toBeLessThanOrEqual(200);
+    expect.soft(firstRows, `first rows, round ${String(rep)}`).toBeLessThanOrEqual(1000);
+    expect.soft(firstPlot, `first plot, round ${String(rep)}`).toBeLessThanOrEqual(1000);
+    expect.soft(max(scrollTasks), `longest task scrolling, round ${String(rep)}`).toBeLessThanOrEqual(200);
+    expect.soft(max(zoomTasks), `longest task zooming, round ${String(rep)}`).toBeLessThanOrEqual(200);
   }
   const out = process.env['PERF_OUT'];
   if (out !== undefined) {

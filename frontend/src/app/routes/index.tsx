@@ -3,7 +3,7 @@ import { Navigate, type RouteObject } from 'react-router';
 import { AppLayout } from '@/components/layouts/app-layout';
 import { PublicLayout } from '@/components/layouts/public-layout';
 import { paths } from '@/config/paths';
-import { prefetchRuns } from '@/features/runs/api/prefetch';
+import { prefetchRun, prefetchRuns } from '@/features/runs/api/prefetch';
 
 import { RequirePermission, RequireSession } from './guards';
 import { NotFoundRoute } from './not-found';
@@ -49,6 +49,7 @@ export const routes: RouteObject[] = [
               { path: paths.runs.path, element: <RunsRoute />, loader: prefetchRuns },
               {
                 path: `${paths.runs.path}/:id`,
+                loader: prefetchRun,
                 lazy: async () => ({ Component: (await import('./run')).RunRoute }),
               },
               {

@@ -3,7 +3,7 @@ import type { LoaderFunctionArgs } from 'react-router';
 import { currentQueryClient } from '@/lib/react-query';
 
 import { listRequest, parseView } from '../view-state';
-import { runsListOptions } from './runs';
+import { runOptions, runsListOptions } from './runs';
 
 /**
  * prefetchRuns starts the view's first page as the navigation starts: on a
@@ -19,3 +19,19 @@ export function prefetchRuns({ request }: LoaderFunctionArgs): null {
   return null;
 }
 
+
+/**
+ * prefetchRun starts a run's request as the navigation starts, while the
+ * run page's chunk loads (the route is lazy; this loader is not).
+ */
+export function prefetchRun({ params }: LoaderFunctionArgs): null {
+  const client = currentQueryClient();
+  const id = params['id'];
+  if (client !== null && id !== undefined) {
+    const options = runOptions(id);
+    if (client.getQueryData(options.queryKey) === undefined) {
+      client.query(options).catch(() => undefined);
+    }
+  }
+  return null;
+}

@@ -93,6 +93,8 @@ export function runOptions(id: string) {
   return queryOptions({
     queryKey: ['runs', 'one', id],
     queryFn: ({ signal }) => apiFetch<Run>(`/runs/${encodeURIComponent(id)}`, { signal }),
+    // The route's prefetch may land before the page mounts: no second request then.
+    staleTime: 2_000,
   });
 }
 

@@ -35,7 +35,10 @@ import { CommentsThread } from './comments-thread';
 import { ParamsTree } from './params-tree';
 import { ReviewPanel } from './review-panel';
 
-const SeriesChart = lazy(() => import('./series-chart'));
+// The chart's chunk starts loading with this page's, not after the run has
+// arrived: the two requests overlap instead of following each other.
+const chartModule = import('./series-chart');
+const SeriesChart = lazy(() => chartModule);
 
 /**
  * RunPage is one run: summary, notes, metrics, params, plots, the review

@@ -3,13 +3,14 @@ import {
   Chip,
   Group,
   Menu,
-  MultiSelect,
+  Loader,
+  Popover,
   Select,
   Stack,
   Text,
   TextInput,
 } from '@mantine/core';
-import { useMemo, useState } from 'react';
+import { lazy, Suspense, useMemo, useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
 
 import { ErrorAlert } from '@/components/error-alert';
@@ -36,6 +37,7 @@ import { QueryBar } from './query-bar';
 import { RunsTable } from './runs-table';
 
 const maxCompare = 4;
+const ColumnChooser = lazy(() => import('./column-chooser'));
 
 /**
  * RunsView is the runs table with its query bar, filter chips, column chooser,
@@ -122,20 +124,23 @@ export function RunsView() {
         </Chip.Group>
       </Group>
       <Group gap="md" align="flex-end" justify="space-between">
-        <MultiSelect
-          label="Columns"
-          placeholder={view.cols.length === 0 ? 'Add a param or metric' : undefined}
-          data={[
-            { group: 'Metrics', items: known.metrics.map((m) => `metrics.${m}`) },
-            { group: 'Params', items: known.params.map((p) => `params.${p}`) },
-          ]}
-          value={view.cols}
-          onChange={(cols) => { setView({ cols }); }}
-          searchable
-          clearable
-          w={420}
-          maxDropdownHeight={300}
-        />
+        <Popover position="bottom-start" withinPortal={false} trapFocus shadow="md">
+          <Popover.Target>
+            <Button variant="default">Columns{view.cols.length > 0 ? ` (+${String(view.cols.length)})` : ''}</Button>
+          </Popover.Target>
+          <Popover.Dropdown>
+            <Suspense fallback={<Loader size="sm" aria-label="Loading the column chooser" />}>
+              <ColumnChooser
+                metrics={known.metrics}
+                params={known.params}
+                value={view.cols}
+                onChange={(cols) => {
+                  setView({ cols });
+                }}
+              />
+            </Suspense>
+          </Popover.Dropdown>
+        </Popover>
         <SavedViews current={viewQuery} />
       </Group>
       <Group justify="space-between">
