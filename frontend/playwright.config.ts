@@ -1,9 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { defineConfig } from '@playwright/test';
 
-import { defineConfig, devices } from '@playwright/test';
-
+import { chromium, throwawayDataDir } from './e2e/browser';
 import { accessTokenTtlSeconds } from './e2e/support';
 
 // End-to-end tests run the real labreview binary (style guide §20) against a
@@ -12,20 +9,7 @@ const port = process.env['E2E_PORT'] ?? '18473';
 const origin = `http://127.0.0.1:${port}`;
 const binary = process.env['LABREVIEW_BIN'] ?? '../bin/labreview';
 
-// Playwright loads this file in the runner and again in each worker; only the
-// first load creates the directory, later loads inherit it through the env.
-const dataDirEnv = 'LABREVIEW_E2E_DATA_DIR';
-let dataDir = process.env[dataDirEnv];
-if (dataDir === undefined) {
-  const created = fs.mkdtempSync(path.join(os.tmpdir(), 'labreview-e2e-'));
-  dataDir = created;
-  process.env[dataDirEnv] = created;
-  // The web server has been stopped by the time the runner exits.
-  process.on('exit', () => {
-    fs.rmSync(created, { recursive: true, force: true });
-  });
-}
-
+const dataDir = throwawayDataDir('LABREVIEW_E2E_DATA_DIR', 'labreview-e2e-');
 
 export default defineConfig({
   testDir: './e2e',
@@ -41,27 +25,7 @@ export default defineConfig({
     trace: 'retain-on-failure',
     actionTimeout: 10_000,
   },
-  projects: [
-    {
-      name: 'chromium',
-      use: {
-        ...devices['Desktop Chrome'],
-        headless: true,
-        launchOptions: {
-          executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
-          args: [
-            '--headless',
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            '--no-first-run',
-          ],
-        },
-      },
-    },
-  ],
+  projects: [chromium()],
   webServer: {
     command: `${binary} serve`,
     url: `${origin}/readyz`,

@@ -1,8 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { defineConfig } from '@playwright/test';
 
-import { defineConfig, devices } from '@playwright/test';
+import { chromium, throwawayDataDir } from './e2e/browser';
 
 // Frame-time benchmark (make bench-ui): the real binary on a fresh data
 // directory seeded with 100,000 runs and a 1,000,000-point series. Not part
@@ -10,16 +8,7 @@ import { defineConfig, devices } from '@playwright/test';
 const port = process.env['PERF_PORT'] ?? '18481';
 const origin = `http://127.0.0.1:${port}`;
 const binary = process.env['LABREVIEW_BIN'] ?? '../bin/labreview';
-const dataDirEnv = 'LABREVIEW_PERF_DATA_DIR';
-let dataDir = process.env[dataDirEnv];
-if (dataDir === undefined) {
-  const created = fs.mkdtempSync(path.join(os.tmpdir(), 'labreview-perf-'));
-  dataDir = created;
-  process.env[dataDirEnv] = created;
-  process.on('exit', () => {
-    fs.rmSync(created, { recursive: true, force: true });
-  });
-}
+const dataDir = throwawayDataDir('LABREVIEW_PERF_DATA_DIR', 'labreview-perf-');
 // global-setup.ts seeds the admin into this directory.
 process.env['LABREVIEW_E2E_DATA_DIR'] = dataDir;
 
@@ -31,27 +20,7 @@ export default defineConfig({
   retries: 0,
   reporter: 'list',
   use: { baseURL: origin, actionTimeout: 30_000 },
-  projects: [
-    {
-      name: 'chromium',
-      use: {
-        ...devices['Desktop Chrome'],
-        viewport: { width: 1400, height: 900 },
-        launchOptions: {
-          executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
-          args: [
-            '--headless',
-            '--no-sandbox',
-            '--disable-gpu',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-            '--no-first-run',
-          ],
-        },
-      },
-    },
-  ],
+  projects: [chromium({ width: 1400, height: 900 })],
   webServer: {
     command: `${binary} serve`,
     url: `${origin}/readyz`,

@@ -23,6 +23,8 @@ beforeAll(() => {
     removeEventListener: () => undefined,
     dispatchEvent: () => false,
   });
+  // Mantine's combobox scrolls the option it selects into view.
+  Element.prototype.scrollIntoView = () => undefined;
   window.ResizeObserver = class {
     observe(): void {}
     unobserve(): void {}
