@@ -29,9 +29,9 @@ type viewDoc struct {
 func viewID(userID bson.ObjectID, name string) string { return userID.Hex() + ":" + name }
 
 func toViewDoc(v *db.SavedView) (*viewDoc, error) {
-	uid, err := bson.ObjectIDFromHex(v.UserID)
+	uid, err := oid(v.UserID)
 	if err != nil {
-		return nil, fmt.Errorf("saved view: user id %q is not an id: %w", v.UserID, db.ErrNotFound)
+		return nil, fmt.Errorf("saved view: user id %q is not an id: %w", v.UserID, err)
 	}
 	return &viewDoc{ID: viewID(uid, v.Name), UserID: uid, Name: v.Name, Search: v.Search, UpdatedAt: v.UpdatedAt,
 		WriteID: db.NewID()}, nil
@@ -45,7 +45,7 @@ func (s *Store) views() *mdb.Collection { return s.coll(viewsCollection) }
 
 // ListSavedViews returns a user's views, sorted by db.SortSavedViews.
 func (s *Store) ListSavedViews(ctx context.Context, userID string) ([]db.SavedView, error) {
-	uid, err := bson.ObjectIDFromHex(userID)
+	uid, err := oid(userID)
 	if err != nil {
 		return []db.SavedView{}, nil
 	}
@@ -104,9 +104,9 @@ func (s *Store) PutSavedView(ctx context.Context, v *db.SavedView, limit int) er
 
 // DeleteSavedView removes a user's view.
 func (s *Store) DeleteSavedView(ctx context.Context, userID, name string) error {
-	uid, err := bson.ObjectIDFromHex(userID)
+	uid, err := oid(userID)
 	if err != nil {
-		return fmt.Errorf("db: delete saved view: %w", db.ErrNotFound)
+		return fmt.Errorf("db: delete saved view: %w", err)
 	}
 	res, err := s.views().DeleteOne(ctx, bson.D{{Key: "_id", Value: viewID(uid, name)}})
 	if err != nil {

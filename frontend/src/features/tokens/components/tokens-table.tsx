@@ -1,8 +1,9 @@
-import { Alert, Badge, Button, EmptyState, Group, Loader, Stack, Table, Text, VisuallyHidden } from '@mantine/core';
+import { Badge, Button, EmptyState, Group, Loader, Stack, Table, Text, VisuallyHidden } from '@mantine/core';
 import { useState } from 'react';
 
 import { ConfirmDialog } from '@/components/confirm-dialog';
 import { ErrorAlert } from '@/components/error-alert';
+import { FeedbackAlert } from '@/components/feedback-alert';
 import { can } from '@/lib/authorization';
 import { formatDateTime, formatRelative } from '@/lib/format';
 import { useSession } from '@/lib/session/use-session';
@@ -194,18 +195,13 @@ export function TokensTable() {
     <Stack gap="md">
       <Group justify="flex-end">{newToken}</Group>
       {feedback !== null && (
-        <Alert
-          color="green"
-          variant="light"
-          role="status"
-          withCloseButton
-          closeButtonLabel="Dismiss"
+        <FeedbackAlert
           onClose={() => {
             setFeedback(null);
           }}
         >
           {feedback}
-        </Alert>
+        </FeedbackAlert>
       )}
       {body}
       <CreateTokenDialog

@@ -1,8 +1,9 @@
-import { Alert, Badge, Button, Group, Loader, Menu, Select, Stack, Table, Text, VisuallyHidden } from '@mantine/core';
+import { Badge, Button, Group, Loader, Menu, Select, Stack, Table, Text, VisuallyHidden } from '@mantine/core';
 import { useState } from 'react';
 
 import { ConfirmDialog } from '@/components/confirm-dialog';
 import { ErrorAlert } from '@/components/error-alert';
+import { FeedbackAlert } from '@/components/feedback-alert';
 import { roleLabel, roleLabels, roles } from '@/lib/authorization';
 import { formatDateTime } from '@/lib/format';
 import { useSession } from '@/lib/session/use-session';
@@ -89,18 +90,13 @@ export function UsersTable() {
         </Button>
       </Group>
       {feedback !== null && (
-        <Alert
-          color="green"
-          variant="light"
-          role="status"
-          withCloseButton
-          closeButtonLabel="Dismiss"
+        <FeedbackAlert
           onClose={() => {
             setFeedback(null);
           }}
         >
           {feedback}
-        </Alert>
+        </FeedbackAlert>
       )}
       {update.isError && pending === null && <ErrorAlert error={update.error} title="Could not change the user" />}
       <Table.ScrollContainer minWidth={760}>
