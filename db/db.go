@@ -243,6 +243,8 @@ type Series interface {
 	// batch again adds nothing. When a step was added or a value changed,
 	// the run's DataVersion and Version go up, UpdatedAt becomes now, and
 	// a verdict on it becomes outdated. It returns how many steps were new.
+	// The run's clock (ClockSeries) is written like a series, but neither
+	// counts in added nor changes the judged data.
 	WriteSeries(ctx context.Context, runID string, batch map[string][]Point, now time.Time) (added int, err error)
 	// SeriesSummaries returns the summaries of a run's series, by name.
 	SeriesSummaries(ctx context.Context, runID string) ([]SeriesSummary, error)

@@ -22,6 +22,13 @@ import (
 // downsampled read of 1,000,000 points 22 ms at the median.
 const ChunkPoints = 240
 
+// ClockSeries is the run's clock: a series like the others, kept in the
+// same chunks, whose value at a step is the wall time of that step in Unix
+// seconds (the time a job sent with its points, else the time the server
+// received them). Its name cannot be a user's series (names do not start
+// with $); it has no query values and is not listed with the run's series.
+const ClockSeries = "$time"
+
 // Point is one value of a series at a step.
 type Point struct {
 	Step  int64

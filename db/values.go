@@ -109,6 +109,9 @@ func RunValues(r *Run) []QueryValue {
 
 // SeriesValues lists a series summary's query values.
 func SeriesValues(s SeriesSummary) []QueryValue {
+	if s.Name == ClockSeries {
+		return nil
+	}
 	return []QueryValue{numValue(SeriesKey("min", s.Name), s.Min), numValue(SeriesKey("max", s.Name), s.Max),
 		numValue(SeriesKey("last", s.Name), s.Last), numValue(SeriesKey("count", s.Name), float64(s.Count))}
 }

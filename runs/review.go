@@ -65,7 +65,7 @@ type seriesSnapshot struct {
 }
 
 func (s *Service) snapshot(ctx context.Context, r *db.Run) ([]byte, error) {
-	sums, err := s.db.SeriesSummaries(ctx, r.ID)
+	sums, err := s.seriesSummaries(ctx, r.ID)
 	if err != nil {
 		return nil, err
 	}

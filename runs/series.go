@@ -1,10 +1,12 @@
 package runs
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"math/bits"
 	"slices"
+	"time"
 
 	"labreview/db"
 )
@@ -21,11 +23,18 @@ const (
 	MaxSeriesPerRead = 20
 )
 
+// Times of points: Unix seconds from 1970 up to the year 9999.
+const maxTime = 253402300799
+
 // AppendSeries stores points of a live run's series: {name: points}. A
 // step already stored takes the new value, so a retried batch adds
-// nothing twice. It returns how many steps were new. Series points are
-// data, not changes of record: they are not audited one by one.
-func (s *Service) AppendSeries(ctx context.Context, a Actor, runID string, batch map[string][]db.Point) (int, error) {
+// nothing twice. times gives the wall time (Unix seconds) of steps whose
+// job sent one; every other step of the batch is stamped with the time the
+// server received it. Those times go to the run's clock (db.ClockSeries),
+// one time a step for all its series, which the time axis of the plots
+// reads. It returns how many steps were new. Series points are data, not
+// changes of record: they are not audited one by one.
+func (s *Service) AppendSeries(ctx context.Context, a Actor, runID string, batch map[string][]db.Point, times map[int64]float64) (int, error) {
 	if len(batch) == 0 {
 		return 0, invalid("series", "Send at least one series: {\"<name>\": [[step, value], …]}.")
 	}
@@ -44,6 +53,11 @@ func (s *Service) AppendSeries(ctx context.Context, a Actor, runID string, batch
 			}
 		}
 	}
+	for step, t := range times {
+		if !(t >= 0 && t <= maxTime) {
+			return 0, invalid("series", "Times are Unix seconds from 0 to %d (step %d).", maxTime, step)
+		}
+	}
 	if total > MaxPointsPerBatch {
 		return 0, &InputError{Field: "series", Code: "too_large", Message: "A batch holds at most 100,000 points; send several."}
 	}
@@ -54,11 +68,42 @@ func (s *Service) AppendSeries(ctx context.Context, a Actor, runID string, batch
 	if r.DeletedAt != nil {
 		return 0, ErrDeleted
 	}
-	sorted := make(map[string][]db.Point, len(batch))
+	sorted := make(map[string][]db.Point, len(batch)+1)
 	for name, pts := range batch {
 		sorted[name] = db.SortPoints(pts)
 	}
+	sorted[db.ClockSeries] = clockPoints(sorted, times, s.now())
 	return s.db.WriteSeries(ctx, r.ID, sorted, s.now())
+}
+
+// clockPoints is the clock of a batch of sorted series: each step once,
+// at the time the job gave or else received, in milliseconds' precision.
+func clockPoints(batch map[string][]db.Point, times map[int64]float64, received time.Time) []db.Point {
+	now := float64(received.UnixMilli()) / 1000
+	var clock []db.Point
+	for _, pts := range batch {
+		if clock == nil && len(batch) == 1 { // the steps are sorted and distinct already
+			clock = make([]db.Point, len(pts))
+			for i, p := range pts {
+				clock[i].Step = p.Step
+			}
+			break
+		}
+		for _, p := range pts {
+			clock = append(clock, db.Point{Step: p.Step})
+		}
+	}
+	if len(batch) > 1 {
+		clock = db.SortPoints(clock)
+	}
+	for i := range clock {
+		t, ok := times[clock[i].Step]
+		if !ok {
+			t = now
+		}
+		clock[i].Value = math.Round(t*1000) / 1000
+	}
+	return clock
 }
 
 // SeriesQuery asks for series of a run: at most MaxPoints points each,
@@ -67,6 +112,16 @@ type SeriesQuery struct {
 	Names     []string // empty: every series of the run (up to MaxSeriesPerRead)
 	MaxPoints int      // 0: DefaultMaxPoints
 	From, To  *int64
+	Time      bool // also the wall time of each point, from the run's clock
+}
+
+// SeriesRead is the answer to a SeriesQuery.
+type SeriesRead struct {
+	Series []SeriesData
+	// Clock summarises the run's clock (Count 0: its points carry no
+	// times, having been written before the clock existed): Min is the
+	// earliest time, the origin of a relative time axis.
+	Clock db.SeriesSummary
 }
 
 // SeriesData is one series as read.
@@ -78,11 +133,40 @@ type SeriesData struct {
 	// rather than all of them.
 	WindowCount int64
 	Downsampled bool
+	// Times holds, when asked for, the wall time of each point in Unix
+	// seconds, NaN where the clock does not reach (points written before
+	// it existed). Steps between two clock points are interpolated: exact
+	// when the window fits max points, else within one bucket of the
+	// clock's own M4 selection (a pixel column at the width asked for).
+	Times []float64
+}
+
+// userSeries leaves the clock out of a run's series.
+func userSeries(all []db.SeriesSummary) (user []db.SeriesSummary, clock db.SeriesSummary) {
+	user = all[:0:0]
+	for _, x := range all {
+		if x.Name == db.ClockSeries {
+			clock = x
+		} else {
+			user = append(user, x)
+		}
+	}
+	return user, clock
+}
+
+// seriesSummaries lists a run's series without its clock.
+func (s *Service) seriesSummaries(ctx context.Context, runID string) ([]db.SeriesSummary, error) {
+	all, err := s.db.SeriesSummaries(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	user, _ := userSeries(all)
+	return user, nil
 }
 
 // SeriesSummaries lists a run's series.
 func (s *Service) SeriesSummaries(ctx context.Context, r *db.Run) ([]db.SeriesSummary, error) {
-	return s.db.SeriesSummaries(ctx, r.ID)
+	return s.seriesSummaries(ctx, r.ID)
 }
 
 // ReadSeries reads series of a run, each at most q.MaxPoints points: all
@@ -91,7 +175,7 @@ func (s *Service) SeriesSummaries(ctx context.Context, r *db.Run) ([]db.SeriesSu
 // which draws the same line as the full data at that width. Whole chunks
 // inside a bucket are answered from their summaries; only chunks that
 // straddle a bucket edge are decoded.
-func (s *Service) ReadSeries(ctx context.Context, a Actor, runID string, q SeriesQuery) ([]SeriesData, error) {
+func (s *Service) ReadSeries(ctx context.Context, a Actor, runID string, q SeriesQuery) (*SeriesRead, error) {
 	if q.MaxPoints == 0 {
 		q.MaxPoints = DefaultMaxPoints
 	}
@@ -116,6 +200,7 @@ func (s *Service) ReadSeries(ctx context.Context, a Actor, runID string, q Serie
 	if err != nil {
 		return nil, err
 	}
+	all, clock := userSeries(all)
 	names := slices.Clone(q.Names)
 	if len(names) == 0 {
 		for _, sum := range all {
@@ -125,7 +210,7 @@ func (s *Service) ReadSeries(ctx context.Context, a Actor, runID string, q Serie
 	if len(names) > MaxSeriesPerRead {
 		return nil, invalid("names", "Ask for at most %d series at a time.", MaxSeriesPerRead)
 	}
-	out := make([]SeriesData, 0, len(names))
+	out := &SeriesRead{Series: make([]SeriesData, 0, len(names)), Clock: clock}
 	for _, name := range names {
 		d := SeriesData{SeriesSummary: db.SeriesSummary{Name: name, Min: math.NaN(), Max: math.NaN(), Last: math.NaN()}, Points: []db.Point{}}
 		if i := slices.IndexFunc(all, func(x db.SeriesSummary) bool { return x.Name == name }); i >= 0 {
@@ -134,9 +219,58 @@ func (s *Service) ReadSeries(ctx context.Context, a Actor, runID string, q Serie
 				return nil, err
 			}
 		}
-		out = append(out, d)
+		out.Series = append(out.Series, d)
+	}
+	if q.Time {
+		if err := s.readTimes(ctx, r.ID, clock, q.MaxPoints, out.Series); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
+}
+
+// readTimes sets the times of the series' points from the run's clock,
+// read once over the steps they span.
+func (s *Service) readTimes(ctx context.Context, runID string, clock db.SeriesSummary, maxPoints int, series []SeriesData) error {
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for i := range series {
+		pts := series[i].Points
+		series[i].Times = make([]float64, len(pts))
+		if len(pts) > 0 {
+			lo, hi = min(lo, pts[0].Step), max(hi, pts[len(pts)-1].Step)
+		}
+	}
+	var ticks []db.Point
+	if clock.Count > 0 && lo <= hi {
+		c := SeriesData{}
+		if err := s.readWindow(ctx, runID, db.ClockSeries, lo, hi, maxPoints, &c); err != nil {
+			return err
+		}
+		ticks = c.Points
+	}
+	for i := range series {
+		for j, p := range series[i].Points {
+			series[i].Times[j] = timeAt(ticks, p.Step)
+		}
+	}
+	return nil
+}
+
+// timeAt is the clock's time at step: exact at a tick, linear between two
+// ticks, NaN outside them.
+func timeAt(ticks []db.Point, step int64) float64 {
+	i, found := slices.BinarySearchFunc(ticks, step, func(p db.Point, step int64) int {
+		return cmp.Compare(p.Step, step)
+	})
+	switch {
+	case found:
+		return ticks[i].Value
+	case i == 0 || i == len(ticks):
+		return math.NaN()
+	}
+	a, b := ticks[i-1], ticks[i]
+	t := a.Value + (b.Value-a.Value)*float64(step-a.Step)/float64(b.Step-a.Step)
+	return math.Round(t*1000) / 1000
 }
 
 func (s *Service) readWindow(ctx context.Context, runID, name string, from, to int64, maxPoints int, d *SeriesData) error {

@@ -122,7 +122,7 @@ func (s *Service) cursorAfter(ctx context.Context, r *db.Run, key string) (db.So
 		}
 	case strings.HasPrefix(key, db.KeySeries):
 		fn, name, _ := strings.Cut(strings.TrimPrefix(key, db.KeySeries), ":")
-		sums, err := s.db.SeriesSummaries(ctx, r.ID)
+		sums, err := s.seriesSummaries(ctx, r.ID)
 		if err != nil {
 			return c, err
 		}

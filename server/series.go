@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"runtime"
 	"strconv"
@@ -22,15 +23,19 @@ import (
 const seriesBodyLimit = 16 << 20
 
 // seriesPoints is points as the API writes them: [[step, value], …], the
-// value a number or "NaN", "Infinity", "-Infinity".
-type seriesPoints []db.Point
+// value a number or "NaN", "Infinity", "-Infinity"; with times,
+// [[step, value, time], …], the time in Unix seconds or null.
+type seriesPoints struct {
+	points []db.Point
+	times  []float64 // nil: no times; else one a point, NaN for null
+}
 
 // MarshalJSON writes the pairs directly: a 2,000-point answer is one
 // buffer, not 4,000 values through reflection.
 func (p seriesPoints) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 2+len(p)*24)
+	b := make([]byte, 0, 2+len(p.points)*24)
 	b = append(b, '[')
-	for i, pt := range p {
+	for i, pt := range p.points {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -39,6 +44,14 @@ func (p seriesPoints) MarshalJSON() ([]byte, error) {
 		b = append(b, ',')
 		v, _ := db.Float(pt.Value).MarshalJSON() // never fails
 		b = append(b, v...)
+		if p.times != nil {
+			b = append(b, ',')
+			if t := p.times[i]; math.IsNaN(t) {
+				b = append(b, "null"...)
+			} else {
+				b = strconv.AppendFloat(b, t, 'f', -1, 64)
+			}
+		}
 		b = append(b, ']')
 	}
 	return append(b, ']'), nil
@@ -51,7 +64,9 @@ func seriesInput(format string, args ...any) error {
 
 // parseSeriesBody reads {"<series>": [[step, value], …], …} token by
 // token (a 100,000-point batch is not decoded into generic values first).
-func parseSeriesBody(r io.Reader) (map[string][]db.Point, error) {
+// A point may carry its wall time, [step, value, time] in Unix seconds:
+// times holds it by step (the latest, when series of the batch disagree).
+func parseSeriesBody(r io.Reader) (map[string][]db.Point, map[int64]float64, error) {
 	dec := jsontext.NewDecoder(r)
 	expect := func(kind jsontext.Kind, what string) error {
 		tok, err := dec.ReadToken()
@@ -64,82 +79,99 @@ func parseSeriesBody(r io.Reader) (map[string][]db.Point, error) {
 		return nil
 	}
 	if err := expect('{', `an object {"<series>": [[step, value], …]}`); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := map[string][]db.Point{}
+	var times map[int64]float64
 	for dec.PeekKind() != '}' {
 		tok, err := dec.ReadToken()
 		if err != nil {
-			return nil, readErr(err)
+			return nil, nil, readErr(err)
 		}
 		name := tok.String()
 		if _, dup := out[name]; dup {
-			return nil, seriesInput("Series %q appears twice.", name)
+			return nil, nil, seriesInput("Series %q appears twice.", name)
 		}
 		if err := expect('[', fmt.Sprintf("an array of [step, value] pairs for series %q", name)); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var points []db.Point
 		for dec.PeekKind() != ']' {
 			if dec.PeekKind() == 0 {
-				return nil, readErr(io.ErrUnexpectedEOF)
+				return nil, nil, readErr(io.ErrUnexpectedEOF)
 			}
 			// where names the point in messages; made only for one.
 			where := func() string { return fmt.Sprintf("series %q, point %d", name, len(points)) }
 			if tok, err := dec.ReadToken(); err != nil {
-				return nil, readErr(err)
+				return nil, nil, readErr(err)
 			} else if tok.Kind() != '[' {
-				return nil, seriesInput("Expected [step, value] at %s.", where())
+				return nil, nil, seriesInput("Expected [step, value] at %s.", where())
 			}
 			raw, err := dec.ReadValue()
 			if err != nil {
-				return nil, readErr(err)
+				return nil, nil, readErr(err)
 			}
 			step, err := strconv.ParseInt(string(raw), 10, 64)
 			if err != nil {
-				return nil, seriesInput("The step of %s is not a whole number.", where())
+				return nil, nil, seriesInput("The step of %s is not a whole number.", where())
 			}
 			raw, err = dec.ReadValue()
 			if err != nil {
-				return nil, readErr(err)
+				return nil, nil, readErr(err)
 			}
 			var value float64
 			switch raw.Kind() {
 			case '0':
 				if value, err = strconv.ParseFloat(string(raw), 64); err != nil && !errors.Is(err, strconv.ErrRange) {
-					return nil, seriesInput("The value of %s is not a number.", where())
+					return nil, nil, seriesInput("The value of %s is not a number.", where())
 				}
 			case '"':
 				var f db.Float
 				if err := f.UnmarshalJSON(raw); err != nil {
-					return nil, seriesInput(`The value of %s is a text; only "NaN", "Infinity" and "-Infinity" are allowed.`, where())
+					return nil, nil, seriesInput(`The value of %s is a text; only "NaN", "Infinity" and "-Infinity" are allowed.`, where())
 				}
 				value = float64(f)
 			default:
-				return nil, seriesInput("The value of %s is not a number.", where())
+				return nil, nil, seriesInput("The value of %s is not a number.", where())
+			}
+			if dec.PeekKind() == '0' { // its time
+				raw, err := dec.ReadValue()
+				if err != nil {
+					return nil, nil, readErr(err)
+				}
+				t, err := strconv.ParseFloat(string(raw), 64)
+				if err != nil {
+					return nil, nil, seriesInput("The time of %s is not a number of Unix seconds.", where())
+				}
+				if times == nil {
+					times = map[int64]float64{}
+				}
+				if old, ok := times[step]; !ok || t > old {
+					times[step] = t
+				}
 			}
 			if tok, err := dec.ReadToken(); err != nil {
-				return nil, readErr(err)
+				return nil, nil, readErr(err)
 			} else if tok.Kind() != ']' {
-				return nil, seriesInput("A pair has two elements: [step, value] (%s).", where())
+				return nil, nil, seriesInput("A point is [step, value] or [step, value, time] (%s).", where())
 			}
 			points = append(points, db.Point{Step: step, Value: value})
 			if len(points) > runs.MaxPointsPerBatch {
-				return nil, &runs.InputError{Field: "series", Code: "too_large", Message: "A batch holds at most 100,000 points; send several."}
+				return nil, nil, &runs.InputError{Field: "series", Code: "too_large", Message: "A batch holds at most 100,000 points; send several."}
 			}
 		}
 		if _, err := dec.ReadToken(); err != nil { // ]
-			return nil, readErr(err)
+			return nil, nil, readErr(err)
 		}
 		out[name] = points
 	}
 	if _, err := dec.ReadToken(); err != nil { // }
-		return nil, readErr(err)
+		return nil, nil, readErr(err)
 	}
 	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
-		return nil, errBadJSON
+		return nil, nil, errBadJSON
 	}
-	return out, nil
+	return out, times, nil
 }
 
 // readErr keeps a body-size error (413) and turns the rest into 400.
@@ -185,12 +217,12 @@ func (s *Server) handleSeriesAppend(c *gin.Context) {
 		s.writeError(c, errIngestBusy)
 		return
 	}
-	batch, err := parseSeriesBody(c.Request.Body)
+	batch, times, err := parseSeriesBody(c.Request.Body)
 	if err != nil {
 		s.writeError(c, err)
 		return
 	}
-	added, err := s.runs.AppendSeries(c.Request.Context(), runActor(c), c.Param("id"), batch)
+	added, err := s.runs.AppendSeries(c.Request.Context(), runActor(c), c.Param("id"), batch, times)
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -235,10 +267,25 @@ func toSeriesResponse(sum db.SeriesSummary) seriesResponse {
 	return out
 }
 
-// handleSeriesGet: GET /api/runs/{id}/series?names=a,b&max_points=&from=&to=.
-// `name` (repeatable) names one series exactly, for names with a comma.
+// clockResponse is the span of a run's clock, in Unix seconds.
+type clockResponse struct {
+	First float64 `json:"first"`
+	Last  float64 `json:"last"`
+}
+
+// handleSeriesGet: GET /api/runs/{id}/series?names=a,b&max_points=&from=&to=&x=.
+// `name` (repeatable) names one series exactly, for names with a comma;
+// x=time adds each point's wall time.
 func (s *Server) handleSeriesGet(c *gin.Context) {
 	var q runs.SeriesQuery
+	switch c.Query("x") {
+	case "", "step":
+	case "time":
+		q.Time = true
+	default:
+		s.writeError(c, &runs.InputError{Field: "x", Code: "invalid", Message: "x is step or time."})
+		return
+	}
 	if n := c.Query("names"); n != "" {
 		q.Names = strings.Split(n, ",")
 	}
@@ -269,13 +316,14 @@ func (s *Server) handleSeriesGet(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	out := make([]seriesDataResponse, len(data))
-	for i, d := range data {
+	out := make([]seriesDataResponse, len(data.Series))
+	for i, d := range data.Series {
 		out[i] = seriesDataResponse{seriesResponse: toSeriesResponse(d.SeriesSummary), WindowCount: d.WindowCount,
-			Downsampled: d.Downsampled, Points: seriesPoints(d.Points)}
-		if out[i].Points == nil {
-			out[i].Points = seriesPoints{}
-		}
+			Downsampled: d.Downsampled, Points: seriesPoints{points: d.Points, times: d.Times}}
 	}
-	c.JSON(http.StatusOK, gin.H{"series": out})
+	var clock *clockResponse
+	if data.Clock.Count > 0 {
+		clock = &clockResponse{First: data.Clock.Min, Last: data.Clock.Max}
+	}
+	c.JSON(http.StatusOK, gin.H{"series": out, "clock": clock})
 }

@@ -230,3 +230,154 @@ func TestCancelledRequestIsNoServerError(t *testing.T) {
 		t.Fatalf("a cancelled request logged an error:\n%s", logs)
 	}
 }
+
+// The time axis: each step's wall time, sent by the job or stamped on
+// receipt, kept once a step for all the run's series.
+func TestSeriesTimeAxis(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store db.Store) {
+		f := newRunsFixture(t, store)
+		tok := f.tokens["rw"]
+		run := f.create(t, tok, `{"project":"p1","external_id":"timed"}`, 201)["id"].(string)
+		path := "/api/runs/" + run + "/series"
+		type timedPage struct {
+			Series []struct {
+				Name        string
+				Count       int64
+				Downsampled bool
+				Points      [][3]any
+			}
+			Clock *struct{ First, Last float64 }
+		}
+		get := func(query string) timedPage {
+			t.Helper()
+			var page timedPage
+			rec := f.srv.do(jsonReq("GET", path+query, f.viewer.access, ""))
+			if rec.Code != 200 {
+				t.Fatalf("GET %s: %d %s", query, rec.Code, rec.Body)
+			}
+			mustJSON(t, rec.Body.Bytes(), &page)
+			return page
+		}
+
+		// Steps 0–9 carry times (steps 2 and 3 disagree between series:
+		// the later one counts); steps 10–11 are stamped on receipt.
+		var loss, acc []string
+		for s := 0; s < 10; s++ {
+			loss = append(loss, fmt.Sprintf("[%d,%d,%d.25]", s, s, 1_700_000_000+10*s))
+		}
+		acc = append(acc, "[2,0.5,1700000099]", "[3,0.6,1699999999]")
+		rec := f.srv.do(jsonReq("POST", path, tok, `{"loss":[`+strings.Join(loss, ",")+`],"acc":[`+strings.Join(acc, ",")+`]}`))
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"received":12,"added":12`) {
+			t.Fatalf("timed batch: %d %s", rec.Code, rec.Body)
+		}
+		received := float64(f.clk.Now().UnixMilli()) / 1000
+		rec = f.srv.do(jsonReq("POST", path, tok, `{"loss":[[10,10],[11,11]]}`))
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"added":2`) {
+			t.Fatalf("untimed batch: %d %s", rec.Code, rec.Body)
+		}
+
+		page := get("?names=loss,acc&x=time")
+		want := map[float64]float64{0: 1_700_000_000.25, 1: 1_700_000_010.25, 2: 1_700_000_099, 3: 1_700_000_030.25, 9: 1_700_000_090.25, 10: received, 11: received}
+		for step, tm := range want {
+			found := false
+			for _, s := range page.Series {
+				for _, p := range s.Points {
+					if p[0] == step {
+						found = true
+						if p[2] != tm {
+							t.Errorf("%s step %v: time %v, want %v", s.Name, step, p[2], tm)
+						}
+					}
+				}
+			}
+			if !found {
+				t.Errorf("step %v missing", step)
+			}
+		}
+		if page.Clock == nil || page.Clock.First != 1_700_000_000.25 || page.Clock.Last != received {
+			t.Fatalf("clock span: %+v, want 1700000000.25 to %v", page.Clock, received)
+		}
+		// Without x=time the points are pairs, and the clock is no series.
+		rec = f.srv.do(jsonReq("GET", path, f.viewer.access, ""))
+		if body := rec.Body.String(); strings.Contains(body, "$time") || !strings.Contains(body, `"points":[[2,0.5],[3,0.6]]`) {
+			t.Fatalf("series without times: %s", body)
+		}
+		if body := f.srv.do(jsonReq("GET", "/api/runs/"+run, tok, "")).Body.String(); strings.Contains(body, "$time") {
+			t.Fatalf("the run lists its clock: %s", body)
+		}
+		// Nobody writes or reads the clock as a series.
+		rec = f.srv.do(jsonReq("POST", path, tok, `{"$time":[[0,1]]}`))
+		if rec.Code != 400 {
+			t.Fatalf("writing the clock: %d %s", rec.Code, rec.Body)
+		}
+		if p := get("?name=%24time&x=time"); p.Series[0].Count != 0 || len(p.Series[0].Points) != 0 {
+			t.Fatalf("reading the clock by name: %+v", p.Series[0])
+		}
+
+		// A long series read downsampled: the times come from the clock's
+		// own selection, interpolated between its points, within one
+		// bucket of the exact time.
+		long := run
+		var b strings.Builder
+		b.WriteString(`{"v":[`)
+		for s := 0; s < 50_000; s++ {
+			if s > 0 {
+				b.WriteString(",")
+			}
+			// 0.1 s a step for the first half, 1 s a step after.
+			tm := 1_700_000_000 + 0.1*float64(min(s, 25_000)) + float64(max(s-25_000, 0))
+			fmt.Fprintf(&b, "[%d,%d,%.3f]", 100+s, s%7, tm)
+		}
+		b.WriteString("]}")
+		if rec := f.srv.do(jsonReq("POST", "/api/runs/"+long+"/series", tok, b.String())); rec.Code != 200 {
+			t.Fatalf("long timed batch: %d %s", rec.Code, rec.Body)
+		}
+		page = get("?names=v&x=time&max_points=400")
+		s := page.Series[0]
+		if !s.Downsampled || len(s.Points) > 400 {
+			t.Fatalf("long read: downsampled %v, %d points", s.Downsampled, len(s.Points))
+		}
+		bucket := (2500.0 + 25_000) / 100 // the time one of 100 buckets spans, at most
+		prev := 0.0
+		for _, p := range s.Points {
+			st := p[0].(float64) - 100
+			exact := 1_700_000_000 + 0.1*min(st, 25_000) + max(st-25_000, 0)
+			got, ok := p[2].(float64)
+			if !ok || math.Abs(got-exact) > bucket || got < prev {
+				t.Fatalf("step %v: time %v, exact %v (off by at most %v, ascending)", st, p[2], exact, bucket)
+			}
+			prev = got
+		}
+		// A window that fits is exact.
+		page = get("?names=v&x=time&from=25090&to=25110")
+		for _, p := range page.Series[0].Points {
+			st := p[0].(float64) - 100
+			exact := math.Round((1_700_000_000+0.1*min(st, 25_000)+max(st-25_000, 0))*1000) / 1000
+			if p[2] != exact {
+				t.Fatalf("zoomed step %v: time %v, want %v", st, p[2], exact)
+			}
+		}
+
+		// Points written before the clock existed have a null time, and a
+		// bad time or x is refused.
+		if _, err := store.WriteSeries(context.Background(), f.runP1, map[string][]db.Point{"old": {{Step: 1, Value: 2}}}, f.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		rec = f.srv.do(jsonReq("GET", "/api/runs/"+f.runP1+"/series?x=time", tok, ""))
+		if !strings.Contains(rec.Body.String(), `"points":[[1,2,null]]`) || !strings.Contains(rec.Body.String(), `"clock":null`) {
+			t.Fatalf("untimed points: %s", rec.Body)
+		}
+		for _, tc := range []struct{ method, path, body, field string }{
+			{"POST", path, `{"loss":[[20,1,-5]]}`, "series"},
+			{"POST", path, `{"loss":[[20,1,1e300]]}`, "series"},
+			{"POST", path, `{"loss":[[20,1,"2024-01-01"]]}`, "series"},
+			{"POST", path, `{"loss":[[20,1,1700000000,4]]}`, "series"},
+			{"GET", path + "?x=wall", "", "x"},
+		} {
+			rec := f.srv.do(jsonReq(tc.method, tc.path, tok, tc.body))
+			if e := decodeError(t, rec); rec.Code != 400 || len(e.Details) != 1 || e.Details[0].Field != tc.field {
+				t.Errorf("%s %s: %d %s", tc.method, tc.body, rec.Code, rec.Body)
+			}
+		}
+	})
+}

@@ -125,6 +125,9 @@ func (s *Store) writeSeries(ctx context.Context, runID string, batch map[string]
 			if err != nil {
 				return err
 			}
+			if name == db.ClockSeries { // no query values; no change of the judged data
+				continue
+			}
 			added, changed = added+n, changed+c
 			sums = append(sums, bson.E{Key: "summaries." + name, Value: seriesSums{Min: storedFloat(next.Min),
 				Max: storedFloat(next.Max), Last: storedFloat(next.Last), Count: next.Count}})

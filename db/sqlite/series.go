@@ -57,7 +57,9 @@ func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string]
 			if err != nil {
 				return err
 			}
-			added, changed = added+n, changed+c
+			if name != db.ClockSeries { // the clock alone is no change of the judged data
+				added, changed = added+n, changed+c
+			}
 		}
 		if added+changed == 0 {
 			return nil
