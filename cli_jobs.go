@@ -220,7 +220,8 @@ retried; other refusals stop with the server's message.`,
 loss=0.25 acc=0.91 --step 1200. Values are numbers, or nan, inf, -inf. Without
 --step each series continues after its last step (read from the server first;
 give --step when several processes log to one series). Retries are safe: the
-same step is sent again and replaces, never doubles, the point.`,
+same step is sent again and replaces, never doubles, the point. Each point
+carries the time it was logged, for the plots' time axis.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runID == "" {
@@ -262,9 +263,11 @@ same step is sent again and replaces, never doubles, the point.`,
 					}
 				}
 			}
-			batch := map[string][][2]any{}
+			// The time of logging, not of a retried send, is the points' time.
+			at := float64(time.Now().UnixMilli()) / 1000
+			batch := map[string][][3]any{}
 			for name, v := range values {
-				batch[name] = [][2]any{{steps[name], db.FloatValue(v)}}
+				batch[name] = [][3]any{{steps[name], db.FloatValue(v), at}}
 			}
 			body, _ := json.Marshal(batch)
 			_, err = client.do(cmd.Context(), "POST", path+"/series", body, nil)

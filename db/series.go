@@ -1,6 +1,7 @@
 package db
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"math"
@@ -24,8 +25,9 @@ const ChunkPoints = 240
 
 // ClockSeries is the run's clock: a series like the others, kept in the
 // same chunks, whose value at a step is the wall time of that step in Unix
-// seconds (the time a job sent with its points, else the time the server
-// received them). Its name cannot be a user's series (names do not start
+// seconds: the time a job sent with its points, else the time the server
+// received them, and of several writes of a step the earliest
+// (MergeSeries). Its name cannot be a user's series (names do not start
 // with $); it has no query values and is not listed with the run's series.
 const ClockSeries = "$time"
 
@@ -113,6 +115,29 @@ func SortPoints(points []Point) []Point {
 		out = append(out, p)
 	}
 	return out
+}
+
+// MergeSeries merges points into the chunks of the named series: as
+// MergeChunks, except that the clock keeps the earlier time of a step (the
+// time it was first written: a retried batch, or another series logged at
+// the same step later, does not move it).
+func MergeSeries(name string, existing []Chunk, points []Point) (chunks []Chunk, added, changed int) {
+	if name == ClockSeries {
+		for i, p := range points {
+			if j, ok := slices.BinarySearchFunc(existing, p.Step, func(c Chunk, step int64) int {
+				return cmp.Compare(c.FirstStep, step)
+			}); ok || j > 0 {
+				if !ok {
+					j--
+				}
+				c := existing[j].Points
+				if k, ok := slices.BinarySearchFunc(c, p.Step, func(q Point, step int64) int { return cmp.Compare(q.Step, step) }); ok && c[k].Value < p.Value {
+					points[i].Value = c[k].Value
+				}
+			}
+		}
+	}
+	return MergeChunks(existing, points)
 }
 
 // MergeChunks merges sorted, deduplicated points into the chunks that

@@ -189,3 +189,38 @@ func TestConcurrentSeriesWritesLoseNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestClockIsNoJudgedData: the run's clock is stored like a series, but
+// its times are not data a verdict judges: they count in no added steps
+// and leave the data version as it is.
+func TestClockIsNoJudgedData(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s db.Store) {
+		run, _, err := s.CreateRun(ctx(t), newRun("p", "clock", now()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock := pts(0, 499, 1, func(st int64) float64 { return 1.7e9 + float64(st) })
+		n, err := s.WriteSeries(ctx(t), run.ID, map[string][]db.Point{"loss": pts(0, 499, 1, func(int64) float64 { return 1 }),
+			db.ClockSeries: append([]db.Point{}, clock...)}, time.Now())
+		if err != nil || n != 500 {
+			t.Fatalf("series and clock: added %d, %v", n, err)
+		}
+		before, err := s.RunByID(ctx(t), run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The same steps again, at later times: only the clock changes.
+		later := pts(0, 499, 1, func(st int64) float64 { return 1.8e9 + float64(st) })
+		n, err = s.WriteSeries(ctx(t), run.ID, map[string][]db.Point{"loss": pts(0, 499, 1, func(int64) float64 { return 1 }),
+			db.ClockSeries: append([]db.Point{}, later...)}, time.Now().Add(time.Hour))
+		if err != nil || n != 0 {
+			t.Fatalf("retried batch: added %d, %v", n, err)
+		}
+		after, err := s.RunByID(ctx(t), run.ID)
+		if err != nil || after.DataVersion != before.DataVersion || after.Version != before.Version || !after.UpdatedAt.Equal(before.UpdatedAt) {
+			t.Fatalf("the clock moved the run: data version %d → %d, version %d → %d, %v",
+				before.DataVersion, after.DataVersion, before.Version, after.Version, err)
+		}
+		samePoints(t, readSeries(t, s, run.ID, db.ClockSeries), later)
+	})
+}

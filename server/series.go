@@ -65,7 +65,7 @@ func seriesInput(format string, args ...any) error {
 // parseSeriesBody reads {"<series>": [[step, value], …], …} token by
 // token (a 100,000-point batch is not decoded into generic values first).
 // A point may carry its wall time, [step, value, time] in Unix seconds:
-// times holds it by step (the latest, when series of the batch disagree).
+// times holds it by step (the earliest, when series of the batch disagree).
 func parseSeriesBody(r io.Reader) (map[string][]db.Point, map[int64]float64, error) {
 	dec := jsontext.NewDecoder(r)
 	expect := func(kind jsontext.Kind, what string) error {
@@ -146,7 +146,7 @@ func parseSeriesBody(r io.Reader) (map[string][]db.Point, map[int64]float64, err
 				if times == nil {
 					times = map[int64]float64{}
 				}
-				if old, ok := times[step]; !ok || t > old {
+				if old, ok := times[step]; !ok || t < old {
 					times[step] = t
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"labreview/db"
 	"labreview/db/dbtest"
@@ -251,7 +252,7 @@ func TestSeriesTimeAxis(t *testing.T) {
 		get := func(query string) timedPage {
 			t.Helper()
 			var page timedPage
-			rec := f.srv.do(jsonReq("GET", path+query, f.viewer.access, ""))
+			rec := f.srv.do(jsonReq("GET", path+query, tok, ""))
 			if rec.Code != 200 {
 				t.Fatalf("GET %s: %d %s", query, rec.Code, rec.Body)
 			}
@@ -260,7 +261,7 @@ func TestSeriesTimeAxis(t *testing.T) {
 		}
 
 		// Steps 0–9 carry times (steps 2 and 3 disagree between series:
-		// the later one counts); steps 10–11 are stamped on receipt.
+		// the earlier one counts); steps 10–11 are stamped on receipt.
 		var loss, acc []string
 		for s := 0; s < 10; s++ {
 			loss = append(loss, fmt.Sprintf("[%d,%d,%d.25]", s, s, 1_700_000_000+10*s))
@@ -276,8 +277,15 @@ func TestSeriesTimeAxis(t *testing.T) {
 			t.Fatalf("untimed batch: %d %s", rec.Code, rec.Body)
 		}
 
+		// Written again later (a retry, or another series at those
+		// steps), the steps keep their first time.
+		f.clk.Advance(time.Hour)
+		if rec := f.srv.do(jsonReq("POST", path, tok, `{"acc":[[10,1],[11,1,1800000000],[1,1]]}`)); rec.Code != 200 {
+			t.Fatalf("later batch: %d %s", rec.Code, rec.Body)
+		}
+
 		page := get("?names=loss,acc&x=time")
-		want := map[float64]float64{0: 1_700_000_000.25, 1: 1_700_000_010.25, 2: 1_700_000_099, 3: 1_700_000_030.25, 9: 1_700_000_090.25, 10: received, 11: received}
+		want := map[float64]float64{0: 1_700_000_000.25, 1: 1_700_000_010.25, 2: 1_700_000_020.25, 3: 1_699_999_999, 9: 1_700_000_090.25, 10: received, 11: received}
 		for step, tm := range want {
 			found := false
 			for _, s := range page.Series {
@@ -294,12 +302,12 @@ func TestSeriesTimeAxis(t *testing.T) {
 				t.Errorf("step %v missing", step)
 			}
 		}
-		if page.Clock == nil || page.Clock.First != 1_700_000_000.25 || page.Clock.Last != received {
-			t.Fatalf("clock span: %+v, want 1700000000.25 to %v", page.Clock, received)
+		if page.Clock == nil || page.Clock.First != 1_699_999_999 || page.Clock.Last != received {
+			t.Fatalf("clock span: %+v, want 1699999999 to %v", page.Clock, received)
 		}
 		// Without x=time the points are pairs, and the clock is no series.
-		rec = f.srv.do(jsonReq("GET", path, f.viewer.access, ""))
-		if body := rec.Body.String(); strings.Contains(body, "$time") || !strings.Contains(body, `"points":[[2,0.5],[3,0.6]]`) {
+		rec = f.srv.do(jsonReq("GET", path, tok, ""))
+		if body := rec.Body.String(); strings.Contains(body, "$time") || !strings.Contains(body, `"points":[[1,1],[2,0.5],[3,0.6],[10,1],[11,1]]`) {
 			t.Fatalf("series without times: %s", body)
 		}
 		if body := f.srv.do(jsonReq("GET", "/api/runs/"+run, tok, "")).Body.String(); strings.Contains(body, "$time") {

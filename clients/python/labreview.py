@@ -44,6 +44,13 @@ class LabreviewError(Exception):
         self.code = code
 
 
+def _point(p):
+    if len(p) == 3:
+        return [int(p[0]), _value(p[1]), round(float(p[2]), 3)]
+    step, value = p
+    return [int(step), _value(value)]
+
+
 def _value(v):
     """A number as the API takes it: NaN and infinities as strings."""
     v = float(v)
@@ -125,8 +132,10 @@ class Client:
         return self.request("PATCH", "/api/runs/%s" % run_id, fields)[1]
 
     def append_series(self, run_id, batch):
-        """Append points: {"loss": [(step, value), ...], ...}. Returns how many steps were new."""
-        body = {name: [[int(s), _value(v)] for s, v in points] for name, points in batch.items()}
+        """Append points: {"loss": [(step, value), ...], ...}, each point optionally with its wall
+        time (step, value, unix_seconds); the server stamps points without one when it receives
+        them. Returns how many steps were new."""
+        body = {name: [_point(p) for p in points] for name, points in batch.items()}
         return self.request("POST", "/api/runs/%s/series" % run_id, body)[1]["added"]
 
     def get_run(self, run_id):
@@ -175,12 +184,13 @@ class Run:
         return self
 
     def log(self, name, value, step=None):
-        """Record a point of a series; without step, the series' next step."""
+        """Record a point of a series; without step, the series' next step. The point carries
+        the time of this call (the plots' time axis), not of the send."""
         with self._lock:
             if step is None:
                 step = self._next_step.get(name, 0)
             self._next_step[name] = max(self._next_step.get(name, 0), int(step) + 1)
-            self._buffer.setdefault(name, []).append((int(step), value))
+            self._buffer.setdefault(name, []).append((int(step), value, time.time()))
             self._buffered += 1
             full = self._buffered >= self.batch_points
         if full:

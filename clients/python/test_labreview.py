@@ -21,14 +21,17 @@ class RunTest(unittest.TestCase):
         return {s["name"]: s for s in data["series"]}
 
     def test_success_with_series_heartbeat_and_metrics(self):
+        import time
+        started = time.time()
         with labreview.Run("py", external_id="ok", params={"lr": 0.01, "seed": 2**60}, tags=["py"],
                            heartbeat_every=0.2, flush_every=0.1, batch_points=1000) as run:
             for step in range(2500):
                 run.log("loss", 1.0 / (step + 1))
+                if step == 1999:
+                    time.sleep(0.3)  # the last 500 points are logged later
             run.log("odd", float("nan"), 7)
             run.log("odd", float("inf"), 8)
             run.metrics(loss=0.0004, acc=float("-inf"))
-            import time
             time.sleep(0.5)  # heartbeats go out meanwhile
             mid = self.client.get_run(run.id)
             self.assertEqual(mid["status"], "running")
@@ -43,6 +46,11 @@ class RunTest(unittest.TestCase):
         self.assertEqual(series["loss"]["points"][0], [0, 1.0])
         self.assertEqual(series["loss"]["points"][-1], [2499, 1.0 / 2500])
         self.assertEqual(series["odd"]["points"], [[7, "NaN"], [8, "Infinity"]])
+        # Each point carries the time it was logged: the time axis.
+        status, data = self.client.request("GET", "/api/runs/%s/series?names=loss&x=time&max_points=100000" % run.id)
+        times = [p[2] for p in data["series"][0]["points"]]
+        self.assertTrue(started - 0.01 <= times[0] <= times[1999] < times[2000] - 0.29, (started, times[0], times[1999], times[2000]))
+        self.assertEqual(times, sorted(times))
 
     def test_exception_marks_failed_and_restart_continues(self):
         with self.assertRaises(ZeroDivisionError):

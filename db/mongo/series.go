@@ -208,7 +208,7 @@ func (s *Store) writeOneSeries(ctx context.Context, rid bson.ObjectID, name stri
 		}
 		existing = append(existing, c)
 	}
-	chunks, added, changed := db.MergeChunks(existing, points)
+	chunks, added, changed := db.MergeSeries(name, existing, points)
 	keep := map[int64]bool{}
 	for _, c := range chunks {
 		keep[c.FirstStep] = true

@@ -125,7 +125,7 @@ func (s *Store) writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name stri
 	if err := rows.Err(); err != nil {
 		return 0, 0, err
 	}
-	chunks, added, changed := db.MergeChunks(existing, points)
+	chunks, added, changed := db.MergeSeries(name, existing, points)
 	for _, c := range existing {
 		if _, err := s.txExec(ctx, tx, trace("DELETE FROM series_chunks WHERE run_id = ? AND series = ? AND first_step = ?"),
 			runID, name, c.FirstStep); err != nil {
