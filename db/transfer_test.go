@@ -195,6 +195,12 @@ func TestRoundTripAcrossAdapters(t *testing.T) {
 			t.Fatalf("%s: saved views %+v, want %+v", s.Mode(), got, views)
 		}
 		views = got
+		// The names of runs are not exported; the import builds them
+		// again from the live runs (p1's are all deleted) and their series.
+		for _, p := range []string{"p0", db.AllProjects} {
+			wantKeys(t, s, p, "", []string{"f", "i", "nested.l"}, []string{"inf", "loss", "nan"}, []string{"loss"})
+		}
+		wantKeys(t, s, "p1", "", nil, nil, nil)
 	}
 }
 

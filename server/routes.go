@@ -62,6 +62,8 @@ func (s *Server) routes(r *gin.Engine) {
 	runsAPI := public.Group("", s.authenticateRuns)
 	runsRead := runsAPI.Group("", s.requireScope(auth.ScopeRunsRead))
 	runsRead.GET("/runs", s.handleRunsList)
+	// Before /runs/:id in meaning: a static segment wins over a parameter.
+	runsRead.GET("/runs/keys", s.handleRunKeys)
 	runsRead.GET("/runs/:id", s.handleRunGet)
 	runsRead.GET("/runs/:id/series", s.handleSeriesGet)
 	runsWrite := runsAPI.Group("", s.requireScope(auth.ScopeRunsWrite))

@@ -50,6 +50,7 @@ var queryShapes = []queryShape{
 	{"APITokenByHash", tokensCollection, []string{"hash"}, ""},
 	{"ListAPITokens of a user", tokensCollection, []string{"user_id"}, "_id"},
 	{"ListSavedViews", viewsCollection, []string{"user_id"}, "name"},
+	{"ListRunKeys", runKeysCollection, []string{"project"}, "key"},
 	{"saved views of a user: the limit's count, DeleteUser", viewsCollection, []string{"user_id"}, ""},
 }
 

@@ -27,6 +27,7 @@ const (
 	commentsCollection = "comments"
 	projectsCollection = "projects"
 	viewsCollection    = "saved_views"
+	runKeysCollection  = "run_keys"
 )
 
 // indexSpec is one index that must exist.
@@ -100,6 +101,8 @@ var indexSpecs = []indexSpec{
 	// removed with their user; the rule of one view per user and name
 	// (which the _id, user and name, also keeps).
 	{collection: viewsCollection, name: "user_name_unique", keys: bson.D{{Key: "user_id", Value: 1}, {Key: "name", Value: 1}}, unique: true},
+	// ListRunKeys: a project's names (or all projects', project ""), by key.
+	{collection: runKeysCollection, name: "project_key", keys: bson.D{{Key: "project", Value: 1}, {Key: "key", Value: 1}}},
 	// SigningKeys lists the handful of keys by creation.
 	{collection: keysCollection, name: "created", keys: bson.D{{Key: "created_at", Value: 1}}},
 }

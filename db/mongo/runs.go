@@ -214,6 +214,9 @@ func (s *Store) CreateRun(ctx context.Context, r *db.Run) (*db.Run, bool, error)
 			if err := s.moveProject(ctx, stored.Project, db.ProjectDelta(nil, stored), stored.UpdatedAt); err != nil {
 				return nil, false, err
 			}
+			if err := s.moveNames(ctx, stored.Project, db.NamesDelta(nil, stored, nil)); err != nil {
+				return nil, false, err
+			}
 		}
 		return stored, created, nil
 	}
@@ -271,8 +274,8 @@ func (s *Store) UpdateRun(ctx context.Context, id string, now time.Time, change 
 // read) and replaces the document only if its version is still the one
 // read (a conditional single-document write); otherwise it reads again and
 // retries. The series summaries kept on the document are carried over and
-// the project's counters move. change may run more than once; its errors
-// are returned as they are.
+// the project's counters and keys move. change may run more than once; its
+// errors are returned as they are.
 func (s *Store) replaceRun(ctx context.Context, rid bson.ObjectID, what string, now time.Time, change func(old, upd *db.Run) error) (before, after *db.Run, err error) {
 	err = optimistic(ctx, what, func() (bool, error) {
 		oldDoc, old, err := s.findRunDoc(ctx, bson.D{{Key: "_id", Value: rid}})
@@ -297,7 +300,14 @@ func (s *Store) replaceRun(ctx context.Context, rid bson.ObjectID, what string, 
 			return false, nil
 		}
 		before, after = old, upd
-		return true, s.moveProject(ctx, upd.Project, db.ProjectDelta(old, upd), upd.UpdatedAt)
+		if err := s.moveProject(ctx, upd.Project, db.ProjectDelta(old, upd), upd.UpdatedAt); err != nil {
+			return true, err
+		}
+		var series []string
+		if db.NamesNeedSeries(old, upd) {
+			series = seriesNames(oldDoc)
+		}
+		return true, s.moveNames(ctx, upd.Project, db.NamesDelta(old, upd, series))
 	})
 	if err != nil {
 		return nil, nil, err

@@ -137,17 +137,20 @@ func (s *Store) writeSeries(ctx context.Context, runID string, batch map[string]
 			// The summaries (an import writes them; a repeated batch
 			// leaves them as they are).
 			if now == nil && len(sums) > 0 {
-				_, err := s.runs().UpdateOne(ctx, byID, bson.D{{Key: "$set", Value: sums}})
-				return classify(err)
+				err := s.setSummaries(ctx, rid, names, bson.D{{Key: "$set", Value: sums}})
+				if errors.Is(err, db.ErrNotFound) {
+					return nil // a series whose run was not imported
+				}
+				return err
 			}
 			return nil
 		}
 		// The judged data changed: the summaries, a newer data version,
 		// and a verdict on the run is outdated (two single-document
 		// writes).
-		if _, err := s.runs().UpdateOne(ctx, byID, bson.D{{Key: "$inc", Value: bson.D{{Key: "data_version", Value: 1}, {Key: "version", Value: 1}}},
+		if err := s.setSummaries(ctx, rid, names, bson.D{{Key: "$inc", Value: bson.D{{Key: "data_version", Value: 1}, {Key: "version", Value: 1}}},
 			{Key: "$set", Value: append(sums, bson.E{Key: "updated_at", Value: *now})}}); err != nil {
-			return classify(err)
+			return err
 		}
 		var before runDoc
 		err := s.runs().FindOneAndUpdate(ctx, append(byID,
@@ -172,6 +175,33 @@ func (s *Store) writeSeries(ctx context.Context, runID string, batch map[string]
 		return 0, fmt.Errorf("db: write series: %w", classify(err))
 	}
 	return added, nil
+}
+
+// setSummaries applies update (which sets the summaries of the series
+// names) to the run and counts the series the run did not have before in
+// its project's keys, unless it is deleted. The run as it was before the
+// update says both, so a delete or restore racing with it (a versioned
+// replace of the whole document, which carries the summaries it read)
+// counts each series once.
+func (s *Store) setSummaries(ctx context.Context, rid bson.ObjectID, names []string, update bson.D) error {
+	var before runDoc
+	// The whole document: the FerretDB stand-in has no projection in
+	// findAndModify.
+	err := s.runs().FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: rid}}, update,
+		options.FindOneAndUpdate().SetReturnDocument(options.Before)).Decode(&before)
+	if err != nil {
+		return classify(err)
+	}
+	if before.Deleted {
+		return nil
+	}
+	delta := map[string]int64{}
+	for _, n := range names {
+		if _, ok := before.Summaries[n]; !ok {
+			delta[db.NameSeries+n] = 1
+		}
+	}
+	return s.moveNames(ctx, before.Project, delta)
 }
 
 func (s *Store) chunkFilter(rid bson.ObjectID, name string, more ...bson.E) bson.D {

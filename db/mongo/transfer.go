@@ -240,6 +240,11 @@ func (s *Store) importOne(ctx context.Context, rec db.Record) (added bool, confl
 		if err == nil && added {
 			err = s.moveProject(ctx, rec.Run.Project, db.ProjectDelta(nil, rec.Run), rec.Run.UpdatedAt)
 		}
+		if err == nil && added {
+			// The derived keys are not exported: the runs (and their
+			// series, which follow) build them again.
+			err = s.moveNames(ctx, rec.Run.Project, db.NamesDelta(nil, rec.Run, nil))
+		}
 	case db.KindProject:
 		if err = s.moveProject(ctx, rec.Project.Name, nil, time.Time{}); err != nil {
 			return false, "", err

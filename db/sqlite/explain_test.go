@@ -21,7 +21,7 @@ import (
 // cost grow with the data. The other tables hold a handful of rows
 // (signing keys, the setup claim, leases, meta).
 var growingTables = map[string]bool{"users": true, "sessions": true, "audit": true, "login_throttle": true, "api_tokens": true, "runs": true,
-	"series_chunks": true, "series": true, "reviews": true, "comments": true, "saved_views": true}
+	"series_chunks": true, "series": true, "reviews": true, "comments": true, "saved_views": true, "run_keys": true}
 
 // wholeTableReads are the queries whose purpose is to read a whole table;
 // every other query must be served by an index.
@@ -209,6 +209,12 @@ func seed(t *testing.T, s *Store, users int) {
 			if _, err := tx.Exec(insertRunSQL, runArgs...); err != nil {
 				return err
 			}
+			for _, p := range []string{run.Project, db.AllProjects} {
+				if _, err := tx.Exec("INSERT INTO run_keys (project, key, runs) VALUES (?, ?, 1) ON CONFLICT DO UPDATE SET runs = runs + 1",
+					p, fmt.Sprintf("p:param%d", i%500)); err != nil {
+					return err
+				}
+			}
 			tok := &db.APIToken{ID: db.NewID(), UserID: u.ID, Hash: "seed-" + u.ID, Scopes: []string{"runs:read"}, CreatedAt: t0, ExpiresAt: t0}
 			if _, err := tx.Exec(insertTokenSQL, tokenArgs(tok)...); err != nil {
 				return err
@@ -325,7 +331,8 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	_, err = s.SharedSecret(ctx, "k", []byte("v"))
 	check(err)
 
-	run, _, err := s.CreateRun(ctx, &db.Run{ID: db.NewID(), Project: "p1", ExternalID: "x", Status: db.StatusQueued, CreatedAt: now, UpdatedAt: now, Version: 1})
+	run, _, err := s.CreateRun(ctx, &db.Run{ID: db.NewID(), Project: "p1", ExternalID: "x", Status: db.StatusQueued, CreatedAt: now, UpdatedAt: now, Version: 1,
+		Params: map[string]any{"lr": 0.1}, Metrics: db.Metrics{"loss": 1}})
 	check(err)
 	_, err = s.RunByID(ctx, run.ID)
 	check(err)
@@ -345,11 +352,22 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	check(err)
 	_, err = s.Chunks(ctx, run.ID, "loss", []int64{sums[0].FirstStep})
 	check(err)
+	// Deleting and restoring a run moves its names, its series' too.
+	_, _, err = s.UpdateRun(ctx, run.ID, now, func(r *db.Run) error { r.DeletedAt = &now; return nil })
+	check(err)
+	_, _, err = s.UpdateRun(ctx, run.ID, now, func(r *db.Run) error { r.DeletedAt = nil; return nil })
+	check(err)
 	entry := &db.ReviewEntry{ID: db.NewID(), RunID: run.ID, State: db.ReviewApproved, At: now, BatchID: "b", DataVersion: 1, Snapshot: []byte("{}")}
 	_, _, err = s.ReviewRun(ctx, entry, now, func(*db.Run) error { return nil })
 	check(err)
 	_, err = s.ListProjects(ctx)
 	check(err)
+	for _, p := range []string{"p1", db.AllProjects} {
+		_, err = s.ListRunKeys(ctx, p, "", db.RunKeysLimit)
+		check(err)
+		_, err = s.ListRunKeys(ctx, p, "l", db.RunKeysLimit)
+		check(err)
+	}
 	_, err = s.ProjectByName(ctx, "p1")
 	check(err)
 	check(s.SetBaseline(ctx, "p1", run.ID))

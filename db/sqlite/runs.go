@@ -100,6 +100,9 @@ func (s *Store) CreateRun(ctx context.Context, r *db.Run) (*db.Run, bool, error)
 		if err := s.insertRunValues(ctx, tx, stored.ID, db.RunValues(&stored)); err != nil {
 			return err
 		}
+		if err := s.moveRunNames(ctx, tx, nil, &stored); err != nil {
+			return err
+		}
 		return s.moveProject(ctx, tx, stored.Project, db.ProjectDelta(nil, &stored), stored.UpdatedAt)
 	})
 	if err != nil {
@@ -130,7 +133,7 @@ func (s *Store) UpdateRun(ctx context.Context, id string, now time.Time, change 
 // replaceRun reads the run, applies change to a copy (old is the state
 // read; tx lets it write beside the run) and writes the copy with Version
 // one higher and UpdatedAt now, its query values when they changed, and
-// the project's counters, in one transaction. change's errors are returned
+// the project's counters and keys, in one transaction. change's errors are returned
 // as they are and nothing is stored.
 func (s *Store) replaceRun(ctx context.Context, id, what string, now time.Time, change func(tx *sql.Tx, old, upd *db.Run) error) (before, after *db.Run, err error) {
 	var changeErr error
@@ -158,6 +161,9 @@ func (s *Store) replaceRun(ctx context.Context, id, what string, now time.Time, 
 			if err := s.writeRunValues(ctx, tx, id, db.RunValues(upd), "", db.KeySeries); err != nil {
 				return err
 			}
+		}
+		if err := s.moveRunNames(ctx, tx, &old, upd); err != nil {
+			return err
 		}
 		return s.moveProject(ctx, tx, upd.Project, db.ProjectDelta(&old, upd), now)
 	})

@@ -162,6 +162,11 @@ func (s *Store) writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name stri
 	if err != nil {
 		return 0, 0, err
 	}
+	if oldp == nil {
+		if err := s.addSeriesNames(ctx, tx, runID, []string{name}); err != nil {
+			return 0, 0, err
+		}
+	}
 	return added, changed, s.writeSeriesValues(ctx, tx, runID, next)
 }
 

@@ -638,3 +638,67 @@ func TestWritesAfterCloseFail(t *testing.T) {
 		t.Fatal("a write after Close hangs")
 	}
 }
+
+// TestRunKeysMigrationBuildsWhatWritesKeep: migration 0010 builds run_keys
+// from run_values and series, and gives the table the run writes keep:
+// written through the store, then dropped and built again by the
+// migration, it is the same row for row.
+func TestRunKeysMigrationBuildsWhatWritesKeep(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, true)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	for i := range 12 {
+		r := &db.Run{ID: db.NewID(), Project: fmt.Sprintf("p%d", i%3), ExternalID: strconv.Itoa(i), Status: db.StatusQueued,
+			CreatedAt: now, UpdatedAt: now, Version: 1, Tags: []string{"a", "b"},
+			Params: map[string]any{"lr": float64(i), "opt": map[string]any{"name": "adam", "empty": map[string]any{}, "l": []any{1.0}},
+				fmt.Sprintf("only%d", i%4): nil, "a": 1.0, "a.b": 2.0},
+			Metrics: db.Metrics{"loss": 1, fmt.Sprintf("m%d", i%5): 2}}
+		if i%4 == 1 {
+			r.DeletedAt = &now
+		}
+		if _, _, err := s.CreateRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.WriteSeries(ctx, r.ID, map[string][]db.Point{"loss": {{Step: 1, Value: 1}}, fmt.Sprintf("s%d", i%3): {{Step: 1, Value: 1}}}, now); err != nil {
+			t.Fatal(err)
+		}
+		if i%4 == 2 {
+			if _, _, err := s.UpdateRun(ctx, r.ID, now, func(r *db.Run) error { r.DeletedAt = &now; return nil }); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	rows := func(conn *sql.DB) string {
+		t.Helper()
+		var b strings.Builder
+		r, err := conn.Query("SELECT project, key, runs FROM run_keys ORDER BY project, key")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		for r.Next() {
+			var p, k string
+			var n int
+			if err := r.Scan(&p, &k, &n); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "%q %q %d\n", p, k, n)
+		}
+		return b.String()
+	}
+	kept := rows(s.w)
+	if !strings.Contains(kept, `"" "s:loss" 6`) || !strings.Contains(kept, `"p0" "p:opt.empty" `) || strings.Contains(kept, `"p:opt" `) {
+		t.Fatalf("run_keys as written:\n%s", kept)
+	}
+	if _, err := s.w.Exec("DROP TABLE run_keys; PRAGMA user_version = 9"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	again := open(t, dir, true)
+	if built := rows(again.w); built != kept {
+		t.Fatalf("the migration built\n%s\nthe writes kept\n%s", built, kept)
+	}
+}

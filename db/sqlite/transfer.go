@@ -235,6 +235,11 @@ func (s *Store) importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added
 			err = s.insertRunValues(ctx, tx, rec.Run.ID, db.RunValues(rec.Run))
 		}
 		if err == nil && added {
+			// The derived keys are not exported: the runs (and, as their
+			// series follow, writeOneSeries) build them again.
+			err = s.moveRunNames(ctx, tx, nil, rec.Run)
+		}
+		if err == nil && added {
 			err = s.moveProject(ctx, tx, rec.Run.Project, db.ProjectDelta(nil, rec.Run), rec.Run.UpdatedAt)
 		}
 	case db.KindProject:

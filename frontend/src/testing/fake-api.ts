@@ -63,6 +63,7 @@ export function installFakeApi(options: FakeApiOptions = {}): FakeApi {
       jsonResponse({ status: 'ok', version: '1.0.0', database: { status: 'up', mode: 'embedded' } }),
     // The runs page is the first page after sign-in: an empty lab by default.
     'GET /api/runs': () => jsonResponse({ runs: [], next: null, total: 0, total_exact: true }),
+    'GET /api/runs/keys': () => jsonResponse({ params: [], metrics: [], series: [], truncated: false }),
     'GET /api/projects': () => jsonResponse({ projects: [] }),
     'GET /api/me/views': () => jsonResponse({ views: [] }),
     ...options.handlers,

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
-import { applySuggestion, complete, paramPaths } from './query-completion';
+import { applySuggestion, complete, knownKeys, namePrefix, paramPaths } from './query-completion';
 
 const source = {
   params: ['lr', 'optimizer.name', 'odd key'],
   metrics: ['loss', 'acc'],
+  series: ['loss', 'val loss'],
   projects: ['sweep-12', 'sweep 13', 'other'],
 };
 
@@ -68,5 +69,44 @@ describe('query completion', () => {
       'model.layers',
       'model.act.name',
     ]);
+  });
+
+  it('offers the summaries of series, quoting names that need it, and series names inside min( and its kin', () => {
+    expect(labels('mi')).toEqual(['min(loss)', 'min("val loss")']);
+    expect(labels('last(')).toEqual(['loss', 'val loss']);
+    expect(labels('count(v')).toEqual(['val loss']);
+    expect(labels('max("val')).toEqual(['val loss']);
+    const text = 'last(v';
+    const s = complete(text, text.length, source)[0];
+    if (s === undefined) {
+      throw new Error('no suggestion');
+    }
+    expect(applySuggestion(text, s).text).toBe('last("val loss") ');
+  });
+
+  it('says which name is being typed, for the server when its list was cut short', () => {
+    expect(namePrefix('params.opt', 10)).toBe('opt');
+    expect(namePrefix('status = failed and metrics.lo', 30)).toBe('lo');
+    expect(namePrefix('min(va', 6)).toBe('va');
+    expect(namePrefix('last("val l', 11)).toBe('val l');
+    expect(namePrefix('last(', 5)).toBe('');
+    expect(namePrefix('status = f', 10)).toBeNull();
+    expect(namePrefix('params.opt ', 11)).toBeNull();
+  });
+});
+
+describe('known keys', () => {
+  it("merges the server's names with the loaded runs', each kind sorted and once", () => {
+    const server = { params: ['deep.only_on_server', 'lr'], metrics: ['val_acc'], series: ['val loss'], truncated: false };
+    const loaded = { params: ['lr', 'batch'], metrics: ['loss'] };
+    const keys = knownKeys(server, undefined, loaded);
+    expect(keys).toEqual({
+      params: ['batch', 'deep.only_on_server', 'lr'],
+      metrics: ['loss', 'val_acc'],
+      series: ['val loss'],
+    });
+    const merged = { ...keys, projects: [] };
+    expect(complete('params.d', 8, merged).map((s) => s.label)).toEqual(['params.deep.only_on_server']);
+    expect(complete('metrics.', 8, merged).map((s) => s.label)).toEqual(['metrics.loss', 'metrics.val_acc']);
   });
 });

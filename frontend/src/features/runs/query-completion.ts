@@ -1,7 +1,8 @@
 /**
  * Completion for the query bar (docs/query.md): field names where a condition
- * starts, param and metric paths the loaded runs have, and values for status,
- * review and project after their operator.
+ * starts, the param paths, metric and series names of the lab's live runs
+ * (the server's list merged with those of the loaded runs), and values for
+ * status, review and project after their operator.
  */
 import { quoteText, reviewFilters } from './view-state';
 import { runStatuses } from './types';
@@ -19,8 +20,31 @@ export interface Suggestion {
 export interface CompletionSource {
   params: readonly string[];
   metrics: readonly string[];
+  series: readonly string[];
   projects: readonly string[];
 }
+
+/** KnownKeys are the names completion and the column chooser offer. */
+export interface KnownKeys {
+  params: string[];
+  metrics: string[];
+  series: string[];
+}
+
+/**
+ * knownKeys merges lists of names: the server's (GET /api/runs/keys, for the
+ * project chip's project or for all), any narrowed by a prefix, and those of
+ * the loaded runs (which may be newer than the server's cached list). Each
+ * kind comes out sorted, once per name.
+ */
+export function knownKeys(...lists: (Partial<KnownKeys> | undefined)[]): KnownKeys {
+  const merge = (kind: keyof KnownKeys) =>
+    [...new Set(lists.flatMap((l) => l?.[kind] ?? []))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { params: merge('params'), metrics: merge('metrics'), series: merge('series') };
+}
+
+/** seriesFunctions are the summaries of a series a condition can compare. */
+export const seriesFunctions = ['min', 'max', 'last', 'count'] as const;
 
 /** plainFields are the fields that are not params or metrics, in the order offered. */
 export const plainFields = [
@@ -148,6 +172,21 @@ function valuesFor(field: string, source: CompletionSource): string[] {
   }
 }
 
+/** seriesArgument writes a series name as the argument of min(…) and its kin. */
+function seriesArgument(name: string): string {
+  return barePattern.test(name) ? name : quoteText(name);
+}
+
+/** inSeriesCall tells whether the tokens before end in `min(` (or max, last, count). */
+function inSeriesCall(before: Token[]): boolean {
+  const fn = before.at(-2);
+  return (
+    before.at(-1)?.kind === 'open' &&
+    fn?.kind === 'word' &&
+    (seriesFunctions as readonly string[]).includes(fn.text.toLowerCase())
+  );
+}
+
 function matches(candidate: string, prefix: string): boolean {
   return candidate.toLowerCase().startsWith(prefix.toLowerCase()) && candidate !== prefix;
 }
@@ -187,6 +226,23 @@ export function complete(text: string, cursor: number, source: CompletionSource)
         kind: 'value' as const,
       }));
   }
+  if (inSeriesCall(before)) {
+    // `min(lo` or `last("val l`: a series name, and the closing parenthesis.
+    let prefix = current?.text ?? '';
+    if (current?.kind === 'string') {
+      prefix = current.text.slice(1);
+    }
+    return source.series
+      .filter((n) => prefix === '' || matches(n, prefix))
+      .slice(0, maxSuggestions)
+      .map((n) => ({
+        label: n,
+        insert: `${current?.kind === 'string' ? quoteText(n) : seriesArgument(n)})`,
+        from,
+        to: cursor,
+        kind: 'value' as const,
+      }));
+  }
   if (current?.kind === 'string' || !startsCondition(before)) {
     return [];
   }
@@ -195,12 +251,44 @@ export function complete(text: string, cursor: number, source: CompletionSource)
     ...plainFields,
     ...source.params.filter((p) => p.split('.').every((part) => barePattern.test(part))).map((p) => `params.${p}`),
     ...source.metrics.filter((m) => barePattern.test(m)).map((m) => `metrics.${m}`),
+    ...seriesFunctions.flatMap((fn) => source.series.map((n) => `${fn}(${seriesArgument(n)})`)),
   ];
   // A bare `params` or `metrics` offers the paths under it.
   return fields
     .filter((f) => prefix === '' || matches(f, prefix))
     .slice(0, maxSuggestions)
     .map((f) => ({ label: f, insert: f, from, to: cursor, kind: 'field' as const }));
+}
+
+/**
+ * namePrefix is the start of the param path, metric or series name being
+ * typed at `cursor` (after `params.`, `metrics.` or inside `min(`), or null
+ * when no name is being typed: what to ask the server for when its list
+ * without a prefix was truncated.
+ */
+export function namePrefix(text: string, cursor: number): string | null {
+  const tokens = tokenize(text.slice(0, cursor));
+  const current = tokens.at(-1);
+  const touching =
+    current !== undefined &&
+    ((current.kind === 'word' && current.start + current.text.length === cursor) ||
+      (current.kind === 'string' && !current.closed));
+  const before = touching ? tokens.slice(0, -1) : tokens;
+  if (inSeriesCall(before)) {
+    if (!touching) {
+      return '';
+    }
+    return current.kind === 'string' ? current.text.slice(1) : current.text;
+  }
+  if (!touching || current.kind !== 'word') {
+    return null;
+  }
+  for (const head of ['params.', 'metrics.']) {
+    if (current.text.toLowerCase().startsWith(head)) {
+      return current.text.slice(head.length);
+    }
+  }
+  return null;
 }
 
 /** applySuggestion puts a suggestion into the text and says where the cursor goes (after it and a space). */

@@ -138,3 +138,12 @@ export interface RunComment {
   deleted: boolean;
   history?: { body: string; at: string }[];
 }
+
+/** RunKeys are the names the live runs of a project (or of all) use: GET /api/runs/keys. */
+export interface RunKeys {
+  params: string[];
+  metrics: string[];
+  series: string[];
+  /** truncated: some kind has more names than the server lists (1,000); ask again with a prefix. */
+  truncated: boolean;
+}

@@ -18,6 +18,7 @@ import type {
   ReviewState,
   Run,
   RunComment,
+  RunKeys,
   RunsPage,
 } from '../types';
 import type { ListRequest } from '../view-state';
@@ -105,6 +106,38 @@ export function useRun(id: string) {
     refetchInterval: (query) => (query.state.data && hasLiveRuns([query.state.data]) ? liveIntervalMs : false),
     refetchIntervalInBackground: false,
   });
+}
+
+/**
+ * runKeysOptions reads the param paths, metric and series names of the live
+ * runs of a project (null: of every project the caller reaches) that start
+ * with prefix. They change slowly: cached for a minute, refetched after the
+ * changes that invalidate ['runs'].
+ */
+export function runKeysOptions(project: string | null, prefix = '') {
+  return queryOptions({
+    queryKey: ['runs', 'keys', project ?? '', prefix],
+    queryFn: ({ signal }) => {
+      const params = new URLSearchParams();
+      if (project !== null && project !== '') {
+        params.set('project', project);
+      }
+      if (prefix !== '') {
+        params.set('prefix', prefix);
+      }
+      const query = params.toString();
+      return apiFetch<RunKeys>(`/runs/keys${query === '' ? '' : `?${query}`}`, { signal });
+    },
+    staleTime: 60_000,
+  });
+}
+
+/**
+ * useRunKeys subscribes to the names of a project's live runs; callers ask
+ * with a prefix only when the list without one was truncated (`enabled`).
+ */
+export function useRunKeys(project: string | null, prefix = '', enabled = true) {
+  return useQuery({ ...runKeysOptions(project, prefix), enabled });
 }
 
 /** useProjects lists the projects with their counters (the cache the projects page shares). */

@@ -6,7 +6,7 @@ import { renderWithProviders } from '@/testing/test-utils';
 
 import { QueryBar } from './query-bar';
 
-const source = { params: ['lr'], metrics: ['loss'], projects: ['sweep-12', 'sweep 13'] };
+const source = { params: ['lr'], metrics: ['loss'], series: ['val loss'], projects: ['sweep-12', 'sweep 13'] };
 
 describe('QueryBar', () => {
   it('completes field names and values from the keyboard and applies on Enter', async () => {

@@ -1,8 +1,14 @@
 import { Alert, Button, Code, Combobox, Group, Text, TextInput, useCombobox } from '@mantine/core';
-import { useId, useMemo, useRef, useState } from 'react';
+import { useEffect, useId, useMemo, useRef, useState } from 'react';
 
 import classes from '../runs.module.css';
-import { applySuggestion, complete, type CompletionSource, type Suggestion } from '../query-completion';
+import {
+  applySuggestion,
+  complete,
+  namePrefix,
+  type CompletionSource,
+  type Suggestion,
+} from '../query-completion';
 
 /** QueryProblem is the server's complaint about the typed query, located in it. */
 export interface QueryProblem {
@@ -13,7 +19,8 @@ export interface QueryProblem {
 
 /**
  * QueryBar edits a query in the server's language, completing field names,
- * param and metric paths and the values of status, review and project. The
+ * param paths, metric and series names and the values of status, review and
+ * project. The
  * query applies on Enter (or the button); a syntax error shows the server's
  * message with a marker under the column it names. The parent keys it by
  * `value`, so a new view (link, back button) replaces the text being edited.
@@ -23,11 +30,14 @@ export function QueryBar({
   onSubmit,
   source,
   problem,
+  onNamePrefix,
 }: {
   value: string;
   onSubmit: (q: string) => void;
   source: CompletionSource;
   problem: QueryProblem | null;
+  /** onNamePrefix hears the start of the param, metric or series name being typed (null: none). */
+  onNamePrefix?: (prefix: string | null) => void;
 }) {
   const [text, setText] = useState(value);
   const [cursor, setCursor] = useState(value.length);
@@ -37,6 +47,10 @@ export function QueryBar({
   const helpId = useId();
 
   const suggestions = useMemo(() => complete(text, cursor, source), [text, cursor, source]);
+  const typedName = namePrefix(text, cursor);
+  useEffect(() => {
+    onNamePrefix?.(typedName);
+  }, [typedName, onNamePrefix]);
 
   const pick = (s: Suggestion) => {
     const next = applySuggestion(text, s);

@@ -10,17 +10,17 @@ import {
   Text,
   TextInput,
 } from '@mantine/core';
-import { lazy, Suspense, useMemo, useState } from 'react';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
 
 import { ErrorAlert } from '@/components/error-alert';
 import { can } from '@/lib/authorization';
 import { useSession } from '@/lib/session/use-session';
 
-import { isLive, liveIntervalMs, useProjects, useRunsList } from '../api/runs';
+import { isLive, liveIntervalMs, useProjects, useRunKeys, useRunsList } from '../api/runs';
 import { extraColumn, fixedColumns } from '../columns';
 import { runPath } from '../links';
-import { paramPaths, type CompletionSource } from '../query-completion';
+import { knownKeys, paramPaths, type CompletionSource } from '../query-completion';
 import { queryProblem } from '../query-problem';
 import { useSavedViews } from '../saved-views';
 import { reviewLabels, runStatuses, type Run } from '../types';
@@ -63,21 +63,35 @@ export function RunsView() {
     setSearch(viewSearch({ ...view, ...next }));
   };
 
-  // Completions and the column chooser know the params and metrics of the
-  // first five pages (500 runs): pages further down do not change them.
+  // Completions and the column chooser know the names the server lists for
+  // the project chip's project (or all), and those of the first five loaded
+  // pages (500 runs; newer than the server's cached list, maybe).
   const [p0, p1, p2, p3, p4] = list.data?.pages ?? [];
-  const known = useMemo(() => {
+  const loaded = useMemo(() => {
     const params = new Set<string>();
     const metrics = new Set<string>();
     for (const r of [p0, p1, p2, p3, p4].flatMap((p) => p?.runs ?? [])) {
       paramPaths(r.params, '', 0, params);
       Object.keys(r.metrics).forEach((m) => metrics.add(m));
     }
-    return { params: [...params].sort(), metrics: [...metrics].sort() };
+    return { params: [...params], metrics: [...metrics] };
   }, [p0, p1, p2, p3, p4]);
+  const serverKeys = useRunKeys(view.project);
+  // A lab with more names than the server lists at once: the name being
+  // typed asks for those that start with it (after a pause in typing).
+  const [typedName, setTypedName] = useState<string | null>(null);
+  const [prefix, setPrefix] = useState('');
+  useEffect(() => {
+    const t = setTimeout(() => { setPrefix(typedName ?? ''); }, 200);
+    return () => { clearTimeout(t); };
+  }, [typedName]);
+  const narrowedKeys = useRunKeys(view.project, prefix, serverKeys.data?.truncated === true && prefix !== '');
   const source: CompletionSource = useMemo(
-    () => ({ ...known, projects: (projects.data ?? []).map((p) => p.name) }),
-    [known, projects.data],
+    () => ({
+      ...knownKeys(serverKeys.data, narrowedKeys.data, loaded),
+      projects: (projects.data ?? []).map((p) => p.name),
+    }),
+    [serverKeys.data, narrowedKeys.data, loaded, projects.data],
   );
 
   const columns = useMemo(() => [...fixedColumns, ...view.cols.map(extraColumn)], [view.cols]);
@@ -86,7 +100,14 @@ export function RunsView() {
 
   return (
     <Stack gap="sm">
-      <QueryBar key={view.q} value={view.q} onSubmit={(q) => { setView({ q }); }} source={source} problem={problem} />
+      <QueryBar
+        key={view.q}
+        value={view.q}
+        onSubmit={(q) => { setView({ q }); }}
+        source={source}
+        problem={problem}
+        onNamePrefix={setTypedName}
+      />
       <Group gap="md" align="flex-end" wrap="wrap">
         <Select
           label="Project"
@@ -131,8 +152,8 @@ export function RunsView() {
           <Popover.Dropdown>
             <Suspense fallback={<Loader size="sm" aria-label="Loading the column chooser" />}>
               <ColumnChooser
-                metrics={known.metrics}
-                params={known.params}
+                project={view.project}
+                loaded={loaded}
                 value={view.cols}
                 onChange={(cols) => {
                   setView({ cols });
