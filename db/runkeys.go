@@ -134,7 +134,9 @@ func runNames(r *Run, series []string) []string {
 		}
 	}
 	for _, s := range series {
-		out = append(out, NameSeries+s)
+		if s != ClockSeries {
+			out = append(out, NameSeries+s)
+		}
 	}
 	return out
 }

@@ -192,7 +192,7 @@ func TestConcurrentSeriesWritesLoseNothing(t *testing.T) {
 
 // TestClockIsNoJudgedData: the run's clock is stored like a series, but
 // its times are not data a verdict judges: they count in no added steps
-// and leave the data version as it is.
+// and leave the data version as it is. A step keeps its earliest time.
 func TestClockIsNoJudgedData(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, s db.Store) {
 		run, _, err := s.CreateRun(ctx(t), newRun("p", "clock", now()))
@@ -209,8 +209,13 @@ func TestClockIsNoJudgedData(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The same steps again, at later times: only the clock changes.
-		later := pts(0, 499, 1, func(st int64) float64 { return 1.8e9 + float64(st) })
+		// The same steps again, at later times for the first half and
+		// earlier ones for the second: a step keeps its earliest time.
+		later := pts(0, 499, 1, func(st int64) float64 { return 1.7e9 + float64(st) + float64(250-st)*1000 })
+		want := append([]db.Point{}, clock...)
+		for i := 250; i < 500; i++ {
+			want[i] = later[i]
+		}
 		n, err = s.WriteSeries(ctx(t), run.ID, map[string][]db.Point{"loss": pts(0, 499, 1, func(int64) float64 { return 1 }),
 			db.ClockSeries: append([]db.Point{}, later...)}, time.Now().Add(time.Hour))
 		if err != nil || n != 0 {
@@ -221,6 +226,6 @@ func TestClockIsNoJudgedData(t *testing.T) {
 			t.Fatalf("the clock moved the run: data version %d → %d, version %d → %d, %v",
 				before.DataVersion, after.DataVersion, before.Version, after.Version, err)
 		}
-		samePoints(t, readSeries(t, s, run.ID, db.ClockSeries), later)
+		samePoints(t, readSeries(t, s, run.ID, db.ClockSeries), want)
 	})
 }

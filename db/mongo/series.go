@@ -197,7 +197,7 @@ func (s *Store) setSummaries(ctx context.Context, rid bson.ObjectID, names []str
 	}
 	delta := map[string]int64{}
 	for _, n := range names {
-		if _, ok := before.Summaries[n]; !ok {
+		if _, ok := before.Summaries[n]; !ok && n != db.ClockSeries {
 			delta[db.NameSeries+n] = 1
 		}
 	}

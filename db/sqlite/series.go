@@ -162,7 +162,7 @@ func (s *Store) writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name stri
 	if err != nil {
 		return 0, 0, err
 	}
-	if oldp == nil {
+	if oldp == nil && name != db.ClockSeries {
 		if err := s.addSeriesNames(ctx, tx, runID, []string{name}); err != nil {
 			return 0, 0, err
 		}

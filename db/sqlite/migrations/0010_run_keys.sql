@@ -30,7 +30,7 @@ GROUP BY r.project, v.key;
 INSERT INTO run_keys (project, key, runs)
 SELECT r.project, 's:' || s.name, count(*)
 FROM series s JOIN runs r ON r.id = s.run_id
-WHERE r.deleted = 0
+WHERE r.deleted = 0 AND s.name <> '$time' -- the run's clock (db.ClockSeries) is no series
 GROUP BY r.project, s.name;
 
 INSERT INTO run_keys (project, key, runs)
