@@ -44,6 +44,9 @@ class LabreviewError(Exception):
         self.code = code
 
 
+_now = time.time  # log's parameter `time` hides the module there
+
+
 def _point(p):
     if len(p) == 3:
         return [int(p[0]), _value(p[1]), round(float(p[2]), 3)]
@@ -183,14 +186,16 @@ class Run:
         self._thread.start()
         return self
 
-    def log(self, name, value, step=None):
+    def log(self, name, value, step=None, time=None):
         """Record a point of a series; without step, the series' next step. The point carries
-        the time of this call (the plots' time axis), not of the send."""
+        its wall time for the plots' time axis: time (Unix seconds) when given, as when replaying
+        a log, else the time of this call (not of the send)."""
         with self._lock:
             if step is None:
                 step = self._next_step.get(name, 0)
             self._next_step[name] = max(self._next_step.get(name, 0), int(step) + 1)
-            self._buffer.setdefault(name, []).append((int(step), value, time.time()))
+            at = _now() if time is None else float(time)
+            self._buffer.setdefault(name, []).append((int(step), value, at))
             self._buffered += 1
             full = self._buffered >= self.batch_points
         if full:

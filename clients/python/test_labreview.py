@@ -67,6 +67,14 @@ class RunTest(unittest.TestCase):
         self.assertEqual(self.client.get_run(first)["status"], "succeeded")
         self.assertEqual(self.series(first, "loss")["loss"]["points"], [[0, 0.5], [1, 0.4], [2, 0.3]])
 
+    def test_replayed_times(self):
+        with labreview.Run("py", external_id="replay", flush_every=0.1) as run:
+            for step in range(3):
+                run.log("loss", 1.0 / (step + 1), step, time=1700000000 + 60 * step)
+        status, data = self.client.request("GET", "/api/runs/%s/series?names=loss&x=time" % run.id)
+        self.assertEqual(data["series"][0]["points"], [[0, 1.0, 1700000000], [1, 0.5, 1700000060], [2, 1.0 / 3, 1700000120]])
+        self.assertEqual(data["clock"], {"first": 1700000000, "last": 1700000120})
+
     def test_refusals_raise_with_the_servers_message(self):
         with self.assertRaises(labreview.LabreviewError) as ctx:
             self.client.create_run("", "x")

@@ -47,7 +47,8 @@ import math, labreview
 with labreview.Run(${JSON.stringify(project)}, external_id="py-long", name="py-long",
                    params={"lr": 0.05, "optimizer": {"name": "sgd", "beta": 0.9}}) as run:
     for step in range(5000):
-        run.log("loss", 2 * math.exp(-step / 800) + 0.01 * math.sin(step / 7), step)
+        # Replayed at half a second a step: 2,500 s from the first point to the last.
+        run.log("loss", 2 * math.exp(-step / 800) + 0.01 * math.sin(step / 7), step, time=1.7e9 + step / 2)
     run.metrics(loss=0.05)
 print(run.id)
 `,
@@ -135,6 +136,31 @@ test('a job reports runs; a reviewer filters, sorts by a metric, opens a run, zo
   await expect(page.getByTestId('chart-cursor')).toContainText(/step \d+: loss \d/);
   await page.getByRole('button', { name: 'Reset zoom' }).click();
   await expect(chart).toHaveAttribute('data-window', '');
+
+  // The x axis shows the time since the first point; a drag over a time
+  // range asks for the steps that cover it (0.5 s a step).
+  const timed = page.waitForRequest((r) => /\/series\?.*x=time/.test(r.url()));
+  await page.getByText('Relative time', { exact: true }).click();
+  await timed;
+  await expect(chart).toHaveAttribute('data-axis', 'relative');
+  await expect(page.locator('.u-legend')).toContainText('time since the first point');
+  await chart.focus();
+  await page.keyboard.press('End');
+  await expect(page.getByTestId('chart-cursor')).toContainText(/time since the first point 41 m (39|40) s \(step 4999\): loss -?\d/);
+  const zoomedInTime = page.waitForRequest((r) => /\/series\?.*from=\d+.*to=\d+.*x=time/.test(r.url()));
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  await zoomedInTime;
+  const [tFrom, tTo] = ((await chart.getAttribute('data-window')) ?? '').split('-').map(Number);
+  // A tenth of the width is about 250 s, 500 steps, around step 2,500.
+  expect(tFrom).toBeGreaterThan(2000);
+  expect(tTo).toBeLessThan(3500);
+  expect((tTo ?? 0) - (tFrom ?? 0)).toBeGreaterThan(300);
+  await page.getByRole('button', { name: 'Reset zoom' }).click();
+  await page.getByText('Step', { exact: true }).click();
+  await expect(chart).toHaveAttribute('data-axis', 'step');
 
   // Approve with a comment, and the history shows it.
   await page.getByRole('textbox', { name: 'Comment', exact: true }).fill('Converges as expected');

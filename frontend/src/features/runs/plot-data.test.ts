@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { alignLines, maxPointsFor, nearestIndex, smooth, windowFromScale } from './plot-data';
+import { alignLines, maxPointsFor, nearestIndex, onAxis, smooth, stepWindowFor, windowFromScale } from './plot-data';
 
 describe('downsampled plot data', () => {
   it('aligns lines sampled at different steps, missing steps joined, bad values as gaps', () => {
@@ -49,5 +49,32 @@ describe('downsampled plot data', () => {
     expect(nearestIndex(xs, -3)).toBe(0);
     expect(nearestIndex(xs, 99)).toBe(3);
     expect(nearestIndex([], 1)).toBe(-1);
+  });
+
+  it('places points on a time axis, wall or relative, and leaves out points without a time', () => {
+    const points: [number, number, number | null][] = [[0, 1, 1000.5], [1, 2, null], [2, 3, 1010]];
+    expect(onAxis('a', points, 'step', 1000)).toEqual({ line: { label: 'a', points }, untimed: 0 });
+    expect(onAxis('a', points, 'wall', 1000)).toEqual({
+      line: { label: 'a', points: [[1000.5, 1], [1010, 3]], steps: [0, 2] },
+      untimed: 1,
+    });
+    const rel = onAxis('a', points, 'relative', 1000).line;
+    expect(rel.points.map(([x]) => x)).toEqual([0.5, 10]);
+    // Two runs on one relative axis align by time since each one's start.
+    const data = alignLines([rel, onAxis('b', [[7, 9, 2000.5]], 'relative', 2000).line], { smoothing: 0, log: false });
+    expect(data[0]).toEqual([0.5, 10]);
+    expect(data[2]).toEqual([9, undefined]);
+  });
+
+  it('turns a zoomed time range into the steps that cover it, edges included', () => {
+    const a = onAxis('a', [[0, 1, 100], [10, 1, 110], [20, 1, 120], [30, 1, 130]], 'wall', 0).line;
+    const b = onAxis('b', [[5, 1, 104], [50, 1, 140]], 'wall', 0).line;
+    // 112–118 lies between steps 10 and 20 of a, and between 5 and 50 of b.
+    expect(stepWindowFor([a], 112, 118)).toEqual({ from: 10, to: 20 });
+    expect(stepWindowFor([a, b], 112, 118)).toEqual({ from: 5, to: 50 });
+    expect(stepWindowFor([a], 110, 120)).toEqual({ from: 10, to: 20 });
+    expect(stepWindowFor([a], 50, 200)).toEqual({ from: 0, to: 30 });
+    expect(stepWindowFor([a], 118, 112)).toBeNull();
+    expect(stepWindowFor([], 1, 2)).toBeNull();
   });
 });

@@ -1,16 +1,81 @@
 /**
  * Turning downsampled series windows (GET /api/runs/{id}/series, M4) into
- * the aligned columns a uPlot chart draws: one x column of steps and one y
- * column per line, with gaps (null) where a line has no point, where the
+ * the aligned columns a uPlot chart draws: one x column (steps, or wall
+ * times, or times since the run's first point) and one y column per line, with gaps (null) where a line has no point, where the
  * value is NaN or infinite, or where a log scale cannot show it.
  */
 import { toNumber } from './format';
 import type { Point } from './types';
 
-/** Line is one drawn line: a label and its points. */
+/** Line is one drawn line: a label and its points, [x, value]. */
 export interface Line {
   label: string;
   points: readonly Point[];
+  /** steps holds each point's step when x is not the step (a time axis). */
+  steps?: readonly number[];
+}
+
+/** XAxis is what the x axis shows: steps, wall time, or time since the run's first point. */
+export type XAxis = 'step' | 'wall' | 'relative';
+
+/**
+ * onAxis places a series' points on the x axis. On a time axis x is the
+ * point's time in seconds (minus origin, the run's first time, for
+ * `relative`); points without a time are left out, and their count given.
+ */
+export function onAxis(
+  label: string,
+  points: readonly Point[],
+  axis: XAxis,
+  origin: number,
+): { line: Line; untimed: number } {
+  if (axis === 'step') {
+    return { line: { label, points }, untimed: 0 };
+  }
+  const shift = axis === 'relative' ? origin : 0;
+  const placed: Point[] = [];
+  const steps: number[] = [];
+  let untimed = 0;
+  for (const [step, value, time] of points) {
+    if (typeof time !== 'number') {
+      untimed++;
+      continue;
+    }
+    placed.push([time - shift, value]);
+    steps.push(step);
+  }
+  return { line: { label, points: placed, steps }, untimed };
+}
+
+/**
+ * stepWindowFor turns a zoomed range of a time axis into the steps to ask
+ * the server for: per line, from the last point at or before min to the
+ * first at or after max (so the lines reach the edges), over all lines.
+ */
+export function stepWindowFor(lines: readonly Line[], min: number, max: number): StepWindow {
+  let from = Infinity;
+  let to = -Infinity;
+  for (const line of lines) {
+    const xs = line.points.map(([x]) => x);
+    if (xs.length === 0) {
+      continue;
+    }
+    let lo = 0;
+    while (lo + 1 < xs.length && (xs[lo + 1] ?? Infinity) <= min) {
+      lo++;
+    }
+    let hi = xs.length - 1;
+    while (hi > 0 && (xs[hi - 1] ?? -Infinity) >= max) {
+      hi--;
+    }
+    const step = (k: number) => line.steps?.[k] ?? xs[k] ?? 0;
+    from = Math.min(from, step(lo), step(hi));
+    to = Math.max(to, step(lo), step(hi));
+  }
+  if (!Number.isFinite(from) || !Number.isFinite(to) || !(max > min)) {
+    return null;
+  }
+  return { from, to };
 }
 
 export interface PlotOptions {

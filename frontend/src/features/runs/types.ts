@@ -99,8 +99,15 @@ export interface RunsPage {
   total_exact: boolean;
 }
 
-/** Point is one [step, value] pair of a series. */
-export type Point = [number, Num];
+/**
+ * Point is one [step, value] pair of a series; read with x=time it has a
+ * third element, the point's wall time in Unix seconds (null: written
+ * before the server kept times).
+ */
+export type Point = [number, Num, (number | null)?];
+
+/** Clock is the span of a run's clock, Unix seconds (null: its points carry no times). */
+export type Clock = { first: number; last: number } | null;
 
 export interface SeriesWindow extends SeriesSummary {
   window_count: number;

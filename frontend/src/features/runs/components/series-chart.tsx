@@ -14,18 +14,21 @@ import uPlot from 'uplot';
 import { ErrorAlert } from '@/components/error-alert';
 import { apiFetch } from '@/lib/api-client';
 
-import { formatNumber } from '../format';
+import { formatDuration, formatNumber } from '../format';
 import {
   alignLines,
   maxPointsFor,
   nearestIndex,
+  onAxis,
+  stepWindowFor,
   windowFromScale,
   type Line,
   type PlotData,
   type StepWindow,
+  type XAxis,
 } from '../plot-data';
 import classes from '../runs.module.css';
-import type { SeriesWindow } from '../types';
+import type { Clock, SeriesWindow } from '../types';
 
 /** LineRequest names one drawn line: a series of a run, and its legend label. */
 export interface LineRequest {
@@ -39,21 +42,46 @@ const logScale = JSON.parse('{"distr":3}') as uPlot.Scale;
 
 const palette = ['#1c7ed6', '#e8590c', '#2f9e44', '#ae3ec9', '#c92a2a', '#0c8599', '#5f3dc4', '#a61e4d'];
 
-function seriesQuery(runId: string, names: string[], maxPoints: number, win: StepWindow, refreshKey: string | number) {
+function seriesQuery(
+  runId: string,
+  names: string[],
+  maxPoints: number,
+  win: StepWindow,
+  time: boolean,
+  refreshKey: string | number,
+) {
   const params = new URLSearchParams({ max_points: String(maxPoints) });
   names.forEach((n) => { params.append('name', n); });
   if (win !== null) {
     params.set('from', String(win.from));
     params.set('to', String(win.to));
   }
+  if (time) {
+    params.set('x', 'time');
+  }
   return {
-    queryKey: ['runs', 'one', runId, 'series', names, maxPoints, win?.from ?? null, win?.to ?? null, refreshKey],
+    queryKey: ['runs', 'one', runId, 'series', names, maxPoints, win?.from ?? null, win?.to ?? null, time, refreshKey],
     queryFn: ({ signal }: { signal: AbortSignal }) =>
-      apiFetch<{ series: SeriesWindow[] }>(`/runs/${encodeURIComponent(runId)}/series?${params.toString()}`, {
-        signal,
-      }),
+      apiFetch<{ series: SeriesWindow[]; clock: Clock }>(
+        `/runs/${encodeURIComponent(runId)}/series?${params.toString()}`,
+        { signal },
+      ),
     placeholderData: keepPreviousData,
   };
+}
+
+const axisNames: Record<XAxis, string> = { step: 'step', wall: 'time', relative: 'time since the first point' };
+
+/** formatX shows an x value as the axis means it. */
+function formatX(axis: XAxis, v: number): string {
+  switch (axis) {
+    case 'wall':
+      return new Date(v * 1000).toLocaleString();
+    case 'relative':
+      return formatDuration(v);
+    default:
+      return String(v);
+  }
 }
 
 function cssVar(name: string, fallback: string): string {
@@ -64,8 +92,11 @@ function cssVar(name: string, fallback: string): string {
 /**
  * SeriesChart plots lines (several series of a run, or one series of several
  * runs) with zoom (drag to select; the window is fetched again at full
- * resolution when it fits), log scale, smoothing, and a keyboard cursor:
- * arrows move it (Shift: ten steps), + and − zoom around it, 0 resets.
+ * resolution when it fits), log scale, smoothing, an x axis of steps, wall
+ * time or time since each run's first point, and a keyboard cursor: arrows
+ * move it (Shift: ten points), + and − zoom around it, 0 resets. The zoom
+ * window is a step range on every axis (a time range is turned into the
+ * steps that cover it).
  */
 export default function SeriesChart({
   title,
@@ -81,6 +112,7 @@ export default function SeriesChart({
 }) {
   const [win, setWin] = useState<StepWindow>(initialWindow);
   const [log, setLog] = useState(false);
+  const [axis, setAxis] = useState<XAxis>('step');
   const [smoothing, setSmoothing] = useState(0);
   const [width, setWidth] = useState(800);
   const [cursorText, setCursorText] = useState('');
@@ -98,31 +130,50 @@ export default function SeriesChart({
     return [...m.entries()];
   }, [lines]);
   const results = useQueries({
-    queries: byRun.map(([runId, names]) => seriesQuery(runId, names, maxPoints, win, refreshKey ?? '')),
+    queries: byRun.map(([runId, names]) =>
+      seriesQuery(runId, names, maxPoints, win, axis !== 'step', refreshKey ?? ''),
+    ),
   });
   const error = results.find((r) => r.error !== null)?.error ?? null;
   const loading = results.some((r) => r.isFetching);
   const ready = results.every((r) => r.data !== undefined);
   const dataKey = results.map((r) => r.dataUpdatedAt).join(',');
 
-  const drawn: Line[] = useMemo(() => {
+  // Times are there once every run's answer was asked with x=time (the
+  // previous, untimed answer stays on screen meanwhile).
+  const timed = ready && results.every((r) => r.data.series.every((s) => s.points.every((p) => p.length === 3)));
+  const shownAxis: XAxis = timed ? axis : 'step';
+  const { drawn, untimed } = useMemo(() => {
     if (!ready) {
-      return [];
+      return { drawn: [] as Line[], untimed: 0 };
     }
-    return lines.map((l) => {
+    let missing = 0;
+    const placed = lines.map((l) => {
       const at = byRun.findIndex(([runId]) => runId === l.runId);
-      const series = results.at(at)?.data.series.find((s) => s.name === l.series);
-      return { label: l.label, points: series?.points ?? [] };
+      const answer = results.at(at)?.data;
+      const series = answer?.series.find((s) => s.name === l.series);
+      const { line, untimed: n } = onAxis(l.label, series?.points ?? [], shownAxis, answer?.clock?.first ?? 0);
+      missing += n;
+      return line;
     });
+    return { drawn: placed, untimed: missing };
     // dataKey stands for the results' contents.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [ready, lines, byRun, dataKey]);
+  }, [ready, lines, byRun, dataKey, shownAxis]);
+  const hasClock = ready && results.some((r) => r.data.clock !== null);
+  // The zoom handlers made with the chart read the lines drawn now.
+  const drawnRef = useRef(drawn);
+  useEffect(() => {
+    drawnRef.current = drawn;
+  }, [drawn]);
+  const windowFor = (min: number, max: number): StepWindow =>
+    shownAxis === 'step' ? windowFromScale(min, max) : stepWindowFor(drawnRef.current, min, max);
   const data = useMemo(() => alignLines(drawn, { smoothing, log }), [drawn, smoothing, log]);
   const downsampled = ready && results.some((r) => r.data.series.some((s) => s.downsampled));
   const shownPoints = drawn.reduce((n, l) => n + l.points.length, 0);
 
   // The chart is made again when its shape changes (lines, scale); new data is set in place.
-  const shape = `${lines.map((l) => l.label).join('\u0000')}|${String(log)}`;
+  const shape = `${lines.map((l) => l.label).join('\u0000')}|${String(log)}|${shownAxis}`;
   useEffect(() => {
     const el = box.current;
     if (el === null) {
@@ -130,14 +181,23 @@ export default function SeriesChart({
     }
     const text = cssVar('--mantine-color-text', '#000');
     const grid = cssVar('--mantine-color-default-border', '#ddd');
-    const axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    const axisStyle = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
     const opts: uPlot.Options = {
       width: el.clientWidth || 800,
       height: 320,
-      scales: { x: { time: false }, y: log ? logScale : {} },
-      axes: [{ ...axis, label: 'step' }, { ...axis }],
+      scales: { x: { time: shownAxis === 'wall' }, y: log ? logScale : {} },
+      axes: [
+        {
+          ...axisStyle,
+          label: axisNames[shownAxis],
+          ...(shownAxis === 'relative'
+            ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => formatDuration(v)) }
+            : {}),
+        },
+        { ...axisStyle },
+      ],
       series: [
-        { label: 'step', value: (_u, v) => String(v) },
+        { label: axisNames[shownAxis], value: (_u, v) => formatX(shownAxis, v) },
         ...lines.map((l, i) => ({
           label: l.label,
           stroke: palette[i % palette.length] ?? '#1c7ed6',
@@ -154,7 +214,7 @@ export default function SeriesChart({
             if (u.select.width > 2) {
               const min = u.posToVal(u.select.left, 'x');
               const max = u.posToVal(u.select.left + u.select.width, 'x');
-              setWin(windowFromScale(min, max));
+              setWin(windowFor(min, max));
             }
             u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
           },
@@ -188,7 +248,7 @@ export default function SeriesChart({
       u.destroy();
       chart.current = null;
     };
-    // `shape` stands for lines and log.
+    // `shape` stands for lines, log and the axis (windowFor reads drawnRef).
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [shape]);
 
@@ -197,12 +257,25 @@ export default function SeriesChart({
   }, [data, shape]);
 
   const describe = (plot: PlotData, idx: number) => {
-    const step = plot[0][idx];
-    if (step === undefined) {
+    const x = plot[0][idx];
+    if (x === undefined) {
       return '';
     }
     const values = lines.map((l, i) => `${l.label} ${formatNumber(plot[i + 1]?.[idx] ?? null) || 'no value'}`);
-    return `step ${String(step)}: ${values.join(', ')}`;
+    if (shownAxis === 'step') {
+      return `step ${String(x)}: ${values.join(', ')}`;
+    }
+    // The step of the first line with a point at this time.
+    let step: number | undefined;
+    for (const line of drawn) {
+      const k = line.points.findIndex(([px]) => px === x);
+      if (k >= 0) {
+        step = line.steps?.[k];
+        break;
+      }
+    }
+    const at = step === undefined ? '' : ` (step ${String(step)})`;
+    return `${axisNames[shownAxis]} ${formatX(shownAxis, x)}${at}: ${values.join(', ')}`;
   };
 
   const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
@@ -229,7 +302,7 @@ export default function SeriesChart({
       const hi = xs[xs.length - 1] ?? 0;
       const center = xs[idx] ?? (lo + hi) / 2;
       const half = ((hi - lo) / 2) * (e.key === '-' ? 2 : 0.5);
-      setWin(windowFromScale(center - half, center + half));
+      setWin(windowFor(center - half, center + half));
       return;
     } else {
       return;
@@ -253,6 +326,17 @@ export default function SeriesChart({
       <Group justify="space-between" mb="xs" wrap="wrap">
         <Text fw={600}>{title}</Text>
         <Group gap="sm" wrap="wrap">
+          <SegmentedControl
+            size="xs"
+            aria-label="X axis"
+            data={[
+              { value: 'step', label: 'Step' },
+              { value: 'relative', label: 'Relative time', disabled: !hasClock },
+              { value: 'wall', label: 'Wall time', disabled: !hasClock },
+            ]}
+            value={axis}
+            onChange={(v) => { setAxis(v); }}
+          />
           <SegmentedControl
             size="xs"
             aria-label="Y scale"
@@ -296,11 +380,14 @@ export default function SeriesChart({
         data-testid="series-chart"
         data-points={shownPoints}
         data-window={win === null ? '' : `${String(win.from)}-${String(win.to)}`}
+        data-axis={shownAxis}
         data-loading={loading || !ready ? 'true' : 'false'}
       />
       <Text size="xs" c="dimmed" id={`${helpId}-window`}>
         {win === null ? 'All steps' : `Steps ${String(win.from)} to ${String(win.to)}`}
         {ready ? ` · ${shownPoints.toLocaleString()} points drawn${downsampled ? ' (downsampled, M4)' : ' (every point)'}` : ' · loading…'}
+        {untimed > 0 && ` · ${untimed.toLocaleString()} points without a time (written before times were kept) left out`}
+        {ready && !hasClock && ' · no times recorded for these points, so only steps'}
         {' · drag to zoom, double-click to reset'}
       </Text>
       <Text size="sm" id={`${helpId}-cursor`} aria-live="polite" data-testid="chart-cursor">
