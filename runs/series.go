@@ -135,9 +135,9 @@ type SeriesData struct {
 	Downsampled bool
 	// Times holds, when asked for, the wall time of each point in Unix
 	// seconds, NaN where the clock does not reach (points written before
-	// it existed). Steps between two clock points are interpolated: exact
-	// when the window fits max points, else within one bucket of the
-	// clock's own M4 selection (a pixel column at the width asked for).
+	// it existed). Exact when the clock's points over the window fit max
+	// points; else interpolated between the points the clock's chunk
+	// summaries name, at most ChunkPoints steps apart (clockTicks).
 	Times []float64
 }
 
@@ -242,11 +242,10 @@ func (s *Service) readTimes(ctx context.Context, runID string, clock db.SeriesSu
 	}
 	var ticks []db.Point
 	if clock.Count > 0 && lo <= hi {
-		c := SeriesData{}
-		if err := s.readWindow(ctx, runID, db.ClockSeries, lo, hi, maxPoints, &c); err != nil {
+		var err error
+		if ticks, err = s.clockTicks(ctx, runID, lo, hi, maxPoints); err != nil {
 			return err
 		}
-		ticks = c.Points
 	}
 	for i := range series {
 		for j, p := range series[i].Points {
@@ -254,6 +253,39 @@ func (s *Service) readTimes(ctx context.Context, runID string, clock db.SeriesSu
 		}
 	}
 	return nil
+}
+
+// clockTicks reads the clock over [lo, hi]: every point when the chunks
+// that hold it have at most maxPoints, else, without decoding a chunk,
+// the points each chunk summary names (first, last, earliest, latest: a
+// point every ChunkPoints steps at most), between which times are
+// interpolated.
+func (s *Service) clockTicks(ctx context.Context, runID string, lo, hi int64, maxPoints int) ([]db.Point, error) {
+	sums, err := s.db.ChunkSummaries(ctx, runID, db.ClockSeries, lo, hi)
+	if err != nil || len(sums) == 0 {
+		return nil, err
+	}
+	n := 0
+	for _, c := range sums {
+		n += c.Count
+	}
+	var ticks []db.Point
+	if n <= maxPoints {
+		chunks, err := s.chunks(ctx, runID, db.ClockSeries, sums)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range chunks {
+			ticks = append(ticks, c.Points...)
+		}
+		return ticks, nil
+	}
+	for _, c := range sums {
+		ticks = append(ticks, db.Point{Step: c.FirstStep, Value: c.First}, db.Point{Step: c.MinStep, Value: c.Min},
+			db.Point{Step: c.MaxStep, Value: c.Max}, db.Point{Step: c.LastStep, Value: c.Last})
+	}
+	slices.SortFunc(ticks, func(a, b db.Point) int { return cmp.Compare(a.Step, b.Step) })
+	return slices.CompactFunc(ticks, func(a, b db.Point) bool { return a.Step == b.Step }), nil
 }
 
 // timeAt is the clock's time at step: exact at a tick, linear between two

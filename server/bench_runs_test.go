@@ -175,22 +175,27 @@ func BenchmarkSeriesRead(b *testing.B) {
 	mustJSONB(b, fetch(b, rb.req(rb.ts.URL, "POST", "/api/runs", []byte(`{"project":"long","external_id":"1m"}`)), http.StatusCreated), &out)
 	for from := int64(0); from < 1_000_000; from += 100_000 {
 		pts := make([]db.Point, 100_000)
+		clock := make([]db.Point, 100_000)
 		for i := range pts {
 			s := from + int64(i)
 			pts[i] = db.Point{Step: s, Value: 1/float64(s+1) + float64(s%97)*1e-4}
+			clock[i] = db.Point{Step: s, Value: 1.7e9 + float64(s)/10}
 		}
-		if _, err := rb.store.WriteSeries(context.Background(), out.ID, map[string][]db.Point{"loss": pts}, time.Now()); err != nil {
+		if _, err := rb.store.WriteSeries(context.Background(), out.ID, map[string][]db.Point{"loss": pts, db.ClockSeries: clock}, time.Now()); err != nil {
 			b.Fatal(err)
 		}
 	}
-	path := "/api/runs/" + out.ID + "/series?names=loss&max_points=2000"
-	answer := fetch(b, rb.req(rb.ts.URL, "GET", path, nil), http.StatusOK)
-	bare := bareServer(b, http.StatusOK, answer)
-	for _, target := range []struct{ name, base string }{{"labreview", rb.ts.URL}, {"bare-gin-same-bytes", bare.URL}} {
-		for _, clients := range []int{1, 8} {
-			b.Run(fmt.Sprintf("%s/clients=%d", target.name, clients), func(b *testing.B) {
-				loadFixed(b, clients, func() *http.Request { return rb.req(target.base, "GET", path, nil) })
-			})
+	// The step axis, then the time axis (x=time: the clock read too).
+	for _, axis := range []string{"step", "time"} {
+		path := "/api/runs/" + out.ID + "/series?names=loss&max_points=2000&x=" + axis
+		answer := fetch(b, rb.req(rb.ts.URL, "GET", path, nil), http.StatusOK)
+		bare := bareServer(b, http.StatusOK, answer)
+		for _, target := range []struct{ name, base string }{{"labreview", rb.ts.URL}, {"bare-gin-same-bytes", bare.URL}} {
+			for _, clients := range []int{1, 8} {
+				b.Run(fmt.Sprintf("x=%s/%s/clients=%d", axis, target.name, clients), func(b *testing.B) {
+					loadFixed(b, clients, func() *http.Request { return rb.req(target.base, "GET", path, nil) })
+				})
+			}
 		}
 	}
 }
