@@ -4,6 +4,7 @@ import { currentQueryClient } from '@/lib/react-query';
 
 import { listRequest, parseView } from '../view-state';
 import { runOptions, runsListOptions } from './runs';
+import { plotMaxPoints, seriesGrowth, seriesShownFirst, seriesWindowOptions } from './series';
 
 /**
  * prefetchRuns starts the view's first page as the navigation starts: on a
@@ -22,16 +23,28 @@ export function prefetchRuns({ request }: LoaderFunctionArgs): null {
 
 /**
  * prefetchRun starts a run's request as the navigation starts, while the
- * run page's chunk loads (the route is lazy; this loader is not).
+ * run page's chunk loads (the route is lazy; this loader is not), and as
+ * soon as the run is there the window of its first plot, as the plot will
+ * ask for it (the same series, width and growth: the same query key). A
+ * link to a comment's step range plots that range instead: not guessed.
  */
-export function prefetchRun({ params }: LoaderFunctionArgs): null {
+export function prefetchRun({ params, request }: LoaderFunctionArgs): null {
   const client = currentQueryClient();
   const id = params['id'];
-  if (client !== null && id !== undefined) {
-    const options = runOptions(id);
-    if (client.getQueryData(options.queryKey) === undefined) {
-      client.query(options).catch(() => undefined);
-    }
+  if (client === null || id === undefined) {
+    return null;
   }
+  const options = runOptions(id);
+  const run = client.getQueryData(options.queryKey);
+  const loaded = run === undefined ? client.query(options) : Promise.resolve(run);
+  loaded
+    .then((r) => {
+      const names = (r.series ?? []).slice(0, seriesShownFirst).map((s) => s.name);
+      const plot = seriesWindowOptions(r.id, names, plotMaxPoints(window.innerWidth), null, false, seriesGrowth(r));
+      if (names.length > 0 && new URL(request.url).hash === '' && client.getQueryData(plot.queryKey) === undefined) {
+        client.query(plot).catch(() => undefined);
+      }
+    })
+    .catch(() => undefined);
   return null;
 }

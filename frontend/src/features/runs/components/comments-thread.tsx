@@ -90,8 +90,8 @@ export function CommentsThread({
             label="Add a comment"
             value={body}
             onChange={(e) => { setBody(e.currentTarget.value); }}
-            autosize
-            minRows={2}
+            resize="vertical"
+            rows={2}
             maxLength={8192}
           />
           <Group gap="xs" align="flex-end">
@@ -195,8 +195,8 @@ function CommentItem({
             label="Edit comment"
             value={editing}
             onChange={(e) => { setEditing(e.currentTarget.value); }}
-            autosize
-            minRows={2}
+            resize="vertical"
+            rows={2}
             maxLength={8192}
           />
           <Group gap="xs" mt="xs">

@@ -83,8 +83,8 @@ export function ReviewPanel({ run, canReview, onReviewed }: { run: Run; canRevie
                 setMissing(false);
               }}
               error={missing ? 'Say why: a comment is required for this verdict' : undefined}
-              autosize
-              minRows={2}
+              resize="vertical"
+              rows={2}
               maxLength={4096}
             />
             <Group gap="xs">

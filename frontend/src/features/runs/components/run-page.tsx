@@ -24,6 +24,7 @@ import { formatDateTime, formatRelative } from '@/lib/format';
 import { useSession } from '@/lib/session/use-session';
 
 import { runsListOptions, useProjects, useRun, useRunMutations } from '../api/runs';
+import { seriesGrowth, seriesShownFirst } from '../api/series';
 import { formatDuration, formatNumber } from '../format';
 import { paramId, parseHash, runPath } from '../links';
 import { paramPaths } from '../query-completion';
@@ -257,8 +258,8 @@ function Notes({ run: r, canEdit }: { run: Run; canEdit: boolean }) {
           label="Notes"
           value={draft}
           onChange={(e) => { setDraft(e.currentTarget.value); }}
-          autosize
-          minRows={3}
+          resize="vertical"
+          rows={3}
           maxLength={65536}
         />
         <Group gap="xs" mt="xs">
@@ -327,7 +328,7 @@ function MetricsTable({ metrics }: { metrics: Run['metrics'] }) {
 function SeriesSection({ run: r, target }: { run: Run; target: { series: string; from: number; to: number } | null }) {
   const all = useMemo(() => (r.series ?? []).map((s) => s.name), [r.series]);
   const [chosen, setChosen] = useState<string[] | null>(null);
-  const shown = chosen ?? (target !== null && all.includes(target.series) ? [target.series] : all.slice(0, 3));
+  const shown = chosen ?? (target !== null && all.includes(target.series) ? [target.series] : all.slice(0, seriesShownFirst));
   if (all.length === 0) {
     return (
       <Text size="sm" c="dimmed">
@@ -335,7 +336,7 @@ function SeriesSection({ run: r, target }: { run: Run; target: { series: string;
       </Text>
     );
   }
-  const growth = (r.series ?? []).map((s) => `${s.name}:${String(s.count)}`).join(',');
+  const growth = seriesGrowth(r);
   return (
     <Stack gap="sm">
       <MultiSelect

@@ -7,17 +7,16 @@
 import 'uplot/dist/uPlot.min.css';
 
 import { Button, Group, SegmentedControl, Slider, Text } from '@mantine/core';
-import { keepPreviousData, useQueries } from '@tanstack/react-query';
+import { useQueries } from '@tanstack/react-query';
 import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import uPlot from 'uplot';
 
 import { ErrorAlert } from '@/components/error-alert';
-import { apiFetch } from '@/lib/api-client';
 
+import { plotMaxPoints, seriesWindowOptions } from '../api/series';
 import { formatDuration, formatNumber } from '../format';
 import {
   alignLines,
-  maxPointsFor,
   nearestIndex,
   onAxis,
   stepWindowFor,
@@ -28,7 +27,7 @@ import {
   type XAxis,
 } from '../plot-data';
 import classes from '../runs.module.css';
-import type { Clock, SeriesWindow } from '../types';
+
 
 /** LineRequest names one drawn line: a series of a run, and its legend label. */
 export interface LineRequest {
@@ -41,34 +40,6 @@ export interface LineRequest {
 const logScale = JSON.parse('{"distr":3}') as uPlot.Scale;
 
 const palette = ['#1c7ed6', '#e8590c', '#2f9e44', '#ae3ec9', '#c92a2a', '#0c8599', '#5f3dc4', '#a61e4d'];
-
-function seriesQuery(
-  runId: string,
-  names: string[],
-  maxPoints: number,
-  win: StepWindow,
-  time: boolean,
-  refreshKey: string | number,
-) {
-  const params = new URLSearchParams({ max_points: String(maxPoints) });
-  names.forEach((n) => { params.append('name', n); });
-  if (win !== null) {
-    params.set('from', String(win.from));
-    params.set('to', String(win.to));
-  }
-  if (time) {
-    params.set('x', 'time');
-  }
-  return {
-    queryKey: ['runs', 'one', runId, 'series', names, maxPoints, win?.from ?? null, win?.to ?? null, time, refreshKey],
-    queryFn: ({ signal }: { signal: AbortSignal }) =>
-      apiFetch<{ series: SeriesWindow[]; clock: Clock }>(
-        `/runs/${encodeURIComponent(runId)}/series?${params.toString()}`,
-        { signal },
-      ),
-    placeholderData: keepPreviousData,
-  };
-}
 
 const axisNames: Record<XAxis, string> = { step: 'step', wall: 'time', relative: 'time since the first point' };
 
@@ -114,14 +85,14 @@ export default function SeriesChart({
   const [log, setLog] = useState(false);
   const [axis, setAxis] = useState<XAxis>('step');
   const [smoothing, setSmoothing] = useState(0);
-  const [width, setWidth] = useState(800);
+  const [viewport, setViewport] = useState(() => window.innerWidth);
   const [cursorText, setCursorText] = useState('');
   const box = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlot | null>(null);
   const cursorIdx = useRef(-1);
   const helpId = useId();
 
-  const maxPoints = maxPointsFor(width);
+  const maxPoints = plotMaxPoints(viewport);
   const byRun = useMemo(() => {
     const m = new Map<string, string[]>();
     for (const l of lines) {
@@ -131,7 +102,7 @@ export default function SeriesChart({
   }, [lines]);
   const results = useQueries({
     queries: byRun.map(([runId, names]) =>
-      seriesQuery(runId, names, maxPoints, win, axis !== 'step', refreshKey ?? ''),
+      seriesWindowOptions(runId, names, maxPoints, win, axis !== 'step', refreshKey ?? ''),
     ),
   });
   const error = results.find((r) => r.error !== null)?.error ?? null;
@@ -238,7 +209,7 @@ export default function SeriesChart({
       const w = el.clientWidth;
       if (w > 0) {
         u.setSize({ width: w, height: 320 });
-        setWidth(w);
+        setViewport(window.innerWidth);
       }
     });
     resize.observe(el);
