@@ -151,7 +151,8 @@ func TestSeriesInputAndAccess(t *testing.T) {
 		}{
 			{"not an object", tok, path1, `[1,2]`, 400, "invalid"},
 			{"empty", tok, path1, `{}`, 400, "invalid"},
-			{"a pair of three", tok, path1, `{"x":[[1,2,3]]}`, 400, "invalid"},
+			{"a point of four", tok, path1, `{"x":[[1,2,1700000000,4]]}`, 400, "invalid"},
+			{"a time that is no number", tok, path1, `{"x":[[1,2,"now"]]}`, 400, "invalid"},
 			{"a fractional step", tok, path1, `{"x":[[1.5,2]]}`, 400, "invalid"},
 			{"a negative step", tok, path1, `{"x":[[-1,2]]}`, 400, "invalid"},
 			{"a step past 2^53", tok, path1, `{"x":[[9007199254740992,2]]}`, 400, "invalid"},
