@@ -111,9 +111,11 @@ export default function SeriesChart({
   const dataKey = results.map((r) => r.dataUpdatedAt).join(',');
 
   // Times are there once every run's answer was asked with x=time (the
-  // previous, untimed answer stays on screen meanwhile).
+  // previous, untimed answer stays on screen meanwhile); with no run that
+  // has a clock, the steps stay.
   const timed = ready && results.every((r) => r.data.series.every((s) => s.points.every((p) => p.length === 3)));
-  const shownAxis: XAxis = timed ? axis : 'step';
+  const hasClock = ready && results.some((r) => r.data.clock !== null);
+  const shownAxis: XAxis = timed && hasClock ? axis : 'step';
   const { drawn, untimed } = useMemo(() => {
     if (!ready) {
       return { drawn: [] as Line[], untimed: 0 };
@@ -131,7 +133,6 @@ export default function SeriesChart({
     // dataKey stands for the results' contents.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [ready, lines, byRun, dataKey, shownAxis]);
-  const hasClock = ready && results.some((r) => r.data.clock !== null);
   // The zoom handlers made with the chart read the lines drawn now.
   const drawnRef = useRef(drawn);
   useEffect(() => {
@@ -305,7 +306,7 @@ export default function SeriesChart({
               { value: 'relative', label: 'Relative time', disabled: !hasClock },
               { value: 'wall', label: 'Wall time', disabled: !hasClock },
             ]}
-            value={axis}
+            value={hasClock || !ready ? axis : 'step'}
             onChange={(v) => { setAxis(v); }}
           />
           <SegmentedControl
