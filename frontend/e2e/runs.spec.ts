@@ -159,6 +159,12 @@ test('a job reports runs; a reviewer filters, sorts by a metric, opens a run, zo
   expect(tTo).toBeLessThan(3500);
   expect((tTo ?? 0) - (tFrom ?? 0)).toBeGreaterThan(300);
   await page.getByRole('button', { name: 'Reset zoom' }).click();
+  // Wall time: the cursor reads the first point's date (1.7e9 s: November 2023).
+  await page.getByText('Wall time', { exact: true }).click();
+  await expect(chart).toHaveAttribute('data-axis', 'wall');
+  await chart.focus();
+  await page.keyboard.press('Home');
+  await expect(page.getByTestId('chart-cursor')).toContainText(/^time .*2023.* \(step 0\): loss/);
   await page.getByText('Step', { exact: true }).click();
   await expect(chart).toHaveAttribute('data-axis', 'step');
 
