@@ -3,6 +3,7 @@ package main
 import (
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -100,5 +101,19 @@ func TestAtLeastTwoProcsOnOneCPU(t *testing.T) {
 	runtime.GOMAXPROCS(4)
 	if got := atLeastTwoProcs(func(string) string { return "" }); got != 0 || runtime.GOMAXPROCS(0) != 4 {
 		t.Fatalf("four CPUs were changed: %d", runtime.GOMAXPROCS(0))
+	}
+}
+
+func TestCollectLessOftenUnlessGOGCIsSet(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	if got := collectLessOften(func(string) string { return "50" }); got != 0 || debug.SetGCPercent(100) != 100 {
+		t.Fatalf("an explicit GOGC was overridden: %d", got)
+	}
+	if got := collectLessOften(func(string) string { return "" }); got != serverGCPercent {
+		t.Fatalf("collectLessOften returned %d, want %d", got, serverGCPercent)
+	}
+	if now := debug.SetGCPercent(100); now != serverGCPercent {
+		t.Fatalf("GOGC is %d, want %d", now, serverGCPercent)
 	}
 }

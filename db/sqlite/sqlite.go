@@ -48,6 +48,10 @@ const (
 	journalSizeLimit = 64 << 20
 	writerCacheKiB   = 16 << 10
 	readerCacheKiB   = 8 << 10
+	// No memory map (mmap_size stays 0): in WAL mode every read
+	// transaction after another connection's commit unmaps the file, so on
+	// a server that writes, a map made lookups 4× slower than pread
+	// (docs/benchmarks.md, "Lookups as data grows").
 	// defaultWriteTimeout bounds how long a write may wait for the single
 	// writer connection and run: a write queued behind others must not
 	// wait forever.

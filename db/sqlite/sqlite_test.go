@@ -44,12 +44,13 @@ func TestConnectionSettings(t *testing.T) {
 	s := open(t, t.TempDir(), true)
 	for name, want := range map[string]string{"journal_mode": "wal", "synchronous": "1", "foreign_keys": "1",
 		"busy_timeout": "5000", "query_only": "0", "temp_store": "2", "journal_size_limit": strconv.Itoa(journalSizeLimit),
-		"wal_autocheckpoint": "0"} {
+		"wal_autocheckpoint": "0", "mmap_size": "0"} {
 		if got := pragma(t, s.w, name); got != want {
 			t.Errorf("writer: %s = %s, want %s", name, got, want)
 		}
 	}
-	for name, want := range map[string]string{"query_only": "1", "foreign_keys": "1", "busy_timeout": "5000"} {
+	for name, want := range map[string]string{"query_only": "1", "foreign_keys": "1", "busy_timeout": "5000",
+		"mmap_size": "0"} {
 		if got := pragma(t, s.r, name); got != want {
 			t.Errorf("reader: %s = %s, want %s", name, got, want)
 		}
