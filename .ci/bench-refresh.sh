@@ -36,5 +36,7 @@ for r in $(seq "$ROUNDS"); do
     LABREVIEW_LOAD_PASSWORD="$PASSWORD" taskset -c ${CLIENT_CPU:-1} "$work/server.test" -test.run '^TestRefreshLoadClient$' -test.count=1) |
     grep '^refresh:' | sed "s/^/round $r /"
 done
+# The memory it took: peak and current resident set of the server.
+awk '/^VmHWM|^VmRSS/ {printf "server %s %d MiB\n", $1, $2/1024}' "/proc/$pid/status"
 [ -n "${KEEP_LOG:-}" ] && cp "$work/server.log" "$KEEP_LOG"
 exit 0

@@ -178,13 +178,25 @@ func (h *Hasher) acquire(ctx context.Context) error {
 
 func (h *Hasher) release() { <-h.workers }
 
-// argon2id runs one Argon2id computation on a worker.
+// argon2id runs one Argon2id computation on a worker, then collects its
+// memory.
+//
+// Each computation allocates its whole memory parameter (46 MiB by
+// default) and drops it at once. Go's collector sizes the next heap goal
+// from what was live at its last cycle, so a cycle that ran during a
+// computation lets several dropped blocks pile up before the next one: under
+// the server's GOGC=400 a stream of sign-ins held about 300 MiB. A collection
+// right after each computation (about a millisecond at the server's small
+// live heap, against 60-100 ms of hashing) keeps the peak near one block per
+// worker (docs/benchmarks.md, "Refresh with rotation").
 func (h *Hasher) argon2id(ctx context.Context, password string, salt []byte, p Argon2Params, n int) ([]byte, error) {
 	if err := h.acquire(ctx); err != nil {
 		return nil, err
 	}
-	defer h.release()
-	return h.idKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(n)), nil
+	key := h.idKey([]byte(password), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(n))
+	h.release()
+	runtime.GC()
+	return key, nil
 }
 
 // Hash returns a PHC string:

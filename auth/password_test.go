@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -639,4 +641,26 @@ func BenchmarkHash(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(n), "ms/hash")
 	b.Logf("m=%d KiB, t=%d, p=%d", p.MemoryKiB, p.Iterations, p.Parallelism)
+}
+
+// TestArgon2MemoryIsCollectedAfterEachHash: each computation's block is
+// garbage once it returns; under the server's GOGC=400 the blocks of a
+// stream of sign-ins must not pile up (argon2id collects after each).
+func TestArgon2MemoryIsCollectedAfterEachHash(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(400))
+	h := newTestHasher(t, testParams, 1, 0)
+	block := uint64(testParams.MemoryKiB) << 10
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range 6 {
+		if _, err := h.Hash(context.Background(), "violin ocean thunder"); err != nil {
+			t.Fatal(err)
+		}
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		if m.HeapAlloc > before.HeapAlloc+block {
+			t.Fatalf("after %d hashes the heap holds %d MiB, %d MiB more than before: the %d MiB blocks pile up",
+				i+1, m.HeapAlloc>>20, (m.HeapAlloc-before.HeapAlloc)>>20, block>>20)
+		}
+	}
 }
