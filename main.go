@@ -301,11 +301,11 @@ const serverGCPercent = 400
 // explicitly, and returns the new value (0 when it changed nothing). The
 // server's live heap is small (about 3 MB under a refresh load) and every
 // request allocates a little, so with the default GOGC=100 the collector ran
-// about 40 times a second under load: .ci/bench-refresh.sh measured 22-27 %
-// more refreshes per second and a lower p99 with 400, interleaved in the same
-// session (docs/benchmarks.md). The cost is memory: the heap may grow to five
-// times its live size before a collection instead of twice; GOMEMLIMIT caps
-// it where memory is tight (docs/operations.md).
+// about 40 times a second under load: .ci/bench-refresh.sh measured
+// 1.19-1.71x the refreshes per second and a lower p99 with 400, in seven
+// interleaved pairs (docs/benchmarks.md). The cost is memory: the heap may
+// grow to five times its live size before a collection instead of twice;
+// GOMEMLIMIT caps it where memory is tight (docs/operations.md).
 func collectLessOften(getenv func(string) string) int {
 	if getenv("GOGC") != "" {
 		return 0
