@@ -48,10 +48,6 @@ const (
 	journalSizeLimit = 64 << 20
 	writerCacheKiB   = 16 << 10
 	readerCacheKiB   = 8 << 10
-	// No memory map (mmap_size stays 0): in WAL mode every read
-	// transaction after another connection's commit unmaps the file, so on
-	// a server that writes, a map made lookups 4× slower than pread
-	// (docs/benchmarks.md, "Lookups as data grows").
 	// defaultWriteTimeout bounds how long a write may wait for the single
 	// writer connection and run: a write queued behind others must not
 	// wait forever.
@@ -168,6 +164,10 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Add("_pragma", "temp_store(MEMORY)")
 	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", journalSizeLimit))
+	// No memory map (mmap_size stays 0): in WAL mode every read
+	// transaction after another connection's commit unmaps the file, so on
+	// a server that writes, a map made lookups 4× slower than pread
+	// (docs/benchmarks.md, "Lookups as data grows").
 	if readOnly {
 		q.Add("_pragma", fmt.Sprintf("cache_size(-%d)", readerCacheKiB))
 		q.Set("_query_only", "1")
