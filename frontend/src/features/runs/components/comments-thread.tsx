@@ -1,5 +1,5 @@
 import { Anchor, Button, Group, NumberInput, Paper, Select, Stack, Text, Textarea } from '@mantine/core';
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import { Link } from 'react-router';
 
 import { ErrorAlert } from '@/components/error-alert';
@@ -36,7 +36,14 @@ export function CommentsThread({
 }) {
   const comments = useComments(runId);
   const m = useRunMutations(runId);
-  const [body, setBody] = useState('');
+  const [body, setBodyState] = useState('');
+  // The draft as it is now, for a send that finishes after the user has
+  // started the next comment.
+  const draft = useRef('');
+  const setBody = (v: string) => {
+    draft.current = v;
+    setBodyState(v);
+  };
   const [kind, setKind] = useState<'none' | 'param' | 'series'>('none');
   const [param, setParam] = useState<string | null>(null);
   const [series, setSeries] = useState<string | null>(null);
@@ -77,10 +84,15 @@ export function CommentsThread({
             return;
           }
           const a = anchor();
+          const sent = body;
           m.comment.mutate(a === undefined ? { body } : { body, anchor: a }, {
             onSuccess: () => {
-              setBody('');
-              setKind('none');
+              // A draft typed while this one was being sent is the next
+              // comment: it stays, with what it points at.
+              if (draft.current === sent) {
+                setBody('');
+                setKind('none');
+              }
             },
           });
         }}
