@@ -17,7 +17,6 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -168,7 +167,7 @@ func serve(ctx context.Context, cfg *Config, configFile string, logOut io.Writer
 		logger.Debug("one CPU available: running Go with GOMAXPROCS=2", "gomaxprocs", procs)
 	}
 	if pct := collectLessOften(getenvOS); pct != 0 {
-		logger.Debug("running Go's collector with GOGC="+strconv.Itoa(pct), "gogc", pct)
+		logger.Debug("running Go's collector less often", "gogc", pct)
 	}
 
 	// Bind first: a taken port is reported at once, and :0 works in tests.
