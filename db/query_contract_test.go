@@ -15,7 +15,7 @@ import (
 
 	"labreview/db"
 	"labreview/db/dbtest"
-	"labreview/runs/query"
+	"labreview/db/query"
 )
 
 // oracle evaluates a query on a run the way docs/query.md says.

@@ -3,7 +3,7 @@ package db
 import (
 	"time"
 
-	"labreview/runs/query"
+	"labreview/db/query"
 )
 
 // Roles, from least to most privileged.

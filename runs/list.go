@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"labreview/db"
-	"labreview/runs/query"
+	"labreview/db/query"
 )
 
 // Page sizes of run lists.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"labreview/db"
-	"labreview/runs/query"
+	"labreview/db/query"
 )
 
 // Sorts: "" or "-created" is newest first (the default); otherwise a field

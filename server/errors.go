@@ -14,8 +14,8 @@ import (
 
 	"labreview/auth"
 	"labreview/db"
+	"labreview/db/query"
 	"labreview/runs"
-	"labreview/runs/query"
 )
 
 // Error is an error with a client-facing status, stable code and message.

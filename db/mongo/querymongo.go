@@ -10,7 +10,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 
 	"labreview/db"
-	"labreview/runs/query"
+	"labreview/db/query"
 )
 
 // compileQuery turns a parsed query into a MongoDB filter. Field paths come

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"labreview/db"
-	"labreview/runs/query"
+	"labreview/db/query"
 )
 
 // growingTables grow with use; a full scan of one of them makes a query's

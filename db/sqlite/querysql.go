@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"labreview/db"
-	"labreview/runs/query"
+	"labreview/db/query"
 )
 
 // compileQuery turns a parsed query into a SQL condition on the runs

@@ -1,67 +1,18 @@
-package main
+package cli
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
+	"labreview/auth"
+	"labreview/db"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"labreview/auth"
-	"labreview/db"
 )
-
-type loadFunc func() (*Config, string, error)
-
-// cliClient is what CLI actions record as the client in the audit log.
-var cliClient = auth.ClientInfo{UserAgent: "labreview-cli"}
-
-// openForCLI opens the configured database the way a command beside (or
-// without) a running server must: the embedded database through SQLite's
-// own locking, never taking the server's lock; a hosted one after waiting
-// until it answers.
-func openForCLI(ctx context.Context, load loadFunc, stderr io.Writer) (*Config, db.Store, *slog.Logger, error) {
-	cfg, _, err := load()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	logger := newLogger(LogConfig{Level: "warn", Format: cfg.Log.Format}, stderr)
-	database, err := openStore(ctx, cfg, logger, false)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if database.Mode() == db.ModeHosted {
-		waitCtx, cancel := context.WithTimeout(ctx, cfg.MongoDB.ServerSelectionTimeout+5*time.Second)
-		err := db.WaitReady(waitCtx, database)
-		cancel()
-		if err != nil {
-			_ = database.Close(context.WithoutCancel(ctx))
-			return nil, nil, nil, fmt.Errorf("database not reachable: %w", err)
-		}
-	}
-	return cfg, database, logger, nil
-}
-
-// withAuth runs fn with an auth service on the configured database.
-func withAuth(ctx context.Context, load loadFunc, stderr io.Writer, fn func(*auth.Service) error) error {
-	cfg, database, logger, err := openForCLI(ctx, load, stderr)
-	if err != nil {
-		return err
-	}
-	defer database.Close(context.WithoutCancel(ctx))
-	svc, err := auth.New(ctx, authConfig(cfg, cfg.Server.PublicURL), database, logger, auth.Options{})
-	if err != nil {
-		return err
-	}
-	defer svc.Close()
-	return fn(svc)
-}
 
 // readPassword reads one line from stdin: passwords never come as flags,
 // where they would show in shell history and the process list.
@@ -80,7 +31,7 @@ func readPassword(stdin io.Reader, fromStdin bool) (string, error) {
 	return line, nil
 }
 
-func userCommand(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+func newUserCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "user",
 		Short: "Manage user accounts (works whether or not the server is running)",
@@ -93,16 +44,16 @@ func userCommand(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) *cobr
 		Short: "Create a user; the password is read from standard input",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			password, err := readPassword(stdin, pwStdin)
+			password, err := readPassword(a.Stdin, pwStdin)
 			if err != nil {
 				return err
 			}
-			return withAuth(c.Context(), load, stderr, func(svc *auth.Service) error {
+			return a.withAuth(c.Context(), func(svc *auth.Service) error {
 				u, err := svc.CreateUser(c.Context(), "", auth.NewUser{Email: email, Name: name, Role: role, Password: password}, cliClient)
 				if err != nil {
 					return cliError(err)
 				}
-				_, err = fmt.Fprintf(stdout, "created %s (%s, %s) id %s\n", u.Email, u.Name, u.Role, u.ID)
+				_, err = fmt.Fprintf(a.Stdout, "created %s (%s, %s) id %s\n", u.Email, u.Name, u.Role, u.ID)
 				return err
 			})
 		},
@@ -121,11 +72,11 @@ func userCommand(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) *cobr
 		Short: "Set a user's password (read from standard input) and end their sessions",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			password, err := readPassword(stdin, pwFromStdin)
+			password, err := readPassword(a.Stdin, pwFromStdin)
 			if err != nil {
 				return err
 			}
-			return withAuth(c.Context(), load, stderr, func(svc *auth.Service) error {
+			return a.withAuth(c.Context(), func(svc *auth.Service) error {
 				u, err := svc.UserByEmail(c.Context(), pwEmail)
 				if err != nil {
 					return cliError(err)
@@ -133,7 +84,7 @@ func userCommand(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) *cobr
 				if err := svc.ResetPassword(c.Context(), "", u.ID, password, cliClient); err != nil {
 					return cliError(err)
 				}
-				_, err = fmt.Fprintf(stdout, "password of %s changed; their sessions were ended\n", u.Email)
+				_, err = fmt.Fprintf(a.Stdout, "password of %s changed; their sessions were ended\n", u.Email)
 				return err
 			})
 		},
@@ -147,12 +98,12 @@ func userCommand(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) *cobr
 		Short: "List users",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return withAuth(c.Context(), load, stderr, func(svc *auth.Service) error {
+			return a.withAuth(c.Context(), func(svc *auth.Service) error {
 				users, err := svc.Users(c.Context())
 				if err != nil {
 					return cliError(err)
 				}
-				w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+				w := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "EMAIL\tNAME\tROLE\tSTATUS\tCREATED")
 				for _, u := range users {
 					status := "active"
@@ -172,7 +123,7 @@ func userCommand(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) *cobr
 		Short: "Disable a user and end their sessions",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			return withAuth(c.Context(), load, stderr, func(svc *auth.Service) error {
+			return a.withAuth(c.Context(), func(svc *auth.Service) error {
 				u, err := svc.UserByEmail(c.Context(), disEmail)
 				if err != nil {
 					return cliError(err)
@@ -181,7 +132,7 @@ func userCommand(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) *cobr
 				if _, err := svc.UpdateUser(c.Context(), "", u.ID, auth.UserPatch{Disabled: &yes}, cliClient); err != nil {
 					return cliError(err)
 				}
-				_, err = fmt.Fprintf(stdout, "disabled %s; their sessions were ended\n", u.Email)
+				_, err = fmt.Fprintf(a.Stdout, "disabled %s; their sessions were ended\n", u.Email)
 				return err
 			})
 		},
@@ -190,26 +141,6 @@ func userCommand(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) *cobr
 	_ = disable.MarkFlagRequired("email")
 
 	cmd.AddCommand(create, passwd, list, disable)
-	return cmd
-}
-
-func keysCommand(load loadFunc, stdout, stderr io.Writer) *cobra.Command {
-	cmd := &cobra.Command{Use: "keys", Short: "Manage token-signing keys"}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "rotate",
-		Short: "Make a new signing key; older keys keep verifying until their tokens expire",
-		Args:  cobra.NoArgs,
-		RunE: func(c *cobra.Command, _ []string) error {
-			return withAuth(c.Context(), load, stderr, func(svc *auth.Service) error {
-				kid, err := svc.RotateKeys(c.Context())
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(stdout, "new signing key %s; running servers switch to it within %s\n", kid, "30s")
-				return err
-			})
-		},
-	})
 	return cmd
 }
 

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -35,6 +35,7 @@ type jobClient struct {
 	http     *http.Client
 	retryFor time.Duration
 	stderr   io.Writer
+	version  string
 	sleep    func(context.Context, time.Duration) error
 }
 
@@ -49,9 +50,9 @@ func (e *errClient) Error() string {
 	return fmt.Sprintf("the server refused the request (%d %s): %s", e.status, e.code, e.message)
 }
 
-func newJobClient(getenv func(string) string, stderr io.Writer, retryFor time.Duration) (*jobClient, error) {
-	base := strings.TrimRight(strings.TrimSpace(getenv("LABREVIEW_URL")), "/")
-	token := strings.TrimSpace(getenv("LABREVIEW_TOKEN"))
+func newJobClient(a *app, retryFor time.Duration) (*jobClient, error) {
+	base := strings.TrimRight(strings.TrimSpace(a.Getenv("LABREVIEW_URL")), "/")
+	token := strings.TrimSpace(a.Getenv("LABREVIEW_TOKEN"))
 	switch {
 	case base == "":
 		return nil, errors.New("LABREVIEW_URL is not set: export LABREVIEW_URL=https://labreview.example.org")
@@ -63,7 +64,7 @@ func newJobClient(getenv func(string) string, stderr io.Writer, retryFor time.Du
 		return nil, fmt.Errorf("LABREVIEW_URL %q is not an http(s) URL", base)
 	}
 	return &jobClient{base: base, token: token, http: &http.Client{Timeout: 60 * time.Second}, retryFor: retryFor,
-		stderr: stderr, sleep: sleepCtx}, nil
+		stderr: a.Stderr, sleep: sleepCtx, version: a.Build.Version}, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -113,7 +114,7 @@ func (c *jobClient) once(ctx context.Context, method, path string, body []byte, 
 		return 0, 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("User-Agent", "labreview-cli/"+version)
+	req.Header.Set("User-Agent", "labreview-cli/"+c.version)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -160,7 +161,7 @@ type jobRun struct {
 // pushFields are the fields a push may change on an existing run.
 var pushFields = []string{"status", "metrics", "params", "tags", "notes"}
 
-func jobCommands(getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) []*cobra.Command {
+func newJobCommands(a *app) []*cobra.Command {
 	var retryFor time.Duration
 	push := &cobra.Command{
 		Use:   "push [FILE|-]",
@@ -173,11 +174,11 @@ tags and notes. It prints the run's id. Network errors and 5xx answers are
 retried; other refusals stop with the server's message.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			client, err := newJobClient(getenv, stderr, retryFor)
+			client, err := newJobClient(a, retryFor)
 			if err != nil {
 				return err
 			}
-			raw, err := readDocument(args, stdin)
+			raw, err := readDocument(args, a.Stdin)
 			if err != nil {
 				return err
 			}
@@ -204,7 +205,7 @@ retried; other refusals stop with the server's message.`,
 					}
 				}
 			}
-			_, err = fmt.Fprintln(stdout, run.ID)
+			_, err = fmt.Fprintln(a.Stdout, run.ID)
 			return err
 		},
 	}
@@ -239,7 +240,7 @@ carries the time it was logged, for the plots' time axis.`,
 				}
 				values[name] = f
 			}
-			client, err := newJobClient(getenv, stderr, logRetryFor)
+			client, err := newJobClient(a, logRetryFor)
 			if err != nil {
 				return err
 			}

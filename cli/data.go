@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 
 // dataCommands are export, import and backup: moving and keeping the whole
 // database (docs/operations.md).
-func dataCommands(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) []*cobra.Command {
+func newDataCommands(a *app) []*cobra.Command {
 	var force bool
 	export := &cobra.Command{
 		Use:   "export [FILE|-]",
@@ -27,7 +27,7 @@ func dataCommands(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) []*c
 			"The file holds secrets: it is created readable by its owner only.",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			_, database, _, err := openForCLI(c.Context(), load, stderr)
+			_, database, _, err := a.openForCLI(c.Context())
 			if err != nil {
 				return err
 			}
@@ -36,11 +36,11 @@ func dataCommands(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) []*c
 			if len(args) == 1 {
 				target = args[0]
 			}
-			counts, err := exportTo(c.Context(), database, target, force, stdout)
+			counts, err := exportTo(c.Context(), database, target, force, a.Stdout, a.Build.Version)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stderr, "exported %s\n", describeCounts(counts))
+			fmt.Fprintf(a.Stderr, "exported %s\n", describeCounts(counts))
 			return nil
 		},
 	}
@@ -55,7 +55,7 @@ func dataCommands(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) []*c
 			"whose id exists are kept as they are, and users whose email belongs to another account are reported and skipped.",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			var in io.Reader = stdin
+			var in io.Reader = a.Stdin
 			if len(args) == 1 && args[0] != "-" {
 				f, err := os.Open(args[0])
 				if err != nil {
@@ -64,7 +64,7 @@ func dataCommands(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) []*c
 				defer f.Close()
 				in = f
 			}
-			_, database, _, err := openForCLI(c.Context(), load, stderr)
+			_, database, _, err := a.openForCLI(c.Context())
 			if err != nil {
 				return err
 			}
@@ -76,13 +76,13 @@ func dataCommands(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) []*c
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(stdout, "imported %s", describeCounts(report.Added))
+			fmt.Fprintf(a.Stdout, "imported %s", describeCounts(report.Added))
 			if len(report.Skipped) > 0 {
-				fmt.Fprintf(stdout, "; kept as they were (same id already present): %s", describeCounts(report.Skipped))
+				fmt.Fprintf(a.Stdout, "; kept as they were (same id already present): %s", describeCounts(report.Skipped))
 			}
-			fmt.Fprintln(stdout)
+			fmt.Fprintln(a.Stdout)
 			for _, c := range report.Conflicts {
-				fmt.Fprintf(stdout, "not imported: %s\n", c)
+				fmt.Fprintf(a.Stdout, "not imported: %s\n", c)
 			}
 			return nil
 		},
@@ -97,7 +97,7 @@ func dataCommands(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) []*c
 			"For a hosted MongoDB use mongodump (docs/operations.md).",
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
-			_, database, _, err := openForCLI(c.Context(), load, stderr)
+			_, database, _, err := a.openForCLI(c.Context())
 			if err != nil {
 				return err
 			}
@@ -110,7 +110,7 @@ func dataCommands(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) []*c
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(stdout, "backup written to %s (%d bytes, integrity check ok)\n", info.Path, info.Bytes)
+			_, err = fmt.Fprintf(a.Stdout, "backup written to %s (%d bytes, integrity check ok)\n", info.Path, info.Bytes)
 			return err
 		},
 	}
@@ -119,7 +119,7 @@ func dataCommands(load loadFunc, stdin io.Reader, stdout, stderr io.Writer) []*c
 
 // exportTo writes an export to stdout ("-") or to a new file, which appears
 // only once the export is complete.
-func exportTo(ctx context.Context, database db.Store, target string, force bool, stdout io.Writer) (map[db.RecordKind]int, error) {
+func exportTo(ctx context.Context, database db.Store, target string, force bool, stdout io.Writer, version string) (map[db.RecordKind]int, error) {
 	info := db.ExportInfo{Version: version}
 	if target == "-" {
 		return db.Export(ctx, database, stdout, info)

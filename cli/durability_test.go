@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -295,11 +295,11 @@ func TestSecondServerOnFolderIsRefused(t *testing.T) {
 // log says that sessions were not carried over.
 func TestUpgradeFromTheFerretDBStore(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
-	err := filepath.Walk("db/sqlite/testdata/legacy-v0", func(path string, info os.FileInfo, err error) error {
+	err := filepath.Walk("../db/sqlite/testdata/legacy-v0", func(path string, info os.FileInfo, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel("db/sqlite/testdata/legacy-v0", path)
+		rel, _ := filepath.Rel("../db/sqlite/testdata/legacy-v0", path)
 		if info.IsDir() {
 			return os.MkdirAll(filepath.Join(dataDir, rel), 0o700)
 		}

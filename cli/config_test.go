@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"os"
@@ -58,7 +58,7 @@ func TestDefaults(t *testing.T) {
 // TestRepoConfigDocumentsEveryKey: config.yaml names every key, with a
 // comment, and its values are exactly the built-in defaults.
 func TestRepoConfigDocumentsEveryKey(t *testing.T) {
-	raw, err := os.ReadFile("config.yaml")
+	raw, err := os.ReadFile("../config.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestRepoConfigDocumentsEveryKey(t *testing.T) {
 			t.Errorf("config.yaml has no comment for %s", key)
 		}
 	}
-	fromFile, _, err := loadConfig("config.yaml", envMap(nil))
+	fromFile, _, err := loadConfig("../config.yaml", envMap(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

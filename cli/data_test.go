@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -76,8 +76,6 @@ func TestUserCommandsWithoutServer(t *testing.T) {
 // the server sees the user at once, and a password change ends the user's
 // sessions.
 func TestUserCommandsBesideRunningServer(t *testing.T) {
-	t.Cleanup(func() { webUI = uiFS })
-	webUI = testUI
 	in := start(t, nil)
 	in.waitLog(t, `"setup_url":"http://127.0.0.1:`)
 	in.waitLog(t, "/setup?token=")
@@ -122,8 +120,6 @@ func TestUserCommandsBesideRunningServer(t *testing.T) {
 // TestKeysRotate: a rotation beside a running server publishes a second key;
 // tokens signed before it keep working.
 func TestKeysRotate(t *testing.T) {
-	t.Cleanup(func() { webUI = uiFS })
-	webUI = testUI
 	in := start(t, nil)
 	if _, err := cli(t, in.dir, "amber-falcon-ridge-31\n", "user", "create", "--email", "k@lab.org", "--name", "K", "--password-stdin"); err != nil {
 		t.Fatal(err)
@@ -195,8 +191,6 @@ func exportBody(t *testing.T, path string) string {
 // hosted MongoDB with two commands (export, import), signs in there with
 // the same passwords, and moves back; the data comes back identical.
 func TestMoveToHostedAndBack(t *testing.T) {
-	t.Cleanup(func() { webUI = uiFS })
-	webUI = testUI
 	work := t.TempDir()
 	embedded := start(t, nil)
 	if _, err := cli(t, embedded.dir, "azure-pelican-harvest-3\n", "user", "create", "--email", "mover@lab.org", "--name", "Mover",
@@ -268,8 +262,6 @@ func TestMoveToHostedAndBack(t *testing.T) {
 // TestBackupBesideRunningServer: a backup taken while the server runs
 // restores into a working server.
 func TestBackupBesideRunningServer(t *testing.T) {
-	t.Cleanup(func() { webUI = uiFS })
-	webUI = testUI
 	in := start(t, nil)
 	if _, err := cli(t, in.dir, "azure-pelican-harvest-3\n", "user", "create", "--email", "b@lab.org", "--name", "B", "--password-stdin"); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"os"
@@ -16,7 +16,7 @@ func TestPythonClient(t *testing.T) {
 	}
 	in, token := jobServer(t)
 	cmd := exec.Command(python, "-m", "unittest", "-v", "test_labreview")
-	cmd.Dir = filepath.Join("clients", "python")
+	cmd.Dir = filepath.Join("..", "clients", "python")
 	cmd.Env = append(os.Environ(), "LABREVIEW_URL="+in.base, "LABREVIEW_TOKEN="+token, "PYTHONDONTWRITEBYTECODE=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {

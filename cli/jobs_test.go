@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -19,8 +19,6 @@ import (
 // runs:read+write API token of theirs.
 func jobServer(t *testing.T) (*instance, string) {
 	t.Helper()
-	t.Cleanup(func() { webUI = uiFS })
-	webUI = testUI
 	in := start(t, nil)
 	in.waitLog(t, "/setup?token=")
 	if _, err := cli(t, in.dir, "saffron-glacier-violin-7\n", "user", "create", "--email", "job@lab.org", "--name", "Jobs",

@@ -1,0 +1,311 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"labreview/auth"
+	"labreview/db"
+	"labreview/db/mongo"
+	"labreview/db/sqlite"
+	"labreview/runs"
+	"labreview/server"
+)
+
+func newServeCommand(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the server (the default)",
+		Args:  cobra.NoArgs,
+		RunE:  a.runServe,
+	}
+}
+
+func (a *app) runServe(cmd *cobra.Command, _ []string) error {
+	cfg, file, err := a.load()
+	if err != nil {
+		return err
+	}
+	return a.serve(cmd.Context(), cfg, file)
+}
+
+// serve runs the HTTP server until ctx ends, then shuts down gracefully:
+// in-flight requests finish (up to server.shutdown_timeout), then the
+// database closes.
+func (a *app) serve(ctx context.Context, cfg *Config, configFile string) error {
+	logger := newLogger(cfg.Log, a.Stderr)
+	if configFile == "" {
+		configFile = "none (built-in defaults)"
+	}
+	logger.Info("starting labreview", "version", a.Build.Version, "commit", a.Build.Commit, "config_file", configFile)
+	if procs := atLeastTwoProcs(a.Getenv); procs != 0 {
+		logger.Debug("one CPU available: running Go with GOMAXPROCS=2", "gomaxprocs", procs)
+	}
+	if pct := collectLessOften(a.Getenv); pct != 0 {
+		logger.Debug("running Go's collector less often", "gogc", pct)
+	}
+
+	// Bind first: a taken port is reported at once, and :0 works in tests.
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Server.Addr, err)
+	}
+	defer ln.Close()
+
+	database, err := openStore(ctx, cfg, logger.With("component", "db"), true)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := database.Close(closeCtx); err != nil {
+			logger.Warn("closing the database", "err", err)
+		}
+		logger.Info("stopped")
+	}()
+	if s, ok := database.(*sqlite.Store); ok {
+		logger.Info("database: embedded SQLite (no mongodb.uri configured)", "file", s.Path())
+	} else {
+		logger.Info("database: hosted MongoDB", "uri", mongo.RedactURI(cfg.MongoDB.URI), "database", cfg.MongoDB.Database)
+	}
+
+	publicURL := openURL(cfg, ln.Addr(), cfg.Server.TLS.Enabled())
+	authn, err := auth.New(ctx, authConfig(cfg, publicURL), database, logger.With("component", "auth"), auth.Options{})
+	if err != nil {
+		return err
+	}
+	defer authn.Close()
+	if cfg.Auth.AllowInsecureCookies {
+		logger.Warn("auth.allow_insecure_cookies is on: over plain HTTP the session cookie travels unencrypted " +
+			"and anyone on the network path can steal sessions; use HTTPS")
+	}
+
+	review := runs.New(database, runs.Config{StaleAfter: cfg.Runs.StaleAfter}, logger.With("component", "runs"), nil)
+	handler, err := server.New(logger, server.Options{
+		Version:              a.Build.Version,
+		TrustedProxies:       cfg.Server.TrustedProxies,
+		MaxBodyBytes:         cfg.Server.MaxBodyBytes,
+		AllowInsecureCookies: cfg.Auth.AllowInsecureCookies,
+	}, database, authn, review, a.UI)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Server.ReadTimeout,
+		WriteTimeout:      cfg.Server.WriteTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	tlsOn := cfg.Server.TLS.Enabled()
+	if tlsOn {
+		srv.TLSConfig = serverTLSConfig()
+	}
+
+	served := make(chan error, 1)
+	go func() {
+		if tlsOn {
+			served <- srv.ServeTLS(ln, cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile)
+		} else {
+			served <- srv.Serve(ln)
+		}
+	}()
+	logger.Info("listening", "addr", ln.Addr().String(), "url", publicURL)
+	go announceSetup(ctx, authn, logger)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "grace", cfg.Server.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		logger.Warn("requests still running at the end of the grace period were cut", "err", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err)
+	}
+	return nil
+}
+
+// serverTLSConfig is native HTTPS: TLS 1.2 and 1.3 only, and with TLS 1.2
+// only forward-secret AEAD suites (Mozilla's "intermediate" list), so no
+// CBC or SHA-1 suite is offered. TLS 1.3's suites are all AEAD and fixed by
+// Go.
+func serverTLSConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		},
+	}
+}
+
+// atLeastTwoProcs raises GOMAXPROCS to 2 on a machine or container that
+// gives the process one CPU, unless GOMAXPROCS is set explicitly, and
+// returns the new value (0 when it changed nothing). Measured with
+// .ci/bench-refresh.sh, the server pinned to one core: with GOMAXPROCS=1
+// the refresh load stalled every few hundred milliseconds for 0.3-0.6 s
+// (p99 290 ms); with 2 the same core gave p99 50 ms and no stall. The
+// SQLite driver makes many short system calls, and with a single P the
+// runtime runs nothing else until its monitor hands the P over.
+func atLeastTwoProcs(getenv func(string) string) int {
+	if getenv("GOMAXPROCS") != "" || runtime.GOMAXPROCS(0) >= 2 {
+		return 0
+	}
+	runtime.GOMAXPROCS(2)
+	return 2
+}
+
+// serverGCPercent is the server's GOGC unless the environment sets one.
+const serverGCPercent = 400
+
+// collectLessOften sets Go's collector to GOGC=400 unless GOGC is set
+// explicitly, and returns the new value (0 when it changed nothing). The
+// server's live heap is small (about 3 MB under a refresh load) and every
+// request allocates a little, so with the default GOGC=100 the collector ran
+// about 40 times a second under load: .ci/bench-refresh.sh measured
+// 1.19-1.71x the refreshes per second and a lower p99 with 400, in seven
+// interleaved pairs (docs/benchmarks.md). The cost is memory: the heap may
+// grow to five times its live size before a collection instead of twice;
+// GOMEMLIMIT caps it where memory is tight (docs/operations.md).
+func collectLessOften(getenv func(string) string) int {
+	if getenv("GOGC") != "" {
+		return 0
+	}
+	debug.SetGCPercent(serverGCPercent)
+	return serverGCPercent
+}
+
+// announceSetup logs the first-run setup link when no admin exists. While
+// the database cannot be asked (a hosted deployment still down), it retries.
+func announceSetup(ctx context.Context, authn *auth.Service, logger *slog.Logger) {
+	for {
+		link, err := authn.PrepareSetup(ctx)
+		if err == nil {
+			if link != "" {
+				// The one place a secret is logged on purpose: the operator
+				// needs it, it works once, and only for an hour.
+				logger.Warn("no admin account exists yet: open this one-time link within 1 h to create one (a restart makes a new link)",
+					"setup_url", link)
+			}
+			return
+		}
+		if !errors.Is(err, db.ErrUnavailable) {
+			logger.Warn("checking whether first-run setup is needed", "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
+// openStore opens the database the configuration names: the hosted
+// MongoDB deployment of mongodb.uri, else the embedded SQLite database in
+// data_dir. server says whether this process is the server (which takes
+// the data folder's one-server lock) or a CLI command beside it.
+//
+// The choice lives here rather than in a db.Open: the adapters import db
+// for its types, so db cannot import them back.
+func openStore(ctx context.Context, cfg *Config, logger *slog.Logger, server bool) (db.Store, error) {
+	if cfg.MongoDB.URI != "" {
+		return mongo.Open(ctx, mongo.Options{
+			URI:                    cfg.MongoDB.URI,
+			Database:               cfg.MongoDB.Database,
+			ConnectTimeout:         cfg.MongoDB.ConnectTimeout,
+			ServerSelectionTimeout: cfg.MongoDB.ServerSelectionTimeout,
+			Logger:                 logger,
+		})
+	}
+	return sqlite.Open(ctx, sqlite.Options{
+		DataDir:        cfg.DataDir,
+		Server:         server,
+		LegacyDatabase: cfg.MongoDB.Database,
+		Logger:         logger,
+	})
+}
+
+// authConfig maps the configuration onto the auth service's settings.
+func authConfig(cfg *Config, publicURL string) auth.Config {
+	a := cfg.Auth
+	// The issuer must be the same on every instance: the configured one,
+	// else the public URL, else a fixed name (never the listen address).
+	issuer := a.Issuer
+	if issuer == "" {
+		issuer = strings.TrimSuffix(cfg.Server.PublicURL, "/")
+	}
+	if issuer == "" {
+		issuer = "labreview"
+	}
+	return auth.Config{
+		AccessTokenTTL:    a.AccessTokenTTL,
+		RefreshTokenTTL:   a.RefreshTokenTTL,
+		SessionMaxAge:     a.SessionMaxAge,
+		RefreshReuseGrace: a.RefreshReuseGrace,
+		RefreshPerMinute:  a.RefreshPerMinute,
+		Algorithm:         a.JWTAlgorithm,
+		JWTSecret:         a.JWTSecret,
+		Issuer:            issuer,
+		Audience:          a.Audience,
+		Argon2:            auth.Argon2Params{MemoryKiB: a.Argon2.MemoryKiB, Iterations: a.Argon2.Iterations, Parallelism: a.Argon2.Parallelism},
+		HashWorkers:       a.HashWorkers,
+		Throttle: auth.ThrottleConfig{Window: a.LoginThrottle.Window, AccountLimit: a.LoginThrottle.MaxPerAccount,
+			IPLimit: a.LoginThrottle.MaxPerIP},
+		SetupURLBase:   strings.TrimSuffix(publicURL, "/"),
+		AuditRetention: cfg.Audit.Retention,
+	}
+}
+
+func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Level)) // validated already
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openURL is the address to print for people: the public URL when set,
+// else the bound address with an unspecified host shown as localhost.
+func openURL(cfg *Config, addr net.Addr, tlsOn bool) string {
+	if cfg.Server.PublicURL != "" {
+		return strings.TrimSuffix(cfg.Server.PublicURL, "/") + "/"
+	}
+	scheme := "http"
+	if tlsOn {
+		scheme = "https"
+	}
+	host, port, _ := net.SplitHostPort(addr.String())
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return (&url.URL{Scheme: scheme, Host: net.JoinHostPort(host, port), Path: "/"}).String()
+}
