@@ -4,13 +4,43 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"sort"
 )
 
 // Params hold JSON-shaped values in one normal form, the same from both
 // adapters: strings, bools, nil, []any, map[string]any, and numbers as
-// int64 when integral and within int64's range (3.0 and 3 are the same
-// value), float64 otherwise.
+// int64 when written as an integer within int64's range (3), float64
+// otherwise (3.0, 1e3, 0.5). A float stays a float: 2.0 reads back 2.0,
+// as a value copied into a paper or a config must.
+
+// Params are a run's params in the normal form. They marshal to JSON with
+// integral floats written with a fraction (2.0), so that they read back
+// as floats.
+type Params map[string]any
+
+// MarshalJSON writes the params as AppendJSON does.
+func (p Params) MarshalJSON() ([]byte, error) {
+	if p == nil {
+		return []byte("{}"), nil
+	}
+	return AppendJSON(nil, map[string]any(p))
+}
+
+// UnmarshalJSON reads a JSON object into the normal form (null: nil).
+func (p *Params) UnmarshalJSON(b []byte) error {
+	if string(bytes.TrimSpace(b)) == "null" {
+		*p = nil
+		return nil
+	}
+	m, err := DecodeJSONObject(b)
+	if err != nil {
+		return err
+	}
+	*p = m
+	return nil
+}
 
 // DecodeJSONObject decodes a JSON object into that normal form, keeping
 // integers exact (no detour through float64).
@@ -30,9 +60,13 @@ func DecodeJSONObject(b []byte) (map[string]any, error) {
 	return NormalizeJSON(m).(map[string]any), nil
 }
 
-// NormalizeJSON brings a decoded JSON value into the normal form.
+// NormalizeJSON brings a decoded JSON value into the normal form. A
+// json.Number beyond float64's range stays its text (the API refuses such
+// numbers before they are stored: CheckJSONNumbers).
 func NormalizeJSON(v any) any {
 	switch x := v.(type) {
+	case Params:
+		return NormalizeJSON(map[string]any(x))
 	case map[string]any:
 		for k, e := range x {
 			x[k] = NormalizeJSON(e)
@@ -44,18 +78,16 @@ func NormalizeJSON(v any) any {
 		}
 		return x
 	case json.Number:
-		if i, err := x.Int64(); err == nil {
+		if i, err := x.Int64(); err == nil { // an integer literal: ParseInt takes no fraction or exponent
 			return i
 		}
 		f, err := x.Float64()
 		if err != nil {
 			return x.String() // beyond float64: kept as its text
 		}
-		return normalFloat(f)
-	case float64:
-		return normalFloat(x)
+		return f
 	case float32:
-		return normalFloat(float64(x))
+		return float64(x)
 	case int:
 		return int64(x)
 	case int32:
@@ -64,27 +96,166 @@ func NormalizeJSON(v any) any {
 	return v
 }
 
-func normalFloat(f float64) any {
-	if f == math.Trunc(f) && f >= -(1<<63) && f < 1<<63 {
-		return int64(f)
+// NumberError is a number that float64 cannot hold (1e999), at Path
+// (".lr", ".grid[2]"; "" for a value that is not in an object).
+type NumberError struct {
+	Path string
+	Text string
+}
+
+func (e *NumberError) Error() string {
+	return fmt.Sprintf("the number %s at %s is beyond the range of a 64-bit float", e.Text, e.Path)
+}
+
+// DecodeParams decodes a JSON object as DecodeJSONObject does, for input:
+// a number beyond float64's range is a *NumberError rather than kept as
+// text.
+func DecodeParams(b []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
 	}
-	return f
+	if dec.More() {
+		return nil, errors.New("data after the JSON object")
+	}
+	if m == nil {
+		return nil, errors.New("not a JSON object")
+	}
+	if err := checkNumbers("", m); err != nil {
+		return nil, err
+	}
+	return NormalizeJSON(m).(map[string]any), nil
+}
+
+func checkNumbers(path string, v any) error {
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if err := checkNumbers(path+"."+k, x[k]); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if err := checkNumbers(fmt.Sprintf("%s[%d]", path, i), e); err != nil {
+				return err
+			}
+		}
+	case json.Number:
+		if _, err := x.Float64(); err != nil {
+			return &NumberError{Path: path, Text: x.String()}
+		}
+	}
+	return nil
+}
+
+// AppendJSON appends the JSON of a normal-form value to b, as
+// encoding/json writes it (object members sorted by name) except that a
+// float64 without a fraction is written with one (2.0, -3.0), so that it
+// decodes as a float again. NaN and infinities cannot be written.
+func AppendJSON(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case Params:
+		return AppendJSON(b, map[string]any(x))
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			kb, err := json.Marshal(k)
+			if err != nil {
+				return nil, err
+			}
+			b = append(append(b, kb...), ':')
+			if b, err = AppendJSON(b, x[k]); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = AppendJSON(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, fmt.Errorf("db: %v cannot be written in JSON", x)
+		}
+		fb, err := json.Marshal(x)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, fb...)
+		if !bytes.ContainsAny(fb, ".eE") {
+			b = append(b, ".0"...)
+		}
+		return b, nil
+	}
+	vb, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, vb...), nil
 }
 
 // CloneRun copies a run deeply enough that a change of the copy cannot
 // reach the original's params, metrics and tags.
 func CloneRun(r *Run) *Run {
 	c := *r
-	params := r.Params
-	if params == nil {
-		params = map[string]any{}
+	c.Params = map[string]any{}
+	if r.Params != nil {
+		c.Params = cloneJSON(r.Params).(map[string]any)
 	}
-	b, _ := json.Marshal(params)      // JSON-shaped values always marshal
-	c.Params, _ = DecodeJSONObject(b) // and decode back
 	c.Metrics = make(Metrics, len(r.Metrics))
 	for k, v := range r.Metrics {
 		c.Metrics[k] = v
 	}
 	c.Tags = append([]string{}, r.Tags...)
+	if r.Failure != nil {
+		f := *r.Failure
+		c.Failure = &f
+	}
 	return &c
+}
+
+// cloneJSON copies a normal-form value (maps and slices anew; the leaves
+// are immutable).
+func cloneJSON(v any) any {
+	switch x := v.(type) {
+	case Params:
+		return cloneJSON(map[string]any(x))
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = cloneJSON(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = cloneJSON(e)
+		}
+		return out
+	}
+	return v
 }

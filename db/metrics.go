@@ -1,9 +1,12 @@
 package db
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 )
 
@@ -44,8 +47,13 @@ func (f Float) MarshalJSON() ([]byte, error) {
 	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
 }
 
-// UnmarshalJSON reads a number or one of the three strings.
+// UnmarshalJSON reads a number or one of the three strings. null and
+// numbers beyond float64's range (1e999) are errors.
 func (f *Float) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		return errors.New(`null is not a number (send "NaN" for a missing value)`)
+	}
 	if len(b) > 0 && b[0] == '"' {
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
@@ -63,13 +71,26 @@ func (f *Float) UnmarshalJSON(b []byte) error {
 		}
 		return nil
 	}
-	var v float64
-	if err := json.Unmarshal(b, &v); err != nil {
-		return fmt.Errorf("%s is not a number", b)
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("%.40s is not a number", b)
+	}
+	v, err := n.Float64()
+	if err != nil {
+		return fmt.Errorf("%.40s is beyond the range of a 64-bit float", b)
 	}
 	*f = Float(v)
 	return nil
 }
+
+// MetricError is a metric whose value is not a number.
+type MetricError struct {
+	Name string
+	Err  error
+}
+
+func (e *MetricError) Error() string { return fmt.Sprintf("metric %q: %v", e.Name, e.Err) }
+func (e *MetricError) Unwrap() error { return e.Err }
 
 // MarshalJSON writes the metrics as an object of Floats.
 func (m Metrics) MarshalJSON() ([]byte, error) {
@@ -80,15 +101,25 @@ func (m Metrics) MarshalJSON() ([]byte, error) {
 	return json.Marshal(out)
 }
 
-// UnmarshalJSON reads an object of Floats.
+// UnmarshalJSON reads an object of Floats; a value that is not one is a
+// *MetricError naming the metric.
 func (m *Metrics) UnmarshalJSON(b []byte) error {
-	var in map[string]Float
+	var in map[string]json.RawMessage
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
 	}
+	names := make([]string, 0, len(in))
+	for k := range in {
+		names = append(names, k)
+	}
+	sort.Strings(names)
 	*m = make(Metrics, len(in))
-	for k, v := range in {
-		(*m)[k] = float64(v)
+	for _, k := range names {
+		var f Float
+		if err := f.UnmarshalJSON(in[k]); err != nil {
+			return &MetricError{Name: k, Err: err}
+		}
+		(*m)[k] = float64(f)
 	}
 	return nil
 }

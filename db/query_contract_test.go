@@ -186,7 +186,16 @@ func (o *oracle) cond(c *query.Cond, r *db.Run) bool {
 		}
 		return o.number(c, v, ok)
 	case query.FieldParam:
-		return o.param(c, r.Params)
+		params, err := db.ExpandParams(r.Params) // a dot in a name is a level
+		if err != nil {
+			panic(err)
+		}
+		return o.param(c, params)
+	case query.FieldFailure:
+		if r.Failure == nil {
+			return false
+		}
+		return c.Op == query.OpExists || o.text(c, r.Failure.Reason)
 	}
 	panic(c.Field.String())
 }

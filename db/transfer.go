@@ -545,6 +545,14 @@ type runLine struct {
 	Version        int64           `json:"version"`
 	DataVersion    int64           `json:"data_version"`
 	Review         reviewLine      `json:"review"`
+	Failure        *failureLine    `json:"failure,omitempty"`
+}
+
+// failureLine is why a run failed (absent in exports written before it
+// existed, and for runs without one).
+type failureLine struct {
+	Reason string `json:"reason"`
+	Detail string `json:"detail"`
 }
 
 type reviewLine struct {
@@ -689,9 +697,13 @@ func encodeRecord(r Record) (recordLine, error) {
 		if params == nil {
 			params = map[string]any{}
 		}
-		p, err := json.Marshal(params)
+		p, err := AppendJSON(nil, map[string]any(params))
 		if err != nil {
 			return recordLine{}, fmt.Errorf("run %s: params: %w", run.ID, err)
+		}
+		var failure *failureLine
+		if run.Failure != nil {
+			failure = &failureLine{Reason: run.Failure.Reason, Detail: run.Failure.Detail}
 		}
 		metrics := run.Metrics
 		if metrics == nil {
@@ -702,7 +714,7 @@ func encodeRecord(r Record) (recordLine, error) {
 			jsonTime{run.UpdatedAt}, optTime(run.StartedAt), optTime(run.FinishedAt), optTime(run.HeartbeatAt),
 			optTime(run.DeletedAt), run.Version, max(run.DataVersion, 1), reviewLine{State: NormalReviewState(run.Review.State),
 				ID: run.Review.ID, By: run.Review.By, At: optTime(run.Review.At), Comment: run.Review.Comment,
-				DataVersion: run.Review.DataVersion, Outdated: run.Review.Outdated}}}, nil
+				DataVersion: run.Review.DataVersion, Outdated: run.Review.Outdated}, failure}}, nil
 	case KindAPIToken:
 		t := r.Token
 		return recordLine{r.Kind, tokenLine{t.ID, t.UserID, t.Name, t.Hash, t.Hint, orEmpty(t.Scopes), orEmpty(t.Projects),
@@ -806,7 +818,11 @@ func decodeRecord(kind RecordKind, b []byte) (Record, error) {
 		if metrics == nil {
 			metrics = Metrics{}
 		}
-		return Record{Kind: kind, Run: &Run{ID: l.ID, Project: l.Project, ExternalID: l.ExternalID, Name: l.Name,
+		var failure *Failure
+		if l.Failure != nil && l.Failure.Reason != "" {
+			failure = &Failure{Reason: l.Failure.Reason, Detail: l.Failure.Detail}
+		}
+		return Record{Kind: kind, Run: &Run{Failure: failure, ID: l.ID, Project: l.Project, ExternalID: l.ExternalID, Name: l.Name,
 			Status: l.Status, Host: l.Host, JobID: l.JobID, CreatedBy: l.CreatedBy, CreatedByToken: l.CreatedByToken,
 			Params: params, Metrics: metrics, Tags: orEmpty(l.Tags), Notes: l.Notes, CreatedAt: l.CreatedAt.Time,
 			UpdatedAt: l.UpdatedAt.Time, StartedAt: fromOptTime(l.StartedAt), FinishedAt: fromOptTime(l.FinishedAt),

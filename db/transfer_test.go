@@ -79,11 +79,14 @@ func fill(t *testing.T, s db.Store, users int) {
 		}
 		run := newRun(fmt.Sprintf("p%d", i%2), fmt.Sprintf("job-%03d", i), t0)
 		run.CreatedBy = u.ID
-		run.Params = map[string]any{"i": int64(i), "f": 0.5, "nested": map[string]any{"l": []any{"a", nil, true}}}
-		run.Metrics = db.Metrics{"loss": 1.5, "nan": math.NaN(), "inf": math.Inf(-1)}
+		// A float that is whole stays a float; a dot in a name is a level.
+		run.Params = map[string]any{"i": int64(i), "f": 0.5, "whole": 2.0, "model.lr": 0.01,
+			"nested": map[string]any{"l": []any{"a", nil, true}}}
+		run.Metrics = db.Metrics{"loss": 1.5, "nan": math.NaN(), "inf": math.Inf(-1), "val.loss": 0.25}
 		if i%2 == 1 {
 			run.StartedAt, run.FinishedAt, run.HeartbeatAt, run.DeletedAt = &t0, &t0, &t0, &t0
 			run.Tags, run.Notes, run.CreatedByToken, run.Status = []string{"x"}, "n", db.NewID(), db.StatusFailed
+			run.Failure = &db.Failure{Reason: "FloatingPointError: loss is NaN", Detail: "Traceback (most recent call last):\n  <b>"}
 		}
 		if _, _, err := s.CreateRun(ctx(t), run); err != nil {
 			t.Fatal(err)
@@ -198,7 +201,7 @@ func TestRoundTripAcrossAdapters(t *testing.T) {
 		// The names of runs are not exported; the import builds them
 		// again from the live runs (p1's are all deleted) and their series.
 		for _, p := range []string{"p0", db.AllProjects} {
-			wantKeys(t, s, p, "", []string{"f", "i", "nested.l"}, []string{"inf", "loss", "nan"}, []string{"loss"})
+			wantKeys(t, s, p, "", []string{"f", "i", "model.lr", "nested.l", "whole"}, []string{"inf", "loss", "nan", "val.loss"}, []string{"loss"})
 		}
 		wantKeys(t, s, "p1", "", nil, nil, nil)
 	}

@@ -155,7 +155,7 @@ type Run struct {
 	CreatedBy  string // the user, or the owner of the token, that created it
 	// CreatedByToken is the API token that created it ("" for a user).
 	CreatedByToken string
-	Params         map[string]any
+	Params         Params
 	Metrics        Metrics
 	Tags           []string
 	Notes          string
@@ -172,6 +172,17 @@ type Run struct {
 	// metrics and series (1 when created).
 	DataVersion int64
 	Review      RunReview
+	// Failure says why the run ended without success (nil: no reason
+	// given). It goes with the failed or cancelled status.
+	Failure *Failure
+}
+
+// Failure is why a run failed or was cancelled: Reason is one line (an
+// exception's type and message), Detail the end of a traceback or log.
+// runs bounds their sizes.
+type Failure struct {
+	Reason string
+	Detail string
 }
 
 // Review states.

@@ -49,7 +49,8 @@ func numValue(key string, v float64) QueryValue {
 }
 
 // RunValues lists the params, metrics and tags of a run as query values,
-// in a stable order.
+// in a stable order. Param paths join levels with dots: {"a.b": 1} and
+// {"a": {"b": 1}} both give p:a.b (see ExpandParams).
 func RunValues(r *Run) []QueryValue {
 	var out []QueryValue
 	var walk func(prefix string, m map[string]any)
@@ -83,7 +84,13 @@ func RunValues(r *Run) []QueryValue {
 			}
 		}
 	}
-	walk("", r.Params)
+	// Dotted names are levels: the values of the expanded params (params
+	// that cannot be expanded were refused as input).
+	params, err := ExpandParams(r.Params)
+	if err != nil {
+		params = r.Params
+	}
+	walk("", params)
 	names := make([]string, 0, len(r.Metrics))
 	for k := range r.Metrics {
 		names = append(names, k)

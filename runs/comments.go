@@ -50,13 +50,11 @@ func checkAnchor(a *db.CommentAnchor) error {
 		if a.From != nil || a.To != nil || len(a.Param) > maxAnchorPath {
 			return invalid("anchor", "A param anchor is a dotted path of at most %d bytes, without steps.", maxAnchorPath)
 		}
-		for _, part := range strings.Split(a.Param, ".") {
-			if err := checkKey("anchor", part); err != nil {
-				return err
-			}
+		if p := ParamNameProblem(a.Param); p != "" {
+			return invalid("anchor", "%s (%q).", capitalize(p), truncate(a.Param, 40))
 		}
 	default:
-		if err := checkKey("anchor", a.Series); err != nil {
+		if err := checkName("anchor", a.Series); err != nil {
 			return err
 		}
 		if a.From == nil || a.To == nil || *a.From < 0 || *a.To > MaxStep || *a.From > *a.To {

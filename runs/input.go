@@ -2,6 +2,7 @@ package runs
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -24,6 +25,11 @@ const (
 	MaxTagLength   = 100
 	MaxNotesBytes  = 64 << 10
 	MaxNameLength  = 200 // project, name, external id, host, job id
+	// MaxFailureReason is the most characters of a failure's reason (one
+	// line), MaxFailureDetail the most bytes of its detail (the end of a
+	// traceback or log).
+	MaxFailureReason = 500
+	MaxFailureDetail = 16 << 10
 	// clockSkew is how far in the future a client's finish time may lie.
 	clockSkew = 5 * time.Minute
 )
@@ -41,6 +47,9 @@ type NewRun struct {
 	Metrics    db.Metrics
 	Tags       []string
 	Notes      string
+	// Failure is why the run failed or was cancelled (with those
+	// statuses only).
+	Failure *db.Failure
 }
 
 // Patch changes a run; nil or empty fields stay as they are.
@@ -57,6 +66,10 @@ type Patch struct {
 	// FinishedAt is when the run ended, by the job's clock; a status that
 	// ends the run without it is stamped with the server's time.
 	FinishedAt *time.Time
+	// Failure sets why the run failed or was cancelled: the status must
+	// be (or become) failed or cancelled. A status other than those two
+	// clears it.
+	Failure *db.Failure
 }
 
 func (in NewRun) validate() (*db.Run, error) {
@@ -100,7 +113,37 @@ func (in NewRun) validate() (*db.Run, error) {
 		return nil, err
 	}
 	r.Notes = in.Notes
+	if in.Failure != nil {
+		if err := checkFailure(in.Failure); err != nil {
+			return nil, err
+		}
+		if !endedBadly(r.Status) {
+			return nil, errFailureStatus
+		}
+		f := *in.Failure
+		r.Failure = &f
+	}
 	return r, nil
+}
+
+var errFailureStatus = invalid("failure", "A failure goes with the status failed or cancelled.")
+
+// endedBadly reports whether a status may carry a failure.
+func endedBadly(status string) bool { return status == db.StatusFailed || status == db.StatusCancelled }
+
+// checkFailure checks a failure's sizes: a reason of one line of at most
+// MaxFailureReason characters, a detail of at most MaxFailureDetail
+// bytes of text.
+func checkFailure(f *db.Failure) error {
+	switch {
+	case f.Reason == "":
+		return &InputError{Field: "failure.reason", Code: "required", Message: "Say why the run failed: a reason is required."}
+	case utf8.RuneCountInString(f.Reason) > MaxFailureReason || !printable(f.Reason):
+		return invalid("failure.reason", "A reason is one line of at most %d printable characters (put the traceback in detail).", MaxFailureReason)
+	case len(f.Detail) > MaxFailureDetail || !utf8.ValidString(f.Detail) || strings.ContainsRune(f.Detail, 0):
+		return invalid("failure.detail", "A detail is UTF-8 text of at most %d KiB (keep the end of a traceback).", MaxFailureDetail>>10)
+	}
+	return nil
 }
 
 func (p *Patch) validate() error {
@@ -126,6 +169,11 @@ func (p *Patch) validate() error {
 	}
 	if p.Notes != nil {
 		if err := checkNotes(*p.Notes); err != nil {
+			return err
+		}
+	}
+	if p.Failure != nil {
+		if err := checkFailure(p.Failure); err != nil {
 			return err
 		}
 	}
@@ -172,6 +220,15 @@ func (p *Patch) apply(r *db.Run, now time.Time) error {
 		}
 	}
 	applyStatusTimes(r, old, now, p.FinishedAt)
+	switch {
+	case p.Failure != nil && !endedBadly(r.Status):
+		return errFailureStatus
+	case p.Failure != nil:
+		f := *p.Failure
+		r.Failure = &f
+	case !endedBadly(r.Status):
+		r.Failure = nil
+	}
 	return nil
 }
 
@@ -235,28 +292,25 @@ func printable(s string) bool {
 	return true
 }
 
-// checkKey checks a param or metric name. Dots and a leading $ are
-// refused: MongoDB gives them meaning in field paths, and the query
-// language uses dots to walk nested params.
-func checkKey(field, k string) error {
-	if k == "" || utf8.RuneCountInString(k) > MaxKeyLength || !printable(k) || strings.Contains(k, ".") || strings.HasPrefix(k, "$") {
-		return invalid(field, "Names are 1 to %d printable characters, without dots and not starting with $ (%q).", MaxKeyLength, truncate(k, 40))
-	}
-	return nil
-}
-
 func parseParams(raw json.RawMessage) (map[string]any, error) {
 	if len(raw) > MaxParamsBytes*2 {
 		return nil, &InputError{Field: "params", Code: "too_large", Message: fmt.Sprintf("Params are at most %d KiB of JSON.", MaxParamsBytes>>10)}
 	}
-	params, err := db.DecodeJSONObject(raw)
-	if err != nil {
+	params, err := db.DecodeParams(raw)
+	var num *db.NumberError
+	switch {
+	case errors.As(err, &num):
+		return nil, invalid("params"+num.Path, "The number %s is beyond the range of a 64-bit float.", truncate(num.Text, 40))
+	case err != nil:
 		return nil, invalid("params", "Params must be a JSON object.")
 	}
 	if b, _ := json.Marshal(params); len(b) > MaxParamsBytes { // decoded JSON always encodes
 		return nil, &InputError{Field: "params", Code: "too_large", Message: fmt.Sprintf("Params are at most %d KiB of JSON.", MaxParamsBytes>>10)}
 	}
 	if err := checkParamValue("params", params, 0); err != nil {
+		return nil, err
+	}
+	if err := checkParamNames(params); err != nil {
 		return nil, err
 	}
 	return params, nil
@@ -269,9 +323,6 @@ func checkParamValue(path string, v any, depth int) error {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			if err := checkKey("params", k); err != nil {
-				return err
-			}
 			if err := checkParamValue(path+"."+k, e, depth+1); err != nil {
 				return err
 			}
@@ -295,7 +346,7 @@ func checkMetrics(m db.Metrics) error {
 		return invalid("metrics", "A run holds at most %d metrics.", MaxMetrics)
 	}
 	for k := range m {
-		if err := checkKey("metrics", k); err != nil {
+		if err := checkName("metrics", k); err != nil {
 			return err
 		}
 	}
@@ -381,6 +432,9 @@ func diff(before, after *db.Run) map[string]any {
 	if len(pa) > 0 {
 		b["params"], a["params"] = pb, pa
 	}
+	if failureText(before.Failure) != failureText(after.Failure) {
+		b["failure"], a["failure"] = failureAny(before.Failure), failureAny(after.Failure)
+	}
 	if (before.FinishedAt == nil) != (after.FinishedAt == nil) ||
 		(before.FinishedAt != nil && !before.FinishedAt.Equal(*after.FinishedAt)) {
 		b["finished_at"], a["finished_at"] = timeAny(before.FinishedAt), timeAny(after.FinishedAt)
@@ -389,6 +443,22 @@ func diff(before, after *db.Run) map[string]any {
 		return nil
 	}
 	return map[string]any{"before": b, "after": a}
+}
+
+func failureText(f *db.Failure) string {
+	if f == nil {
+		return ""
+	}
+	return f.Reason + "\x00" + f.Detail
+}
+
+// failureAny is a failure as the audit log keeps it: the reason, and the
+// detail's size (a traceback is not worth keeping twice).
+func failureAny(f *db.Failure) any {
+	if f == nil {
+		return nil
+	}
+	return map[string]any{"reason": f.Reason, "detail_bytes": float64(len(f.Detail))}
 }
 
 func keys(ms ...map[string]any) map[string]struct{} {
@@ -402,8 +472,8 @@ func keys(ms ...map[string]any) map[string]struct{} {
 }
 
 func jsonEqual(a, b any) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
+	x, _ := db.AppendJSON(nil, a)
+	y, _ := db.AppendJSON(nil, b)
 	return string(x) == string(y)
 }
 

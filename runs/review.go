@@ -54,7 +54,7 @@ func (v *Verdict) validate() error {
 // snapshot is the data a verdict judged, kept with it to show what
 // changed since.
 type snapshot struct {
-	Params  map[string]any            `json:"params"`
+	Params  db.Params                 `json:"params"`
 	Metrics db.Metrics                `json:"metrics"`
 	Series  map[string]seriesSnapshot `json:"series"`
 }

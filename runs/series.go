@@ -3,6 +3,7 @@ package runs
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math"
 	"math/bits"
 	"slices"
@@ -42,24 +43,19 @@ func (s *Service) AppendSeries(ctx context.Context, a Actor, runID string, batch
 		return 0, invalid("series", "A batch holds at most %d series.", MaxSeriesPerBatch)
 	}
 	total := 0
-	for name, pts := range batch {
-		if err := checkKey("series", name); err != nil {
-			return 0, err
-		}
+	for _, pts := range batch {
 		total += len(pts)
-		for _, p := range pts {
-			if p.Step < 0 || p.Step > MaxStep {
-				return 0, invalid("series", "Steps are whole numbers from 0 to 2^53 − 1 (series %q, step %d).", truncate(name, 40), p.Step)
-			}
-		}
-	}
-	for step, t := range times {
-		if !(t >= 0 && t <= maxTime) {
-			return 0, invalid("series", "Times are Unix seconds from 0 to %d (step %d).", maxTime, step)
-		}
 	}
 	if total > MaxPointsPerBatch {
 		return 0, &InputError{Field: "series", Code: "too_large", Message: "A batch holds at most 100,000 points; send several."}
+	}
+	if bad := CheckSeries(batch); len(bad) > 0 {
+		return 0, NewPointErrors(bad)
+	}
+	for step, t := range times {
+		if !ValidTime(t) {
+			return 0, invalid("series", "Times are Unix seconds from 0 to %d (step %d).", maxTime, step)
+		}
 	}
 	r, err := s.Get(ctx, a, runID)
 	if err != nil {
@@ -75,6 +71,61 @@ func (s *Service) AppendSeries(ctx context.Context, a Actor, runID string, batch
 	sorted[db.ClockSeries] = clockPoints(sorted, times, s.now())
 	return s.db.WriteSeries(ctx, r.ID, sorted, s.now())
 }
+
+// MaxPointErrors is how many bad points an error names.
+const MaxPointErrors = 20
+
+// PointError is one bad point of a series batch: Index is its place in
+// the series' array as sent, or -1 when the whole series is refused (its
+// name).
+type PointError struct {
+	Series  string
+	Index   int
+	Message string
+}
+
+// PointErrors refuses a series batch whole and names its bad points: the
+// first MaxPointErrors (by series name, then index) and how many there
+// were. A client can drop them and send the rest again.
+type PointErrors struct {
+	Points []PointError
+	Total  int
+}
+
+func (e *PointErrors) Error() string {
+	return fmt.Sprintf("runs: %d bad points in the series batch", e.Total)
+}
+
+// NewPointErrors sorts bad points and keeps the first MaxPointErrors.
+func NewPointErrors(bad []PointError) *PointErrors {
+	slices.SortStableFunc(bad, func(a, b PointError) int {
+		return cmp.Or(cmp.Compare(a.Series, b.Series), cmp.Compare(a.Index, b.Index))
+	})
+	total := len(bad)
+	return &PointErrors{Points: bad[:min(total, MaxPointErrors)], Total: total}
+}
+
+// CheckSeries lists the bad points of a batch: names the rules refuse
+// (one entry for the series) and steps outside 0 to MaxStep.
+func CheckSeries(batch map[string][]db.Point) []PointError {
+	var bad []PointError
+	for name, pts := range batch {
+		if p := NameProblem(name); p != "" {
+			bad = append(bad, PointError{Series: name, Index: -1, Message: p})
+			continue
+		}
+		for i, p := range pts {
+			if p.Step < 0 || p.Step > MaxStep {
+				bad = append(bad, PointError{Series: name, Index: i, Message: fmt.Sprintf("the step %d is not a whole number from 0 to 2^53 − 1", p.Step)})
+			}
+		}
+	}
+	return bad
+}
+
+// ValidTime reports whether t is a point's time the server keeps: Unix
+// seconds from 1970 up to the year 9999.
+func ValidTime(t float64) bool { return t >= 0 && t <= maxTime }
 
 // clockPoints is the clock of a batch of sorted series: each step once,
 // at the time the job gave or else received, in milliseconds' precision.

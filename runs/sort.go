@@ -105,7 +105,11 @@ func (s *Service) cursorAfter(ctx context.Context, r *db.Run, key string) (db.So
 		v, ok := r.Metrics[strings.TrimPrefix(key, db.KeyMetric)]
 		finite(v, ok)
 	case strings.HasPrefix(key, db.KeyParam):
-		cur := any(r.Params)
+		expanded, err := db.ExpandParams(r.Params) // a dot in a name is a level
+		if err != nil {
+			break
+		}
+		cur := any(expanded)
 		for _, part := range strings.Split(strings.TrimPrefix(key, db.KeyParam), ".") {
 			m, ok := cur.(map[string]any)
 			if !ok {

@@ -11,6 +11,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"labreview/db"
 )
 
 var (
@@ -62,8 +64,13 @@ func decodeJSON(c *gin.Context, dst any) error {
 func jsonError(err error) error {
 	var sem *json.SemanticError
 	var syn *jsontext.SyntacticError
+	var metric *db.MetricError
 	field := func(p jsontext.Pointer) string { return strings.TrimPrefix(string(p), "/") }
 	switch {
+	case errors.As(err, &sem) && errors.As(err, &metric):
+		f := field(sem.JSONPointer) + "." + metric.Name
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_request",
+			Message: f + ": " + metric.Err.Error() + ".", Details: []FieldError{{Field: f, Message: metric.Err.Error()}}}
 	case errors.As(err, &sem) && errors.Is(err, json.ErrUnknownName):
 		f := field(sem.JSONPointer)
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_request",

@@ -41,10 +41,14 @@ type QueryPosition struct {
 	Offset int `json:"offset"`
 }
 
-// FieldError names one invalid input field.
+// FieldError names one invalid input field. For a bad point of a series
+// batch, Series names its series and Index its place in the series' array
+// (no index: the whole series, for a bad name).
 type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
+	Field   string  `json:"field"`
+	Message string  `json:"message"`
+	Series  *string `json:"series,omitempty"`
+	Index   *int    `json:"index,omitempty"`
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, e.Code, e.Message) }
@@ -100,6 +104,7 @@ func toError(err error) (e *Error, known bool) {
 	var input *auth.InputError
 	var runInput *runs.InputError
 	var queryErr *query.Error
+	var points *runs.PointErrors
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr, true
@@ -116,6 +121,8 @@ func toError(err error) (e *Error, known bool) {
 	case errors.Is(err, runs.ErrQueryTimeout):
 		return &Error{Status: http.StatusBadRequest, Code: "query_timeout",
 			Message: "The query took longer than 5 seconds. Narrow it: add a project, a status or a param or metric condition."}, true
+	case errors.As(err, &points):
+		return pointsError(points), true
 	case errors.As(err, &runInput):
 		return &Error{Status: http.StatusBadRequest, Code: runInput.Code, Message: runInput.Field + ": " + runInput.Message,
 			Details: []FieldError{{Field: runInput.Field, Message: runInput.Message}}}, true
@@ -187,6 +194,28 @@ func toError(err error) (e *Error, known bool) {
 	default:
 		return errInternal, false
 	}
+}
+
+// pointsError names the bad points of a refused series batch.
+func pointsError(e *runs.PointErrors) *Error {
+	out := &Error{Status: http.StatusBadRequest, Code: "invalid"}
+	switch {
+	case e.Total == 1:
+		out.Message = "A point of the batch is invalid (details says which); nothing was stored. Drop it and send the rest again."
+	case e.Total <= len(e.Points):
+		out.Message = fmt.Sprintf("%d points of the batch are invalid (details says which); nothing was stored. Drop them and send the rest again.", e.Total)
+	default:
+		out.Message = fmt.Sprintf("%d points of the batch are invalid (details names the first %d); nothing was stored. Drop them and send the rest again.",
+			e.Total, len(e.Points))
+	}
+	for _, p := range e.Points {
+		fe := FieldError{Field: "series", Message: p.Message, Series: &p.Series}
+		if p.Index >= 0 {
+			fe.Index = &p.Index
+		}
+		out.Details = append(out.Details, fe)
+	}
+	return out
 }
 
 // writeError sends err as the JSON error shape and aborts the chain.

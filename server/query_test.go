@@ -151,7 +151,7 @@ func TestSortedRunLists(t *testing.T) {
 		if got := strings.Join(walk(two.Token, "sort=-metrics.loss"), " "); got != "r0 r3 r4 r1 none r5 r2 seed" {
 			t.Errorf("two projects, sorted: %s", got)
 		}
-		for _, q := range []string{"sort=colour", "sort=metrics.a.b", "sort=metrics.loss&cursor=" + f.runP1, "sort=metrics.loss&cursor=s.eyJrIjoibTpvdGhlciJ9"} {
+		for _, q := range []string{"sort=colour", "sort=metrics.$a", "sort=metrics.loss&cursor=" + f.runP1, "sort=metrics.loss&cursor=s.eyJrIjoibTpvdGhlciJ9"} {
 			if rec := f.srv.do(jsonReq("GET", "/api/runs?"+q, tok, "")); rec.Code != 400 {
 				t.Errorf("%s: %d", q, rec.Code)
 			}

@@ -25,7 +25,7 @@ type runResponse struct {
 	Host            string         `json:"host"`
 	JobID           string         `json:"job_id"`
 	CreatedBy       runCreator     `json:"created_by"`
-	Params          map[string]any `json:"params"`
+	Params          db.Params      `json:"params"`
 	Metrics         db.Metrics     `json:"metrics"`
 	Tags            []string       `json:"tags"`
 	Notes           string         `json:"notes"`
@@ -38,6 +38,9 @@ type runResponse struct {
 	DeletedAt       *time.Time     `json:"deleted_at"`
 	Version         int64          `json:"version"`
 	Review          reviewResponse `json:"review"`
+	// Failure is why the run failed or was cancelled (null: no reason
+	// given). Lists leave out its detail.
+	Failure *failureBody `json:"failure"`
 	// ChangesSinceReview, in the answer for one run with an outdated
 	// verdict, says what moved since.
 	ChangesSinceReview *changesResponse `json:"changes_since_review,omitempty"`
@@ -46,6 +49,23 @@ type runResponse struct {
 	Baseline *baselineResponse `json:"baseline,omitempty"`
 	// Series are the run's series summaries, in the answer for one run.
 	Series *[]seriesResponse `json:"series,omitempty"`
+}
+
+// failureBody is a run's failure as the API reads and writes it.
+type failureBody struct {
+	Reason string  `json:"reason"`
+	Detail *string `json:"detail,omitempty"`
+}
+
+func (f *failureBody) failure() *db.Failure {
+	if f == nil {
+		return nil
+	}
+	out := &db.Failure{Reason: f.Reason}
+	if f.Detail != nil {
+		out.Detail = *f.Detail
+	}
+	return out
 }
 
 type runCreator struct {
@@ -59,6 +79,10 @@ func (s *Server) toRunResponse(r *db.Run) runResponse {
 		Params: r.Params, Metrics: r.Metrics, Tags: r.Tags, Notes: r.Notes, CreatedAt: r.CreatedAt.UTC(),
 		UpdatedAt: r.UpdatedAt.UTC(), StartedAt: utcPtr(r.StartedAt), FinishedAt: utcPtr(r.FinishedAt),
 		HeartbeatAt: utcPtr(r.HeartbeatAt), DeletedAt: utcPtr(r.DeletedAt), Version: r.Version, Review: toReviewResponse(r.Review)}
+	if r.Failure != nil {
+		detail := r.Failure.Detail
+		out.Failure = &failureBody{Reason: r.Failure.Reason, Detail: &detail}
+	}
 	if r.StartedAt != nil {
 		end := time.Now()
 		if r.FinishedAt != nil {
@@ -91,6 +115,7 @@ type runCreateRequest struct {
 	Metrics    db.Metrics     `json:"metrics"`
 	Tags       []string       `json:"tags"`
 	Notes      string         `json:"notes"`
+	Failure    *failureBody   `json:"failure"`
 	readOnlyRunFields
 }
 
@@ -103,6 +128,7 @@ type runPatchRequest struct {
 	Notes      *string        `json:"notes"`
 	Heartbeat  bool           `json:"heartbeat"`
 	FinishedAt *time.Time     `json:"finished_at"`
+	Failure    *failureBody   `json:"failure"`
 	readOnlyRunFields
 	Project    jsontext.Value `json:"project"`
 	ExternalID jsontext.Value `json:"external_id"`
@@ -160,7 +186,7 @@ func (s *Server) handleRunsCreate(c *gin.Context) {
 	}
 	r, created, err := s.runs.Create(c.Request.Context(), runActor(c), runs.NewRun{Project: in.Project,
 		ExternalID: in.ExternalID, Name: in.Name, Status: in.Status, Host: in.Host, JobID: in.JobID,
-		Params: rawJSON(in.Params), Metrics: in.Metrics, Tags: in.Tags, Notes: in.Notes})
+		Params: rawJSON(in.Params), Metrics: in.Metrics, Tags: in.Tags, Notes: in.Notes, Failure: in.Failure.failure()})
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -229,7 +255,7 @@ func (s *Server) handleRunPatch(c *gin.Context) {
 	}
 	r, err := s.runs.Update(c.Request.Context(), runActor(c), c.Param("id"), runs.Patch{Status: in.Status,
 		Metrics: in.Metrics, Params: rawJSON(in.Params), Tags: in.Tags, Notes: in.Notes, Heartbeat: in.Heartbeat,
-		FinishedAt: in.FinishedAt})
+		FinishedAt: in.FinishedAt, Failure: in.Failure.failure()})
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -272,6 +298,9 @@ func (s *Server) handleRunsList(c *gin.Context) {
 	ptrs := make([]*runResponse, len(out))
 	for i := range page.Runs {
 		out[i] = s.toRunResponse(&page.Runs[i])
+		if out[i].Failure != nil {
+			out[i].Failure.Detail = nil // up to 16 KiB a run: read it from the run
+		}
 		ptrs[i] = &out[i]
 	}
 	if err := s.fillReviewNames(c, ptrs...); err != nil {

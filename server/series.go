@@ -64,9 +64,13 @@ func seriesInput(format string, args ...any) error {
 
 // parseSeriesBody reads {"<series>": [[step, value], …], …} token by
 // token (a 100,000-point batch is not decoded into generic values first).
-// A point may carry its wall time, [step, value, time] in Unix seconds:
-// times holds it by step (the earliest, when series of the batch disagree).
-func parseSeriesBody(r io.Reader) (map[string][]db.Point, map[int64]float64, error) {
+// A point may carry its wall time, [step, value, time] in Unix seconds
+// (null: none): times holds it by step (the earliest, when series of the
+// batch disagree). A body whose shape is wrong is an error; a point whose
+// step, value or time is wrong goes to bad, with its place, and parsing
+// goes on, so that one answer names every bad point (its step becomes 0
+// and its value NaN in the batch, which is refused anyway).
+func parseSeriesBody(r io.Reader) (batch map[string][]db.Point, times map[int64]float64, bad []runs.PointError, err error) {
 	dec := jsontext.NewDecoder(r)
 	expect := func(kind jsontext.Kind, what string) error {
 		tok, err := dec.ReadToken()
@@ -79,99 +83,154 @@ func parseSeriesBody(r io.Reader) (map[string][]db.Point, map[int64]float64, err
 		return nil
 	}
 	if err := expect('{', `an object {"<series>": [[step, value], …]}`); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	out := map[string][]db.Point{}
-	var times map[int64]float64
+	total := 0
 	for dec.PeekKind() != '}' {
 		tok, err := dec.ReadToken()
 		if err != nil {
-			return nil, nil, readErr(err)
+			return nil, nil, nil, readErr(err)
 		}
 		name := tok.String()
 		if _, dup := out[name]; dup {
-			return nil, nil, seriesInput("Series %q appears twice.", name)
+			return nil, nil, nil, seriesInput("Series %q appears twice.", name)
 		}
 		if err := expect('[', fmt.Sprintf("an array of [step, value] pairs for series %q", name)); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		var points []db.Point
+		points := []db.Point{}
 		for dec.PeekKind() != ']' {
 			if dec.PeekKind() == 0 {
-				return nil, nil, readErr(io.ErrUnexpectedEOF)
+				return nil, nil, nil, readErr(io.ErrUnexpectedEOF)
 			}
+			index := len(points)
 			// where names the point in messages; made only for one.
-			where := func() string { return fmt.Sprintf("series %q, point %d", name, len(points)) }
-			if tok, err := dec.ReadToken(); err != nil {
-				return nil, nil, readErr(err)
-			} else if tok.Kind() != '[' {
-				return nil, nil, seriesInput("Expected [step, value] at %s.", where())
+			where := func() string { return fmt.Sprintf("series %q, point %d", name, index) }
+			fault := func(format string, args ...any) {
+				bad = append(bad, runs.PointError{Series: name, Index: index, Message: fmt.Sprintf(format, args...)})
 			}
+			if tok, err := dec.ReadToken(); err != nil {
+				return nil, nil, nil, readErr(err)
+			} else if tok.Kind() != '[' {
+				return nil, nil, nil, seriesInput("Expected [step, value] at %s.", where())
+			}
+			p := db.Point{}
 			raw, err := dec.ReadValue()
 			if err != nil {
-				return nil, nil, readErr(err)
+				return nil, nil, nil, readErr(err)
 			}
-			step, err := strconv.ParseInt(string(raw), 10, 64)
-			if err != nil {
-				return nil, nil, seriesInput("The step of %s is not a whole number.", where())
+			if p.Step, err = strconv.ParseInt(string(raw), 10, 64); err != nil {
+				p.Step = 0
+				fault("the step %s is not a whole number", truncateRaw(raw))
 			}
 			raw, err = dec.ReadValue()
 			if err != nil {
-				return nil, nil, readErr(err)
+				return nil, nil, nil, readErr(err)
 			}
-			var value float64
 			switch raw.Kind() {
 			case '0':
-				if value, err = strconv.ParseFloat(string(raw), 64); err != nil && !errors.Is(err, strconv.ErrRange) {
-					return nil, nil, seriesInput("The value of %s is not a number.", where())
+				if p.Value, err = strconv.ParseFloat(string(raw), 64); err != nil {
+					p.Value = math.NaN()
+					fault("the value %s is beyond the range of a 64-bit float", truncateRaw(raw))
 				}
 			case '"':
 				var f db.Float
 				if err := f.UnmarshalJSON(raw); err != nil {
-					return nil, nil, seriesInput(`The value of %s is a text; only "NaN", "Infinity" and "-Infinity" are allowed.`, where())
+					p.Value = math.NaN()
+					fault(`the value %s is a text; only "NaN", "Infinity" and "-Infinity" are allowed`, truncateRaw(raw))
+				} else {
+					p.Value = float64(f)
 				}
-				value = float64(f)
+			case 'n':
+				p.Value = math.NaN()
+				fault(`the value is null: send a number, or "NaN" for a missing one`)
 			default:
-				return nil, nil, seriesInput("The value of %s is not a number.", where())
+				p.Value = math.NaN()
+				fault("the value %s is not a number", truncateRaw(raw))
 			}
-			if dec.PeekKind() == '0' { // its time
+			switch dec.PeekKind() { // its time
+			case '0':
 				raw, err := dec.ReadValue()
 				if err != nil {
-					return nil, nil, readErr(err)
+					return nil, nil, nil, readErr(err)
 				}
 				t, err := strconv.ParseFloat(string(raw), 64)
+				switch {
+				case err != nil || !runs.ValidTime(t):
+					fault("the time %s is not Unix seconds from 0 to the year 9999", truncateRaw(raw))
+				default:
+					if times == nil {
+						times = map[int64]float64{}
+					}
+					if old, ok := times[p.Step]; !ok || t < old {
+						times[p.Step] = t
+					}
+				}
+			case 'n':
+				if _, err := dec.ReadValue(); err != nil {
+					return nil, nil, nil, readErr(err)
+				}
+			case ']':
+			default:
+				raw, err := dec.ReadValue()
 				if err != nil {
-					return nil, nil, seriesInput("The time of %s is not a number of Unix seconds.", where())
+					return nil, nil, nil, readErr(err)
 				}
-				if times == nil {
-					times = map[int64]float64{}
-				}
-				if old, ok := times[step]; !ok || t < old {
-					times[step] = t
-				}
+				fault("the time %s is not a number of Unix seconds", truncateRaw(raw))
 			}
 			if tok, err := dec.ReadToken(); err != nil {
-				return nil, nil, readErr(err)
+				return nil, nil, nil, readErr(err)
 			} else if tok.Kind() != ']' {
-				return nil, nil, seriesInput("A point is [step, value] or [step, value, time] (%s).", where())
+				return nil, nil, nil, seriesInput("A point is [step, value] or [step, value, time] (%s).", where())
 			}
-			points = append(points, db.Point{Step: step, Value: value})
-			if len(points) > runs.MaxPointsPerBatch {
-				return nil, nil, &runs.InputError{Field: "series", Code: "too_large", Message: "A batch holds at most 100,000 points; send several."}
+			points = append(points, p)
+			if total++; total > runs.MaxPointsPerBatch {
+				return nil, nil, nil, &runs.InputError{Field: "series", Code: "too_large", Message: "A batch holds at most 100,000 points; send several."}
 			}
 		}
 		if _, err := dec.ReadToken(); err != nil { // ]
-			return nil, nil, readErr(err)
+			return nil, nil, nil, readErr(err)
 		}
 		out[name] = points
 	}
 	if _, err := dec.ReadToken(); err != nil { // }
-		return nil, nil, readErr(err)
+		return nil, nil, nil, readErr(err)
 	}
 	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
-		return nil, nil, errBadJSON
+		return nil, nil, nil, errBadJSON
 	}
-	return out, times, nil
+	return out, times, bad, nil
+}
+
+// truncateRaw is a JSON value for a message, cut to 40 bytes.
+func truncateRaw(raw jsontext.Value) string {
+	if len(raw) > 40 {
+		return string(raw[:37]) + "..."
+	}
+	return string(raw)
+}
+
+// pointErrors is the bad points of a batch: those the parser met and
+// those the rules refuse, a refused series standing for all its points.
+func pointErrors(batch map[string][]db.Point, parsed []runs.PointError) *runs.PointErrors {
+	all := append(runs.CheckSeries(batch), parsed...)
+	if len(all) == 0 {
+		return nil
+	}
+	whole := map[string]bool{}
+	for _, e := range all {
+		if e.Index < 0 {
+			whole[e.Series] = true
+		}
+	}
+	kept := all[:0]
+	for _, e := range all {
+		if e.Index < 0 || !whole[e.Series] {
+			kept = append(kept, e)
+		}
+	}
+	return runs.NewPointErrors(kept)
 }
 
 // readErr keeps a body-size error (413) and turns the rest into 400.
@@ -217,9 +276,13 @@ func (s *Server) handleSeriesAppend(c *gin.Context) {
 		s.writeError(c, errIngestBusy)
 		return
 	}
-	batch, times, err := parseSeriesBody(c.Request.Body)
+	batch, times, parsed, err := parseSeriesBody(c.Request.Body)
 	if err != nil {
 		s.writeError(c, err)
+		return
+	}
+	if bad := pointErrors(batch, parsed); bad != nil {
+		s.writeError(c, bad)
 		return
 	}
 	added, err := s.runs.AppendSeries(c.Request.Context(), runActor(c), c.Param("id"), batch, times)

@@ -92,6 +92,11 @@ func (c *mongoCompiler) cond(q *query.Cond) (bson.D, error) {
 			return bson.D{{Key: "notes", Value: bson.D{{Key: "$nin", Value: bson.A{"", nil}}}}}, nil
 		}
 		return c.text(q, "notes"), nil
+	case query.FieldFailure:
+		if q.Op == query.OpExists {
+			return bson.D{{Key: "failure.reason", Value: bson.D{{Key: "$type", Value: "string"}}}}, nil
+		}
+		return c.text(q, "failure.reason"), nil
 	case query.FieldStatus:
 		return c.enum(q, c.status), nil
 	case query.FieldReview:
@@ -114,10 +119,10 @@ func (c *mongoCompiler) cond(q *query.Cond) (bson.D, error) {
 	case query.FieldParam:
 		return c.param(q), nil
 	case query.FieldMetric:
-		return c.number(q, "metrics."+q.Field.Name), nil
+		return c.number(q, "metrics."+fieldName(q.Field.Name)), nil
 	case query.FieldSeriesMin, query.FieldSeriesMax, query.FieldSeriesLast, query.FieldSeriesCount:
 		fn := map[query.FieldKind]string{query.FieldSeriesMin: "min", query.FieldSeriesMax: "max", query.FieldSeriesLast: "last", query.FieldSeriesCount: "count"}[q.Field.Kind]
-		return c.number(q, "summaries."+q.Field.Name+"."+fn), nil
+		return c.number(q, "summaries."+fieldName(q.Field.Name)+"."+fn), nil
 	}
 	return nil, fmt.Errorf("query: field %s has no MongoDB form", q.Field)
 }

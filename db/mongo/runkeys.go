@@ -68,7 +68,7 @@ func (s *Store) moveNames(ctx context.Context, project string, delta map[string]
 func seriesNames(d *runDoc) []string {
 	out := make([]string, 0, len(d.Summaries))
 	for n := range d.Summaries {
-		out = append(out, n)
+		out = append(out, nameOfField(n))
 	}
 	sort.Strings(out)
 	return out

@@ -28,7 +28,11 @@ type runDoc struct {
 	JobID          string         `bson:"job_id"`
 	CreatedBy      string         `bson:"created_by"`
 	CreatedByToken string         `bson:"created_by_token"`
+	// Params are the params with dotted names expanded (db.ExpandParams):
+	// what queries read. ParamsRaw keeps the params as sent, as JSON,
+	// when they differ (a name holds a dot, which MongoDB reads as a path).
 	Params         map[string]any `bson:"params"`
+	ParamsRaw      string         `bson:"params_raw,omitempty"`
 	Metrics        map[string]any `bson:"metrics"` // see metricsDoc
 	Tags           []string       `bson:"tags"`
 	Notes          string         `bson:"notes"`
@@ -45,10 +49,27 @@ type runDoc struct {
 	Review         reviewFields   `bson:"review"`
 	// DurationMs is finish − start of a finished run, for queries.
 	DurationMs *int64 `bson:"duration_ms"`
-	// Summaries are the run's series summaries by name, for queries
-	// (kept by WriteSeries; a replace carries them over).
+	// Summaries are the run's series summaries by name (fieldName), for
+	// queries (kept by WriteSeries; a replace carries them over).
 	Summaries map[string]seriesSums `bson:"summaries,omitempty"`
+	Failure   *failureFields        `bson:"failure,omitempty"`
 }
+
+// failureFields is why a run failed; failure.reason is queried.
+type failureFields struct {
+	Reason string `bson:"reason"`
+	Detail string `bson:"detail"`
+}
+
+// fieldName is a metric or series name as a field name: MongoDB reads a
+// dot in a field path as a level, so a dot is kept as U+001F, a control
+// character that names never hold (runs.NameProblem), which makes the
+// mapping one to one. Names written before dots were allowed are the same
+// either way.
+func fieldName(name string) string { return strings.ReplaceAll(name, ".", "\x1f") }
+
+// nameOfField undoes fieldName.
+func nameOfField(field string) string { return strings.ReplaceAll(field, "\x1f", ".") }
 
 // seriesSums is a series summary as queries read it (NaN and ±Inf as
 // storedFloat strings).
@@ -82,9 +103,25 @@ func toRunDoc(r *db.Run) (*runDoc, error) {
 	} else if r.StartedAt != nil {
 		alive = *r.StartedAt
 	}
-	params := r.Params
+	params := map[string]any(r.Params)
 	if params == nil {
 		params = map[string]any{}
+	}
+	expanded, err := db.ExpandParams(params)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: params: %w", r.ID, err)
+	}
+	raw := ""
+	if db.HasDottedName(params) {
+		b, err := db.AppendJSON(nil, params)
+		if err != nil {
+			return nil, fmt.Errorf("run %s: params: %w", r.ID, err)
+		}
+		raw = string(b)
+	}
+	var failure *failureFields
+	if r.Failure != nil {
+		failure = &failureFields{Reason: r.Failure.Reason, Detail: r.Failure.Detail}
 	}
 	var duration *int64
 	if r.StartedAt != nil && r.FinishedAt != nil {
@@ -92,7 +129,7 @@ func toRunDoc(r *db.Run) (*runDoc, error) {
 		duration = &d
 	}
 	return &runDoc{ID: id, Project: r.Project, ExternalID: r.ExternalID, Name: r.Name, Status: r.Status, Host: r.Host,
-		JobID: r.JobID, CreatedBy: r.CreatedBy, CreatedByToken: r.CreatedByToken, Params: params,
+		JobID: r.JobID, CreatedBy: r.CreatedBy, CreatedByToken: r.CreatedByToken, Params: expanded, ParamsRaw: raw, Failure: failure,
 		Metrics: metricsDoc(r.Metrics), Tags: nonNil(r.Tags), Notes: r.Notes, CreatedAt: r.CreatedAt,
 		UpdatedAt: r.UpdatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, HeartbeatAt: r.HeartbeatAt,
 		AliveAt: alive, Deleted: r.DeletedAt != nil, DeletedAt: r.DeletedAt, Version: r.Version, DataVersion: max(r.DataVersion, 1),
@@ -110,14 +147,15 @@ func toRunDoc(r *db.Run) (*runDoc, error) {
 func metricsDoc(m db.Metrics) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
-		out[k] = db.FloatValue(v)
+		out[fieldName(k)] = db.FloatValue(v)
 	}
 	return out
 }
 
 func metricsFromDoc(d map[string]any) (db.Metrics, error) {
 	out := make(db.Metrics, len(d))
-	for k, v := range d {
+	for f, v := range d {
+		k := nameOfField(f)
 		switch x := v.(type) {
 		case float64:
 			out[k] = x
@@ -153,8 +191,15 @@ func (d *runDoc) run() (db.Run, error) {
 	if r.Metrics, err = metricsFromDoc(d.Metrics); err != nil {
 		return r, fmt.Errorf("run %s: %w", r.ID, err)
 	}
+	if d.Failure != nil && d.Failure.Reason != "" {
+		r.Failure = &db.Failure{Reason: d.Failure.Reason, Detail: d.Failure.Detail}
+	}
 	r.Params = map[string]any{}
-	if len(d.Params) > 0 {
+	if d.ParamsRaw != "" {
+		if r.Params, err = db.DecodeJSONObject([]byte(d.ParamsRaw)); err != nil {
+			return r, fmt.Errorf("run %s: params: %w", r.ID, err)
+		}
+	} else if len(d.Params) > 0 {
 		raw, err := bson.Marshal(d.Params)
 		if err != nil {
 			return r, fmt.Errorf("run %s: params: %w", r.ID, err)
@@ -407,7 +452,7 @@ func sortPath(key string) (path string, valued bson.D) {
 	case key == db.KeyDuration:
 		return number("duration_ms")
 	case strings.HasPrefix(key, db.KeyMetric):
-		return number("metrics." + strings.TrimPrefix(key, db.KeyMetric))
+		return number("metrics." + fieldName(strings.TrimPrefix(key, db.KeyMetric)))
 	case strings.HasPrefix(key, db.KeyParam):
 		// A number that is not an array (an array of numbers has type
 		// number too), on a path through no array.
@@ -418,7 +463,7 @@ func sortPath(key string) (path string, valued bson.D) {
 			{Key: "$not", Value: bson.D{{Key: "$type", Value: "array"}}}}})
 	case strings.HasPrefix(key, db.KeySeries):
 		fn, series, _ := strings.Cut(strings.TrimPrefix(key, db.KeySeries), ":")
-		return number("summaries." + series + "." + fn)
+		return number("summaries." + fieldName(series) + "." + fn)
 	}
 	return "", nil
 }

@@ -129,7 +129,7 @@ func (s *Store) writeSeries(ctx context.Context, runID string, batch map[string]
 				continue
 			}
 			added, changed = added+n, changed+c
-			sums = append(sums, bson.E{Key: "summaries." + name, Value: seriesSums{Min: storedFloat(next.Min),
+			sums = append(sums, bson.E{Key: "summaries." + fieldName(name), Value: seriesSums{Min: storedFloat(next.Min),
 				Max: storedFloat(next.Max), Last: storedFloat(next.Last), Count: next.Count}})
 		}
 		byID := bson.D{{Key: "_id", Value: rid}}
@@ -197,7 +197,7 @@ func (s *Store) setSummaries(ctx context.Context, rid bson.ObjectID, names []str
 	}
 	delta := map[string]int64{}
 	for _, n := range names {
-		if _, ok := before.Summaries[n]; !ok && n != db.ClockSeries {
+		if _, ok := before.Summaries[fieldName(n)]; !ok && n != db.ClockSeries {
 			delta[db.NameSeries+n] = 1
 		}
 	}

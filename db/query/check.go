@@ -19,7 +19,7 @@ func check(c *Cond) error {
 		TypeAny:    {OpEq, OpNe, OpLt, OpLe, OpGt, OpGe, OpContains, OpIn, OpExists},
 	}[typ]
 	switch c.Field.Kind {
-	case FieldTag, FieldNotes:
+	case FieldTag, FieldNotes, FieldFailure:
 		ops = append(ops, OpExists)
 	case FieldStarted, FieldFinished:
 		ops = append(ops, OpExists)

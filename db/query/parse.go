@@ -29,8 +29,10 @@ const (
 
 type token struct {
 	kind tokKind
-	text string // as written (strings: the decoded text)
+	text string // as written (strings: the decoded text; a field with quoted parts: those decoded)
 	pos  int
+	// quoted says that a field name had quoted parts (metrics."val.loss").
+	quoted bool
 	num  float64
 	dur  time.Duration
 	time time.Time
@@ -134,20 +136,40 @@ func (l *lexer) next() (token, error) {
 		}
 		return token{kind: tokNumber, text: m, pos: start, num: f}, nil
 	}
-	if r, size := utf8.DecodeRuneInString(rest); isIdentStart(r) {
-		end := size
-		for end < len(rest) {
-			r, size := utf8.DecodeRuneInString(rest[end:])
-			if !isIdentPart(r) {
-				break
-			}
-			end += size
-		}
-		l.pos += end
-		return token{kind: tokIdent, text: rest[:end], pos: start}, nil
+	if r, _ := utf8.DecodeRuneInString(rest); isIdentStart(r) {
+		return l.ident()
 	}
 	r, _ := utf8.DecodeRuneInString(rest)
 	return token{}, l.fail(start, "unexpected %q", r)
+}
+
+// ident reads a word: a keyword, a value, or a field name. A field name
+// may go on after a dot with a quoted part, for names that hold other
+// characters: metrics."val.loss", params.model."opt lr", last is read as
+// a word and its series name as a string.
+func (l *lexer) ident() (token, error) {
+	start := l.pos
+	var b strings.Builder
+	quoted := false
+	for l.pos < len(l.src) {
+		r, size := utf8.DecodeRuneInString(l.src[l.pos:])
+		switch {
+		case isIdentPart(r):
+			b.WriteString(l.src[l.pos : l.pos+size])
+			l.pos += size
+			continue
+		case (r == '"' || r == '\'') && l.pos > start && l.src[l.pos-1] == '.':
+			t, err := l.str(byte(r))
+			if err != nil {
+				return token{}, err
+			}
+			b.WriteString(t.text)
+			quoted = true
+			continue
+		}
+		break
+	}
+	return token{kind: tokIdent, text: b.String(), pos: start, quoted: quoted}, nil
 }
 
 func (l *lexer) str(quote byte) (token, error) {
@@ -424,8 +446,8 @@ func (p *parser) field() (Field, error) {
 			return Field{}, p.expected("a series name")
 		}
 		name, namePos := p.tok.text, p.tok.pos
-		if name == "" || strings.Contains(name, ".") || strings.HasPrefix(name, "$") {
-			return Field{}, p.lex.fail(namePos, "%q is not a series name (series names have no dots and do not start with $)", name)
+		if problem := nameProblem(name); problem != "" {
+			return Field{}, p.lex.fail(namePos, "%q is not a series name (%s)", name, problem)
 		}
 		if err := p.advance(); err != nil {
 			return Field{}, err
@@ -435,23 +457,57 @@ func (p *parser) field() (Field, error) {
 		}
 		return Field{Kind: k, Name: name}, p.advance()
 	}
+	quoted := p.tok.quoted
 	if err := p.advance(); err != nil {
 		return Field{}, err
 	}
-	if pf, ok := plainFields[lower]; ok {
+	if pf, ok := plainFields[lower]; ok && !quoted {
 		return Field{Kind: pf.kind}, nil
 	}
 	for prefix, kind := range map[string]FieldKind{"params.": FieldParam, "metrics.": FieldMetric} {
 		if rest, ok := strings.CutPrefix(text, prefix); ok {
-			if rest == "" || strings.HasPrefix(rest, ".") || strings.HasSuffix(rest, ".") || strings.Contains(rest, "..") ||
-				(kind == FieldMetric && strings.Contains(rest, ".")) {
-				return Field{}, p.lex.fail(pos, "%q is not a %s name", text, strings.TrimSuffix(prefix, "."))
+			problem := nameProblem(rest)
+			if kind == FieldParam && problem == "" {
+				problem = paramPathProblem(rest)
+			}
+			if problem != "" {
+				return Field{}, p.lex.fail(pos, "%q is not a %s name (%s)", text, strings.TrimSuffix(prefix, "."), problem)
 			}
 			return Field{Kind: kind, Name: rest}, nil
 		}
 	}
 	return Field{}, p.lex.fail(pos, "unknown field %q; fields are project, status, review, reviewer, tag, name, notes, host, "+
-		"created, started, finished, duration, params.<path>, metrics.<name>, min(…), max(…), last(…), count(…)", text)
+		"created, started, finished, duration, failure.reason, params.<path>, metrics.<name>, min(…), max(…), last(…), count(…)", text)
+}
+
+// nameProblem says why a metric or series name (or a param path) cannot
+// be one ("" when it can): the rules of names that jobs send (runs.NameProblem).
+func nameProblem(name string) string {
+	switch {
+	case name == "":
+		return "the name is empty"
+	case strings.HasPrefix(name, "$"):
+		return "names do not start with $"
+	}
+	for _, r := range name {
+		if !unicode.IsPrint(r) {
+			return "names hold no control characters"
+		}
+	}
+	return ""
+}
+
+// paramPathProblem checks the levels of a param path.
+func paramPathProblem(path string) string {
+	for _, level := range strings.Split(path, ".") {
+		switch {
+		case level == "":
+			return "a dot separates levels: it does not start or end a path, and two dots do not follow each other"
+		case strings.HasPrefix(level, "$"):
+			return "no level starts with $"
+		}
+	}
+	return ""
 }
 
 // value reads the current token as a value for f (the token is not

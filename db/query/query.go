@@ -49,6 +49,7 @@ const (
 	FieldSeriesMax
 	FieldSeriesLast
 	FieldSeriesCount
+	FieldFailure // failure.reason: why a run failed or was cancelled
 )
 
 // Type is what kind of values a field holds.
@@ -71,6 +72,7 @@ var plainFields = map[string]struct {
 	"reviewer": {FieldReviewer, TypeText}, "tag": {FieldTag, TypeText}, "name": {FieldName, TypeText},
 	"notes": {FieldNotes, TypeText}, "host": {FieldHost, TypeText}, "created": {FieldCreated, TypeTime},
 	"started": {FieldStarted, TypeTime}, "finished": {FieldFinished, TypeTime}, "duration": {FieldDuration, TypeNumber},
+	"failure.reason": {FieldFailure, TypeText},
 }
 
 var seriesFuncs = map[string]FieldKind{"min": FieldSeriesMin, "max": FieldSeriesMax, "last": FieldSeriesLast, "count": FieldSeriesCount}
@@ -108,9 +110,13 @@ func (f Field) Type() Type {
 func (f Field) String() string {
 	switch f.Kind {
 	case FieldParam:
-		return "params." + f.Name
+		levels := strings.Split(f.Name, ".")
+		for i, l := range levels {
+			levels[i] = partOrQuoted(l)
+		}
+		return "params." + strings.Join(levels, ".")
 	case FieldMetric:
-		return "metrics." + f.Name
+		return "metrics." + partOrQuoted(f.Name)
 	case FieldSeriesMin, FieldSeriesMax, FieldSeriesLast, FieldSeriesCount:
 		for name, k := range seriesFuncs {
 			if k == f.Kind {
@@ -131,6 +137,21 @@ func (f Field) String() string {
 func identOrQuoted(name string) string {
 	for i, r := range name {
 		if (i == 0 && !isIdentStart(r)) || !isIdentPart(r) {
+			return strconv.Quote(name)
+		}
+	}
+	if name == "" {
+		return `""`
+	}
+	return name
+}
+
+// partOrQuoted writes a name after "metrics." or a level after
+// "params." bare when the lexer reads it back as part of one word, else
+// quoted.
+func partOrQuoted(name string) string {
+	for _, r := range name {
+		if !isIdentPart(r) {
 			return strconv.Quote(name)
 		}
 	}

@@ -31,6 +31,16 @@ func TestParseValid(t *testing.T) {
 		`reviewer = "6b0a0000aaaabbbbccccdddd"`:                                     `reviewer = "6b0a0000aaaabbbbccccdddd"`,
 		`host != node-3 and metrics.x in (1, 2.5, -3e2)`:                            `host != "node-3" and metrics.x in (1, 2.5, -300)`,
 		"  \n": ``,
+		// Any name is reached by quoting it; names that need no quotes
+		// are written bare.
+		`metrics."val.loss" < 0.3`:                             `metrics.val.loss < 0.3`,
+		`metrics.val.loss < 0.3`:                               `metrics.val.loss < 0.3`,
+		`metrics."train/loss" < 1 and metrics.'acc@5' > 0`:     `metrics."train/loss" < 1 and metrics."acc@5" > 0`,
+		`params.model."opt lr" = 1`:                            `params.model."opt lr" = 1`,
+		`params."model.lr" > 0`:                                `params.model.lr > 0`,
+		`min("val.loss") < 1 and last("train/loss") < 2`:       `min(val.loss) < 1 and last("train/loss") < 2`,
+		`failure.reason ~ "NaN loss" or failure.reason exists`: `failure.reason ~ "NaN loss" or failure.reason exists`,
+		`metrics."Verlust (ü)" exists`:                         `metrics."Verlust (ü)" exists`,
 	}
 	delete(cases, "a_b")
 	for src, want := range cases {
@@ -98,7 +108,11 @@ func TestParseErrors(t *testing.T) {
 		{`status = done`, 1, "status is one of queued, running, succeeded, failed, cancelled, stale"},
 		{`status < running`, 1, "status takes = != in, not <"},
 		{`colour = red`, 1, `unknown field "colour"`},
-		{`metrics.a.b > 1`, 1, `"metrics.a.b" is not a metrics name`},
+		{`metrics."" > 1`, 1, `"metrics." is not a metrics name (the name is empty)`},
+		{`params.a."$where" = 1`, 1, `is not a params name (no level starts with $)`},
+		{`params."a..b" = 1`, 1, `is not a params name (a dot separates levels`},
+		{`metrics."a\nb" > 1`, 1, `names hold no control characters`},
+		{`failure.detail ~ x`, 1, `unknown field "failure.detail"`},
 		{`params. = 1`, 1, "is not a params name"},
 		{`metrics.loss < "low"`, 1, "compares with a number"},
 		{`created > yesterday`, 1, "compares with a date"},
@@ -177,7 +191,7 @@ func TestInjectionStaysInert(t *testing.T) {
 	for _, src := range []string{
 		`project; DROP TABLE runs`, `$where = 1`, `params.$gt = 1`, `metrics.$where > 1`, `project = x) or (1=1`,
 		`project = x -- comment`, `params.a/*b*/ = 1`, `{"project": {"$ne": null}}`,
-		`last("a.$where") > 1`, `min("$gt") < 1`, `count("") > 1`,
+		`last("a\tb") > 1`, `min("$gt") < 1`, `count("") > 1`, `metrics."$where" > 1`, `params.a."$gt" = 1`,
 	} {
 		if _, err := Parse(src, now); err == nil {
 			t.Errorf("%q was accepted", src)

@@ -123,6 +123,17 @@ func (c *sqlCompiler) cond(q *query.Cond) (string, error) {
 			return "r.notes != ''", nil
 		}
 		return c.text(q, "r.notes")
+	case query.FieldFailure:
+		// '' is no failure: a run without one has no failure.reason, so
+		// != is false for it, as for any missing field.
+		if q.Op == query.OpExists {
+			return "r.failure_reason != ''", nil
+		}
+		if q.Op == query.OpNe {
+			s, err := c.text(q, "r.failure_reason")
+			return "r.failure_reason != '' AND (" + s + ")", err
+		}
+		return c.text(q, "r.failure_reason")
 	case query.FieldStatus:
 		return c.enum(q, c.status)
 	case query.FieldReview:

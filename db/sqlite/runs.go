@@ -13,7 +13,8 @@ import (
 
 const runColumns = "id, project, external_id, name, status, host, job_id, created_by, created_by_token, params, metrics, " +
 	"tags, notes, created_at, updated_at, started_at, finished_at, heartbeat_at, deleted_at, version, data_version, " +
-	"review_state, review_id, review_by, review_at, review_comment, review_data_version, review_outdated"
+	"review_state, review_id, review_by, review_at, review_comment, review_data_version, review_outdated, " +
+	"failure_reason, failure_detail"
 
 func scanRun(r rowScanner) (db.Run, error) {
 	var run db.Run
@@ -21,12 +22,16 @@ func scanRun(r rowScanner) (db.Run, error) {
 	var created, updated int64
 	var started, finished, heartbeat, deleted, reviewAt sql.NullInt64
 	var outdated int
+	var failure db.Failure
 	err := r.Scan(&run.ID, &run.Project, &run.ExternalID, &run.Name, &run.Status, &run.Host, &run.JobID, &run.CreatedBy,
 		&run.CreatedByToken, &params, &metrics, &tags, &run.Notes, &created, &updated, &started, &finished, &heartbeat,
 		&deleted, &run.Version, &run.DataVersion, &run.Review.State, &run.Review.ID, &run.Review.By, &reviewAt,
-		&run.Review.Comment, &run.Review.DataVersion, &outdated)
+		&run.Review.Comment, &run.Review.DataVersion, &outdated, &failure.Reason, &failure.Detail)
 	if err != nil {
 		return run, err
+	}
+	if failure.Reason != "" {
+		run.Failure = &failure
 	}
 	run.Review.At, run.Review.Outdated = fromOptMS(reviewAt), outdated == 1
 	run.CreatedAt, run.UpdatedAt = fromMS(created), fromMS(updated)
@@ -56,14 +61,18 @@ func runArgs(r *db.Run) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("run %s: metrics: %w", r.ID, err)
 	}
+	var failure db.Failure
+	if r.Failure != nil {
+		failure = *r.Failure
+	}
 	return []any{r.ID, r.Project, r.ExternalID, r.Name, r.Status, r.Host, r.JobID, r.CreatedBy, r.CreatedByToken,
 		string(params), string(m), stringsJSON(r.Tags), r.Notes, ms(r.CreatedAt), ms(r.UpdatedAt), optMS(r.StartedAt),
 		optMS(r.FinishedAt), optMS(r.HeartbeatAt), optMS(r.DeletedAt), r.Version, max(r.DataVersion, 1), db.NormalReviewState(r.Review.State),
 		r.Review.ID, r.Review.By, optMS(r.Review.At), r.Review.Comment, r.Review.DataVersion, boolInt(r.Review.Outdated),
-		boolInt(r.DeletedAt != nil)}, nil
+		failure.Reason, failure.Detail, boolInt(r.DeletedAt != nil)}, nil
 }
 
-func orEmptyObject(m map[string]any) map[string]any {
+func orEmptyObject(m map[string]any) db.Params {
 	if m == nil {
 		return map[string]any{}
 	}
