@@ -210,6 +210,39 @@ func (s *Service) RevokeAPIToken(ctx context.Context, p *Principal, id string, c
 	return nil
 }
 
+// Why an API token is refused (TokenError.Reason).
+const (
+	TokenMalformed     = "malformed"
+	TokenUnknown       = "unknown"
+	TokenRevoked       = "revoked"
+	TokenExpired       = "expired"
+	TokenOwnerGone     = "owner_gone"
+	TokenOwnerDisabled = "owner_disabled"
+	TokenScopeLost     = "scope_lost"
+)
+
+// TokenError says why an API token was refused, so that the job's owner
+// can tell a mistyped token from a revoked or an expired one. It wraps
+// ErrInvalidToken. At is when it was revoked or expired; Scope the scope
+// the owner's role no longer allows.
+type TokenError struct {
+	Reason string
+	At     time.Time
+	Scope  string
+}
+
+func (e *TokenError) Error() string {
+	switch e.Reason {
+	case TokenRevoked, TokenExpired:
+		return fmt.Sprintf("%v: the API token %s at %s", ErrInvalidToken, e.Reason, e.At.UTC().Format(time.RFC3339))
+	case TokenScopeLost:
+		return fmt.Sprintf("%v: the token's owner may no longer hold %s", ErrInvalidToken, e.Scope)
+	}
+	return fmt.Sprintf("%v: %s API token", ErrInvalidToken, e.Reason)
+}
+
+func (e *TokenError) Unwrap() error { return ErrInvalidToken }
+
 // IsAPIToken reports whether a bearer credential has the API token form
 // (as opposed to an access token).
 func IsAPIToken(bearer string) bool { return strings.HasPrefix(bearer, TokenPrefix) }
@@ -222,10 +255,10 @@ func IsAPIToken(bearer string) bool { return strings.HasPrefix(bearer, TokenPref
 // become a viewer).
 func (s *Service) AuthenticateAPIToken(ctx context.Context, bearer string) (*Principal, error) {
 	if len(bearer) != tokenLength || !IsAPIToken(bearer) {
-		return nil, fmt.Errorf("%w: malformed API token", ErrInvalidToken)
+		return nil, &TokenError{Reason: TokenMalformed}
 	}
 	if _, err := base64.RawURLEncoding.Strict().DecodeString(bearer[len(TokenPrefix):]); err != nil {
-		return nil, fmt.Errorf("%w: malformed API token", ErrInvalidToken)
+		return nil, &TokenError{Reason: TokenMalformed}
 	}
 	key, err := s.tokenKey(ctx)
 	if err != nil {
@@ -242,26 +275,26 @@ func (s *Service) AuthenticateAPIToken(ctx context.Context, bearer string) (*Pri
 	})
 	switch {
 	case errors.Is(err, db.ErrNotFound):
-		return nil, fmt.Errorf("%w: unknown API token", ErrInvalidToken)
+		return nil, &TokenError{Reason: TokenUnknown}
 	case err != nil:
 		return nil, err
 	case t.RevokedAt != nil:
-		return nil, fmt.Errorf("%w: the API token was revoked", ErrInvalidToken)
+		return nil, &TokenError{Reason: TokenRevoked, At: *t.RevokedAt}
 	case !now.Before(t.ExpiresAt):
-		return nil, fmt.Errorf("%w: the API token expired", ErrInvalidToken)
+		return nil, &TokenError{Reason: TokenExpired, At: t.ExpiresAt}
 	}
 	owner, err := s.currentUser(ctx, t.UserID)
 	switch {
 	case errors.Is(err, db.ErrNotFound):
-		return nil, fmt.Errorf("%w: the token's owner no longer exists", ErrInvalidToken)
+		return nil, &TokenError{Reason: TokenOwnerGone}
 	case err != nil:
 		return nil, err
 	case owner.Disabled:
-		return nil, fmt.Errorf("%w: the token's owner is disabled", ErrInvalidToken)
+		return nil, &TokenError{Reason: TokenOwnerDisabled}
 	}
 	for _, sc := range t.Scopes {
 		if !policy.RoleGrants(owner.Role, policy.Permission(sc)) {
-			return nil, fmt.Errorf("%w: the token's owner may no longer hold %s", ErrInvalidToken, sc)
+			return nil, &TokenError{Reason: TokenScopeLost, Scope: sc}
 		}
 	}
 	s.touchToken(ctx, t.ID, now)

@@ -253,6 +253,14 @@ type Series interface {
 	// The run's clock (ClockSeries) is written like a series, but neither
 	// counts in added nor changes the judged data.
 	WriteSeries(ctx context.Context, runID string, batch map[string][]Point, now time.Time) (added int, err error)
+	// DeleteSeries removes the points of a run's series from step
+	// fromStep on (0: every point; the series is then gone) and returns
+	// how many it removed, atomically on the embedded store (see
+	// WriteSeries for the hosted one). When it removed any, the series
+	// summary follows, and the run changes as for WriteSeries: DataVersion
+	// and Version up, UpdatedAt now, a verdict outdated. Removing points
+	// of the clock (ClockSeries) changes no judged data.
+	DeleteSeries(ctx context.Context, runID, name string, fromStep int64, now time.Time) (removed int64, err error)
 	// SeriesSummaries returns the summaries of a run's series, by name.
 	SeriesSummaries(ctx context.Context, runID string) ([]SeriesSummary, error)
 	// ChunkSummaries returns the summaries of the chunks of a series that

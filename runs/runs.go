@@ -67,6 +67,16 @@ var (
 	ErrNotDeleted = errors.New("runs: the run is not deleted")
 )
 
+// ProjectError is ErrProject with the projects the caller's token may
+// use, for the message.
+type ProjectError struct {
+	Project  string
+	Projects []string
+}
+
+func (e *ProjectError) Error() string { return ErrProject.Error() + ": " + e.Project }
+func (e *ProjectError) Unwrap() error { return ErrProject }
+
 // InputError is invalid client input, naming the field.
 type InputError struct {
 	Field   string
@@ -170,7 +180,7 @@ func (s *Service) Create(ctx context.Context, a Actor, in NewRun) (run *db.Run, 
 		return nil, false, err
 	}
 	if !a.reaches(r.Project) {
-		return nil, false, ErrProject
+		return nil, false, &ProjectError{Project: r.Project, Projects: a.Access.Projects}
 	}
 	now := s.now()
 	r.ID, r.CreatedBy, r.CreatedByToken, r.CreatedAt, r.UpdatedAt, r.Version = db.NewID(), a.UserID, a.TokenID, now, now, 1

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -105,6 +106,9 @@ func toError(err error) (e *Error, known bool) {
 	var runInput *runs.InputError
 	var queryErr *query.Error
 	var points *runs.PointErrors
+	var projectErr *runs.ProjectError
+	var tokenErr *auth.TokenError
+	var alive *runs.AliveError
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr, true
@@ -132,6 +136,17 @@ func toError(err error) (e *Error, known bool) {
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No such run."}, true
 	case errors.Is(err, runs.ErrDeleted):
 		return &Error{Status: http.StatusConflict, Code: "run_deleted", Message: "The run is deleted; an admin can restore it."}, true
+	case errors.As(err, &alive):
+		return &Error{Status: http.StatusConflict, Code: "run_alive",
+			Message: fmt.Sprintf("The run's job sent a sign of life at %s. A running run is closed once it is stale (silent for %s); until then its job may still end it.",
+				alive.AliveAt.UTC().Format(time.RFC3339), alive.StaleAfter)}, true
+	case errors.Is(err, runs.ErrRunEnded):
+		return &Error{Status: http.StatusConflict, Code: "run_ended", Message: "The run has ended already: only queued and stale runs are closed."}, true
+	case errors.Is(err, runs.ErrNoSuchSeries):
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "The run has no series of this name."}, true
+	case errors.Is(err, runs.ErrDeleteSeries):
+		return &Error{Status: http.StatusForbidden, Code: "forbidden",
+			Message: "Removing a whole series needs the runs:delete permission (admins); give from_step to truncate it."}, true
 	case errors.Is(err, runs.ErrNotDeleted):
 		return &Error{Status: http.StatusConflict, Code: "run_not_deleted", Message: "The run is not deleted."}, true
 	case errors.Is(err, runs.ErrCommentNotYours):
@@ -146,6 +161,9 @@ func toError(err error) (e *Error, known bool) {
 			Message: fmt.Sprintf("You have %d saved views, the most one can keep. Delete one, or replace one by saving under its name.", runs.MaxViewsPerUser)}, true
 	case errors.Is(err, runs.ErrNoSuchView):
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "You have no saved view of this name."}, true
+	case errors.As(err, &projectErr):
+		return &Error{Status: http.StatusForbidden, Code: "project_not_allowed", Details: []FieldError{{Field: "project", Message: "not allowed"}},
+			Message: fmt.Sprintf("This API token may not write to project %q; it is limited to %s.", projectErr.Project, quotedList(projectErr.Projects))}, true
 	case errors.Is(err, runs.ErrProject):
 		return &Error{Status: http.StatusForbidden, Code: "project_not_allowed", Message: "This API token is limited to other projects."}, true
 	case errors.As(err, &throttled):
@@ -154,6 +172,8 @@ func toError(err error) (e *Error, known bool) {
 			Message: fmt.Sprintf("Too many failed %s. Try again in %s.", throttled.What(), (time.Duration(max(secs, 1)) * time.Second).String())}, true
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		return errInvalidCredentials, true
+	case errors.As(err, &tokenErr):
+		return apiTokenError(tokenErr), true
 	case errors.Is(err, auth.ErrInvalidToken):
 		return errInvalidToken, true
 	case errors.Is(err, auth.ErrInvalidRefresh):
@@ -194,6 +214,42 @@ func toError(err error) (e *Error, known bool) {
 	default:
 		return errInternal, false
 	}
+}
+
+// apiTokenError says why an API token was refused.
+func apiTokenError(e *auth.TokenError) *Error {
+	msg := "The API token was refused."
+	switch e.Reason {
+	case auth.TokenMalformed:
+		msg = "This is not an API token of labreview (lrt_ and 43 letters, digits, - and _): check that it was copied whole."
+	case auth.TokenUnknown:
+		msg = "This API token is not known to this server: it is mistyped or cut short, or it was made on another labreview server."
+	case auth.TokenRevoked:
+		msg = "This API token was revoked on " + e.At.UTC().Format("2006-01-02 15:04 MST") + ". Create a new one on the API tokens page."
+	case auth.TokenExpired:
+		msg = "This API token expired on " + e.At.UTC().Format("2006-01-02 15:04 MST") + ". Create a new one on the API tokens page."
+	case auth.TokenOwnerGone:
+		msg = "The account that made this API token no longer exists."
+	case auth.TokenOwnerDisabled:
+		msg = "The account that made this API token is disabled; an admin can enable it again."
+	case auth.TokenScopeLost:
+		msg = "This API token holds the " + e.Scope + " scope, which its owner's role no longer allows. Create a new token."
+	}
+	return &Error{Status: http.StatusUnauthorized, Code: errInvalidToken.Code, Message: msg}
+}
+
+func quotedList(items []string) string {
+	q := make([]string, len(items))
+	for i, s := range items {
+		q[i] = strconv.Quote(s)
+	}
+	switch len(q) {
+	case 0:
+		return "no project"
+	case 1:
+		return q[0]
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
 }
 
 // pointsError names the bad points of a refused series batch.
@@ -249,7 +305,7 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		s.sampled.log(ctx, s.log, slog.LevelWarn, "database unavailable",
 			"request_id", requestIDOf(c), "path", c.Request.URL.Path, "err", err)
 	}
-	if e == errInvalidToken {
+	if e.Code == errInvalidToken.Code {
 		c.Header("WWW-Authenticate", `Bearer realm="labreview", error="invalid_token"`)
 	}
 	if e.RetryAfter > 0 {

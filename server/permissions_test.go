@@ -48,6 +48,8 @@ var wantPermissions = map[string]policy.Permission{
 	"POST /api/runs":                      policy.RunsWrite,
 	"PATCH /api/runs/:id":                 policy.RunsWrite,
 	"POST /api/runs/:id/series":           policy.RunsWrite,
+	"DELETE /api/runs/:id/series/*name":   policy.RunsWrite,
+	"POST /api/runs/:id/close":            policy.RunsReview,
 	"POST /api/runs/:id/comments":         policy.RunsComment,
 	"PATCH /api/runs/:id/comments/:cid":   policy.RunsComment,
 	"DELETE /api/runs/:id/comments/:cid":  policy.RunsComment,

@@ -77,12 +77,18 @@ func (s *Server) routes(r *gin.Engine) {
 	s.handle(api, policy.RunsWrite, "POST", "/runs", s.handleRunsCreate)
 	s.handle(api, policy.RunsWrite, "PATCH", "/runs/:id", s.handleRunPatch)
 	s.handle(api, policy.RunsWrite, "POST", "/runs/:id/series", s.handleSeriesAppend)
+	// Truncate a series from a step (a checkpoint restart); without
+	// from_step the whole series goes, which needs runs:delete as well.
+	// *name takes the rest of the path: series names may hold slashes.
+	s.handle(api, policy.RunsWrite, "DELETE", "/runs/:id/series/*name", s.handleSeriesDelete)
 	s.handle(api, policy.RunsComment, "POST", "/runs/:id/comments", s.handleCommentsCreate)
 	s.handle(api, policy.RunsComment, "PATCH", "/runs/:id/comments/:cid", s.handleCommentEdit)
 	s.handle(api, policy.RunsComment, "DELETE", "/runs/:id/comments/:cid", s.handleCommentDelete)
 	s.handle(api, policy.RunsReview, "POST", "/runs/:id/review", s.handleRunReview)
 	s.handle(api, policy.RunsReview, "POST", "/runs/review", s.handleRunsReview)
 	s.handle(api, policy.RunsReview, "POST", "/runs/review/undo", s.handleRunsReviewUndo)
+	// Close a queued or stale run whose job died: cancelled or failed.
+	s.handle(api, policy.RunsReview, "POST", "/runs/:id/close", s.handleRunClose)
 	s.handle(api, policy.RunsReview, "PUT", "/projects/:name/baseline", s.handleBaselineSet)
 	s.handle(api, policy.RunsReview, "DELETE", "/projects/:name/baseline", s.handleBaselineClear)
 	s.handle(api, policy.RunsDelete, "DELETE", "/runs/:id", s.handleRunDelete)

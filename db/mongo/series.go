@@ -387,3 +387,119 @@ func (s *Store) Chunks(ctx context.Context, runID, name string, firstSteps []int
 	}
 	return out, nil
 }
+
+// DeleteSeries removes the points from fromStep on under the lease on the
+// run's series: the chunk that holds fromStep is rewritten with its
+// earlier points, then the later chunks go, then the summaries and the
+// run follow (single-document writes; a crash in between leaves points
+// that a second call removes).
+func (s *Store) DeleteSeries(ctx context.Context, runID, name string, fromStep int64, now time.Time) (int64, error) {
+	rid, err := oid(runID)
+	if err != nil {
+		return 0, nil
+	}
+	var removed int64
+	err = s.WithLease(ctx, "series:"+runID, seriesLeaseTTL, 10*time.Second, func() error {
+		var head chunkDoc
+		err := s.chunks().FindOne(ctx, s.chunkFilter(rid, name, bson.E{Key: "first_step", Value: bson.D{{Key: "$lt", Value: fromStep}}}),
+			options.FindOne().SetSort(bson.D{{Key: "first_step", Value: -1}})).Decode(&head)
+		switch {
+		case errors.Is(err, mdb.ErrNoDocuments):
+		case err != nil:
+			return classify(err)
+		case head.LastStep >= fromStep:
+			c, err := decodeChunk(&head)
+			if err != nil {
+				return err
+			}
+			kept := c.Points[:0]
+			for _, p := range c.Points {
+				if p.Step < fromStep {
+					kept = append(kept, p)
+				}
+			}
+			removed += int64(len(c.Points) - len(kept))
+			doc := toChunkDoc(rid, name, db.Chunk{ChunkSummary: db.Summarize(kept), Points: kept})
+			if _, err := s.chunks().ReplaceOne(ctx, s.chunkFilter(rid, name, bson.E{Key: "first_step", Value: head.FirstStep}), doc); err != nil {
+				return classify(err)
+			}
+		}
+		later := s.chunkFilter(rid, name, bson.E{Key: "first_step", Value: bson.D{{Key: "$gte", Value: fromStep}}})
+		gone, err := s.chunkSummaries(ctx, later)
+		if err != nil {
+			return err
+		}
+		for _, c := range gone {
+			removed += int64(c.Count)
+		}
+		if removed == 0 {
+			return nil
+		}
+		if _, err := s.chunks().DeleteMany(ctx, later); err != nil {
+			return classify(err)
+		}
+		left, err := s.chunkSummaries(ctx, s.chunkFilter(rid, name))
+		if err != nil {
+			return err
+		}
+		id := rid.Hex() + "|" + name
+		var update bson.D
+		if len(left) == 0 {
+			if _, err := s.seriesColl().DeleteOne(ctx, bson.D{{Key: "_id", Value: id}}); err != nil {
+				return classify(err)
+			}
+			update = bson.D{{Key: "$unset", Value: bson.D{{Key: "summaries." + fieldName(name), Value: ""}}}}
+		} else {
+			next := db.SummarizeSeries(name, left)
+			if _, err := s.seriesColl().ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, seriesDoc{ID: id, RunID: rid, Name: name,
+				Count: next.Count, FirstStep: next.FirstStep, LastStep: next.LastStep, Min: storedFloat(next.Min),
+				Max: storedFloat(next.Max), Last: storedFloat(next.Last)}, options.Replace().SetUpsert(true)); err != nil {
+				return classify(err)
+			}
+			update = bson.D{{Key: "$set", Value: bson.D{{Key: "summaries." + fieldName(name), Value: seriesSums{Min: storedFloat(next.Min),
+				Max: storedFloat(next.Max), Last: storedFloat(next.Last), Count: next.Count}}}}}
+		}
+		if name == db.ClockSeries {
+			return nil // the clock has no summary on the run and is no judged data
+		}
+		update = append(update, bson.E{Key: "$inc", Value: bson.D{{Key: "data_version", Value: 1}, {Key: "version", Value: 1}}})
+		if len(left) == 0 {
+			update = append(update, bson.E{Key: "$set", Value: bson.D{{Key: "updated_at", Value: now}}})
+		} else {
+			update[0].Value = append(update[0].Value.(bson.D), bson.E{Key: "updated_at", Value: now})
+		}
+		var before runDoc
+		if err := s.runs().FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: rid}}, update,
+			options.FindOneAndUpdate().SetReturnDocument(options.Before)).Decode(&before); err != nil {
+			return classify(err)
+		}
+		if len(left) == 0 && !before.Deleted {
+			if err := s.moveNames(ctx, before.Project, map[string]int64{db.NameSeries + name: -1}); err != nil {
+				return err
+			}
+		}
+		return s.outdateVerdict(ctx, rid, before.Project, now)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("db: delete series: %w", classify(err))
+	}
+	return removed, nil
+}
+
+// outdateVerdict marks a verdict on the run outdated after its judged
+// data changed, and moves the project's counters and activity.
+func (s *Store) outdateVerdict(ctx context.Context, rid bson.ObjectID, project string, now time.Time) error {
+	var before runDoc
+	err := s.runs().FindOneAndUpdate(ctx, bson.D{{Key: "_id", Value: rid},
+		{Key: "review.state", Value: bson.D{{Key: "$ne", Value: db.ReviewUnreviewed}}},
+		{Key: "review.outdated", Value: false}},
+		bson.D{{Key: "$set", Value: bson.D{{Key: "review.outdated", Value: true}}}},
+		options.FindOneAndUpdate().SetReturnDocument(options.Before)).Decode(&before)
+	switch {
+	case errors.Is(err, mdb.ErrNoDocuments):
+		return s.moveProject(ctx, project, nil, now)
+	case err != nil:
+		return classify(err)
+	}
+	return s.moveProject(ctx, before.Project, map[string]int64{db.CountOutdated: 1}, now)
+}

@@ -352,6 +352,13 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	check(err)
 	_, err = s.Chunks(ctx, run.ID, "loss", []int64{sums[0].FirstStep})
 	check(err)
+	// A truncation inside a chunk, and a whole series removed.
+	_, err = s.DeleteSeries(ctx, run.ID, "loss", 700, now)
+	check(err)
+	_, err = s.WriteSeries(ctx, run.ID, map[string][]db.Point{"gone": points[:3]}, time.Now())
+	check(err)
+	_, err = s.DeleteSeries(ctx, run.ID, "gone", 0, now)
+	check(err)
 	// Deleting and restoring a run moves its names, its series' too.
 	_, _, err = s.UpdateRun(ctx, run.ID, now, func(r *db.Run) error { r.DeletedAt = &now; return nil })
 	check(err)

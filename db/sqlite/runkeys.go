@@ -67,9 +67,9 @@ func (s *Store) moveRunNames(ctx context.Context, tx *sql.Tx, before, after *db.
 	return s.moveNames(ctx, tx, after.Project, db.NamesDelta(before, after, series))
 }
 
-// addSeriesNames counts new series of a run in its project's keys, unless
-// the run is deleted.
-func (s *Store) addSeriesNames(ctx context.Context, tx *sql.Tx, runID string, names []string) error {
+// moveSeriesNames counts new series of a run in its project's keys (by
+// +1), or removed ones (by -1), unless the run is deleted.
+func (s *Store) moveSeriesNames(ctx context.Context, tx *sql.Tx, runID string, names []string, by int64) error {
 	if len(names) == 0 {
 		return nil
 	}
@@ -86,7 +86,7 @@ func (s *Store) addSeriesNames(ctx context.Context, tx *sql.Tx, runID string, na
 	}
 	delta := make(map[string]int64, len(names))
 	for _, n := range names {
-		delta[db.NameSeries+n] = 1
+		delta[db.NameSeries+n] = by
 	}
 	return s.moveNames(ctx, tx, project, delta)
 }

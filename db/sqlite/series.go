@@ -64,22 +64,29 @@ func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string]
 		if added+changed == 0 {
 			return nil
 		}
-		old, err := scanRun(s.txRow(ctx, tx, trace("SELECT "+runColumns+" FROM runs WHERE id = ?"), runID))
-		if err != nil {
-			return err
-		}
-		upd := old
-		upd.Review.Outdated = old.Review.State != db.ReviewUnreviewed
-		if _, err := s.txExec(ctx, tx, trace("UPDATE runs SET data_version = data_version + 1, version = version + 1, updated_at = ?, "+
-			"review_outdated = ? WHERE id = ?"), ms(now), boolInt(upd.Review.Outdated), runID); err != nil {
-			return err
-		}
-		return s.moveProject(ctx, tx, old.Project, db.ProjectDelta(&old, &upd), now)
+		return s.judgedDataChanged(ctx, tx, runID, now)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("db: write series: %w", classify(err))
 	}
 	return added, nil
+}
+
+// judgedDataChanged records a change of a run's series in the write's
+// transaction: a newer data version, an outdated verdict, the project's
+// counters.
+func (s *Store) judgedDataChanged(ctx context.Context, tx *sql.Tx, runID string, now time.Time) error {
+	old, err := scanRun(s.txRow(ctx, tx, trace("SELECT "+runColumns+" FROM runs WHERE id = ?"), runID))
+	if err != nil {
+		return err
+	}
+	upd := old
+	upd.Review.Outdated = old.Review.State != db.ReviewUnreviewed
+	if _, err := s.txExec(ctx, tx, trace("UPDATE runs SET data_version = data_version + 1, version = version + 1, updated_at = ?, "+
+		"review_outdated = ? WHERE id = ?"), ms(now), boolInt(upd.Review.Outdated), runID); err != nil {
+		return err
+	}
+	return s.moveProject(ctx, tx, old.Project, db.ProjectDelta(&old, &upd), now)
 }
 
 func (s *Store) writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name string, points []db.Point) (added, changed int, err error) {
@@ -163,7 +170,7 @@ func (s *Store) writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name stri
 		return 0, 0, err
 	}
 	if oldp == nil && name != db.ClockSeries {
-		if err := s.addSeriesNames(ctx, tx, runID, []string{name}); err != nil {
+		if err := s.moveSeriesNames(ctx, tx, runID, []string{name}, 1); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -261,4 +268,99 @@ func (s *Store) Chunks(ctx context.Context, runID, name string, firstSteps []int
 		out = append(out, chunks...)
 	}
 	return out, nil
+}
+
+// DeleteSeries removes the points from fromStep on in one transaction of
+// the writer: the chunk that holds fromStep keeps its earlier points, the
+// chunks after it go, and the series summary, its query values, the
+// project's names and the run follow.
+func (s *Store) DeleteSeries(ctx context.Context, runID, name string, fromStep int64, now time.Time) (int64, error) {
+	var removed int64
+	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		removed = 0
+		var blob []byte
+		head, err := scanChunkSummary(s.txRow(ctx, tx, trace("SELECT "+chunkSummaryColumns+", points FROM series_chunks "+
+			"WHERE run_id = ? AND series = ? AND first_step < ? ORDER BY first_step DESC LIMIT 1"), runID, name, fromStep), &blob)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		case head.LastStep >= fromStep:
+			pts, err := db.DecodePoints(blob)
+			if err != nil {
+				return err
+			}
+			kept := pts[:0]
+			for _, p := range pts {
+				if p.Step < fromStep {
+					kept = append(kept, p)
+				}
+			}
+			removed += int64(len(pts) - len(kept))
+			if _, err := s.txExec(ctx, tx, trace("UPDATE series_chunks SET summary = ?, points = ? WHERE run_id = ? AND series = ? AND first_step = ?"),
+				db.EncodeSummary(db.Summarize(kept)), db.EncodePoints(kept), runID, name, head.FirstStep); err != nil {
+				return err
+			}
+		}
+		rows, err := s.txQuery(ctx, tx, trace("SELECT "+chunkSummaryColumns+" FROM series_chunks WHERE run_id = ? AND series = ? AND first_step >= ?"),
+			runID, name, fromStep)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			c, err := scanChunkSummary(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			removed += int64(c.Count)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if removed == 0 {
+			return nil
+		}
+		if _, err := s.txExec(ctx, tx, trace("DELETE FROM series_chunks WHERE run_id = ? AND series = ? AND first_step >= ?"),
+			runID, name, fromStep); err != nil {
+			return err
+		}
+		left, err := s.chunkSummariesTx(ctx, tx, runID, name)
+		if err != nil {
+			return err
+		}
+		if len(left) == 0 {
+			if _, err := s.txExec(ctx, tx, trace("DELETE FROM series WHERE run_id = ? AND name = ?"), runID, name); err != nil {
+				return err
+			}
+			if _, err := s.txExec(ctx, tx, trace("DELETE FROM run_values WHERE run_id = ? AND key IN (?, ?, ?, ?)"), runID,
+				db.SeriesKey("min", name), db.SeriesKey("max", name), db.SeriesKey("last", name), db.SeriesKey("count", name)); err != nil {
+				return err
+			}
+			if name != db.ClockSeries {
+				if err := s.moveSeriesNames(ctx, tx, runID, []string{name}, -1); err != nil {
+					return err
+				}
+			}
+		} else {
+			next := db.SummarizeSeries(name, left)
+			if _, err := s.txExec(ctx, tx, trace("UPDATE series SET count = ?, first_step = ?, last_step = ?, min_value = ?, max_value = ?, "+
+				"last_value = ? WHERE run_id = ? AND name = ?"), next.Count, next.FirstStep, next.LastStep, real(next.Min), real(next.Max),
+				real(next.Last), runID, name); err != nil {
+				return err
+			}
+			if err := s.writeSeriesValues(ctx, tx, runID, next); err != nil {
+				return err
+			}
+		}
+		if name == db.ClockSeries {
+			return nil
+		}
+		return s.judgedDataChanged(ctx, tx, runID, now)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("db: delete series: %w", classify(err))
+	}
+	return removed, nil
 }
