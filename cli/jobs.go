@@ -21,12 +21,13 @@ import (
 	"labreview/db"
 )
 
-// The job-side commands: `labreview push` and `labreview log` talk to a
-// labreview server over its API with an API token, from a cluster job.
-// They read LABREVIEW_URL and LABREVIEW_TOKEN, retry network errors, 5xx
-// and 429 with growing waits (writes are idempotent, so a retry never
-// doubles anything), and stop at once with the server's message on any
-// other 4xx.
+// The job-side commands: `labreview push`, `labreview log` and `labreview
+// sync` talk to a labreview server over its API with an API token, from a
+// cluster job. They read LABREVIEW_URL and LABREVIEW_TOKEN, retry network
+// errors, 5xx and 429 with growing waits (writes are idempotent, so a
+// retry never doubles anything), and stop at once with the server's
+// message on any other 4xx. What they send goes through a spool file
+// first (spool.go), so a server that stays unreachable loses nothing.
 
 // jobClient calls the labreview API for a job.
 type jobClient struct {
@@ -44,14 +45,34 @@ type errClient struct {
 	status  int
 	code    string
 	message string
+	details []errDetail
+}
+
+// errDetail is one entry of an error's details: a field, or a bad point
+// of a series batch (series and index; no index: the whole series).
+type errDetail struct {
+	Field   string  `json:"field"`
+	Message string  `json:"message"`
+	Series  *string `json:"series"`
+	Index   *int    `json:"index"`
 }
 
 func (e *errClient) Error() string {
 	return fmt.Sprintf("the server refused the request (%d %s): %s", e.status, e.code, e.message)
 }
 
-func newJobClient(a *app, retryFor time.Duration) (*jobClient, error) {
-	base := strings.TrimRight(strings.TrimSpace(a.Getenv("LABREVIEW_URL")), "/")
+// errUnreachable: the server could not be reached, or kept failing, for
+// the whole retry time.
+type errUnreachable struct{ err error }
+
+func (e *errUnreachable) Error() string { return e.err.Error() }
+func (e *errUnreachable) Unwrap() error { return e.err }
+
+func newJobClient(a *app, base string, retryFor time.Duration) (*jobClient, error) {
+	if base == "" {
+		base = a.Getenv("LABREVIEW_URL")
+	}
+	base = strings.TrimRight(strings.TrimSpace(base), "/")
 	token := strings.TrimSpace(a.Getenv("LABREVIEW_TOKEN"))
 	switch {
 	case base == "":
@@ -63,8 +84,26 @@ func newJobClient(a *app, retryFor time.Duration) (*jobClient, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("LABREVIEW_URL %q is not an http(s) URL", base)
 	}
-	return &jobClient{base: base, token: token, http: &http.Client{Timeout: 60 * time.Second}, retryFor: retryFor,
-		stderr: a.Stderr, sleep: sleepCtx, version: a.Build.Version}, nil
+	c := &jobClient{base: base, token: token, retryFor: retryFor, stderr: a.Stderr, sleep: sleepCtx, version: a.Build.Version}
+	c.http = &http.Client{Timeout: 60 * time.Second, CheckRedirect: sameHostRedirects(u)}
+	return c, nil
+}
+
+// sameHostRedirects follows redirects to the server's own scheme and host
+// only: the token must never reach another host (Go drops the
+// Authorization header on a redirect to another host anyway; refusing is
+// clearer than failing with 401 there).
+func sameHostRedirects(base *url.URL) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		switch {
+		case len(via) >= 5:
+			return errors.New("stopped after 5 redirects")
+		case req.URL.Host != base.Host || req.URL.Scheme != base.Scheme:
+			return fmt.Errorf("the server redirected to %s://%s; the token is only sent to %s://%s (set LABREVIEW_URL to the address it redirects to)",
+				req.URL.Scheme, req.URL.Host, base.Scheme, base.Host)
+		}
+		return nil
+	}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -79,7 +118,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 // do sends one request, retrying what may succeed later, and decodes a
-// 2xx answer into out. It returns the final status.
+// 2xx answer into out. It returns the final status. When retrying did not
+// help for retryFor, the error is an *errUnreachable.
 func (c *jobClient) do(ctx context.Context, method, path string, body []byte, out any) (int, error) {
 	deadline := time.Now().Add(c.retryFor)
 	wait := 500 * time.Millisecond
@@ -94,7 +134,7 @@ func (c *jobClient) do(ctx context.Context, method, path string, body []byte, ou
 			pause = retryAfter
 		}
 		if time.Now().Add(pause).After(deadline) {
-			return status, fmt.Errorf("gave up after %d attempts in %s: %w", attempt, c.retryFor, err)
+			return status, &errUnreachable{fmt.Errorf("gave up after %d attempts in %s: %w", attempt, c.retryFor, err)}
 		}
 		fmt.Fprintf(c.stderr, "labreview: %s; retrying in %s\n", err, pause.Round(100*time.Millisecond))
 		if err := c.sleep(ctx, pause); err != nil {
@@ -120,6 +160,10 @@ func (c *jobClient) once(ctx context.Context, method, path string, body []byte, 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) && strings.Contains(uerr.Err.Error(), "the token is only sent to") {
+			return 0, 0, &errClient{code: "redirect_refused", message: uerr.Err.Error()}
+		}
 		return 0, 0, fmt.Errorf("cannot reach %s: %w", c.base, err)
 	}
 	defer resp.Body.Close()
@@ -135,7 +179,10 @@ func (c *jobClient) once(ctx context.Context, method, path string, body []byte, 
 		}
 		return resp.StatusCode, 0, nil
 	}
-	var e struct{ Error, Message string }
+	var e struct {
+		Error, Message string
+		Details        []errDetail
+	}
 	_ = json.Unmarshal(raw, &e)
 	if e.Message == "" {
 		e.Message = strings.TrimSpace(string(raw[:min(len(raw), 200)]))
@@ -146,7 +193,7 @@ func (c *jobClient) once(ctx context.Context, method, path string, body []byte, 
 		}
 		return resp.StatusCode, retryAfter, fmt.Errorf("server answered %d %s", resp.StatusCode, e.Error)
 	}
-	return resp.StatusCode, 0, &errClient{status: resp.StatusCode, code: e.Error, message: e.Message}
+	return resp.StatusCode, 0, &errClient{status: resp.StatusCode, code: e.Error, message: e.Message, details: e.Details}
 }
 
 // jobRun is the part of a run the commands print or use.
@@ -159,22 +206,95 @@ type jobRun struct {
 }
 
 // pushFields are the fields a push may change on an existing run.
-var pushFields = []string{"status", "metrics", "params", "tags", "notes"}
+var pushFields = []string{"status", "metrics", "params", "tags", "notes", "failure", "finished_at"}
+
+// jobIDVars name the job in the batch systems labreview knows, first
+// found first.
+var jobIDVars = []string{"SLURM_JOB_ID", "PBS_JOBID", "LSB_JOBID", "JOB_ID", "FLUX_JOB_ID"}
+
+func jobIDFromEnv(getenv func(string) string) string {
+	for _, v := range jobIDVars {
+		if id := getenv(v); id != "" {
+			if task := getenv("SLURM_ARRAY_TASK_ID"); v == "SLURM_JOB_ID" && task != "" {
+				return id + "_" + task
+			}
+			return id
+		}
+	}
+	return ""
+}
+
+// deliveryFlags are the flags of the commands that send through a spool.
+type deliveryFlags struct {
+	retryFor   time.Duration
+	spoolDir   string
+	noSpool    bool
+	bestEffort bool
+}
+
+func (f *deliveryFlags) register(cmd *cobra.Command, a *app) {
+	cmd.Flags().DurationVar(&f.retryFor, "retry-for", 2*time.Minute, "keep retrying network errors and 5xx answers this long")
+	cmd.Flags().StringVar(&f.spoolDir, "spool", defaultSpoolDir(a.Getenv),
+		"keep what is sent in a spool file in this folder until the server has it (LABREVIEW_SPOOL)")
+	cmd.Flags().BoolVar(&f.noSpool, "no-spool", false, "send without a spool file")
+	cmd.Flags().BoolVar(&f.bestEffort, "best-effort", false,
+		"exit 0 when the server stays unreachable after the retries (the spool keeps the data; `labreview sync` sends it later)")
+}
+
+// open starts a spool, or says why there is none (the job goes on).
+func (f *deliveryFlags) open(a *app, h spoolHeader) *spoolFile {
+	if f.noSpool || f.spoolDir == "" {
+		return nil
+	}
+	sp, err := createSpool(f.spoolDir, h)
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "labreview: no spool (%s): sending without one\n", err)
+		return nil
+	}
+	return sp
+}
+
+// finish ends a delivery: the spool goes when everything was sent; when
+// the server stayed unreachable the spool is kept and named, and
+// --best-effort turns the failure into exit 0.
+func (f *deliveryFlags) finish(a *app, sp *spoolFile, err error) error {
+	kept := sp != nil && sp.finish()
+	var unreachable *errUnreachable
+	switch {
+	case err == nil:
+		return nil
+	case kept:
+		fmt.Fprintf(a.Stderr, "labreview: what was not sent is kept in %s; send it later with: labreview sync %s\n", sp.path, f.spoolDir)
+	}
+	if f.bestEffort && errors.As(err, &unreachable) {
+		fmt.Fprintf(a.Stderr, "labreview: %s (--best-effort: exit 0)\n", err)
+		return nil
+	}
+	return err
+}
 
 func newJobCommands(a *app) []*cobra.Command {
-	var retryFor time.Duration
+	return []*cobra.Command{newPushCommand(a), newLogCommand(a), newSyncCommand(a)}
+}
+
+func newPushCommand(a *app) *cobra.Command {
+	var flags deliveryFlags
 	push := &cobra.Command{
 		Use:   "push [FILE|-]",
 		Short: "Create or update a run from a JSON document (for cluster jobs)",
 		Long: `push sends a run document to the labreview server named by LABREVIEW_URL, with
 the API token in LABREVIEW_TOKEN: {"project", "external_id", "name", "status",
-"host", "job_id", "params", "metrics", "tags", "notes"}. The first push of an
-external id creates the run; later pushes update its status, metrics, params,
-tags and notes. It prints the run's id. Network errors and 5xx answers are
-retried; other refusals stop with the server's message.`,
+"host", "job_id", "params", "metrics", "tags", "notes", "failure"}. The first
+push of an external id creates the run; later pushes update its status,
+metrics, params, tags, notes and failure. host and job_id default to this
+machine's name and the batch system's job id (SLURM_JOB_ID, PBS_JOBID,
+LSB_JOBID, JOB_ID). It prints the run's id. Network errors and 5xx answers are
+retried; other refusals stop with the server's message. The document goes
+through a spool file first (--spool): when the server stays unreachable it
+is kept there for ` + "`labreview sync`" + `.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			client, err := newJobClient(a, retryFor)
+			client, err := newJobClient(a, "", flags.retryFor)
 			if err != nil {
 				return err
 			}
@@ -182,103 +302,63 @@ retried; other refusals stop with the server's message.`,
 			if err != nil {
 				return err
 			}
-			var doc map[string]json.RawMessage
-			if err := json.Unmarshal(raw, &doc); err != nil {
+			doc, err := db.DecodeJSONObject(raw)
+			if err != nil {
 				return fmt.Errorf("the run document is not a JSON object: %w", err)
 			}
-			var run jobRun
-			status, err := client.do(cmd.Context(), "POST", "/api/runs", raw, &run)
+			if _, ok := doc["host"]; !ok {
+				if host, err := os.Hostname(); err == nil {
+					doc["host"] = host
+				}
+			}
+			if _, ok := doc["job_id"]; !ok {
+				if id := jobIDFromEnv(a.Getenv); id != "" {
+					doc["job_id"] = id
+				}
+			}
+			create, err := db.AppendJSON(nil, doc)
 			if err != nil {
 				return err
 			}
-			if status == http.StatusOK { // the run existed: apply the document's changes
-				patch := map[string]json.RawMessage{}
-				for _, f := range pushFields {
-					if v, ok := doc[f]; ok {
-						patch[f] = v
-					}
+			patch := map[string]any{}
+			for _, f := range pushFields {
+				if v, ok := doc[f]; ok {
+					patch[f] = v
 				}
-				if len(patch) > 0 {
-					body, _ := json.Marshal(patch)
-					if _, err := client.do(cmd.Context(), "PATCH", "/api/runs/"+url.PathEscape(run.ID), body, &run); err != nil {
+			}
+			project, _ := doc["project"].(string)
+			external, _ := doc["external_id"].(string)
+			sp := flags.open(a, spoolHeader{URL: client.base, Project: project, ExternalID: external, Create: create,
+				Writer: "labreview-cli " + a.Build.Version})
+			var rec spoolRecord
+			var patchBody []byte
+			if len(patch) > 0 {
+				patchBody, _ = db.AppendJSON(nil, patch)
+				if sp != nil {
+					if rec, err = sp.add(opPatch, patchBody); err != nil {
 						return err
 					}
 				}
+			}
+			var run jobRun
+			status, err := client.do(cmd.Context(), "POST", "/api/runs", create, &run)
+			if err == nil && status == http.StatusOK && patchBody != nil { // the run existed: apply the document's changes
+				_, err = client.do(cmd.Context(), "PATCH", "/api/runs/"+url.PathEscape(run.ID), patchBody, &run)
+			}
+			if err == nil && sp != nil {
+				if err = sp.created(run.ID); err == nil && rec.Seq > 0 {
+					err = sp.ack(rec.Seq)
+				}
+			}
+			if err := flags.finish(a, sp, err); err != nil || run.ID == "" {
+				return err
 			}
 			_, err = fmt.Fprintln(a.Stdout, run.ID)
 			return err
 		},
 	}
-	push.Flags().DurationVar(&retryFor, "retry-for", 2*time.Minute, "keep retrying network errors and 5xx answers this long")
-
-	var runID string
-	var step int64 = -1
-	var logRetryFor time.Duration
-	logCmd := &cobra.Command{
-		Use:   "log --run ID name=value... [--step N]",
-		Short: "Append series points to a run (for cluster jobs)",
-		Long: `log appends one point to each named series of a run: labreview log --run ID
-loss=0.25 acc=0.91 --step 1200. Values are numbers, or nan, inf, -inf. Without
---step each series continues after its last step (read from the server first;
-give --step when several processes log to one series). Retries are safe: the
-same step is sent again and replaces, never doubles, the point. Each point
-carries the time it was logged, for the plots' time axis.`,
-		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if runID == "" {
-				return errors.New("--run is required: the id `labreview push` printed")
-			}
-			values := map[string]float64{}
-			for _, a := range args {
-				name, v, ok := strings.Cut(a, "=")
-				if !ok || name == "" {
-					return fmt.Errorf("%q is not name=value", a)
-				}
-				f, err := parseLogValue(v)
-				if err != nil {
-					return fmt.Errorf("%s: %w", name, err)
-				}
-				values[name] = f
-			}
-			client, err := newJobClient(a, logRetryFor)
-			if err != nil {
-				return err
-			}
-			path := "/api/runs/" + url.PathEscape(runID)
-			steps := map[string]int64{}
-			if step >= 0 {
-				for name := range values {
-					steps[name] = step
-				}
-			} else {
-				var run jobRun
-				if _, err := client.do(cmd.Context(), "GET", path, nil, &run); err != nil {
-					return err
-				}
-				for name := range values {
-					steps[name] = 0
-					for _, s := range run.Series {
-						if s.Name == name && s.LastStep != nil {
-							steps[name] = *s.LastStep + 1
-						}
-					}
-				}
-			}
-			// The time of logging, not of a retried send, is the points' time.
-			at := float64(time.Now().UnixMilli()) / 1000
-			batch := map[string][][3]any{}
-			for name, v := range values {
-				batch[name] = [][3]any{{steps[name], db.FloatValue(v), at}}
-			}
-			body, _ := json.Marshal(batch)
-			_, err = client.do(cmd.Context(), "POST", path+"/series", body, nil)
-			return err
-		},
-	}
-	logCmd.Flags().StringVar(&runID, "run", "", "the run's id (as `labreview push` printed it)")
-	logCmd.Flags().Int64Var(&step, "step", -1, "the step of the points (default: after each series' last step)")
-	logCmd.Flags().DurationVar(&logRetryFor, "retry-for", 2*time.Minute, "keep retrying network errors and 5xx answers this long")
-	return []*cobra.Command{push, logCmd}
+	flags.register(push, a)
+	return push
 }
 
 func readDocument(args []string, stdin io.Reader) ([]byte, error) {
@@ -292,13 +372,16 @@ func parseLogValue(v string) (float64, error) {
 	switch strings.ToLower(v) {
 	case "nan":
 		return math.NaN(), nil
-	case "inf", "+inf", "infinity":
+	case "inf", "+inf", "infinity", "+infinity":
 		return math.Inf(1), nil
 	case "-inf", "-infinity":
 		return math.Inf(-1), nil
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil {
+		if errors.Is(err, strconv.ErrRange) {
+			return 0, fmt.Errorf("%q is beyond the range of a 64-bit float", v)
+		}
 		return 0, fmt.Errorf("%q is not a number", v)
 	}
 	return f, nil

@@ -49,12 +49,18 @@ func jobServer(t *testing.T) (*instance, string) {
 	return in, tok.Token
 }
 
-// job runs a job command with LABREVIEW_URL and LABREVIEW_TOKEN.
+// job runs a job command with LABREVIEW_URL and LABREVIEW_TOKEN, and a
+// spool folder of the test's own.
 func job(t *testing.T, base, token, stdin string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	return jobEnv(t, map[string]string{"LABREVIEW_URL": base, "LABREVIEW_TOKEN": token, "LABREVIEW_SPOOL": t.TempDir()}, stdin, args...)
+}
+
+// jobEnv runs a job command with the given environment.
+func jobEnv(t *testing.T, env map[string]string, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	env := envMap(map[string]string{"LABREVIEW_URL": base, "LABREVIEW_TOKEN": token})
-	err = run(context.Background(), args, env, strings.NewReader(stdin), &out, &errOut)
+	err = run(context.Background(), args, envMap(env), strings.NewReader(stdin), &out, &errOut)
 	return out.String(), errOut.String(), err
 }
 
