@@ -19,34 +19,34 @@ import (
 // else start, else creation) is kept beside the times so that stale runs
 // are found by an index.
 type runDoc struct {
-	ID             bson.ObjectID  `bson:"_id"`
-	Project        string         `bson:"project"`
-	ExternalID     string         `bson:"external_id"`
-	Name           string         `bson:"name"`
-	Status         string         `bson:"status"`
-	Host           string         `bson:"host"`
-	JobID          string         `bson:"job_id"`
-	CreatedBy      string         `bson:"created_by"`
-	CreatedByToken string         `bson:"created_by_token"`
+	ID             bson.ObjectID `bson:"_id"`
+	Project        string        `bson:"project"`
+	ExternalID     string        `bson:"external_id"`
+	Name           string        `bson:"name"`
+	Status         string        `bson:"status"`
+	Host           string        `bson:"host"`
+	JobID          string        `bson:"job_id"`
+	CreatedBy      string        `bson:"created_by"`
+	CreatedByToken string        `bson:"created_by_token"`
 	// Params are the params with dotted names expanded (db.ExpandParams):
 	// what queries read. ParamsRaw keeps the params as sent, as JSON,
 	// when they differ (a name holds a dot, which MongoDB reads as a path).
-	Params         map[string]any `bson:"params"`
-	ParamsRaw      string         `bson:"params_raw,omitempty"`
-	Metrics        map[string]any `bson:"metrics"` // see metricsDoc
-	Tags           []string       `bson:"tags"`
-	Notes          string         `bson:"notes"`
-	CreatedAt      time.Time      `bson:"created_at"`
-	UpdatedAt      time.Time      `bson:"updated_at"`
-	StartedAt      *time.Time     `bson:"started_at"`
-	FinishedAt     *time.Time     `bson:"finished_at"`
-	HeartbeatAt    *time.Time     `bson:"heartbeat_at"`
-	AliveAt        time.Time      `bson:"alive_at"`
-	Deleted        bool           `bson:"deleted"`
-	DeletedAt      *time.Time     `bson:"deleted_at"`
-	Version        int64          `bson:"version"`
-	DataVersion    int64          `bson:"data_version"`
-	Review         reviewFields   `bson:"review"`
+	Params      map[string]any `bson:"params"`
+	ParamsRaw   string         `bson:"params_raw,omitempty"`
+	Metrics     map[string]any `bson:"metrics"` // see metricsDoc
+	Tags        []string       `bson:"tags"`
+	Notes       string         `bson:"notes"`
+	CreatedAt   time.Time      `bson:"created_at"`
+	UpdatedAt   time.Time      `bson:"updated_at"`
+	StartedAt   *time.Time     `bson:"started_at"`
+	FinishedAt  *time.Time     `bson:"finished_at"`
+	HeartbeatAt *time.Time     `bson:"heartbeat_at"`
+	AliveAt     time.Time      `bson:"alive_at"`
+	Deleted     bool           `bson:"deleted"`
+	DeletedAt   *time.Time     `bson:"deleted_at"`
+	Version     int64          `bson:"version"`
+	DataVersion int64          `bson:"data_version"`
+	Review      reviewFields   `bson:"review"`
 	// DurationMs is finish − start of a finished run, for queries.
 	DurationMs *int64 `bson:"duration_ms"`
 	// Summaries are the run's series summaries by name (fieldName), for

@@ -33,9 +33,9 @@ type token struct {
 	pos  int
 	// quoted says that a field name had quoted parts (metrics."val.loss").
 	quoted bool
-	num  float64
-	dur  time.Duration
-	time time.Time
+	num    float64
+	dur    time.Duration
+	time   time.Time
 }
 
 var (
