@@ -27,6 +27,13 @@ var wantPermissions = map[string]policy.Permission{
 	"POST /api/auth/refresh":     policy.Public,
 	"POST /api/auth/logout":      policy.Public,
 
+	"GET /clients/python/:file":              policy.Public,
+	"HEAD /clients/python/:file":             policy.Public,
+	"GET /clients/python/simple/":            policy.Public,
+	"HEAD /clients/python/simple/":           policy.Public,
+	"GET /clients/python/simple/labreview/":  policy.Public,
+	"HEAD /clients/python/simple/labreview/": policy.Public,
+
 	"POST /api/auth/logout-all":           policy.Account,
 	"GET /api/auth/sessions":              policy.Account,
 	"DELETE /api/auth/sessions/:id":       policy.Account,

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"path"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -29,6 +30,14 @@ func (s *Server) routes(r *gin.Engine) {
 	s.handle(probes, policy.Public, "GET", "/readyz", s.handleReadyz)
 	s.handle(probes, policy.Public, "HEAD", "/readyz", s.handleReadyz)
 	s.handle(&r.RouterGroup, policy.Public, "GET", "/.well-known/jwks.json", s.handleJWKS)
+
+	// The Python job client at the server's version (clients.go).
+	dl := r.Group("/clients/python")
+	for _, m := range []string{"GET", "HEAD"} {
+		s.handle(dl, policy.Public, m, "/:file", s.handlePythonClientFile)
+		s.handle(dl, policy.Public, m, "/simple/", s.handlePythonIndex)
+		s.handle(dl, policy.Public, m, "/simple/labreview/", s.handlePythonIndex)
+	}
 
 	// Anyone may call these.
 	public := r.Group("/api", noStore)
@@ -114,6 +123,9 @@ func (s *Server) routes(r *gin.Engine) {
 // policy.Public) and records the permission in the route table.
 func (s *Server) handle(g *gin.RouterGroup, perm policy.Permission, method, relPath string, h gin.HandlerFunc) {
 	full := path.Join(g.BasePath(), relPath)
+	if strings.HasSuffix(relPath, "/") && !strings.HasSuffix(full, "/") {
+		full += "/" // as Gin keeps it
+	}
 	if _, dup := s.perms[method+" "+full]; dup {
 		panic("server: route declared twice: " + method + " " + full)
 	}

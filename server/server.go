@@ -16,6 +16,7 @@ import (
 
 	"labreview/auth"
 	"labreview/auth/policy"
+	"labreview/clients"
 	"labreview/db"
 	"labreview/runs"
 )
@@ -53,6 +54,7 @@ type Server struct {
 	sampled *sampledLog                  // repeated operational messages, at most one per 10 s
 	ingest  chan struct{}                // turns of series batches (newIngestSlots)
 	perms   map[string]policy.Permission // the route table: "METHOD /path" → permission
+	python  *clients.Python              // the Python job client, at this server's version
 }
 
 // New builds the HTTP handler. ui is the built web UI (the contents of
@@ -78,7 +80,11 @@ func newServer(logger *slog.Logger, opts Options, database Database, authn *auth
 	if err != nil {
 		return nil, nil, fmt.Errorf("server: load web UI: %w", err)
 	}
-	s := &Server{log: logger, opts: opts, db: database, auth: authn, runs: review, ui: site, proxies: proxies,
+	python, err := clients.NewPython(opts.Version)
+	if err != nil {
+		return nil, nil, err
+	}
+	s := &Server{log: logger, opts: opts, db: database, auth: authn, runs: review, ui: site, proxies: proxies, python: python,
 		csrf: http.NewCrossOriginProtection(), sampled: newSampledLog(10 * time.Second),
 		ingest: newIngestSlots(), perms: map[string]policy.Permission{}}
 
