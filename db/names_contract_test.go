@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 
 	"labreview/db"
 	"labreview/db/dbtest"
@@ -143,6 +144,28 @@ func TestNamesFloatsAndFailures(t *testing.T) {
 		stored, _ := s.RunByID(ctx(t), a.ID)
 		if stored.Failure != nil || !reflect.DeepEqual(stored.Params, a.Params) {
 			t.Fatalf("stored after a change: %+v", stored)
+		}
+	})
+}
+
+// TestCreateAnswersWhatReadsBack: the run CreateRun returns is the run a
+// later read gives (times to the millisecond, empty lists, the review
+// state), however the caller filled it in.
+func TestCreateAnswersWhatReadsBack(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s db.Store) {
+		at := time.Now().UTC().Add(123456 * time.Nanosecond)
+		r := &db.Run{ID: db.NewID(), Project: "p", ExternalID: "x", Name: "x", Status: db.StatusRunning, CreatedAt: at, UpdatedAt: at,
+			StartedAt: &at, HeartbeatAt: &at, Version: 1, Params: map[string]any{"lr": 2.0, "n": int64(3), "a.b": []any{1.5, "x"}}}
+		created, ok, err := s.CreateRun(ctx(t), r)
+		if err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		read, err := s.RunByID(ctx(t), r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(created, read) {
+			t.Fatalf("created\n%#v\nread\n%#v", created, read)
 		}
 	})
 }

@@ -92,32 +92,63 @@ func (s *Store) CreateRun(ctx context.Context, r *db.Run) (*db.Run, bool, error)
 	var stored db.Run
 	var created bool
 	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := s.txExec(ctx, tx, trace(insertRunSQL+" ON CONFLICT (project, external_id) DO NOTHING"), args...)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		created = n == 1
-		stored, err = scanRun(s.txRow(ctx, tx, trace("SELECT "+runColumns+" FROM runs WHERE project = ? AND external_id = ?"),
-			r.Project, r.ExternalID))
-		if err != nil || !created {
-			return err
-		}
-		if err := s.insertRunValues(ctx, tx, stored.ID, db.RunValues(&stored)); err != nil {
-			return err
-		}
-		if err := s.moveRunNames(ctx, tx, nil, &stored); err != nil {
-			return err
-		}
-		return s.moveProject(ctx, tx, stored.Project, db.ProjectDelta(nil, &stored), stored.UpdatedAt)
+		stored, created, err = s.createRunTx(ctx, tx, r, args)
+		return err
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("db: create run: %w", classify(err))
 	}
 	return &stored, created, nil
+}
+
+// createRunTx is CreateRun's transaction (args: runArgs(r)).
+func (s *Store) createRunTx(ctx context.Context, tx *sql.Tx, r *db.Run, args []any) (stored db.Run, created bool, err error) {
+	res, err := s.txExec(ctx, tx, trace(insertRunSQL+" ON CONFLICT (project, external_id) DO NOTHING"), args...)
+	if err != nil {
+		return stored, false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return stored, false, err
+	}
+	if n != 1 {
+		// Another run holds the external id: that one is the answer.
+		stored, err = scanRun(s.txRow(ctx, tx, trace("SELECT "+runColumns+" FROM runs WHERE project = ? AND external_id = ?"),
+			r.Project, r.ExternalID))
+		return stored, false, err
+	}
+	// Inserted: the stored run is the one given, as it reads back.
+	stored = asStored(r)
+	if err := s.insertRunValues(ctx, tx, stored.ID, db.RunValues(&stored)); err != nil {
+		return stored, false, err
+	}
+	if err := s.moveRunNames(ctx, tx, nil, &stored); err != nil {
+		return stored, false, err
+	}
+	return stored, true, s.moveProject(ctx, tx, stored.Project, db.ProjectDelta(nil, &stored), stored.UpdatedAt)
+}
+
+// asStored is r as scanRun reads it back after runArgs wrote it: times
+// in UTC milliseconds, no nil lists or maps, the normal review state.
+func asStored(r *db.Run) db.Run {
+	c := *db.CloneRun(r)
+	msTime := func(t time.Time) time.Time { return fromMS(ms(t)) }
+	optTime := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		v := msTime(*t)
+		return &v
+	}
+	c.CreatedAt, c.UpdatedAt = msTime(c.CreatedAt), msTime(c.UpdatedAt)
+	c.StartedAt, c.FinishedAt, c.HeartbeatAt, c.DeletedAt = optTime(c.StartedAt), optTime(c.FinishedAt), optTime(c.HeartbeatAt), optTime(c.DeletedAt)
+	c.Review.At = optTime(c.Review.At)
+	c.Review.State = db.NormalReviewState(c.Review.State)
+	c.DataVersion = max(c.DataVersion, 1)
+	if c.Failure != nil && c.Failure.Reason == "" {
+		c.Failure = nil
+	}
+	return c
 }
 
 // RunByID finds a run.
