@@ -75,7 +75,7 @@ auth=(-H "Authorization: Bearer $token" -H 'Content-Type: application/json')
 # The answers labreview gives, for the bare baseline to repeat.
 curl -sf "${auth[@]}" -d '{"project":"sweep-0","external_id":"probe","status":"running","params":{"lr":0.1,"batch":64,"epochs":10,"optimizer":"adamw","momentum":0.9,"weight_decay":0.0001,"dropout":0.1,"seed":1,"layers":[512,256,64],"scheduler":{"name":"cosine","warmup":100}},"metrics":{"loss":0.5,"acc":0.9,"f1":0.8}}' \
   "$base/api/runs" >"$work/bare/create.json"
-probe=$(sed -E 's/^\{"id":"([0-9a-f]+)".*/\1/' "$work/bare/create.json")
+probe=$(sed -E 's/^\{"id":"([0-9a-f]+)".*/\1/' "$work/bare/create.json" | head -1)
 curl -sf "${auth[@]}" -d '{"train/loss":[[0,1.5,1764432000.0]]}' "$base/api/runs/$probe/series" >"$work/bare/series.json"
 (cd server && LABREVIEW_LOAD=ingest-bare LABREVIEW_LOAD_DIR=$work/bare LABREVIEW_LOAD_ADDR=127.0.0.1:$((PORT + 1)) \
   exec "${server_cpu[@]}" "$work/server.test" -test.run '^TestServeIngestBaseline$' -test.count=1 >"$work/bare.log" 2>&1) &
@@ -133,13 +133,20 @@ if [[ -z ${ONLY:-} || ${ONLY:-} == create ]]; then
     -test.count=1 | grep "^raw SQLite, at" || true
 fi
 
+# new_run EXTERNAL_ID: a running run of the project "series"; prints its id.
+new_run() {
+  local answer
+  answer=$(curl -sf "${auth[@]}" -d "{\"project\":\"series\",\"external_id\":\"$1\",\"status\":\"running\"}" "$base/api/runs")
+  echo "$answer" | sed -E 's/^\{"id":"([0-9a-f]+)".*/\1/'
+}
+
 if [[ -z ${ONLY:-} || ${ONLY:-} == series ]]; then
   # Runs for the jobs: 4 each; every request appends 10,000 new steps.
   per=4 windows=${WINDOWS:-40}
+
   : >"$work/runs.txt"
   for i in $(seq $((JOBS * per))); do
-    curl -sf "${auth[@]}" -d "{\"project\":\"series\",\"external_id\":\"job-$i\",\"status\":\"running\"}" "$base/api/runs" |
-      sed -E 's/^\{"id":"([0-9a-f]+)".*/\1/' >>"$work/runs.txt"
+    new_run "job-$i" >>"$work/runs.txt"
   done
   for r in $(seq "$ROUNDS"); do
     for target in labreview bare; do
@@ -153,8 +160,7 @@ if [[ -z ${ONLY:-} || ${ONLY:-} == series ]]; then
     # New runs for the next round, so every batch is new steps again.
     : >"$work/runs.txt"
     for i in $(seq $((JOBS * per))); do
-      curl -sf "${auth[@]}" -d "{\"project\":\"series\",\"external_id\":\"job-$r-$i\",\"status\":\"running\"}" "$base/api/runs" |
-        sed -E 's/^\{"id":"([0-9a-f]+)".*/\1/' >>"$work/runs.txt"
+      new_run "job-$r-$i" >>"$work/runs.txt"
     done
   done
   LABREVIEW_RAW_SERIES=200 "${server_cpu[@]}" "$work/sqlite.test" -test.run '^TestRawSeriesRate$' -test.count=1 | grep '^raw' || true
