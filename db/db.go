@@ -222,6 +222,12 @@ type Runs interface {
 	// id exists; it returns the stored run and whether this call created
 	// it. Of concurrent identical creates exactly one creates.
 	CreateRun(ctx context.Context, r *Run) (*Run, bool, error)
+	// CreateRunAudited is CreateRun that, when it creates the run, also
+	// stores the audit event that audit makes of the stored run: in the
+	// run's transaction on the embedded store (one write instead of two),
+	// right after the run on the hosted one, where a failure to store the
+	// event is returned as an *AuditError beside the created run.
+	CreateRunAudited(ctx context.Context, r *Run, audit func(stored *Run) *AuditEvent) (*Run, bool, error)
 	// RunByID finds a run, deleted or not (ErrNotFound if none).
 	RunByID(ctx context.Context, id string) (*Run, error)
 	// UpdateRun applies change to the run's current state and stores the
@@ -383,6 +389,12 @@ type Transfer interface {
 	// exist already.
 	ImportRecords(ctx context.Context, next func() (Record, error), merge bool) (*ImportReport, error)
 }
+
+// AuditError is a change that was stored while its audit event was not.
+type AuditError struct{ Err error }
+
+func (e *AuditError) Error() string { return "db: audit event not stored: " + e.Err.Error() }
+func (e *AuditError) Unwrap() error { return e.Err }
 
 // IsTransient reports whether err is worth retrying later: the database
 // could not be reached or was busy.

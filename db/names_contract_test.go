@@ -169,3 +169,29 @@ func TestCreateAnswersWhatReadsBack(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateRunAuditedWritesTheEventOnce: the creation's audit event is
+// stored with the run, and a create that finds the run stores none.
+func TestCreateRunAuditedWritesTheEventOnce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s db.Store) {
+		made := 0
+		event := func(stored *db.Run) *db.AuditEvent {
+			made++
+			return &db.AuditEvent{Event: "run_created", Details: map[string]any{"run_id": stored.ID}}
+		}
+		r := newRun("audited", "a", now())
+		for i := range 2 {
+			c := db.CloneRun(r)
+			if i > 0 {
+				c.ID = db.NewID() // a retried create: a new id, the same external id
+			}
+			if _, _, err := s.CreateRunAudited(ctx(t), c, event); err != nil {
+				t.Fatal(err)
+			}
+		}
+		events, _, err := s.ListAudit(ctx(t), db.AuditFilter{Event: "run_created"}, 10)
+		if err != nil || len(events) != 1 || made != 1 || events[0].Details["run_id"] != r.ID || events[0].ID == "" || events[0].At.IsZero() {
+			t.Fatalf("%d events %+v, %d made, %v", len(events), events, made, err)
+		}
+	})
+}

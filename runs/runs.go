@@ -191,12 +191,19 @@ func (s *Service) Create(ctx context.Context, a Actor, in NewRun) (run *db.Run, 
 		r.Name = r.ExternalID
 	}
 	applyStatusTimes(r, "", now, nil)
-	stored, created, err := s.db.CreateRun(ctx, r)
+	// The creation's audit event is written with the run (in its
+	// transaction on the embedded store).
+	stored, created, err := s.db.CreateRunAudited(ctx, r, func(stored *db.Run) *db.AuditEvent {
+		return s.auditEvent(a, EventRunCreated, stored, map[string]any{"after": summary(stored)})
+	})
+	var auditErr *db.AuditError
+	if errors.As(err, &auditErr) && stored != nil {
+		// The audit log must not make a stored change fail after the fact.
+		s.log.Error("writing audit event", "event", EventRunCreated, "err", auditErr.Err)
+		err = nil
+	}
 	if err != nil {
 		return nil, false, err
-	}
-	if created {
-		s.audit(ctx, a, EventRunCreated, stored, map[string]any{"after": summary(stored)})
 	}
 	return stored, created, nil
 }
@@ -284,6 +291,15 @@ func (s *Service) setDeleted(ctx context.Context, a Actor, id string, deleted bo
 }
 
 func (s *Service) audit(ctx context.Context, a Actor, event string, r *db.Run, details map[string]any) {
+	e := s.auditEvent(a, event, r, details)
+	// The audit log must not make a stored change fail after the fact.
+	if err := s.db.InsertAudit(context.WithoutCancel(ctx), e); err != nil {
+		s.log.Error("writing audit event", "event", event, "err", err)
+	}
+}
+
+// auditEvent is the audit event of an action on run r.
+func (s *Service) auditEvent(a Actor, event string, r *db.Run, details map[string]any) *db.AuditEvent {
 	if details == nil {
 		details = map[string]any{}
 	}
@@ -291,12 +307,8 @@ func (s *Service) audit(ctx context.Context, a Actor, event string, r *db.Run, d
 	if a.TokenID != "" {
 		details["token_id"] = a.TokenID
 	}
-	e := &db.AuditEvent{At: s.now(), Event: event, ActorID: a.UserID, SessionID: a.SessionID, IP: a.IP,
+	return &db.AuditEvent{At: s.now(), Event: event, ActorID: a.UserID, SessionID: a.SessionID, IP: a.IP,
 		UserAgent: truncate(a.UserAgent, 512), Details: details}
-	// The audit log must not make a stored change fail after the fact.
-	if err := s.db.InsertAudit(context.WithoutCancel(ctx), e); err != nil {
-		s.log.Error("writing audit event", "event", event, "err", err)
-	}
 }
 
 func sameMetrics(a, b db.Metrics) bool {

@@ -237,6 +237,13 @@ func (s *Store) findRunDoc(ctx context.Context, filter bson.D) (*runDoc, *db.Run
 // upserts can both miss and insert; the unique index fails the second,
 // which then finds the first's run.
 func (s *Store) CreateRun(ctx context.Context, r *db.Run) (*db.Run, bool, error) {
+	return s.CreateRunAudited(ctx, r, nil)
+}
+
+// CreateRunAudited is CreateRun, then the audit event of a creation (no
+// transactions here: a failure to store it comes back as *db.AuditError
+// with the created run).
+func (s *Store) CreateRunAudited(ctx context.Context, r *db.Run, audit func(*db.Run) *db.AuditEvent) (*db.Run, bool, error) {
 	doc, err := toRunDoc(r)
 	if err != nil {
 		return nil, false, fmt.Errorf("db: create run: %w", err)
@@ -261,6 +268,11 @@ func (s *Store) CreateRun(ctx context.Context, r *db.Run) (*db.Run, bool, error)
 			}
 			if err := s.moveNames(ctx, stored.Project, db.NamesDelta(nil, stored, nil)); err != nil {
 				return nil, false, err
+			}
+			if audit != nil {
+				if err := s.InsertAudit(context.WithoutCancel(ctx), audit(stored)); err != nil {
+					return stored, true, &db.AuditError{Err: err}
+				}
 			}
 		}
 		return stored, created, nil

@@ -85,6 +85,12 @@ var insertRunSQL = "INSERT INTO runs (" + runColumns + ", deleted) VALUES (" +
 // CreateRun inserts the run unless its (project, external_id) is taken,
 // then returns whichever run holds it, in one transaction.
 func (s *Store) CreateRun(ctx context.Context, r *db.Run) (*db.Run, bool, error) {
+	return s.CreateRunAudited(ctx, r, nil)
+}
+
+// CreateRunAudited is CreateRun with the creation's audit event in the same
+// transaction.
+func (s *Store) CreateRunAudited(ctx context.Context, r *db.Run, audit func(*db.Run) *db.AuditEvent) (*db.Run, bool, error) {
 	args, err := runArgs(r)
 	if err != nil {
 		return nil, false, fmt.Errorf("db: create run: %w", err)
@@ -93,6 +99,21 @@ func (s *Store) CreateRun(ctx context.Context, r *db.Run) (*db.Run, bool, error)
 	var created bool
 	err = s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		stored, created, err = s.createRunTx(ctx, tx, r, args)
+		if err != nil || !created || audit == nil {
+			return err
+		}
+		e := audit(&stored)
+		if e.ID == "" {
+			e.ID = db.NewID()
+		}
+		if e.At.IsZero() {
+			e.At = time.Now()
+		}
+		eargs, err := auditArgs(e)
+		if err != nil {
+			return err
+		}
+		_, err = s.txExec(ctx, tx, trace(insertAuditSQL), eargs...)
 		return err
 	})
 	if err != nil {
