@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
+	"unicode/utf8"
 )
 
 // Params hold JSON-shaped values in one normal form, the same from both
@@ -157,11 +159,20 @@ func checkNumbers(path string, v any) error {
 }
 
 // AppendJSON appends the JSON of a normal-form value to b, as
-// encoding/json writes it (object members sorted by name) except that a
-// float64 without a fraction is written with one (2.0, -3.0), so that it
-// decodes as a float again. NaN and infinities cannot be written.
+// encoding/json writes it (object members sorted by name, the same string
+// escapes and number forms) except that a float64 without a fraction is
+// written with one (2.0, -3.0), so that it decodes as a float again. NaN
+// and infinities cannot be written.
 func AppendJSON(b []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case string:
+		return appendJSONString(b, x), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
 	case Params:
 		return AppendJSON(b, map[string]any(x))
 	case map[string]any:
@@ -175,11 +186,8 @@ func AppendJSON(b []byte, v any) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			kb, err := json.Marshal(k)
-			if err != nil {
-				return nil, err
-			}
-			b = append(append(b, kb...), ':')
+			b = append(appendJSONString(b, k), ':')
+			var err error
 			if b, err = AppendJSON(b, x[k]); err != nil {
 				return nil, err
 			}
@@ -201,12 +209,9 @@ func AppendJSON(b []byte, v any) ([]byte, error) {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return nil, fmt.Errorf("db: %v cannot be written in JSON", x)
 		}
-		fb, err := json.Marshal(x)
-		if err != nil {
-			return nil, err
-		}
-		b = append(b, fb...)
-		if !bytes.ContainsAny(fb, ".eE") {
+		start := len(b)
+		b = appendJSONFloat(b, x)
+		if !bytes.ContainsAny(b[start:], ".eE") {
 			b = append(b, ".0"...)
 		}
 		return b, nil
@@ -216,6 +221,81 @@ func AppendJSON(b []byte, v any) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, vb...), nil
+}
+
+// appendJSONFloat writes f as encoding/json does (the ES6 number form).
+func appendJSONFloat(b []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString writes s as encoding/json does: HTML characters, line
+// and paragraph separators and control characters escaped, invalid UTF-8
+// replaced by U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // CloneRun copies a run deeply enough that a change of the copy cannot
