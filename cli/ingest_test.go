@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -183,5 +185,69 @@ func TestJobCommandsNeverSendTheTokenElsewhere(t *testing.T) {
 	_, _, err := job(t, redirect.URL, token, `{"project":"p","external_id":"x"}`, "push")
 	if err == nil || !strings.Contains(err.Error(), "the token is only sent to") || len(sawAuth) != 0 {
 		t.Fatalf("redirect: %v, the other host saw %q", err, sawAuth)
+	}
+}
+
+// TestCloseAStaleRunThroughTheAPI: a job pushes a running run and dies;
+// once the run is stale a reviewer closes it as failed, with a reason,
+// and its duration stops at its last sign of life.
+func TestCloseAStaleRunThroughTheAPI(t *testing.T) {
+	in, token := jobServerWith(t, map[string]string{"LABREVIEW_RUNS_STALE_AFTER": "10s"})
+	out, _, err := job(t, in.base, token, `{"project":"cleanup","external_id":"died","status":"running"}`, "push")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimSpace(out)
+	resp, err := http.PostForm(in.base+"/api/auth/login", url.Values{"username": {"job@lab.org"}, "password": {"saffron-glacier-violin-7"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&login)
+	resp.Body.Close()
+	closeRun := func() (int, string) {
+		req, _ := http.NewRequest("POST", in.base+"/api/runs/"+id+"/close", strings.NewReader(`{"status":"failed","reason":"the node was lost"}`))
+		req.Header.Set("Authorization", "Bearer "+login.AccessToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := closeRun(); code != 409 || !strings.Contains(body, "run_alive") {
+		t.Fatalf("closing a live run: %d %s", code, body)
+	}
+	var run struct {
+		Status     string
+		StartedAt  time.Time  `json:"started_at"`
+		FinishedAt *time.Time `json:"finished_at"`
+		Failure    *struct{ Reason, Detail string }
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(250 * time.Millisecond) {
+		apiGet(t, in.base, token, "/api/runs/"+id, &run)
+		if run.Status == "stale" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run never went stale: %+v", run)
+		}
+	}
+	if code, body := closeRun(); code != 200 {
+		t.Fatalf("closing a stale run: %d %s", code, body)
+	}
+	apiGet(t, in.base, token, "/api/runs/"+id, &run)
+	if run.Status != "failed" || run.Failure == nil || run.Failure.Reason != "the node was lost" || run.FinishedAt == nil ||
+		!run.FinishedAt.Equal(run.StartedAt) {
+		t.Fatalf("closed: %+v", run)
+	}
+	var page struct{ Runs []struct{ ID string } }
+	apiGet(t, in.base, token, "/api/runs?q="+url.QueryEscape(`failure.reason ~ "node was lost"`), &page)
+	if len(page.Runs) != 1 || page.Runs[0].ID != id {
+		t.Fatalf("query: %+v", page.Runs)
 	}
 }

@@ -19,7 +19,13 @@ import (
 // runs:read+write API token of theirs.
 func jobServer(t *testing.T) (*instance, string) {
 	t.Helper()
-	in := start(t, nil)
+	return jobServerWith(t, nil)
+}
+
+// jobServerWith is jobServer with more of the server's environment.
+func jobServerWith(t *testing.T, env map[string]string) (*instance, string) {
+	t.Helper()
+	in := start(t, env)
 	in.waitLog(t, "/setup?token=")
 	if _, err := cli(t, in.dir, "saffron-glacier-violin-7\n", "user", "create", "--email", "job@lab.org", "--name", "Jobs",
 		"--role", "reviewer", "--password-stdin"); err != nil {
