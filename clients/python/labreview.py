@@ -645,6 +645,7 @@ class Run:
         self._offline_since = None
         self._outages = 0
         self._finished = None
+        self._halted = None  # a refusal that stops the sends: what is left stays in the spool
 
     # -- the block -----------------------------------------------------
 
@@ -657,6 +658,13 @@ class Run:
             self._connect(min(self.retry_for, 10.0))
         except Unreachable as e:
             self._went_offline(e)
+        except LabreviewError:
+            # Refused (a wrong token or project): nothing was logged yet.
+            if self._spool:
+                os.remove(self._spool.path)
+                self._spool.finish()
+                self._spool = None
+            raise
         self._thread = threading.Thread(target=self._background, name="labreview", daemon=True)
         self._thread.start()
         return self
@@ -779,8 +787,9 @@ class Run:
             where = ("kept in %s. Send them later with: python -m labreview sync %s (or: labreview sync %s)"
                      % (self._spool.path, self._spool.directory, self._spool.directory)) if self._spool else \
                 "lost: this run has no spool (spool=False)"
-            print("labreview: the server at %s could not be reached; %d points and the run's final status are %s"
-                  % (self.client.url, spooled, where), file=sys.stderr)
+            why = ("refused what was sent (%s)" % self._halted) if self._halted is not None else "could not be reached"
+            print("labreview: the server at %s %s; %d points and the run's final status are %s"
+                  % (self.client.url, why, spooled, where), file=sys.stderr)
         elif self._outages:
             print("labreview: all %d points reached the server (it was unreachable %d time%s meanwhile; the spool held them)"
                   % (self._sent, self._outages, "" if self._outages == 1 else "s"), file=sys.stderr)
@@ -833,6 +842,8 @@ class Run:
     def _send_pending(self, retry_for, quiet):
         """Send the pending records in order; stop at the first that cannot be sent."""
         with self._send_lock:
+            if self._halted is not None:
+                return
             try:
                 if self.id is None:
                     self._connect(retry_for)
@@ -860,6 +871,9 @@ class Run:
                 else:
                     self._offline_since = self._offline_since or time.monotonic()
             except LabreviewError as e:
+                # Refused: sending the same again cannot help. What is
+                # left stays in the spool, for a sync once it is fixed.
+                self._halted = e
                 self._fail(e)
 
     def _background(self):

@@ -311,6 +311,30 @@ class NamesAndValuesTest(Base):
         self.assertEqual(run.finish()["dropped"], 1)
 
 
+    def test_a_refusal_stops_the_sends_and_keeps_the_spool(self):
+        real = labreview._send
+
+        def refuse(client, run_id, rec, retry_for=None):
+            if rec["op"] == "points":
+                raise labreview.LabreviewError("the server refused the request (409 run_deleted): …", status=409, code="run_deleted")
+            return real(client, run_id, rec, retry_for)
+
+        labreview._send = refuse
+        self.addCleanup(setattr, labreview, "_send", real)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            with self.assertRaises(labreview.LabreviewError) as ctx:
+                with labreview.Run("py", external_id="refused-later", spool=self.spool, flush_every=0.05) as run:
+                    run.log("loss", 1.0, 0)
+                    time.sleep(0.3)  # the background send is refused
+                    run.log("loss", 2.0, 1)
+        self.assertEqual(ctx.exception.code, "run_deleted")
+        self.assertIn("refused what was sent", err.getvalue())
+        report = run.finish()
+        self.assertTrue(report["spool"] and os.path.exists(report["spool"]), report)
+        self.assertEqual(report["sent"], 0)
+
+
 class OutageTest(Base):
     def proxy(self):
         p = Proxy(URL)
