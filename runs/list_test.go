@@ -183,6 +183,8 @@ func TestListFiltersAndTheirTotals(t *testing.T) {
 		// The query sees the service's clock: for created and for stale.
 		{"a time ago", ListQuery{Q: "created > -10m"}, []*db.Run{f.alive}, 6, false},
 		{"stale in a query", ListQuery{Q: "status = stale"}, []*db.Run{f.quiet}, 6, false},
+		// ... and for the duration of unfinished runs.
+		{"the duration of a running run", ListQuery{Q: "duration > 10m"}, []*db.Run{f.quiet}, 6, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
