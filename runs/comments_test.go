@@ -102,8 +102,8 @@ func TestCommentThread(t *testing.T) {
 	t1 := t0.Add(time.Minute)
 	f.clock.t = t1
 	c, err := edit(author, r.ID, first.ID, "v2")
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || c.Body != "v2" || !sameTime(c.EditedAt, &t1) {
+		t.Fatalf("first edit: %+v %v", c, err)
 	}
 	f.clock.advance(time.Minute)
 	c, err = edit(author, r.ID, first.ID, " v3 ")
