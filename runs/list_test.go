@@ -3,6 +3,7 @@ package runs
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"strings"
@@ -308,15 +309,22 @@ func TestSortedPages(t *testing.T) {
 // MaxBulkReview runs; more is an error that says to narrow the query.
 func TestQueryIDsIsBounded(t *testing.T) {
 	f := newFixture(t)
-	// Straight into the store: the rule is about the count, not creation.
-	for i := range MaxBulkReview + 1 {
+	// Straight into the store, as one import (one transaction): the rule
+	// is about the count, not creation.
+	i := 0
+	_, err := f.store.ImportRecords(f.ctx(), func() (db.Record, error) {
+		if i > MaxBulkReview {
+			return db.Record{}, io.EOF
+		}
 		r := &db.Run{ID: db.NewID(), Project: "p", ExternalID: fmt.Sprint(i), Name: fmt.Sprint(i), Status: db.StatusQueued,
 			Params: map[string]any{}, Metrics: db.Metrics{"i": float64(i)}, Tags: []string{}, CreatedAt: t0, UpdatedAt: t0, Version: 1, DataVersion: 1}
-		if _, _, err := f.store.CreateRun(f.ctx(), r); err != nil {
-			t.Fatal(err)
-		}
+		i++
+		return db.Record{Kind: db.KindRun, Run: r}, nil
+	}, false)
+	if err != nil {
+		t.Fatal(err)
 	}
-	_, err := f.svc.QueryIDs(f.ctx(), reviewer, "project = p")
+	_, err = f.svc.QueryIDs(f.ctx(), reviewer, "project = p")
 	wantInput(t, err, "q", "too_large")
 	ids, err := f.svc.QueryIDs(f.ctx(), reviewer, "metrics.i >= 1")
 	if err != nil || len(ids) != MaxBulkReview {
