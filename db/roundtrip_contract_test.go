@@ -94,7 +94,8 @@ func newRoundTrip() *roundTrip {
 			Tags:    []string{"rt-a", "rt-b"}, Notes: "rt\nnotes", CreatedAt: at(), UpdatedAt: at(), StartedAt: atp(),
 			FinishedAt: atp(), HeartbeatAt: atp(), DeletedAt: atp(), Version: 3, DataVersion: 4,
 			Review: db.RunReview{State: db.ReviewNeedsRerun, ID: db.NewID(), By: db.NewID(), At: atp(), Comment: "rt first verdict",
-				DataVersion: 2, Outdated: true}},
+				DataVersion: 2, Outdated: true},
+			Failure: &db.Failure{Reason: "rt FloatingPointError: NaN", Detail: "rt Traceback\n  <b>"}},
 		Review: db.ReviewEntry{ID: reviewID, RunID: runID, State: db.ReviewRejected, By: userID, At: at(),
 			Comment: "rt verdict", BatchID: db.NewID(), UndoOf: db.NewID(), DataVersion: 5,
 			Snapshot: []byte(`{"metrics":{"loss":"NaN"},"params":{"a":1}}`)},
@@ -120,7 +121,8 @@ func newRoundTrip() *roundTrip {
 		Notes: "rt notes 2", CreatedAt: at(), UpdatedAt: fx.UpdatedAt, StartedAt: atp(), FinishedAt: atp(), HeartbeatAt: atp(),
 		DeletedAt: atp(), Version: fx.Run.Version + 1, DataVersion: 8,
 		Review: db.RunReview{State: db.ReviewApproved, ID: db.NewID(), By: db.NewID(), At: atp(), Comment: "rt verdict 2",
-			DataVersion: 7, Outdated: true}}
+			DataVersion: 7, Outdated: true},
+		Failure: &db.Failure{Reason: "rt closed by a reviewer", Detail: "rt detail 2"}}
 	fx.Chunk = db.Chunk{ChunkSummary: db.ChunkSummary{FirstStep: 11, LastStep: 14, Count: 4, First: 0.25, Last: math.NaN(),
 		Min: -7.5, Max: 3.5, MinStep: 12, MaxStep: 13}, Points: fx.Points}
 	fx.Summary = db.SeriesSummary{Name: fx.SeriesName, Count: 4, FirstStep: 11, LastStep: 14, Min: -7.5, Max: 3.5, Last: math.NaN()}

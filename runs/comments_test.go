@@ -41,7 +41,8 @@ func TestCommentAnchorsAndBodiesAreChecked(t *testing.T) {
 		{"a reversed range", NewComment{Body: "x", Anchor: &db.CommentAnchor{Series: "loss", From: step(5), To: step(4)}}, "anchor", "invalid", ""},
 		{"a negative step", NewComment{Body: "x", Anchor: &db.CommentAnchor{Series: "loss", From: step(-1), To: step(4)}}, "anchor", "invalid", ""},
 		{"a step past 2^53-1", NewComment{Body: "x", Anchor: &db.CommentAnchor{Series: "loss", From: step(0), To: step(MaxStep + 1)}}, "anchor", "invalid", ""},
-		{"a series name with a dot", NewComment{Body: "x", Anchor: &db.CommentAnchor{Series: "val.loss", From: step(0), To: step(1)}}, "anchor", "invalid", ""},
+		{"a series name with a dot", NewComment{Body: "x", Anchor: &db.CommentAnchor{Series: "val.loss", From: step(0), To: step(1)}}, "", "", "x"},
+		{"a series name with a line break", NewComment{Body: "x", Anchor: &db.CommentAnchor{Series: "val\nloss", From: step(0), To: step(1)}}, "anchor", "invalid", ""},
 	}
 	accepted := 0
 	for _, c := range cases {

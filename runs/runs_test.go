@@ -149,12 +149,13 @@ func TestNewRunIsChecked(t *testing.T) {
 		{"unknown status", NewRun{Project: "p", Status: "done"}, "status", "invalid"},
 		{"params not an object", NewRun{Project: "p", Params: json.RawMessage(`[1,2]`)}, "params", "invalid"},
 		{"params not JSON", NewRun{Project: "p", Params: json.RawMessage(`{"a":`)}, "params", "invalid"},
-		{"param name with a dot", NewRun{Project: "p", Params: json.RawMessage(`{"a.b":1}`)}, "params", "invalid"},
+		{"param name ending in a dot", NewRun{Project: "p", Params: json.RawMessage(`{"a.":1}`)}, "params", "invalid"},
+		{"one param twice", NewRun{Project: "p", Params: json.RawMessage(`{"a.b":1,"a":{"b":2}}`)}, "params", "invalid"},
 		{"nested param name with a $", NewRun{Project: "p", Params: json.RawMessage(`{"a":{"$gt":1}}`)}, "params", "invalid"},
 		{"empty param name", NewRun{Project: "p", Params: json.RawMessage(`{"":1}`)}, "params", "invalid"},
 		{"params too deep", NewRun{Project: "p", Params: json.RawMessage(deep)}, "params", "invalid"},
 		{"params too large", NewRun{Project: "p", Params: json.RawMessage(`{"a":"` + strings.Repeat("x", MaxParamsBytes) + `"}`)}, "params", "too_large"},
-		{"metric name with a dot", NewRun{Project: "p", Metrics: db.Metrics{"val.loss": 1}}, "metrics", "invalid"},
+		{"metric name with a line break", NewRun{Project: "p", Metrics: db.Metrics{"val\nloss": 1}}, "metrics", "invalid"},
 		{"metric name too long", NewRun{Project: "p", Metrics: db.Metrics{strings.Repeat("m", MaxKeyLength+1): 1}}, "metrics", "invalid"},
 		{"too many metrics", NewRun{Project: "p", Metrics: manyMetrics}, "metrics", "invalid"},
 		{"empty tag", NewRun{Project: "p", Tags: []string{""}}, "tags", "invalid"},
@@ -265,7 +266,7 @@ func TestPatchMergesMetricsAndReplacesTheRest(t *testing.T) {
 	if !reflect.DeepEqual(got.Metrics, db.Metrics{"loss": 1, "acc": 0.5, "f1": 0.3}) {
 		t.Errorf("metrics %v: the names given are set, the others kept", got.Metrics)
 	}
-	if !reflect.DeepEqual(got.Params, map[string]any{"lr": 0.2}) {
+	if !reflect.DeepEqual(got.Params, db.Params{"lr": 0.2}) {
 		t.Errorf("params %v: new params replace the old ones", got.Params)
 	}
 	if !reflect.DeepEqual(got.Tags, []string{"x", "y"}) || got.Notes != "new" {

@@ -96,6 +96,20 @@ func (e *PointErrors) Error() string {
 	return fmt.Sprintf("runs: %d bad points in the series batch", e.Total)
 }
 
+// Unwrap gives the refusal as an InputError on series too, for callers
+// that read input errors alike (the first point's reason).
+func (e *PointErrors) Unwrap() error {
+	msg := "A point of the batch is invalid."
+	if len(e.Points) > 0 {
+		p := e.Points[0]
+		msg = fmt.Sprintf("%s (series %q, point %d).", capitalize(p.Message), truncate(p.Series, 40), p.Index)
+		if p.Index < 0 {
+			msg = fmt.Sprintf("%s (series %q).", capitalize(p.Message), truncate(p.Series, 40))
+		}
+	}
+	return &InputError{Field: "series", Code: "invalid", Message: msg}
+}
+
 // NewPointErrors sorts bad points and keeps the first MaxPointErrors.
 func NewPointErrors(bad []PointError) *PointErrors {
 	slices.SortStableFunc(bad, func(a, b PointError) int {

@@ -38,7 +38,7 @@ func TestAppendSeriesChecks(t *testing.T) {
 	}{
 		{"nothing", map[string][]db.Point{}, nil, "invalid"},
 		{"too many series", many, nil, "invalid"},
-		{"a name with a dot", map[string][]db.Point{"val.loss": points(0)}, nil, "invalid"},
+		{"a name with a tab", map[string][]db.Point{"val\tloss": points(0)}, nil, "invalid"},
 		{"a name with a $", map[string][]db.Point{"$time": points(0)}, nil, "invalid"},
 		{"an empty name", map[string][]db.Point{"": points(0)}, nil, "invalid"},
 		{"a negative step", map[string][]db.Point{"loss": points(-1)}, nil, "invalid"},
