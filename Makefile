@@ -22,7 +22,7 @@ GO_PKGS    = $(shell go list ./... | grep -v /node_modules/)
 UI_STAMP  := frontend/dist/index.html
 STATICCHECK := v0.8.2
 
-.PHONY: run build test test-go test-fuzz test-ui test-e2e lint bench bench-ui dev clean
+.PHONY: run build test test-go test-fuzz test-ui test-e2e lint bench bench-ingest bench-ui dev clean
 
 ## run: build the UI and the binary, then serve with ./config.yaml
 run: build
@@ -90,6 +90,13 @@ bench: $(BIN)
 	./.ci/bench-load.sh
 	BIN=$(BIN) ./.ci/bench-refresh.sh
 	BIN=$(BIN) ./.ci/bench-process.sh
+	BIN=$(BIN) ./.ci/bench-ingest.sh
+
+## bench-ingest: run creates (empty store, then at 100,000 runs) and series
+## from 8 jobs, driven by wrk from another process, beside a bare Gin
+## handler and the raw SQLite rate (about 7 minutes)
+bench-ingest: $(BIN)
+	BIN=$(BIN) ./.ci/bench-ingest.sh
 
 ## bench-ui: frame times of the runs UI in Chromium at 100,000 runs and a
 ## 1,000,000-point series (seeding takes a few minutes); figures go to
