@@ -185,6 +185,9 @@ func dsn(path string, readOnly bool) string {
 func fileURI(path string) string { return "file:" + (&url.URL{Path: path}).EscapedPath() }
 
 func (s *Store) openPools(readers int) error {
+	if err := privateFiles(s.path); err != nil {
+		return fmt.Errorf("db: open %s: %w", s.path, err)
+	}
 	w, err := sql.Open("sqlite", dsn(s.path, false))
 	if err != nil {
 		return fmt.Errorf("db: open %s: %w", s.path, err)

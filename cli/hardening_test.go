@@ -1,0 +1,113 @@
+package cli
+
+// Tests of the second hardening issue (issue 16, probes of commit 5004d06)
+// against the real binary or the whole program: each fails on that commit.
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"unsafe"
+
+	"labreview/db/sqlite"
+)
+
+// TestDatabaseAndBackupFilesArePrivate: with the usual umask 022, the
+// database, its -wal and -shm are 0600, and a backup's temporary file is
+// 0600 from the moment it appears (watched with inotify, so the check sees
+// the file as SQLite would have created it), not only once renamed.
+func TestDatabaseAndBackupFilesArePrivate(t *testing.T) {
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	dir := filepath.Join(t.TempDir(), "data")
+	p := startProcess(t, dir, nil)
+	// A write, so that the WAL has frames and the -shm is in use.
+	if _, err := cli(t, dir, "azure-pelican-harvest-3\n", "user", "create", "--email", "b@lab.org", "--name", "B", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	if code := formLoginStatus(t, p.base, "b@lab.org", "azure-pelican-harvest-3"); code != 200 {
+		t.Fatalf("login: %d", code)
+	}
+	for _, name := range []string{sqlite.FileName, sqlite.FileName + "-wal", sqlite.FileName + "-shm"} {
+		info, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := info.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s is %#o, want 0600", name, perm)
+		}
+	}
+
+	dest := t.TempDir()
+	seen := watchCreated(t, dest)
+	file := filepath.Join(dest, "backup.db")
+	if out, err := cli(t, dir, "", "backup", file); err != nil || !strings.Contains(out, "integrity check ok") {
+		t.Fatalf("backup: %v %q", err, out)
+	}
+	created := seen()
+	if len(created) == 0 {
+		t.Fatal("inotify saw no file created")
+	}
+	for name, perm := range created {
+		if perm != 0o600 {
+			t.Errorf("%s appeared as %#o, want 0600 from the start", name, perm)
+		}
+	}
+	if info, err := os.Stat(file); err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("backup file: %v %v", info, err)
+	}
+	// A second backup to the same name is refused.
+	if _, err := cli(t, dir, "", "backup", file); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Fatalf("backup over an existing file: %v", err)
+	}
+}
+
+// watchCreated records, for every file created or moved into dir, its
+// permission bits as seen right after the event. The returned function
+// stops watching and gives the files seen.
+func watchCreated(t *testing.T, dir string) func() map[string]os.FileMode {
+	t.Helper()
+	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC | syscall.IN_NONBLOCK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := syscall.InotifyAddWatch(fd, dir, syscall.IN_CREATE|syscall.IN_MOVED_TO); err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), "inotify") // non-blocking: the runtime's poller waits, Close wakes it
+	var mu sync.Mutex
+	seen := map[string]os.FileMode{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := f.Read(buf)
+			if err != nil {
+				return
+			}
+			for off := 0; off+syscall.SizeofInotifyEvent <= n; {
+				ev := (*syscall.InotifyEvent)(unsafe.Pointer(&buf[off]))
+				name := strings.TrimRight(string(buf[off+syscall.SizeofInotifyEvent:off+syscall.SizeofInotifyEvent+int(ev.Len)]), "\x00")
+				off += syscall.SizeofInotifyEvent + int(ev.Len)
+				if info, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+					mu.Lock()
+					if _, ok := seen[name]; !ok {
+						seen[name] = info.Mode().Perm()
+					}
+					mu.Unlock()
+				}
+			}
+		}
+	}()
+	return func() map[string]os.FileMode {
+		_ = f.Close()
+		<-done
+		mu.Lock()
+		defer mu.Unlock()
+		return seen
+	}
+}
