@@ -128,6 +128,7 @@ type Service struct {
 	users    *ttlCache[string, db.User]  // users for Me
 	verified *verifiedCache
 	limiter  *refreshLimiter
+	closed   *closedCounters // throttle counters known to refuse, see closed.go
 	setup    setupToken
 	stop     context.CancelFunc
 	stopped  sync.WaitGroup
@@ -169,6 +170,7 @@ func New(ctx context.Context, cfg Config, store db.Store, logger *slog.Logger, o
 		users:    newTTLCache[string, db.User](sessionCheckTTL),
 		verified: newVerifiedCache(),
 		limiter:  newRefreshLimiter(cfg.RefreshPerMinute),
+		closed:   newClosedCounters(),
 		tokenState: tokenState{
 			apiTokens: newTTLCache[string, db.APIToken](sessionCheckTTL),
 			touched:   map[string]time.Time{},

@@ -17,6 +17,7 @@ import (
 
 	"labreview/auth"
 	"labreview/db/mongo"
+	"labreview/db/sqlite"
 	"labreview/server"
 )
 
@@ -26,10 +27,18 @@ type Config struct {
 	Server  ServerConfig  `mapstructure:"server"`
 	MongoDB MongoDBConfig `mapstructure:"mongodb"`
 	DataDir string        `mapstructure:"data_dir"`
+	SQLite  SQLiteConfig  `mapstructure:"sqlite"`
 	Log     LogConfig     `mapstructure:"log"`
 	Auth    AuthConfig    `mapstructure:"auth"`
 	Audit   AuditConfig   `mapstructure:"audit"`
 	Runs    RunsConfig    `mapstructure:"runs"`
+}
+
+// SQLiteConfig tunes the embedded database.
+type SQLiteConfig struct {
+	// WALMaxBytes bounds the write-ahead log: past half of it, a TRUNCATE
+	// checkpoint empties it.
+	WALMaxBytes int64 `mapstructure:"wal_max_bytes"`
 }
 
 // RunsConfig configures the review domain.
@@ -132,6 +141,7 @@ var defaults = map[string]any{
 	"mongodb.connect_timeout":             5 * time.Second,
 	"mongodb.server_selection_timeout":    5 * time.Second,
 	"data_dir":                            "./data",
+	"sqlite.wal_max_bytes":                int64(sqlite.DefaultWALMaxBytes),
 	"log.level":                           "info",
 	"log.format":                          "text",
 	"auth.access_token_ttl":               5 * time.Minute,
@@ -266,6 +276,9 @@ func (c *Config) validate() error {
 	}
 	if strings.TrimSpace(c.DataDir) == "" {
 		return errors.New("data_dir: must name a folder")
+	}
+	if c.SQLite.WALMaxBytes < 1<<20 {
+		return errors.New("sqlite.wal_max_bytes: must be at least 1048576 (1 MiB; default 67108864, 64 MiB)")
 	}
 	if err := c.Auth.validate(); err != nil {
 		return err

@@ -42,6 +42,7 @@ func TestDefaults(t *testing.T) {
 			IdleTimeout: 2 * time.Minute, ShutdownTimeout: 20 * time.Second},
 		MongoDB: MongoDBConfig{Database: "labreview", ConnectTimeout: 5 * time.Second, ServerSelectionTimeout: 5 * time.Second},
 		DataDir: "./data",
+		SQLite:  SQLiteConfig{WALMaxBytes: 64 << 20},
 		Log:     LogConfig{Level: "info", Format: "text"},
 		Auth: AuthConfig{AccessTokenTTL: 5 * time.Minute, RefreshTokenTTL: time.Hour, SessionMaxAge: 168 * time.Hour,
 			RefreshReuseGrace: 10 * time.Second, RefreshPerMinute: 30, JWTAlgorithm: "EdDSA", Audience: "labreview",

@@ -248,6 +248,7 @@ func openStore(ctx context.Context, cfg *Config, logger *slog.Logger, server boo
 		DataDir:        cfg.DataDir,
 		Server:         server,
 		LegacyDatabase: cfg.MongoDB.Database,
+		WALMaxBytes:    cfg.SQLite.WALMaxBytes,
 		Logger:         logger,
 	})
 }

@@ -80,6 +80,9 @@ type Options struct {
 	Readers int
 	// WriteTimeout bounds each write (default 10 s).
 	WriteTimeout time.Duration
+	// WALMaxBytes bounds the write-ahead log (default DefaultWALMaxBytes):
+	// past half of it, a TRUNCATE checkpoint empties it (checkpoint.go).
+	WALMaxBytes int64
 	// Logger receives the adapter's own log lines.
 	Logger *slog.Logger
 }
@@ -88,9 +91,11 @@ type Options struct {
 type Store struct {
 	path         string
 	dataDir      string
-	w            *sql.DB // the one writer connection
-	r            *sql.DB // read-only pool
-	ckpt         *sql.DB // the checkpointer's connection (checkpoint.go)
+	walMax       int64     // Options.WALMaxBytes
+	walRetry     time.Time // no WAL truncation before (the write goroutine's, boundWAL)
+	w            *sql.DB   // the one writer connection
+	r            *sql.DB   // read-only pool
+	ckpt         *sql.DB   // the checkpointer's connection (checkpoint.go)
 	lock         *os.File
 	log          *slog.Logger
 	writeTimeout time.Duration
@@ -123,6 +128,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = defaultWriteTimeout
 	}
+	if opts.WALMaxBytes <= 0 {
+		opts.WALMaxBytes = DefaultWALMaxBytes
+	}
 	if opts.Readers <= 0 {
 		opts.Readers = max(4, 2*runtime.GOMAXPROCS(0))
 	}
@@ -133,7 +141,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{path: filepath.Join(dir, FileName), dataDir: dir, log: opts.Logger, writeTimeout: opts.WriteTimeout}
+	s := &Store{path: filepath.Join(dir, FileName), dataDir: dir, log: opts.Logger, writeTimeout: opts.WriteTimeout,
+		walMax: opts.WALMaxBytes}
 	if opts.Server {
 		if s.lock, err = lockFile(filepath.Join(dir, lockFileName), ErrInUse); err != nil {
 			return nil, err
