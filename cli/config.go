@@ -18,6 +18,7 @@ import (
 	"labreview/auth"
 	"labreview/db/mongo"
 	"labreview/db/sqlite"
+	"labreview/runs"
 	"labreview/server"
 )
 
@@ -46,6 +47,12 @@ type RunsConfig struct {
 	// StaleAfter: a running run without a heartbeat for this long is shown
 	// as stale.
 	StaleAfter time.Duration `mapstructure:"stale_after"`
+	// SeriesReadMaxPoints caps the points of one series answer, all its
+	// series together.
+	SeriesReadMaxPoints int `mapstructure:"series_read_max_points"`
+	// SeriesReadPointsInFlight caps the points all series reads of one
+	// instance answer at once.
+	SeriesReadPointsInFlight int `mapstructure:"series_read_points_in_flight"`
 }
 
 // AuditConfig configures the audit log.
@@ -163,6 +170,8 @@ var defaults = map[string]any{
 	"auth.login_throttle.max_per_ip":      100,
 	"audit.retention":                     400 * 24 * time.Hour,
 	"runs.stale_after":                    5 * time.Minute,
+	"runs.series_read_max_points":         runs.DefaultSeriesReadMaxPoints,
+	"runs.series_read_points_in_flight":   runs.DefaultSeriesReadPointsInFlight,
 }
 
 // envPrefix starts every environment variable that overrides a key:
@@ -285,6 +294,12 @@ func (c *Config) validate() error {
 	}
 	if a := c.Runs.StaleAfter; a < 10*time.Second || a > 7*24*time.Hour {
 		return errors.New("runs.stale_after: must be between 10s and 168h (default 5m)")
+	}
+	if n := c.Runs.SeriesReadMaxPoints; n < 1000 || n > 10_000_000 {
+		return errors.New("runs.series_read_max_points: must be between 1000 and 10000000 (default 100000)")
+	}
+	if c.Runs.SeriesReadPointsInFlight < c.Runs.SeriesReadMaxPoints {
+		return errors.New("runs.series_read_points_in_flight: must be at least runs.series_read_max_points (default 400000)")
 	}
 	if r := c.Audit.Retention; r != 0 && r < 24*time.Hour {
 		return errors.New("audit.retention: must be at least 24h (or 0 to keep events forever; default 9600h, 400 days)")

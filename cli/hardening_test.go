@@ -214,3 +214,89 @@ func TestWALStaysBounded(t *testing.T) {
 		t.Fatalf("the WAL reached %d bytes, over its limit of %d", peak, limit)
 	}
 }
+
+// peakRSS is the largest resident set of process pid so far (VmHWM).
+func peakRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			var kb int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(rest), "%d kB", &kb); err != nil {
+				t.Fatal(err)
+			}
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+// TestSeriesReadsKeepMemoryBounded: eight concurrent worst-case series
+// reads, three rounds of each kind, keep the server's peak resident set
+// at or under 512 MiB, measured from this process. The worst cases of the
+// probe: the 20 series of 100,000 points of a run at max_points=100000
+// (84.5 MB of JSON, 676 MB of RSS for one read, 4.44 GB for eight), and
+// one of them named 20 times.
+func TestSeriesReadsKeepMemoryBounded(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	p := startProcess(t, dir, durabilityEnv)
+	token := signedIn(t, p, dir, "reader@lab.org", "reviewer")
+	ctx := context.Background()
+	code, body, err := call(ctx, "POST", p.base+"/api/runs", token, []byte(`{"project":"mem","external_id":"big"}`))
+	if err != nil || code != 201 {
+		t.Fatalf("create: %d %s %v", code, body, err)
+	}
+	var run struct{ ID string }
+	if err := json.Unmarshal(body, &run); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for i := range 20 {
+		name := fmt.Sprintf("s%02d", i)
+		names = append(names, name)
+		var b bytes.Buffer
+		fmt.Fprintf(&b, `{%q:[`, name)
+		for step := range 100_000 {
+			if step > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "[%d,%g]", step, float64(step%997)/997+float64(i))
+		}
+		b.WriteString("]}")
+		if code, body, err := call(ctx, "POST", p.base+"/api/runs/"+run.ID+"/series", token, b.Bytes()); err != nil || code != 200 {
+			t.Fatalf("series %s: %d %s %v", name, code, body, err)
+		}
+	}
+	before := peakRSS(t, p.cmd.Process.Pid)
+	queries := map[string]string{
+		"20 series":             "max_points=100000&names=" + strings.Join(names, ","),
+		"one series 20 times":   "max_points=100000" + strings.Repeat("&name=s00", 20),
+		"20 series, with times": "max_points=100000&x=time&names=" + strings.Join(names, ","),
+	}
+	for label, q := range queries {
+		for range 3 {
+			var wg sync.WaitGroup
+			var bytesRead atomic.Int64
+			for range 8 {
+				wg.Go(func() {
+					code, body, err := call(ctx, "GET", p.base+"/api/runs/"+run.ID+"/series?"+q, token, nil)
+					if err != nil || code != 200 {
+						t.Errorf("%s: %d %.200s %v", label, code, body, err)
+					}
+					bytesRead.Add(int64(len(body)))
+				})
+			}
+			wg.Wait()
+			t.Logf("%s: 8 reads, %d bytes each", label, bytesRead.Load()/8)
+		}
+	}
+	peak := peakRSS(t, p.cmd.Process.Pid)
+	t.Logf("peak RSS %d MiB (after ingest %d MiB)", peak>>20, before>>20)
+	if peak > 512<<20 {
+		t.Fatalf("peak RSS %d MiB, over 512 MiB", peak>>20)
+	}
+}

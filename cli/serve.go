@@ -94,7 +94,7 @@ func (a *app) serve(ctx context.Context, cfg *Config, configFile string) error {
 			"and anyone on the network path can steal sessions; use HTTPS")
 	}
 
-	review := runs.New(database, runs.Config{StaleAfter: cfg.Runs.StaleAfter}, logger.With("component", "runs"), nil)
+	review := runs.New(database, runsConfig(cfg), logger.With("component", "runs"), nil)
 	handler, err := server.New(logger, server.Options{
 		Version:              a.Build.Version,
 		TrustedProxies:       cfg.Server.TrustedProxies,
@@ -251,6 +251,12 @@ func openStore(ctx context.Context, cfg *Config, logger *slog.Logger, server boo
 		WALMaxBytes:    cfg.SQLite.WALMaxBytes,
 		Logger:         logger,
 	})
+}
+
+// runsConfig maps the configuration onto the runs service's settings.
+func runsConfig(cfg *Config) runs.Config {
+	return runs.Config{StaleAfter: cfg.Runs.StaleAfter, SeriesReadMaxPoints: cfg.Runs.SeriesReadMaxPoints,
+		SeriesReadPointsInFlight: cfg.Runs.SeriesReadPointsInFlight}
 }
 
 // authConfig maps the configuration onto the auth service's settings.

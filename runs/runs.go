@@ -17,6 +17,8 @@ import (
 	"slices"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"labreview/db"
 )
 
@@ -36,10 +38,26 @@ type Config struct {
 	// StaleAfter: a running run without a sign of life for this long is
 	// shown as stale.
 	StaleAfter time.Duration
+	// SeriesReadMaxPoints caps the points of one series answer, all its
+	// series together (0: DefaultSeriesReadMaxPoints).
+	SeriesReadMaxPoints int
+	// SeriesReadPointsInFlight caps the points all series reads of this
+	// instance may be answering at once (0: DefaultSeriesReadPointsInFlight).
+	SeriesReadPointsInFlight int
 }
 
-// DefaultStaleAfter is runs.stale_after when unset.
-const DefaultStaleAfter = 5 * time.Minute
+// Defaults of Config.
+const (
+	// DefaultStaleAfter is runs.stale_after when unset.
+	DefaultStaleAfter = 5 * time.Minute
+	// DefaultSeriesReadMaxPoints is runs.series_read_max_points when unset:
+	// one series at the largest max_points, or its share for each of
+	// several.
+	DefaultSeriesReadMaxPoints = 100_000
+	// DefaultSeriesReadPointsInFlight is runs.series_read_points_in_flight
+	// when unset: four answers of the largest size at once.
+	DefaultSeriesReadPointsInFlight = 400_000
+)
 
 // StatusStale is the status shown for a running run whose job has gone
 // quiet; it is never stored.
@@ -65,6 +83,9 @@ var (
 	ErrProject = errors.New("runs: the token is not allowed for this project")
 	// ErrNotDeleted: restoring a run that is not deleted.
 	ErrNotDeleted = errors.New("runs: the run is not deleted")
+	// ErrBusy: the expensive work asked for (series points to read) did
+	// not get its turn in time; worth retrying.
+	ErrBusy = errors.New("runs: busy")
 )
 
 // InputError is invalid client input, naming the field.
@@ -101,6 +122,8 @@ type Service struct {
 	cfg Config
 	log *slog.Logger
 	now func() time.Time
+	// reading holds the points series reads are answering (see ReadSeries).
+	reading *semaphore.Weighted
 }
 
 // New builds the service; now may be nil (time.Now).
@@ -111,7 +134,16 @@ func New(store Store, cfg Config, logger *slog.Logger, now func() time.Time) *Se
 	if cfg.StaleAfter <= 0 {
 		cfg.StaleAfter = DefaultStaleAfter
 	}
-	return &Service{db: store, cfg: cfg, log: logger, now: now}
+	if cfg.SeriesReadMaxPoints <= 0 {
+		cfg.SeriesReadMaxPoints = DefaultSeriesReadMaxPoints
+	}
+	if cfg.SeriesReadPointsInFlight <= 0 {
+		cfg.SeriesReadPointsInFlight = DefaultSeriesReadPointsInFlight
+	}
+	// A single answer must always fit.
+	cfg.SeriesReadPointsInFlight = max(cfg.SeriesReadPointsInFlight, cfg.SeriesReadMaxPoints)
+	return &Service{db: store, cfg: cfg, log: logger, now: now,
+		reading: semaphore.NewWeighted(int64(cfg.SeriesReadPointsInFlight))}
 }
 
 // ShownStatus is the status a reader sees: the stored one, or stale for a

@@ -4,7 +4,12 @@ package server
 // commit 5004d06): each fails on that commit.
 
 import (
+	"context"
+	"math"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,5 +94,108 @@ func TestRefusedSetupGuessesWriteNothing(t *testing.T) {
 	c, err := srv.db.CounterState(t.Context(), "setup:192.0.2.1", time.Now())
 	if err != nil || c.Failures != 11 {
 		t.Fatalf("the setup counter is %d after 10 guesses and 30 refusals, want 11 (%v)", c.Failures, err)
+	}
+}
+
+// seriesFixture is a run of the runs fixture (on SQLite) with two series
+// of 100,000 points each, loss and acc.
+func seriesFixture(t *testing.T, store db.Store) (*runsFixture, string) {
+	t.Helper()
+	f := newRunsFixture(t, store)
+	tok := f.tokens["rw"]
+	run := f.create(t, tok, `{"project":"p1","external_id":"long"}`, 201)["id"].(string)
+	for _, name := range []string{"loss", "acc"} {
+		rec := f.srv.do(jsonReq("POST", "/api/runs/"+run+"/series", tok, pointsJSON(map[string][][2]string{name: wave(0, 100_000)})))
+		if rec.Code != 200 {
+			t.Fatalf("series %s: %d %s", name, rec.Code, rec.Body)
+		}
+	}
+	return f, run
+}
+
+// TestSeriesReadCostIsBounded: one series named 20 times is read once, and
+// the points of one answer are capped in total (100,000 by default), not
+// per series: two series at max_points=100000 get 50,000 each.
+func TestSeriesReadCostIsBounded(t *testing.T) {
+	f, run := seriesFixture(t, dbtest.SQLite(t))
+	get := func(query string) (page struct {
+		seriesPage
+		MaxPoints int `json:"max_points"`
+	}) {
+		t.Helper()
+		rec := f.srv.do(request{path: "/api/runs/" + run + "/series?" + query, headers: bearer(f.viewer.access)})
+		if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json; charset=utf-8" {
+			t.Fatalf("%s: %d %q %.300s", query, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+		}
+		mustJSON(t, rec.Body.Bytes(), &page)
+		return page
+	}
+	repeated := "max_points=100000" + strings.Repeat("&name=loss", 20)
+	page := get(repeated)
+	if len(page.Series) != 1 || len(page.Series[0].Points) != 100_000 || page.Series[0].Downsampled || page.MaxPoints != 100_000 {
+		t.Fatalf("loss named 20 times: %d series, max_points %d", len(page.Series), page.MaxPoints)
+	}
+	page = get("max_points=100000&names=loss,acc,loss&name=acc")
+	total := 0
+	for _, s := range page.Series {
+		total += len(s.Points)
+		if !s.Downsampled || s.WindowCount != 100_000 || len(s.Points) > 50_000 {
+			t.Fatalf("%s: %d points of %d, downsampled %v", s.Name, len(s.Points), s.WindowCount, s.Downsampled)
+		}
+	}
+	if len(page.Series) != 2 || total > 100_000 || page.MaxPoints != 50_000 {
+		t.Fatalf("two series at max_points=100000: %d series, %d points in all, max_points %d", len(page.Series), total, page.MaxPoints)
+	}
+	// A small read keeps its max_points, and the points are exact.
+	page = get("max_points=2000&name=loss&from=10&to=19")
+	if len(page.Series) != 1 || len(page.Series[0].Points) != 10 || page.MaxPoints != 2000 ||
+		page.Series[0].Points[0][0] != float64(10) || page.Series[0].Points[0][1] != math.Sin(10.0/300) {
+		t.Fatalf("a small window: %+v", page)
+	}
+}
+
+// blockingChunks holds every chunk read until gate closes, counting the
+// reads that got that far.
+type blockingChunks struct {
+	db.Store
+	gate    chan struct{}
+	entered atomic.Int32
+}
+
+func (b *blockingChunks) Chunks(ctx context.Context, runID, name string, firstSteps []int64) ([]db.Chunk, error) {
+	b.entered.Add(1)
+	<-b.gate
+	return b.Store.Chunks(ctx, runID, name, firstSteps)
+}
+
+// TestSeriesReadsAreBoundedTogether: reads answer at most 400,000 points
+// at once (runs.series_read_points_in_flight): of eight reads of 100,000
+// points each, four read chunks while the others wait their turn, and all
+// are answered once the first ones finish.
+func TestSeriesReadsAreBoundedTogether(t *testing.T) {
+	store := &blockingChunks{Store: dbtest.SQLite(t), gate: make(chan struct{})}
+	close(store.gate)
+	f, run := seriesFixture(t, store)
+	store.gate = make(chan struct{})
+	store.entered.Store(0)
+	var wg sync.WaitGroup
+	codes := make([]int, 8)
+	for i := range codes {
+		wg.Go(func() {
+			codes[i] = f.srv.do(request{path: "/api/runs/" + run + "/series?max_points=100000&name=loss", headers: bearer(f.viewer.access)}).Code
+		})
+	}
+	time.Sleep(time.Second)
+	if n := store.entered.Load(); n != 4 {
+		close(store.gate)
+		wg.Wait()
+		t.Fatalf("%d of 8 full-resolution reads ran at once, want 4", n)
+	}
+	close(store.gate)
+	wg.Wait()
+	for i, c := range codes {
+		if c != 200 {
+			t.Fatalf("read %d: %d", i, c)
+		}
 	}
 }
