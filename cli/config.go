@@ -94,16 +94,19 @@ type ThrottleConfig struct {
 
 // ServerConfig configures the HTTP server.
 type ServerConfig struct {
-	Addr              string        `mapstructure:"addr"`
-	PublicURL         string        `mapstructure:"public_url"`
-	TrustedProxies    []string      `mapstructure:"trusted_proxies"`
-	TLS               TLSConfig     `mapstructure:"tls"`
-	MaxBodyBytes      int64         `mapstructure:"max_body_bytes"`
-	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
-	ReadTimeout       time.Duration `mapstructure:"read_timeout"`
-	WriteTimeout      time.Duration `mapstructure:"write_timeout"`
-	IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
-	ShutdownTimeout   time.Duration `mapstructure:"shutdown_timeout"`
+	Addr           string    `mapstructure:"addr"`
+	PublicURL      string    `mapstructure:"public_url"`
+	TrustedProxies []string  `mapstructure:"trusted_proxies"`
+	TLS            TLSConfig `mapstructure:"tls"`
+	MaxBodyBytes   int64     `mapstructure:"max_body_bytes"`
+	// SeriesBodyBufferBytes bounds the memory of series batches being
+	// received or waiting for an ingest slot.
+	SeriesBodyBufferBytes int64         `mapstructure:"series_body_buffer_bytes"`
+	ReadHeaderTimeout     time.Duration `mapstructure:"read_header_timeout"`
+	ReadTimeout           time.Duration `mapstructure:"read_timeout"`
+	WriteTimeout          time.Duration `mapstructure:"write_timeout"`
+	IdleTimeout           time.Duration `mapstructure:"idle_timeout"`
+	ShutdownTimeout       time.Duration `mapstructure:"shutdown_timeout"`
 }
 
 // TLSConfig enables native HTTPS when both files are set.
@@ -138,6 +141,7 @@ var defaults = map[string]any{
 	"server.tls.cert_file":                "",
 	"server.tls.key_file":                 "",
 	"server.max_body_bytes":               int64(1 << 20),
+	"server.series_body_buffer_bytes":     int64(server.DefaultSeriesBodyBuffer),
 	"server.read_header_timeout":          10 * time.Second,
 	"server.read_timeout":                 30 * time.Second,
 	"server.write_timeout":                60 * time.Second,
@@ -263,6 +267,10 @@ func (c *Config) validate() error {
 	}
 	if c.Server.MaxBodyBytes <= 0 {
 		return errors.New("server.max_body_bytes: must be a positive number of bytes")
+	}
+	if c.Server.SeriesBodyBufferBytes < server.SeriesBodyLimit {
+		return fmt.Errorf("server.series_body_buffer_bytes: must be at least %d (one series batch of the largest size; default %d)",
+			server.SeriesBodyLimit, server.DefaultSeriesBodyBuffer)
 	}
 	for key, d := range map[string]time.Duration{
 		"server.read_header_timeout":       c.Server.ReadHeaderTimeout,

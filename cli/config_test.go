@@ -37,7 +37,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatalf("defaults do not validate: %v", err)
 	}
 	want := Config{
-		Server: ServerConfig{Addr: ":8080", TrustedProxies: []string{}, MaxBodyBytes: 1 << 20,
+		Server: ServerConfig{Addr: ":8080", TrustedProxies: []string{}, MaxBodyBytes: 1 << 20, SeriesBodyBufferBytes: 64 << 20,
 			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute,
 			IdleTimeout: 2 * time.Minute, ShutdownTimeout: 20 * time.Second},
 		MongoDB: MongoDBConfig{Database: "labreview", ConnectTimeout: 5 * time.Second, ServerSelectionTimeout: 5 * time.Second},

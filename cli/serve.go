@@ -96,10 +96,11 @@ func (a *app) serve(ctx context.Context, cfg *Config, configFile string) error {
 
 	review := runs.New(database, runsConfig(cfg), logger.With("component", "runs"), nil)
 	handler, err := server.New(logger, server.Options{
-		Version:              a.Build.Version,
-		TrustedProxies:       cfg.Server.TrustedProxies,
-		MaxBodyBytes:         cfg.Server.MaxBodyBytes,
-		AllowInsecureCookies: cfg.Auth.AllowInsecureCookies,
+		Version:               a.Build.Version,
+		TrustedProxies:        cfg.Server.TrustedProxies,
+		MaxBodyBytes:          cfg.Server.MaxBodyBytes,
+		SeriesBodyBufferBytes: cfg.Server.SeriesBodyBufferBytes,
+		AllowInsecureCookies:  cfg.Auth.AllowInsecureCookies,
 	}, database, authn, review, a.UI)
 	if err != nil {
 		return err

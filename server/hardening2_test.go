@@ -5,7 +5,11 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"math"
+	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -196,6 +200,59 @@ func TestSeriesReadsAreBoundedTogether(t *testing.T) {
 	for i, c := range codes {
 		if c != 200 {
 			t.Fatalf("read %d: %d", i, c)
+		}
+	}
+}
+
+// TestSlowSeriesBodyHoldsNoSlot: batches whose bodies trickle in (more of
+// them than the server has ingest slots) do not keep another job's batch
+// waiting: bodies are received before they take a slot. The slow ones are
+// stored too once their bodies are complete.
+func TestSlowSeriesBodyHoldsNoSlot(t *testing.T) {
+	f := newRunsFixture(t, dbtest.SQLite(t))
+	tok := f.tokens["rw"]
+	run := f.create(t, tok, `{"project":"p1","external_id":"slow"}`, 201)["id"].(string)
+	path := "/api/runs/" + run + "/series"
+	slow := max(1, runtime.GOMAXPROCS(0)/2) + 1
+	var wg sync.WaitGroup
+	writers := make([]*io.PipeWriter, slow)
+	codes := make([]int, slow)
+	for i := range slow {
+		pr, pw := io.Pipe()
+		writers[i] = pw
+		req := httptest.NewRequest("POST", path, pr)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		wg.Go(func() {
+			rec := httptest.NewRecorder()
+			f.srv.handler.ServeHTTP(rec, req)
+			_ = pr.Close() // a handler that gave up leaves no writer waiting
+			codes[i] = rec.Code
+		})
+		go func() { _, _ = fmt.Fprintf(pw, `{"slow%d":[[0,1],[1,`, i) }()
+	}
+	time.Sleep(200 * time.Millisecond)
+	fast := make(chan int, 1)
+	go func() { fast <- f.srv.do(jsonReq("POST", path, tok, `{"fast":[[0,1],[1,2]]}`)).Code }()
+	select {
+	case code := <-fast:
+		if code != 200 {
+			t.Errorf("the fast batch: %d", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the fast batch waited 5 s behind batches still being sent")
+		defer func() { <-fast }()
+	}
+	for _, pw := range writers {
+		go func() {
+			_, _ = io.WriteString(pw, "2]]}")
+			_ = pw.Close()
+		}()
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != 200 {
+			t.Errorf("slow batch %d: %d", i, c)
 		}
 	}
 }

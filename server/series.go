@@ -169,6 +169,14 @@ func (s *Server) handleSeriesAppend(c *gin.Context) {
 		s.writeError(c, errUnsupportedMediaType)
 		return
 	}
+	// The body first (series_body.go), then the slot: a slow sender must
+	// not hold the slot while its bytes trickle in.
+	body, err := s.seriesBodies.receive(c.Request.Context(), c.Request.Body, ingestWait)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	defer body.release()
 	wait := time.NewTimer(ingestWait)
 	defer wait.Stop()
 	select {
@@ -181,7 +189,7 @@ func (s *Server) handleSeriesAppend(c *gin.Context) {
 		s.writeError(c, errIngestBusy)
 		return
 	}
-	batch, times, err := parseSeriesBody(c.Request.Body)
+	batch, times, err := parseSeriesBody(body.reader())
 	if err != nil {
 		s.writeError(c, err)
 		return

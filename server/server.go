@@ -32,6 +32,9 @@ type Options struct {
 	// AllowInsecureCookies lets the refresh cookie be set without Secure
 	// over plain HTTP to a non-localhost host (a closed lab network).
 	AllowInsecureCookies bool
+	// SeriesBodyBufferBytes bounds the memory of series batches being
+	// received or waiting for their turn (0: DefaultSeriesBodyBuffer).
+	SeriesBodyBufferBytes int64
 }
 
 // Database is what the HTTP layer needs from the store.
@@ -50,9 +53,11 @@ type Server struct {
 	ui      *spa
 	proxies []netip.Prefix
 	csrf    *http.CrossOriginProtection
-	sampled *sampledLog                  // repeated operational messages, at most one per 10 s
-	ingest  chan struct{}                // turns of series batches (newIngestSlots)
-	perms   map[string]policy.Permission // the route table: "METHOD /path" → permission
+	sampled *sampledLog   // repeated operational messages, at most one per 10 s
+	ingest  chan struct{} // turns of series batches (newIngestSlots)
+	// seriesBodies holds series batches while they arrive (series_body.go).
+	seriesBodies *bodyBuffer
+	perms        map[string]policy.Permission // the route table: "METHOD /path" → permission
 }
 
 // New builds the HTTP handler. ui is the built web UI (the contents of
@@ -74,13 +79,17 @@ func newServer(logger *slog.Logger, opts Options, database Database, authn *auth
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20
 	}
+	if opts.SeriesBodyBufferBytes <= 0 {
+		opts.SeriesBodyBufferBytes = DefaultSeriesBodyBuffer
+	}
 	site, err := newSPA(ui)
 	if err != nil {
 		return nil, nil, fmt.Errorf("server: load web UI: %w", err)
 	}
 	s := &Server{log: logger, opts: opts, db: database, auth: authn, runs: review, ui: site, proxies: proxies,
 		csrf: http.NewCrossOriginProtection(), sampled: newSampledLog(10 * time.Second),
-		ingest: newIngestSlots(), perms: map[string]policy.Permission{}}
+		ingest: newIngestSlots(), perms: map[string]policy.Permission{},
+		seriesBodies: newBodyBuffer(opts.SeriesBodyBufferBytes, max(opts.MaxBodyBytes, seriesBodyLimit))}
 
 	gin.SetMode(gin.ReleaseMode)
 	engine := gin.New()
