@@ -53,6 +53,12 @@ type RunsConfig struct {
 	// SeriesReadPointsInFlight caps the points all series reads of one
 	// instance answer at once.
 	SeriesReadPointsInFlight int `mapstructure:"series_read_points_in_flight"`
+	// MaxSeriesPerRun caps the series of one run.
+	MaxSeriesPerRun int `mapstructure:"max_series_per_run"`
+	// CommentHistoryVersions and CommentHistoryBytes cap the earlier
+	// texts a comment keeps.
+	CommentHistoryVersions int `mapstructure:"comment_history_versions"`
+	CommentHistoryBytes    int `mapstructure:"comment_history_bytes"`
 }
 
 // AuditConfig configures the audit log.
@@ -176,6 +182,9 @@ var defaults = map[string]any{
 	"runs.stale_after":                    5 * time.Minute,
 	"runs.series_read_max_points":         runs.DefaultSeriesReadMaxPoints,
 	"runs.series_read_points_in_flight":   runs.DefaultSeriesReadPointsInFlight,
+	"runs.max_series_per_run":             runs.DefaultMaxSeriesPerRun,
+	"runs.comment_history_versions":       runs.DefaultCommentHistoryVersions,
+	"runs.comment_history_bytes":          runs.DefaultCommentHistoryBytes,
 }
 
 // envPrefix starts every environment variable that overrides a key:
@@ -308,6 +317,15 @@ func (c *Config) validate() error {
 	}
 	if c.Runs.SeriesReadPointsInFlight < c.Runs.SeriesReadMaxPoints {
 		return errors.New("runs.series_read_points_in_flight: must be at least runs.series_read_max_points (default 400000)")
+	}
+	if n := c.Runs.MaxSeriesPerRun; n < 1 || n > 100_000 {
+		return errors.New("runs.max_series_per_run: must be between 1 and 100000 (default 1000)")
+	}
+	if n := c.Runs.CommentHistoryVersions; n < 1 || n > 1000 {
+		return errors.New("runs.comment_history_versions: must be between 1 and 1000 (default 20)")
+	}
+	if n := c.Runs.CommentHistoryBytes; n < runs.MaxCommentBytes || n > 16<<20 {
+		return fmt.Errorf("runs.comment_history_bytes: must be between %d (one comment) and 16777216 (default 65536)", runs.MaxCommentBytes)
 	}
 	if r := c.Audit.Retention; r != 0 && r < 24*time.Hour {
 		return errors.New("audit.retention: must be at least 24h (or 0 to keep events forever; default 9600h, 400 days)")

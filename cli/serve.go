@@ -256,8 +256,10 @@ func openStore(ctx context.Context, cfg *Config, logger *slog.Logger, server boo
 
 // runsConfig maps the configuration onto the runs service's settings.
 func runsConfig(cfg *Config) runs.Config {
-	return runs.Config{StaleAfter: cfg.Runs.StaleAfter, SeriesReadMaxPoints: cfg.Runs.SeriesReadMaxPoints,
-		SeriesReadPointsInFlight: cfg.Runs.SeriesReadPointsInFlight}
+	r := cfg.Runs
+	return runs.Config{StaleAfter: r.StaleAfter, SeriesReadMaxPoints: r.SeriesReadMaxPoints,
+		SeriesReadPointsInFlight: r.SeriesReadPointsInFlight, MaxSeriesPerRun: r.MaxSeriesPerRun,
+		CommentHistoryVersions: r.CommentHistoryVersions, CommentHistoryBytes: r.CommentHistoryBytes}
 }
 
 // authConfig maps the configuration onto the auth service's settings.

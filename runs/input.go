@@ -351,7 +351,7 @@ func diff(before, after *db.Run) map[string]any {
 		b["status"], a["status"] = before.Status, after.Status
 	}
 	if before.Notes != after.Notes {
-		b["notes"], a["notes"] = truncate(before.Notes, 1024), truncate(after.Notes, 1024)
+		b["notes"], a["notes"] = auditValue(before.Notes), auditValue(after.Notes)
 	}
 	if !slices.Equal(before.Tags, after.Tags) {
 		b["tags"], a["tags"] = stringsAny(before.Tags), stringsAny(after.Tags)
@@ -375,7 +375,7 @@ func diff(before, after *db.Run) map[string]any {
 		ov, oOK := before.Params[k]
 		nv, nOK := after.Params[k]
 		if oOK != nOK || !jsonEqual(ov, nv) {
-			pb[k], pa[k] = jsonAny(ov), jsonAny(nv)
+			pb[k], pa[k] = auditValue(jsonAny(ov)), auditValue(jsonAny(nv))
 		}
 	}
 	if len(pa) > 0 {

@@ -44,6 +44,12 @@ type Config struct {
 	// SeriesReadPointsInFlight caps the points all series reads of this
 	// instance may be answering at once (0: DefaultSeriesReadPointsInFlight).
 	SeriesReadPointsInFlight int
+	// MaxSeriesPerRun caps the series of one run (0: DefaultMaxSeriesPerRun).
+	MaxSeriesPerRun int
+	// CommentHistoryVersions and CommentHistoryBytes cap the earlier texts
+	// a comment keeps (0: the defaults); the oldest go first.
+	CommentHistoryVersions int
+	CommentHistoryBytes    int
 }
 
 // Defaults of Config.
@@ -57,6 +63,13 @@ const (
 	// DefaultSeriesReadPointsInFlight is runs.series_read_points_in_flight
 	// when unset: four answers of the largest size at once.
 	DefaultSeriesReadPointsInFlight = 400_000
+	// DefaultMaxSeriesPerRun is runs.max_series_per_run when unset.
+	DefaultMaxSeriesPerRun = 1000
+	// DefaultCommentHistoryVersions and DefaultCommentHistoryBytes are
+	// runs.comment_history_versions and runs.comment_history_bytes when
+	// unset.
+	DefaultCommentHistoryVersions = 20
+	DefaultCommentHistoryBytes    = 64 << 10
 )
 
 // StatusStale is the status shown for a running run whose job has gone
@@ -87,6 +100,17 @@ var (
 	// not get its turn in time; worth retrying.
 	ErrBusy = errors.New("runs: busy")
 )
+
+// LimitError is a request that would take a stored object past one of
+// its limits (the series of a run): valid in itself, refused as it
+// stands (409).
+type LimitError struct {
+	Field   string
+	Code    string
+	Message string
+}
+
+func (e *LimitError) Error() string { return "runs: " + e.Field + ": " + e.Message }
 
 // InputError is invalid client input, naming the field.
 type InputError struct {
@@ -151,6 +175,15 @@ func New(store Store, cfg Config, logger *slog.Logger, now func() time.Time) *Se
 	}
 	if cfg.SeriesReadPointsInFlight <= 0 {
 		cfg.SeriesReadPointsInFlight = DefaultSeriesReadPointsInFlight
+	}
+	if cfg.MaxSeriesPerRun <= 0 {
+		cfg.MaxSeriesPerRun = DefaultMaxSeriesPerRun
+	}
+	if cfg.CommentHistoryVersions <= 0 {
+		cfg.CommentHistoryVersions = DefaultCommentHistoryVersions
+	}
+	if cfg.CommentHistoryBytes <= 0 {
+		cfg.CommentHistoryBytes = DefaultCommentHistoryBytes
 	}
 	// A single answer must always fit.
 	cfg.SeriesReadPointsInFlight = max(cfg.SeriesReadPointsInFlight, cfg.SeriesReadMaxPoints)

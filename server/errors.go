@@ -101,6 +101,7 @@ func toError(err error) (e *Error, known bool) {
 	var throttled *auth.ThrottledError
 	var input *auth.InputError
 	var runInput *runs.InputError
+	var runLimit *runs.LimitError
 	var queryErr *query.Error
 	switch {
 	case errors.As(err, &apiErr):
@@ -118,6 +119,9 @@ func toError(err error) (e *Error, known bool) {
 	case errors.Is(err, runs.ErrQueryTimeout):
 		return &Error{Status: http.StatusBadRequest, Code: "query_timeout",
 			Message: "The query took longer than 5 seconds. Narrow it: add a project, a status or a param or metric condition."}, true
+	case errors.As(err, &runLimit):
+		return &Error{Status: http.StatusConflict, Code: runLimit.Code, Message: runLimit.Field + ": " + runLimit.Message,
+			Details: []FieldError{{Field: runLimit.Field, Message: runLimit.Message}}}, true
 	case errors.As(err, &runInput):
 		return &Error{Status: http.StatusBadRequest, Code: runInput.Code, Message: runInput.Field + ": " + runInput.Message,
 			Details: []FieldError{{Field: runInput.Field, Message: runInput.Message}}}, true

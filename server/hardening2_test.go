@@ -5,6 +5,9 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -254,5 +257,115 @@ func TestSlowSeriesBodyHoldsNoSlot(t *testing.T) {
 		if c != 200 {
 			t.Errorf("slow batch %d: %d", i, c)
 		}
+	}
+}
+
+// TestCommentHistoryIsCapped: a comment keeps its last 20 earlier texts,
+// and at most 64 KiB of them; 300 edits no longer make a 2.4 MB thread.
+func TestCommentHistoryIsCapped(t *testing.T) {
+	f := newRunsFixture(t, dbtest.SQLite(t))
+	path := "/api/runs/" + f.runP1 + "/comments"
+	var c commentResponse
+	mustJSON(t, f.srv.do(jsonReq("POST", path, f.viewer.access, `{"body":"first"}`)).Body.Bytes(), &c)
+	for i := range 30 {
+		if rec := f.srv.do(jsonReq("PATCH", path+"/"+c.ID, f.viewer.access, `{"body":"edit `+strconv.Itoa(i)+`"}`)); rec.Code != 200 {
+			t.Fatalf("edit %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	thread := func() commentResponse {
+		t.Helper()
+		var out struct{ Comments []commentResponse }
+		mustJSON(t, f.srv.do(request{path: path, headers: bearer(f.viewer.access)}).Body.Bytes(), &out)
+		return out.Comments[0]
+	}
+	h := thread().History
+	if len(h) != 20 || h[0].Body != "edit 9" || h[19].Body != "edit 28" {
+		t.Fatalf("after 30 edits: %d versions kept, oldest %q, newest %q; want 20, edit 9 to edit 28", len(h), h[0].Body, h[len(h)-1].Body)
+	}
+	big := strings.Repeat("x", 8000)
+	for i := range 12 {
+		if rec := f.srv.do(jsonReq("PATCH", path+"/"+c.ID, f.viewer.access, `{"body":"`+strconv.Itoa(i)+big+`"}`)); rec.Code != 200 {
+			t.Fatalf("long edit %d: %d", i, rec.Code)
+		}
+	}
+	size := 0
+	for _, v := range thread().History {
+		size += len(v.Body)
+	}
+	if size > 64<<10 || size < 56<<10 {
+		t.Fatalf("history of long texts: %d bytes, want at most 64 KiB (and close to it)", size)
+	}
+}
+
+// TestSeriesPerRunAreCapped: a run holds at most 1,000 series
+// (runs.max_series_per_run); a batch adding more is refused with 409, and
+// its existing series still take points.
+func TestSeriesPerRunAreCapped(t *testing.T) {
+	f := newRunsFixture(t, dbtest.SQLite(t))
+	tok := f.tokens["rw"]
+	path := "/api/runs/" + f.runP1 + "/series"
+	batch := func(from, to int) string {
+		series := map[string][][2]string{}
+		for i := from; i < to; i++ {
+			series[fmt.Sprintf("s%04d", i)] = [][2]string{{"0", "1"}}
+		}
+		return pointsJSON(series)
+	}
+	for i := 0; i < 1000; i += 100 {
+		if rec := f.srv.do(jsonReq("POST", path, tok, batch(i, i+100))); rec.Code != 200 {
+			t.Fatalf("batch %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	rec := f.srv.do(jsonReq("POST", path, tok, batch(990, 1001)))
+	if rec.Code != 409 || decodeError(t, rec).Error != "too_many_series" {
+		t.Fatalf("the 1,001st series: %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.srv.do(jsonReq("POST", path, tok, batch(900, 1000))); rec.Code != 200 {
+		t.Fatalf("points for existing series: %d %s", rec.Code, rec.Body)
+	}
+	var run struct{ Series []seriesResponse }
+	mustJSON(t, f.srv.do(request{path: "/api/runs/" + f.runP1, headers: bearer(f.viewer.access)}).Body.Bytes(), &run)
+	if len(run.Series) != 1000 {
+		t.Fatalf("the run lists %d series", len(run.Series))
+	}
+}
+
+// TestAuditCapsParamValues: the audit log keeps each changed param, notes
+// and comment text at 1 KiB at most, with the whole value's size and
+// SHA-256; small values stay as they are.
+func TestAuditCapsParamValues(t *testing.T) {
+	f := newRunsFixture(t, dbtest.SQLite(t))
+	tok := f.tokens["rw"]
+	big := strings.Repeat("é", 30_000) // 60,000 bytes
+	run := f.create(t, tok, `{"project":"p1","external_id":"a","params":{"big":"`+big+`","lr":0.1}}`, 201)["id"].(string)
+	if rec := f.srv.do(jsonReq("PATCH", "/api/runs/"+run, tok,
+		`{"params":{"big":"`+big+`!","lr":0.2,"tree":{"leaf":"`+strings.Repeat("y", 5000)+`"}},"notes":"`+strings.Repeat("n", 4000)+`"}`)); rec.Code != 200 {
+		t.Fatalf("patch: %d %s", rec.Code, rec.Body)
+	}
+	events, _, err := f.srv.db.ListAudit(t.Context(), db.AuditFilter{Event: "run_changed"}, 10)
+	if err != nil || len(events) != 1 {
+		t.Fatalf("%d run_changed events: %v", len(events), err)
+	}
+	encoded, _ := json.Marshal(events[0].Details)
+	if len(encoded) > 8<<10 {
+		t.Fatalf("the audit event holds %d bytes of details, want at most 8 KiB", len(encoded))
+	}
+	d := events[0].Details
+	before := d["before"].(map[string]any)["params"].(map[string]any)
+	after := d["after"].(map[string]any)["params"].(map[string]any)
+	capped := after["big"].(map[string]any)
+	sum := sha256.Sum256([]byte(big + "!"))
+	if text := capped["truncated"].(string); len(text) > 1024 || !strings.HasPrefix(big, text) || capped["bytes"] != float64(len(big)+1) ||
+		capped["sha256"] != hex.EncodeToString(sum[:]) {
+		t.Fatalf("the capped param: %d bytes kept, %v, %v", len(text), capped["bytes"], capped["sha256"])
+	}
+	if before["lr"] != 0.1 || after["lr"] != 0.2 || before["tree"] != nil {
+		t.Fatalf("small params: %v %v %v", before["lr"], after["lr"], before["tree"])
+	}
+	if tree := after["tree"].(map[string]any); tree["bytes"] != float64(len(`{"leaf":"`)+5000+2) || !strings.HasPrefix(tree["truncated"].(string), `{"leaf":"yyy`) {
+		t.Fatalf("a capped object: %v", tree["bytes"])
+	}
+	if notes := d["after"].(map[string]any)["notes"].(map[string]any); notes["bytes"] != float64(4000) {
+		t.Fatalf("capped notes: %v", notes)
 	}
 }
