@@ -38,6 +38,9 @@ type Config struct {
 	// AuditRetention is how long audit events are kept; 0 keeps them
 	// forever.
 	AuditRetention time.Duration
+	// MaxTokensPerUser caps a user's active API tokens (0:
+	// DefaultMaxTokensPerUser).
+	MaxTokensPerUser int
 }
 
 // ThrottleConfig bounds failed logins in a fixed window.
@@ -158,6 +161,9 @@ func New(ctx context.Context, cfg Config, store db.Store, logger *slog.Logger, o
 	hasher, err := NewHasher(cfg.Argon2, cfg.HashWorkers, 0)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.MaxTokensPerUser <= 0 {
+		cfg.MaxTokensPerUser = DefaultMaxTokensPerUser
 	}
 	s := &Service{
 		cfg:      cfg,

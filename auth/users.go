@@ -6,12 +6,11 @@ import (
 	"net/mail"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
-	"github.com/mtibben/confusables"
 	"golang.org/x/text/unicode/norm"
 
+	"labreview/auth/lookalike"
 	"labreview/db"
 )
 
@@ -26,30 +25,11 @@ func NormaliseEmail(email string) string {
 	return norm.NFKC.String(strings.ToLower(norm.NFKC.String(strings.TrimSpace(email))))
 }
 
-// emailSkeleton is an address's confusable skeleton (Unicode TR 39): two
-// addresses that render alike (Cyrillic "а" and Latin "a", "ı" and "i",
-// "rn" and "m") have the same skeleton.
-func emailSkeleton(email string) string {
-	return strings.ToLower(confusables.Skeleton(email))
-}
+// emailSkeleton is an address's confusable skeleton (lookalike.Skeleton).
+func emailSkeleton(email string) string { return lookalike.Skeleton(email) }
 
-// hiddenRune reports a character that does not show, or changes how the
-// text around it shows, so that two different strings look the same:
-// default-ignorable and format characters (zero-width space, soft hyphen,
-// BOM, joiners, variation selectors), bidirectional controls (RLO), line
-// and paragraph separators, and spaces other than U+0020 (allowSpace) or
-// none at all.
-func hiddenRune(r rune, allowSpace bool) bool {
-	switch {
-	case r == ' ':
-		return !allowSpace
-	case unicode.IsControl(r),
-		unicode.In(r, unicode.Cf, unicode.Zs, unicode.Zl, unicode.Zp, unicode.Bidi_Control, unicode.Join_Control,
-			unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point, unicode.Noncharacter_Code_Point):
-		return true
-	}
-	return false
-}
+// hiddenRune is lookalike.Hidden.
+func hiddenRune(r rune, allowSpace bool) bool { return lookalike.Hidden(r, allowSpace) }
 
 func validateEmail(email string) error {
 	if email == "" || len(email) > 254 {
@@ -58,7 +38,7 @@ func validateEmail(email string) error {
 	for _, r := range email {
 		// A combining mark left after NFKC has no precomposed letter to
 		// join: it can only decorate another character, unseen.
-		if hiddenRune(r, false) || unicode.In(r, unicode.Mn, unicode.Me) || r == utf8.RuneError {
+		if hiddenRune(r, false) || lookalike.Combining(r) || r == utf8.RuneError {
 			return &InputError{Field: "email", Code: "invalid_email",
 				Message: "must not contain invisible, spacing, combining or direction-changing characters"}
 		}

@@ -82,6 +82,7 @@ type AuthConfig struct {
 	Argon2               Argon2Config   `mapstructure:"argon2"`
 	HashWorkers          int            `mapstructure:"hash_workers"`
 	LoginThrottle        ThrottleConfig `mapstructure:"login_throttle"`
+	MaxTokensPerUser     int            `mapstructure:"max_tokens_per_user"`
 }
 
 // Argon2Config are the password hashing costs.
@@ -178,6 +179,7 @@ var defaults = map[string]any{
 	"auth.login_throttle.window":          15 * time.Minute,
 	"auth.login_throttle.max_per_account": 10,
 	"auth.login_throttle.max_per_ip":      100,
+	"auth.max_tokens_per_user":            auth.DefaultMaxTokensPerUser,
 	"audit.retention":                     400 * 24 * time.Hour,
 	"runs.stale_after":                    5 * time.Minute,
 	"runs.series_read_max_points":         runs.DefaultSeriesReadMaxPoints,
@@ -367,6 +369,8 @@ func (a *AuthConfig) validate() error {
 		return errors.New("auth.hash_workers: must be 0 (automatic) or more")
 	case a.LoginThrottle.MaxPerAccount < 1 || a.LoginThrottle.MaxPerIP < 1:
 		return errors.New("auth.login_throttle: max_per_account and max_per_ip must be at least 1")
+	case a.MaxTokensPerUser < 1 || a.MaxTokensPerUser > 10_000:
+		return errors.New("auth.max_tokens_per_user: must be between 1 and 10000 (default 100)")
 	case strings.TrimSpace(a.Audience) == "":
 		return errors.New("auth.audience: must not be empty")
 	}

@@ -47,7 +47,7 @@ func TestDefaults(t *testing.T) {
 		Auth: AuthConfig{AccessTokenTTL: 5 * time.Minute, RefreshTokenTTL: time.Hour, SessionMaxAge: 168 * time.Hour,
 			RefreshReuseGrace: 10 * time.Second, RefreshPerMinute: 30, JWTAlgorithm: "EdDSA", Audience: "labreview",
 			Argon2:        Argon2Config{MemoryKiB: 47104, Iterations: 2, Parallelism: 1},
-			LoginThrottle: ThrottleConfig{Window: 15 * time.Minute, MaxPerAccount: 10, MaxPerIP: 100}},
+			LoginThrottle: ThrottleConfig{Window: 15 * time.Minute, MaxPerAccount: 10, MaxPerIP: 100}, MaxTokensPerUser: 100},
 		Audit: AuditConfig{Retention: 400 * 24 * time.Hour},
 		Runs: RunsConfig{StaleAfter: 5 * time.Minute, SeriesReadMaxPoints: 100_000, SeriesReadPointsInFlight: 400_000,
 			MaxSeriesPerRun: 1000, CommentHistoryVersions: 20, CommentHistoryBytes: 64 << 10},

@@ -285,6 +285,7 @@ func authConfig(cfg *Config, publicURL string) auth.Config {
 		Issuer:            issuer,
 		Audience:          a.Audience,
 		Argon2:            auth.Argon2Params{MemoryKiB: a.Argon2.MemoryKiB, Iterations: a.Argon2.Iterations, Parallelism: a.Argon2.Parallelism},
+		MaxTokensPerUser:  a.MaxTokensPerUser,
 		HashWorkers:       a.HashWorkers,
 		Throttle: auth.ThrottleConfig{Window: a.LoginThrottle.Window, AccountLimit: a.LoginThrottle.MaxPerAccount,
 			IPLimit: a.LoginThrottle.MaxPerIP},

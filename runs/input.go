@@ -11,6 +11,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
+	"labreview/auth/lookalike"
 	"labreview/db"
 )
 
@@ -63,6 +66,9 @@ func (in NewRun) validate() (*db.Run, error) {
 	r := &db.Run{Metrics: db.Metrics{}, Tags: []string{}, Params: map[string]any{}}
 	var err error
 	if r.Project, err = label("project", in.Project, true); err != nil {
+		return nil, err
+	}
+	if err := checkProjectName(r.Project); err != nil {
 		return nil, err
 	}
 	if r.ExternalID, err = label("external_id", in.ExternalID, false); err != nil {
@@ -221,6 +227,28 @@ func label(field, v string, required bool) (string, error) {
 		return "", invalid(field, "At most %d printable characters, without spaces at either end.", MaxNameLength)
 	}
 	return v, nil
+}
+
+// checkProjectName applies the look-alike rules of emails to a project
+// name (a project is what API tokens are limited to and what people pick
+// runs by): its NFKC form (a fullwidth "ｓ" is not "s" here, it is
+// refused, naming the plain form), no characters that do not show or turn
+// the text around (lookalike.Hidden: zero-width, format, bidirectional
+// controls, variation selectors, spaces other than U+0020), and no
+// combining mark without a letter to join. A new project that looks like
+// an existing one is refused by the service (Create).
+func checkProjectName(name string) error {
+	if !norm.NFKC.IsNormalString(name) {
+		return invalid("project", "Use the plain form of the name, %q (Unicode NFKC).", truncate(norm.NFKC.String(name), 210))
+	}
+	prev := ' '
+	for _, r := range name {
+		if lookalike.Hidden(r, true) || lookalike.Combining(r) && !unicode.In(prev, unicode.L, unicode.M) {
+			return invalid("project", "Project names must not contain invisible, direction-changing or unusual space characters, nor a combining mark without a letter.")
+		}
+		prev = r
+	}
+	return nil
 }
 
 func printable(s string) bool {

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
+	"labreview/auth/lookalike"
 	"labreview/auth/policy"
 	"labreview/db"
 )
@@ -237,6 +238,9 @@ func (s *Service) Create(ctx context.Context, a Actor, in NewRun) (run *db.Run, 
 	if !a.reaches(r.Project) {
 		return nil, false, ErrProject
 	}
+	if err := s.checkNewProject(ctx, r.Project); err != nil {
+		return nil, false, err
+	}
 	now := s.now()
 	r.ID, r.CreatedBy, r.CreatedByToken, r.CreatedAt, r.UpdatedAt, r.Version = db.NewID(), a.UserID, a.TokenID, now, now, 1
 	if r.ExternalID == "" {
@@ -254,6 +258,34 @@ func (s *Service) Create(ctx context.Context, a Actor, in NewRun) (run *db.Run, 
 		s.audit(ctx, a, EventRunCreated, stored, map[string]any{"after": summary(stored)})
 	}
 	return stored, created, nil
+}
+
+// checkNewProject refuses a project name that is new and looks like an
+// existing project's (the same confusable skeleton, Unicode TR 39: Cyrillic
+// "а" for "a", "rn" for "m"), as accounts are refused for look-alike
+// emails. An existing project costs one lookup by name; a new one reads
+// the project list (a lab has tens to hundreds). Two look-alike projects
+// created at the same instant can both pass.
+func (s *Service) checkNewProject(ctx context.Context, name string) error {
+	_, err := s.db.ProjectByName(ctx, name)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, db.ErrNotFound):
+		return err
+	}
+	all, err := s.db.ListProjects(ctx)
+	if err != nil {
+		return err
+	}
+	skeleton := lookalike.Skeleton(name)
+	for _, p := range all {
+		if p.Name != name && lookalike.Skeleton(p.Name) == skeleton {
+			return &LimitError{Field: "project", Code: "project_confusable",
+				Message: fmt.Sprintf("The name looks like the existing project %q (it differs only in look-alike characters). Use that project, or a plainly different name.", p.Name)}
+		}
+	}
+	return nil
 }
 
 // Update applies a patch to a live run.

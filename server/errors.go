@@ -127,6 +127,9 @@ func toError(err error) (e *Error, known bool) {
 			Details: []FieldError{{Field: runInput.Field, Message: runInput.Message}}}, true
 	case errors.Is(err, auth.ErrNoSuchToken):
 		return errNoSuchToken, true
+	case errors.Is(err, auth.ErrTooManyTokens):
+		return &Error{Status: http.StatusConflict, Code: "too_many_tokens",
+			Message: "You hold the most active API tokens one may (auth.max_tokens_per_user). Revoke one you no longer use."}, true
 	case errors.Is(err, runs.ErrBusy):
 		return errSeriesReadBusy, true
 	case errors.Is(err, runs.ErrNotFound):

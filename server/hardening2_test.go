@@ -369,3 +369,95 @@ func TestAuditCapsParamValues(t *testing.T) {
 		t.Fatalf("capped notes: %v", notes)
 	}
 }
+
+// TestJSONInAnotherCharsetIsRefused: a body declared as UTF-16 (or any
+// charset but UTF-8) is refused with 415, not read as UTF-8.
+func TestJSONInAnotherCharsetIsRefused(t *testing.T) {
+	f := newRunsFixture(t, dbtest.SQLite(t))
+	tok := f.tokens["rw"]
+	for _, ct := range []string{"application/json; charset=utf-16", "application/json; charset=UTF-16LE", "application/json;charset=latin1"} {
+		for _, r := range []request{
+			{method: "POST", path: "/api/runs", headers: map[string]string{"Content-Type": ct, "Authorization": "Bearer " + tok}, body: `{"project":"p1","external_id":"cs"}`},
+			{method: "POST", path: "/api/runs/" + f.runP1 + "/series", headers: map[string]string{"Content-Type": ct, "Authorization": "Bearer " + tok}, body: `{"a":[[0,1]]}`},
+			{method: "POST", path: "/api/auth/login", headers: map[string]string{"Content-Type": ct}, body: `{"username":"admin@lab.org","password":"` + adminPW + `"}`},
+		} {
+			if rec := f.srv.do(r); rec.Code != 415 || decodeError(t, rec).Error != "unsupported_media_type" {
+				t.Errorf("%s %s with %q: %d %s", r.method, r.path, ct, rec.Code, rec.Body)
+			}
+		}
+	}
+	for _, ct := range []string{"application/json; charset=utf-8", "application/json; charset=UTF-8", "application/json"} {
+		r := jsonReq("POST", "/api/runs", tok, `{"project":"p1","external_id":"`+ct+`"}`)
+		r.headers["Content-Type"] = ct
+		if rec := f.srv.do(r); rec.Code != 201 {
+			t.Errorf("%q: %d %s", ct, rec.Code, rec.Body)
+		}
+	}
+}
+
+// TestActiveTokensPerUserAreCapped: a user holds at most 100 active API
+// tokens (auth.max_tokens_per_user); revoking one makes room.
+func TestActiveTokensPerUserAreCapped(t *testing.T) {
+	srv := newTestServer(t, Options{}, nil, nil)
+	srv.mustCreateUser(t, "v@lab.org", "Vee", db.RoleViewer, viewerPW)
+	a := srv.login(t, "v@lab.org", viewerPW).access
+	create := func(i int) *httptest.ResponseRecorder {
+		return srv.do(jsonReq("POST", "/api/tokens", a, `{"name":"job `+strconv.Itoa(i)+`","scopes":["runs:read"]}`))
+	}
+	var first struct{ ID string }
+	for i := range 100 {
+		rec := create(i)
+		if rec.Code != 201 {
+			t.Fatalf("token %d: %d %s", i, rec.Code, rec.Body)
+		}
+		if i == 0 {
+			mustJSON(t, rec.Body.Bytes(), &first)
+		}
+	}
+	if rec := create(100); rec.Code != 409 || decodeError(t, rec).Error != "too_many_tokens" {
+		t.Fatalf("the 101st token: %d %s", rec.Code, rec.Body)
+	}
+	if rec := srv.do(jsonReq("DELETE", "/api/tokens/"+first.ID, a, "")); rec.Code != 204 {
+		t.Fatalf("revoke: %d", rec.Code)
+	}
+	if rec := create(101); rec.Code != 201 {
+		t.Fatalf("a token after a revocation: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestProjectNamesFollowTheLookAlikeRules: project names get the rules of
+// email addresses: a new name that looks like an existing project's is
+// refused (409 project_confusable), and so are names in a compatibility
+// form or with characters that do not show (400).
+func TestProjectNamesFollowTheLookAlikeRules(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store db.Store) {
+		f := newRunsFixture(t, store) // has projects p1 and p2
+		tok := f.tokens["rw"]
+		f.create(t, tok, `{"project":"sweep-12","external_id":"a"}`, 201)
+		for label, c := range map[string]struct {
+			project string
+			status  int
+			code    string
+		}{
+			"Cyrillic ѕ":         {"\u0455weep-12", 409, "project_confusable"},
+			"Cyrillic р":         {"\u0440\u0031", 409, "project_confusable"},
+			"fullwidth ｓ":        {"\uff53weep-13", 400, "invalid"},
+			"variation selector": {"sweep-14\ufe0f", 400, "invalid"},
+			"zero-width space":   {"sweep\u200b-15", 400, "invalid"},
+			"lone combining":     {"\u0301sweep-16", 400, "invalid"},
+		} {
+			body, _ := json.Marshal(map[string]string{"project": c.project, "external_id": "b"})
+			rec := f.srv.do(jsonReq("POST", "/api/runs", tok, string(body)))
+			if rec.Code != c.status || decodeError(t, rec).Error != c.code {
+				t.Errorf("%s: %d %s, want %d %s", label, rec.Code, rec.Body, c.status, c.code)
+			}
+		}
+		// Existing projects, and plainly different or accented names, work.
+		for _, p := range []string{"sweep-12", "p1", "sweep-13", "café", "प्रयोग"} {
+			body, _ := json.Marshal(map[string]string{"project": p, "external_id": "c"})
+			if rec := f.srv.do(jsonReq("POST", "/api/runs", tok, string(body))); rec.Code != 201 {
+				t.Errorf("%s: %d %s", p, rec.Code, rec.Body)
+			}
+		}
+	})
+}
