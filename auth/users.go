@@ -281,10 +281,17 @@ func (s *Service) UpdateUser(ctx context.Context, actor string, id string, patch
 			return nil, err
 		}
 	}
+	// Checked at every change, not only when this one disabled or
+	// demoted: a change retried after a failure here still revokes.
+	revoked, err := s.revokeTokensBeyond(ctx, actor, after, client)
+	if err != nil {
+		return nil, err
+	}
 	s.audit(ctx, &db.AuditEvent{Event: EventUserChanged, ActorID: actor, UserID: id, IP: client.IP, UserAgent: client.UserAgent,
 		Details: map[string]any{
-			"before": map[string]any{"role": before.Role, "disabled": before.Disabled, "name": before.Name},
-			"after":  map[string]any{"role": after.Role, "disabled": after.Disabled, "name": after.Name},
+			"before":         map[string]any{"role": before.Role, "disabled": before.Disabled, "name": before.Name},
+			"after":          map[string]any{"role": after.Role, "disabled": after.Disabled, "name": after.Name},
+			"tokens_revoked": revoked,
 		}})
 	return after, nil
 }
@@ -387,8 +394,11 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 }
 
 // ResetPassword sets a user's password (admin or CLI) and ends all their
-// sessions. actor is "" for the CLI.
-func (s *Service) ResetPassword(ctx context.Context, actor string, id string, next string, client ClientInfo) error {
+// sessions; with revokeTokens (the API's and the CLI's default) it also
+// revokes their API tokens: a reset usually means the account was at
+// risk, and a token made by whoever held it would outlive the new
+// password. actor is "" for the CLI.
+func (s *Service) ResetPassword(ctx context.Context, actor string, id string, next string, revokeTokens bool, client ClientInfo) error {
 	user, err := s.db.UserByID(ctx, id)
 	if err != nil {
 		return err
@@ -399,7 +409,15 @@ func (s *Service) ResetPassword(ctx context.Context, actor string, id string, ne
 	if err := s.endUserSessions(ctx, id, "password_reset"); err != nil {
 		return err
 	}
-	s.audit(ctx, &db.AuditEvent{Event: EventPasswordReset, ActorID: actor, UserID: id, IP: client.IP, UserAgent: client.UserAgent})
+	revoked := 0
+	if revokeTokens {
+		if revoked, err = s.revokeUserTokens(ctx, actor, user, RevokedPasswordReset, client,
+			func(*db.APIToken) bool { return false }); err != nil {
+			return err
+		}
+	}
+	s.audit(ctx, &db.AuditEvent{Event: EventPasswordReset, ActorID: actor, UserID: id, IP: client.IP, UserAgent: client.UserAgent,
+		Details: map[string]any{"tokens_revoked": revoked, "tokens_kept": !revokeTokens}})
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"math"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -460,4 +461,127 @@ func TestProjectNamesFollowTheLookAlikeRules(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestTokensAreRevokedNotSuspended: disabling a user revokes their API
+// tokens, a demotion revokes those whose scopes the new role does not
+// grant, and a password reset revokes them all unless the admin keeps
+// them ("revoke_tokens": false); re-enabling or re-promoting brings none
+// back. Each revocation is audited with its reason.
+func TestTokensAreRevokedNotSuspended(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store db.Store) {
+		f := newRunsFixture(t, store)
+		admin, rev := f.admin.access, f.reviewerID
+		works := func(token string) bool {
+			t.Helper()
+			return f.srv.do(request{path: "/api/runs?limit=1", headers: bearer(token)}).Code == 200
+		}
+		newToken := func(body string) string {
+			t.Helper()
+			s := f.srv.login(t, "rev@lab.org", reviewerPW)
+			rec := f.srv.do(jsonReq("POST", "/api/tokens", s.access, body))
+			if rec.Code != 201 {
+				t.Fatalf("token: %d %s", rec.Code, rec.Body)
+			}
+			var out struct{ Token string }
+			mustJSON(t, rec.Body.Bytes(), &out)
+			return out.Token
+		}
+		patch := func(body string) {
+			t.Helper()
+			if rec := f.srv.do(jsonReq("PATCH", "/api/users/"+rev, admin, body)); rec.Code != 200 {
+				t.Fatalf("patch %s: %d %s", body, rec.Code, rec.Body)
+			}
+		}
+		rw, ro := f.tokens["rw"], f.tokens["ro"]
+		patch(`{"role":"viewer"}`)
+		patch(`{"role":"reviewer"}`)
+		if works(rw) || !works(ro) {
+			t.Fatalf("after a demotion and a promotion: read-write token works %v, read token works %v; want false, true", works(rw), works(ro))
+		}
+		patch(`{"disabled":true}`)
+		patch(`{"disabled":false}`)
+		if works(ro) {
+			t.Fatal("a token of a user disabled and enabled again works again")
+		}
+		reset := func(body string) {
+			t.Helper()
+			if rec := f.srv.do(jsonReq("POST", "/api/users/"+rev+"/password", admin, body)); rec.Code != 204 {
+				t.Fatalf("reset %s: %d %s", body, rec.Code, rec.Body)
+			}
+		}
+		after := newToken(`{"name":"after","scopes":["runs:read"]}`)
+		reset(`{"new_password":"` + reviewerPW + `-x1"}`)
+		if works(after) {
+			t.Fatal("a token survived a password reset")
+		}
+		kept := newTokenAs(t, f, reviewerPW+"-x1")
+		reset(`{"new_password":"` + reviewerPW + `-x2","revoke_tokens":false}`)
+		if !works(kept) {
+			t.Fatal("a token kept at a reset (revoke_tokens false) was revoked")
+		}
+		events, _, err := store.ListAudit(t.Context(), db.AuditFilter{Event: "token_revoked"}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reasons := map[string]int{}
+		for _, e := range events {
+			if e.ActorID == "" || e.UserID != rev {
+				t.Fatalf("token_revoked without its actor or owner: %+v", e)
+			}
+			reasons[e.Details["reason"].(string)]++
+		}
+		// The reviewer's tokens rw, rw-p1 and w at the demotion (they hold
+		// runs:write), ro at the disabling, one at the first reset.
+		if reasons["role_changed"] != 3 || reasons["user_disabled"] != 1 || reasons["password_reset"] != 1 {
+			t.Fatalf("token_revoked reasons: %v", reasons)
+		}
+	})
+}
+
+// newTokenAs signs the reviewer in with password and makes a read token.
+func newTokenAs(t *testing.T, f *runsFixture, password string) string {
+	t.Helper()
+	s := f.srv.login(t, "rev@lab.org", password)
+	rec := f.srv.do(jsonReq("POST", "/api/tokens", s.access, `{"name":"kept","scopes":["runs:read"]}`))
+	if rec.Code != 201 {
+		t.Fatalf("token: %d %s", rec.Code, rec.Body)
+	}
+	var out struct{ Token string }
+	mustJSON(t, rec.Body.Bytes(), &out)
+	return out.Token
+}
+
+// TestWriteOnlyTokenReadsNothingBack: a token with runs:write but not
+// runs:read learns from a create (new or idempotent) or a change only the
+// run's id, version and status; a token that may read gets the run.
+func TestWriteOnlyTokenReadsNothingBack(t *testing.T) {
+	f := newRunsFixture(t, dbtest.SQLite(t))
+	secret := `{"project":"p1","external_id":"secret","params":{"key":"hidden"},"notes":"private"}`
+	f.create(t, f.tokens["rw"], secret, 201)
+	keysOf := func(rec *httptest.ResponseRecorder) []string {
+		t.Helper()
+		var m map[string]any
+		mustJSON(t, rec.Body.Bytes(), &m)
+		var keys []string
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		return keys
+	}
+	w := f.tokens["w"]
+	for label, rec := range map[string]*httptest.ResponseRecorder{
+		"idempotent create": f.srv.do(jsonReq("POST", "/api/runs", w, secret)),
+		"new run":           f.srv.do(jsonReq("POST", "/api/runs", w, `{"project":"p1","external_id":"w-new"}`)),
+		"empty patch":       f.srv.do(jsonReq("PATCH", "/api/runs/"+f.runP1, w, `{}`)),
+		"heartbeat":         f.srv.do(jsonReq("PATCH", "/api/runs/"+f.runP1, w, `{"heartbeat":true}`)),
+	} {
+		if rec.Code/100 != 2 || !slices.Equal(keysOf(rec), []string{"id", "status", "version"}) || strings.Contains(rec.Body.String(), "hidden") {
+			t.Errorf("%s with a write-only token: %d %s", label, rec.Code, rec.Body)
+		}
+	}
+	if rec := f.srv.do(jsonReq("PATCH", "/api/runs/"+f.runP1, f.tokens["rw"], `{}`)); !slices.Contains(keysOf(rec), "params") {
+		t.Errorf("a read-write token's patch: %s", rec.Body)
+	}
 }
