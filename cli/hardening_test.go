@@ -6,7 +6,9 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,6 +22,8 @@ import (
 	"time"
 	"unsafe"
 
+	"labreview/auth"
+	"labreview/db"
 	"labreview/db/sqlite"
 )
 
@@ -298,5 +302,144 @@ func TestSeriesReadsKeepMemoryBounded(t *testing.T) {
 	t.Logf("peak RSS %d MiB (after ingest %d MiB)", peak>>20, before>>20)
 	if peak > 512<<20 {
 		t.Fatalf("peak RSS %d MiB, over 512 MiB", peak>>20)
+	}
+}
+
+// exportOf is a store that only exports the given records, to write an
+// export file by hand (as an attacker would).
+type exportOf struct {
+	db.Store
+	records []db.Record
+}
+
+func (e exportOf) Mode() db.Mode { return db.ModeEmbedded }
+
+func (e exportOf) ExportRecords(_ context.Context, emit func(db.Record) error) error {
+	for _, r := range e.records {
+		if err := emit(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeExport writes records as an export file.
+func writeExport(t *testing.T, records ...db.Record) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "file.jsonl")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := db.Export(context.Background(), exportOf{records: records}, f, db.ExportInfo{Version: "attacker"}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestMergeImportTrustsNothingItShouldNot: `import --merge` of a file made
+// to take over the database leaves out its signing key, the live session
+// and API token it brings for the existing admin, its new admin and its
+// look-alike of the admin's email, and says so; it adds the plain new
+// user (and that user's session) and says that too. Named by flags, the
+// key, the session and the new admin are added. A record the API would
+// refuse (an email not in its normal form) fails the whole import.
+func TestMergeImportTrustsNothingItShouldNot(t *testing.T) {
+	in := start(t, nil)
+	const pw = "azure-pelican-harvest-3"
+	if _, err := cli(t, in.dir, pw+"\n", "user", "create", "--email", "admin@lab.test", "--name", "Admin", "--role", "admin", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, sqlite.Options{DataDir: in.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close(ctx)
+	admin, err := store.UserByEmail(ctx, "admin@lab.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasher, err := auth.NewHasher(auth.Argon2Params{MemoryKiB: 19456, Iterations: 2, Parallelism: 1}, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash, err := hasher.Hash(ctx, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	user := func(email, role string) *db.User {
+		return &db.User{ID: db.NewID(), Email: email, Name: "X", Role: role, PasswordHash: hash, CreatedAt: now, UpdatedAt: now, PasswordChangedAt: now}
+	}
+	session := func(uid string) *db.Session {
+		return &db.Session{ID: db.NewID() + "ab", UserID: uid, SecretHash: strings.Repeat("ab", 32), OldHashes: []string{},
+			CreatedAt: now, LastUsedAt: now, IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(24 * time.Hour)}
+	}
+	_, priv, _ := ed25519.GenerateKey(nil)
+	key := &db.SigningKey{ID: "attacker-key", Algorithm: auth.AlgEdDSA, PrivateKey: priv, CreatedAt: now}
+	lookalike, evil, newbie := user("\u0430dmin@lab.test", db.RoleAdmin), user("evil@lab.test", db.RoleAdmin), user("newbie@lab.test", db.RoleViewer)
+	adminSession, newbieSession := session(admin.ID), session(newbie.ID)
+	token := &db.APIToken{ID: db.NewID(), UserID: admin.ID, Name: "job", Hash: strings.Repeat("cd", 32), Hint: "abcd",
+		Scopes: []string{"runs:read", "runs:write"}, Projects: []string{}, CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour)}
+	file := writeExport(t, db.Record{Kind: db.KindSigningKey, Key: key},
+		db.Record{Kind: db.KindUser, User: lookalike}, db.Record{Kind: db.KindUser, User: evil}, db.Record{Kind: db.KindUser, User: newbie},
+		db.Record{Kind: db.KindSession, Session: adminSession}, db.Record{Kind: db.KindSession, Session: newbieSession},
+		db.Record{Kind: db.KindAPIToken, Token: token})
+
+	out, err := cli(t, in.dir, "", "import", "--merge", file)
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	for _, want := range []string{"not imported: signing key attacker-key", "not imported: user " + lookalike.ID,
+		"not imported: user " + evil.ID, "not imported: session " + adminSession.ID, "not imported: API token " + token.ID,
+		"added user newbie@lab.test (viewer", "added session " + newbieSession.ID} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report lacks %q:\n%s", want, out)
+		}
+	}
+	keys, err := store.SigningKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if k.ID == key.ID {
+			t.Error("the file's signing key was added")
+		}
+	}
+	if _, err := store.SessionByID(ctx, adminSession.ID); !errors.Is(err, db.ErrNotFound) {
+		t.Errorf("the file's session for the existing admin: %v", err)
+	}
+	if _, err := store.APITokenByID(ctx, token.ID); !errors.Is(err, db.ErrNotFound) {
+		t.Errorf("the file's token for the existing admin: %v", err)
+	}
+	for email, want := range map[string]int{"\u0430dmin@lab.test": 401, "evil@lab.test": 401, "newbie@lab.test": 200} {
+		if code := formLoginStatus(t, in.base, email, pw); code != want {
+			t.Errorf("sign-in as %s: %d, want %d", email, code, want)
+		}
+	}
+
+	// Named by flags, they come in (the look-alike never does).
+	out, err = cli(t, in.dir, "", "import", "--merge", file, "--with-signing-keys", "--with-sessions", "--with-admin", "evil@lab.test")
+	if err != nil {
+		t.Fatalf("import with flags: %v\n%s", err, out)
+	}
+	for _, want := range []string{"added signing key attacker-key", "added user evil@lab.test (admin", "added session " + adminSession.ID,
+		"not imported: user " + lookalike.ID} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the report with flags lacks %q:\n%s", want, out)
+		}
+	}
+
+	// A record the API would refuse fails the whole import.
+	bad := user("Upper@Lab.test", db.RoleViewer)
+	fine := user("fine@lab.test", db.RoleViewer)
+	out, err = cli(t, in.dir, "", "import", "--merge", writeExport(t, db.Record{Kind: db.KindUser, User: fine}, db.Record{Kind: db.KindUser, User: bad}))
+	if err == nil || !strings.Contains(err.Error(), "line 3") || !strings.Contains(err.Error(), "normal form") {
+		t.Fatalf("a non-normalised email: %v\n%s", err, out)
+	}
+	if _, err := store.UserByEmail(ctx, "fine@lab.test"); !errors.Is(err, db.ErrNotFound) {
+		t.Errorf("a refused file added a user: %v", err)
 	}
 }
