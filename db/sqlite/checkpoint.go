@@ -27,18 +27,27 @@ const checkpointEvery = time.Second
 // page it touched, so a run with many params adds about 1 MB). So after
 // every batch it commits, the writer looks at the WAL's size (a stat, no
 // open), and when it is over half of Options.WALMaxBytes runs a TRUNCATE
-// checkpoint itself (boundWAL): it waits for the readers (at most
-// walBusyTimeout), copies what is left and empties the file, while further
-// writes wait in the queue. Writes thus cannot outrun checkpoints, and the
-// WAL stays under WALMaxBytes as long as one batch adds less than half of
-// it. A read that lasts longer than walBusyTimeout (an export, a backup)
-// keeps the frames it may still read, so the checkpoint cannot finish; it
-// is tried again walRetryAfter later (writes are not held up meanwhile).
+// checkpoint itself (boundWAL): it waits for the readers to leave the WAL,
+// copies what is left and empties the file, while further writes wait in
+// the queue. Writes thus cannot outrun checkpoints.
+//
+// Over half the bound it waits at most walBusyTimeout for the readers (and
+// tries again walRetrySoon later); over three quarters, at most
+// walHardBusyTimeout, holding writes back until the readers are done. The
+// WAL thus stays under the bound as long as one batch of writes adds less
+// than a quarter of it (16 MiB at the default). Only a read longer than
+// that (an export, a backup) keeps frames it may still read; then the
+// checkpoint waits between such attempts from walRetryAfter, doubling up
+// to walRetryMax, so that a long export does not stall the writes it
+// cannot help: the WAL grows while it lasts, and is emptied after.
 const (
 	// DefaultWALMaxBytes is sqlite.wal_max_bytes when unset.
 	DefaultWALMaxBytes = 64 << 20
 	walBusyTimeout     = 250 * time.Millisecond
+	walHardBusyTimeout = 2 * time.Second
+	walRetrySoon       = 100 * time.Millisecond
 	walRetryAfter      = time.Second
+	walRetryMax        = 30 * time.Second
 )
 
 // optimizeFirst and optimizeEvery schedule Optimize: soon after opening (a
@@ -93,6 +102,8 @@ func (s *Store) Optimize(ctx context.Context) error {
 // checkpoint runs one PASSIVE checkpoint. Failures are logged, not fatal:
 // the WAL keeps every commit, and the next checkpoint retries.
 func (s *Store) checkpoint() {
+	s.ckptMu.Lock() // one checkpoint at a time: a second one would find the first's lock and give up
+	defer s.ckptMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var busy, logFrames, copied int
@@ -113,41 +124,55 @@ func (s *Store) walSize() int64 {
 // boundWAL empties the WAL with a TRUNCATE checkpoint when it is over half
 // its bound (see DefaultWALMaxBytes). Only the write goroutine calls it,
 // between batches, on the writer's own connection (whose busy timeout is
-// lowered to walBusyTimeout for it). A reader that held on to the WAL is no
-// failure: it is logged at debug level, and tried again walRetryAfter
-// later.
+// lowered for it). A reader that held on to the WAL is no failure: the
+// checkpoint is tried again later.
 func (s *Store) boundWAL() {
-	if time.Now().Before(s.walRetry) {
-		return
-	}
 	size := s.walSize()
-	if size <= s.walMax/2 {
+	hard := size > s.walMax/4*3
+	switch {
+	case size <= s.walMax/2:
+		return
+	case hard && time.Now().Before(s.walHardRetry):
+		return
+	case !hard && time.Now().Before(s.walRetry):
 		return
 	}
+	busyFor := walBusyTimeout
+	if hard {
+		busyFor = walHardBusyTimeout
+	}
+	s.ckptMu.Lock() // after the checkpointer's PASSIVE run, if one is copying
+	defer s.ckptMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	conn, err := s.w.Conn(ctx)
-	if err != nil {
-		s.log.Warn("emptying the database's WAL failed; retrying", "err", classify(err), "wal_bytes", size)
-		s.walRetry = time.Now().Add(walRetryAfter)
-		return
-	}
-	defer conn.Close()
 	var busy, logFrames, copied int
-	_, err = conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", walBusyTimeout.Milliseconds()))
+	conn, err := s.w.Conn(ctx)
 	if err == nil {
-		err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &copied)
-	}
-	if _, rerr := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds())); err == nil {
-		err = rerr
+		_, err = conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", busyFor.Milliseconds()))
+		if err == nil {
+			err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &copied)
+		}
+		if _, rerr := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds())); err == nil {
+			err = rerr
+		}
+		_ = conn.Close()
 	}
 	switch {
+	case err == nil && busy == 0:
+		s.walBackoff = 0
+		return
 	case err != nil:
 		s.log.Warn("emptying the database's WAL failed; retrying", "err", classify(err), "wal_bytes", size)
-		s.walRetry = time.Now().Add(walRetryAfter)
-	case busy != 0:
-		s.log.Debug("the WAL is over half its limit but a long read holds it; retrying", "wal_bytes", size, "limit", s.walMax)
-		s.walRetry = time.Now().Add(walRetryAfter)
+	case hard:
+		s.log.Warn("the WAL is near its limit but a long read (an export, a backup?) holds it; retrying",
+			"wal_bytes", size, "limit", s.walMax)
+	default:
+		s.log.Debug("the WAL is over half its limit but a read holds it; retrying", "wal_bytes", size, "limit", s.walMax)
+	}
+	s.walRetry = time.Now().Add(walRetrySoon)
+	if hard || err != nil {
+		s.walBackoff = min(max(2*s.walBackoff, walRetryAfter), walRetryMax)
+		s.walHardRetry = time.Now().Add(s.walBackoff)
 	}
 }
 

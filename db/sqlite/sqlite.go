@@ -89,17 +89,22 @@ type Options struct {
 
 // Store is the embedded database. It implements db.Store.
 type Store struct {
-	path         string
-	dataDir      string
-	walMax       int64     // Options.WALMaxBytes
-	walRetry     time.Time // no WAL truncation before (the write goroutine's, boundWAL)
-	w            *sql.DB   // the one writer connection
-	r            *sql.DB   // read-only pool
-	ckpt         *sql.DB   // the checkpointer's connection (checkpoint.go)
-	lock         *os.File
-	log          *slog.Logger
-	writeTimeout time.Duration
-	stmts        sync.Map // *sql.DB → map of prepared statements, see prepared
+	path    string
+	dataDir string
+	walMax  int64 // Options.WALMaxBytes
+	// The write goroutine's state of boundWAL: no truncation before
+	// walRetry, none holding writes back before walHardRetry, and the last
+	// wait after such a truncation was blocked.
+	walRetry, walHardRetry time.Time
+	walBackoff             time.Duration
+	ckptMu                 sync.Mutex // one checkpoint at a time (checkpoint, boundWAL)
+	w                      *sql.DB    // the one writer connection
+	r                      *sql.DB    // read-only pool
+	ckpt                   *sql.DB    // the checkpointer's connection (checkpoint.go)
+	lock                   *os.File
+	log                    *slog.Logger
+	writeTimeout           time.Duration
+	stmts                  sync.Map // *sql.DB → map of prepared statements, see prepared
 	// pendingPrepare holds the statements txExec met unprepared inside a
 	// transaction; the writer prepares them between transactions.
 	pendingPrepare sync.Map
