@@ -31,9 +31,9 @@ const checkpointEvery = time.Second
 // copies what is left and empties the file, while further writes wait in
 // the queue. Writes thus cannot outrun checkpoints.
 //
-// Over half the bound it waits at most walBusyTimeout for the readers (and
-// tries again walRetrySoon later); over three quarters, at most
-// walHardBusyTimeout, holding writes back until the readers are done. The
+// Over half the bound it tries once without waiting for anyone (copying
+// what it can; again walRetrySoon later); over three quarters it waits up
+// to walHardBusyTimeout, holding writes back until the readers are done. The
 // WAL thus stays under the bound as long as one batch of writes adds less
 // than a quarter of it (16 MiB at the default). Only a read longer than
 // that (an export, a backup) keeps frames it may still read; then the
@@ -43,8 +43,8 @@ const checkpointEvery = time.Second
 const (
 	// DefaultWALMaxBytes is sqlite.wal_max_bytes when unset.
 	DefaultWALMaxBytes = 64 << 20
-	walBusyTimeout     = 250 * time.Millisecond
 	walHardBusyTimeout = 2 * time.Second
+	walCheckEvery      = 100 * time.Millisecond
 	walRetrySoon       = 100 * time.Millisecond
 	walRetryAfter      = time.Second
 	walRetryMax        = 30 * time.Second
@@ -63,16 +63,24 @@ func (s *Store) startCheckpointer() {
 	s.ckptStop, s.ckptDone = make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(s.ckptDone)
-		t := time.NewTicker(checkpointEvery)
+		// Every checkpointEvery, and every walCheckEvery while the WAL is
+		// over a quarter of its bound: frames copied here, beside the
+		// writer, are frames the writer's TRUNCATE (boundWAL) need not copy
+		// while writes wait.
+		t := time.NewTicker(walCheckEvery)
 		defer t.Stop()
 		opt := time.NewTimer(optimizeFirst)
 		defer opt.Stop()
+		var last time.Time
 		for {
 			select {
 			case <-s.ckptStop:
 				return
-			case <-t.C:
-				s.checkpoint()
+			case now := <-t.C:
+				if now.Sub(last) >= checkpointEvery || s.walSize() > s.walMax/4 {
+					s.checkpoint()
+					last = now
+				}
 			case <-opt.C:
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 				if err := s.Optimize(ctx); err != nil {
@@ -137,11 +145,17 @@ func (s *Store) boundWAL() {
 	case !hard && time.Now().Before(s.walRetry):
 		return
 	}
-	busyFor := walBusyTimeout
+	// Past half, one try that waits for nobody (it still copies what it
+	// can); past three quarters, after the checkpointer's PASSIVE run if
+	// one is copying, and waiting up to walHardBusyTimeout for readers.
+	var busyFor time.Duration
 	if hard {
 		busyFor = walHardBusyTimeout
+		s.ckptMu.Lock()
+	} else if !s.ckptMu.TryLock() {
+		s.walRetry = time.Now().Add(walRetrySoon)
+		return
 	}
-	s.ckptMu.Lock() // after the checkpointer's PASSIVE run, if one is copying
 	defer s.ckptMu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
