@@ -256,6 +256,9 @@ func (s *Service) ReadSeries(ctx context.Context, a Actor, runID string, q Serie
 		return nil, err
 	}
 	all, clock := userSeries(all)
+	if len(q.Names) > MaxSeriesPerRead {
+		return nil, invalid("names", "Ask for at most %d series at a time.", MaxSeriesPerRead)
+	}
 	var names []string
 	for _, n := range q.Names {
 		if !slices.Contains(names, n) {
