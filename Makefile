@@ -87,6 +87,7 @@ bench: $(BIN)
 	go test -run '^$$' -bench . -benchtime 5s -count 1 -benchmem ./server/
 	go test -run '^$$' -bench 'Hash|Verify' -count 1 ./auth/
 	go test -run '^$$' -bench . -benchtime 3000x -count 1 ./db/sqlite/
+	BIN=$(CURDIR)/$(BIN) go test -run '^$$' -bench 'SeriesReadsWorstCase|RunCreatesWAL' -benchtime 1x -count 1 ./cli/
 	./.ci/bench-load.sh
 	BIN=$(BIN) ./.ci/bench-refresh.sh
 	BIN=$(BIN) ./.ci/bench-process.sh

@@ -16,6 +16,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
+	"labreview/auth/lookalike"
 	"labreview/auth/policy"
 	"labreview/db"
 )
@@ -60,6 +63,12 @@ const (
 // ErrNoSuchToken: the token does not exist, or the caller may not see it.
 var ErrNoSuchToken = errors.New("auth: no such API token")
 
+// ErrTooManyTokens: the user holds Config.MaxTokensPerUser active tokens.
+var ErrTooManyTokens = errors.New("auth: too many active API tokens")
+
+// DefaultMaxTokensPerUser is auth.max_tokens_per_user when unset.
+const DefaultMaxTokensPerUser = 100
+
 // TokenRequest is what a user asks for when creating a token.
 type TokenRequest struct {
 	Name          string
@@ -78,6 +87,13 @@ func (s *Service) CreateAPIToken(ctx context.Context, p *Principal, req TokenReq
 		if !policy.RoleGrants(p.Role, policy.Permission(sc)) {
 			return nil, "", fmt.Errorf("%w: a %s cannot hold the %s scope", ErrForbidden, p.Role, sc)
 		}
+	}
+	// One creation at a time on this instance, so that the count below
+	// cannot be raced past the limit here (creating a token is rare).
+	s.tokenCreateMu.Lock()
+	defer s.tokenCreateMu.Unlock()
+	if err := s.checkTokenCount(ctx, p.UserID); err != nil {
+		return nil, "", err
 	}
 	key, err := s.tokenKey(ctx)
 	if err != nil {
@@ -98,6 +114,26 @@ func (s *Service) CreateAPIToken(ctx context.Context, p *Principal, req TokenReq
 	s.audit(ctx, &db.AuditEvent{Event: EventTokenCreated, ActorID: p.UserID, UserID: p.UserID, SessionID: p.SessionID,
 		IP: client.IP, UserAgent: client.UserAgent, Details: tokenDetails(t)})
 	return t, secret, nil
+}
+
+// checkTokenCount refuses a new token when the user holds
+// Config.MaxTokensPerUser active ones (neither revoked nor expired)
+// already: ErrTooManyTokens.
+func (s *Service) checkTokenCount(ctx context.Context, userID string) error {
+	list, err := s.db.ListAPITokens(ctx, userID)
+	if err != nil {
+		return err
+	}
+	now, active := s.now(), 0
+	for _, t := range list {
+		if t.RevokedAt == nil && now.Before(t.ExpiresAt) {
+			active++
+		}
+	}
+	if active >= s.cfg.MaxTokensPerUser {
+		return ErrTooManyTokens
+	}
+	return nil
 }
 
 func tokenDetails(t *db.APIToken) map[string]any {
@@ -141,9 +177,12 @@ func validateTokenRequest(req *TokenRequest) error {
 	}
 	projects := []string{}
 	for _, pr := range req.Projects {
-		if pr == "" || utf8.RuneCountInString(pr) > maxProjectName || !printable(pr) {
+		// The character rules of project names (runs.checkProjectName): a
+		// name no project can have would never match.
+		if pr == "" || utf8.RuneCountInString(pr) > maxProjectName || !printable(pr) || !norm.NFKC.IsNormalString(pr) ||
+			strings.ContainsFunc(pr, func(r rune) bool { return lookalike.Hidden(r, true) }) {
 			return &InputError{Field: "projects", Code: "invalid",
-				Message: fmt.Sprintf("Project names are 1 to %d printable characters.", maxProjectName)}
+				Message: fmt.Sprintf("Project names are 1 to %d printable characters in their plain (NFKC) form, without invisible ones.", maxProjectName)}
 		}
 		if !slices.Contains(projects, pr) {
 			projects = append(projects, pr)
@@ -349,6 +388,7 @@ func (s *Service) touchToken(ctx context.Context, id string, now time.Time) {
 // tokenState is the per-instance state of API tokens.
 type tokenState struct {
 	apiTokens     *ttlCache[string, db.APIToken] // tokens by hash
+	tokenCreateMu sync.Mutex                     // one token creation at a time (the count limit)
 	tokenKeyMu    sync.Mutex
 	tokenKeyValue []byte
 	tokenKeyAt    time.Time

@@ -38,6 +38,9 @@ type Config struct {
 	// AuditRetention is how long audit events are kept; 0 keeps them
 	// forever.
 	AuditRetention time.Duration
+	// MaxTokensPerUser caps a user's active API tokens (0:
+	// DefaultMaxTokensPerUser).
+	MaxTokensPerUser int
 }
 
 // ThrottleConfig bounds failed logins in a fixed window.
@@ -128,6 +131,7 @@ type Service struct {
 	users    *ttlCache[string, db.User]  // users for Me
 	verified *verifiedCache
 	limiter  *refreshLimiter
+	closed   *closedCounters // throttle counters known to refuse, see closed.go
 	setup    setupToken
 	stop     context.CancelFunc
 	stopped  sync.WaitGroup
@@ -158,6 +162,9 @@ func New(ctx context.Context, cfg Config, store db.Store, logger *slog.Logger, o
 	if err != nil {
 		return nil, err
 	}
+	if cfg.MaxTokensPerUser <= 0 {
+		cfg.MaxTokensPerUser = DefaultMaxTokensPerUser
+	}
 	s := &Service{
 		cfg:      cfg,
 		db:       store,
@@ -169,6 +176,7 @@ func New(ctx context.Context, cfg Config, store db.Store, logger *slog.Logger, o
 		users:    newTTLCache[string, db.User](sessionCheckTTL),
 		verified: newVerifiedCache(),
 		limiter:  newRefreshLimiter(cfg.RefreshPerMinute),
+		closed:   newClosedCounters(),
 		tokenState: tokenState{
 			apiTokens: newTTLCache[string, db.APIToken](sessionCheckTTL),
 			touched:   map[string]time.Time{},

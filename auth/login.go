@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"labreview/db"
@@ -103,8 +104,10 @@ type attempt struct {
 // max_per_ip) passwords are evaluated per window, however many requests
 // arrive at once. An attempt over a limit is refused without evaluating
 // the password (so the right one is refused too until the window ends)
-// and is not given back: the counter then also counts refusals, and its
-// first refusal in a window is audited, once per key.
+// and is not given back; its first refusal in a window is audited, once
+// per key. From then on this instance remembers the counter as closed
+// until its window ends (closedCounters), and refuses without writing
+// anything: a flood of refused sign-ins costs no database write.
 //
 // From a known device of the account (device, see device.go) the first
 // counter is the device's own instead of the account's, with the same
@@ -116,20 +119,22 @@ func (s *Service) reserveAttempt(ctx context.Context, email, device string, clie
 	}
 	a := &attempt{s: s, first: first}
 	now := s.now()
-	limits := []struct {
-		key, kind string
-		limit     int
-	}{{first, kind, s.cfg.Throttle.AccountLimit}, {ipKey(client.IP), "ip", s.cfg.Throttle.IPLimit}}
+	limits := slices.DeleteFunc([]throttleLimit{{first, kind, s.cfg.Throttle.AccountLimit}, {ipKey(client.IP), "ip", s.cfg.Throttle.IPLimit}},
+		func(l throttleLimit) bool { return l.limit <= 0 || l.key == ipKey("") })
+	// A counter known to be closed refuses without a database write.
 	for _, l := range limits {
-		if l.limit <= 0 || l.key == ipKey("") {
-			continue
+		if until, closed := s.closed.closedUntil(l.key, now); closed {
+			return nil, &ThrottledError{RetryAfter: until.Sub(now)}
 		}
+	}
+	for _, l := range limits {
 		c, err := s.db.CountFailure(ctx, l.key, s.cfg.Throttle.Window, now)
 		if err != nil {
 			a.giveBack(ctx)
 			return nil, err
 		}
 		if c.Failures > l.limit {
+			s.closed.close(l.key, c.WindowEnds, now)
 			a.giveBack(ctx) // the counters before this one: nothing is evaluated
 			if c.Failures == l.limit+1 {
 				e := &db.AuditEvent{Event: EventLoginThrottled, IP: client.IP, UserAgent: client.UserAgent,
@@ -144,6 +149,12 @@ func (s *Service) reserveAttempt(ctx context.Context, email, device string, clie
 		a.keys = append(a.keys, l.key)
 	}
 	return a, nil
+}
+
+// throttleLimit is one counter an attempt is counted on.
+type throttleLimit struct {
+	key, kind string
+	limit     int
 }
 
 // giveBack takes the attempt back from every counter: it was not

@@ -82,11 +82,15 @@ func (s *Service) Setup(ctx context.Context, token string, in NewUser, client Cl
 	// before the token is compared (so concurrent guesses cannot race past
 	// the limit), and given back when the token is right.
 	key := setupKey(client.IP)
+	if until, closed := s.closed.closedUntil(key, s.now()); closed { // no write for a known refusal
+		return nil, &ThrottledError{RetryAfter: until.Sub(s.now()), Attempts: "setup attempts"}
+	}
 	c, err := s.db.CountFailure(ctx, key, s.cfg.Throttle.Window, s.now())
 	if err != nil {
 		return nil, err
 	}
 	if c.Failures > setupGuessLimit {
+		s.closed.close(key, c.WindowEnds, s.now())
 		if c.Failures == setupGuessLimit+1 { // once per window and address
 			s.audit(ctx, &db.AuditEvent{Event: EventSetupThrottled, IP: client.IP, UserAgent: client.UserAgent,
 				Details: map[string]any{"window_ends": c.WindowEnds.UTC().Format(time.RFC3339)}})

@@ -6,12 +6,11 @@ import (
 	"net/mail"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
-	"github.com/mtibben/confusables"
 	"golang.org/x/text/unicode/norm"
 
+	"labreview/auth/lookalike"
 	"labreview/db"
 )
 
@@ -26,30 +25,11 @@ func NormaliseEmail(email string) string {
 	return norm.NFKC.String(strings.ToLower(norm.NFKC.String(strings.TrimSpace(email))))
 }
 
-// emailSkeleton is an address's confusable skeleton (Unicode TR 39): two
-// addresses that render alike (Cyrillic "а" and Latin "a", "ı" and "i",
-// "rn" and "m") have the same skeleton.
-func emailSkeleton(email string) string {
-	return strings.ToLower(confusables.Skeleton(email))
-}
+// emailSkeleton is an address's confusable skeleton (lookalike.Skeleton).
+func emailSkeleton(email string) string { return lookalike.Skeleton(email) }
 
-// hiddenRune reports a character that does not show, or changes how the
-// text around it shows, so that two different strings look the same:
-// default-ignorable and format characters (zero-width space, soft hyphen,
-// BOM, joiners, variation selectors), bidirectional controls (RLO), line
-// and paragraph separators, and spaces other than U+0020 (allowSpace) or
-// none at all.
-func hiddenRune(r rune, allowSpace bool) bool {
-	switch {
-	case r == ' ':
-		return !allowSpace
-	case unicode.IsControl(r),
-		unicode.In(r, unicode.Cf, unicode.Zs, unicode.Zl, unicode.Zp, unicode.Bidi_Control, unicode.Join_Control,
-			unicode.Variation_Selector, unicode.Other_Default_Ignorable_Code_Point, unicode.Noncharacter_Code_Point):
-		return true
-	}
-	return false
-}
+// hiddenRune is lookalike.Hidden.
+func hiddenRune(r rune, allowSpace bool) bool { return lookalike.Hidden(r, allowSpace) }
 
 func validateEmail(email string) error {
 	if email == "" || len(email) > 254 {
@@ -58,7 +38,7 @@ func validateEmail(email string) error {
 	for _, r := range email {
 		// A combining mark left after NFKC has no precomposed letter to
 		// join: it can only decorate another character, unseen.
-		if hiddenRune(r, false) || unicode.In(r, unicode.Mn, unicode.Me) || r == utf8.RuneError {
+		if hiddenRune(r, false) || lookalike.Combining(r) || r == utf8.RuneError {
 			return &InputError{Field: "email", Code: "invalid_email",
 				Message: "must not contain invisible, spacing, combining or direction-changing characters"}
 		}
@@ -301,10 +281,17 @@ func (s *Service) UpdateUser(ctx context.Context, actor string, id string, patch
 			return nil, err
 		}
 	}
+	// Checked at every change, not only when this one disabled or
+	// demoted: a change retried after a failure here still revokes.
+	revoked, err := s.revokeTokensBeyond(ctx, actor, after, client)
+	if err != nil {
+		return nil, err
+	}
 	s.audit(ctx, &db.AuditEvent{Event: EventUserChanged, ActorID: actor, UserID: id, IP: client.IP, UserAgent: client.UserAgent,
 		Details: map[string]any{
-			"before": map[string]any{"role": before.Role, "disabled": before.Disabled, "name": before.Name},
-			"after":  map[string]any{"role": after.Role, "disabled": after.Disabled, "name": after.Name},
+			"before":         map[string]any{"role": before.Role, "disabled": before.Disabled, "name": before.Name},
+			"after":          map[string]any{"role": after.Role, "disabled": after.Disabled, "name": after.Name},
+			"tokens_revoked": revoked,
 		}})
 	return after, nil
 }
@@ -407,8 +394,11 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 }
 
 // ResetPassword sets a user's password (admin or CLI) and ends all their
-// sessions. actor is "" for the CLI.
-func (s *Service) ResetPassword(ctx context.Context, actor string, id string, next string, client ClientInfo) error {
+// sessions; with revokeTokens (the API's and the CLI's default) it also
+// revokes their API tokens: a reset usually means the account was at
+// risk, and a token made by whoever held it would outlive the new
+// password. actor is "" for the CLI.
+func (s *Service) ResetPassword(ctx context.Context, actor string, id string, next string, revokeTokens bool, client ClientInfo) error {
 	user, err := s.db.UserByID(ctx, id)
 	if err != nil {
 		return err
@@ -419,7 +409,15 @@ func (s *Service) ResetPassword(ctx context.Context, actor string, id string, ne
 	if err := s.endUserSessions(ctx, id, "password_reset"); err != nil {
 		return err
 	}
-	s.audit(ctx, &db.AuditEvent{Event: EventPasswordReset, ActorID: actor, UserID: id, IP: client.IP, UserAgent: client.UserAgent})
+	revoked := 0
+	if revokeTokens {
+		if revoked, err = s.revokeUserTokens(ctx, actor, user, RevokedPasswordReset, client,
+			func(*db.APIToken) bool { return false }); err != nil {
+			return err
+		}
+	}
+	s.audit(ctx, &db.AuditEvent{Event: EventPasswordReset, ActorID: actor, UserID: id, IP: client.IP, UserAgent: client.UserAgent,
+		Details: map[string]any{"tokens_revoked": revoked, "tokens_kept": !revokeTokens}})
 	return nil
 }
 

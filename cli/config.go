@@ -17,6 +17,8 @@ import (
 
 	"labreview/auth"
 	"labreview/db/mongo"
+	"labreview/db/sqlite"
+	"labreview/runs"
 	"labreview/server"
 )
 
@@ -26,10 +28,18 @@ type Config struct {
 	Server  ServerConfig  `mapstructure:"server"`
 	MongoDB MongoDBConfig `mapstructure:"mongodb"`
 	DataDir string        `mapstructure:"data_dir"`
+	SQLite  SQLiteConfig  `mapstructure:"sqlite"`
 	Log     LogConfig     `mapstructure:"log"`
 	Auth    AuthConfig    `mapstructure:"auth"`
 	Audit   AuditConfig   `mapstructure:"audit"`
 	Runs    RunsConfig    `mapstructure:"runs"`
+}
+
+// SQLiteConfig tunes the embedded database.
+type SQLiteConfig struct {
+	// WALMaxBytes bounds the write-ahead log: past half of it, a TRUNCATE
+	// checkpoint empties it.
+	WALMaxBytes int64 `mapstructure:"wal_max_bytes"`
 }
 
 // RunsConfig configures the review domain.
@@ -37,6 +47,18 @@ type RunsConfig struct {
 	// StaleAfter: a running run without a heartbeat for this long is shown
 	// as stale.
 	StaleAfter time.Duration `mapstructure:"stale_after"`
+	// SeriesReadMaxPoints caps the points of one series answer, all its
+	// series together.
+	SeriesReadMaxPoints int `mapstructure:"series_read_max_points"`
+	// SeriesReadPointsInFlight caps the points all series reads of one
+	// instance answer at once.
+	SeriesReadPointsInFlight int `mapstructure:"series_read_points_in_flight"`
+	// MaxSeriesPerRun caps the series of one run.
+	MaxSeriesPerRun int `mapstructure:"max_series_per_run"`
+	// CommentHistoryVersions and CommentHistoryBytes cap the earlier
+	// texts a comment keeps.
+	CommentHistoryVersions int `mapstructure:"comment_history_versions"`
+	CommentHistoryBytes    int `mapstructure:"comment_history_bytes"`
 }
 
 // AuditConfig configures the audit log.
@@ -60,6 +82,7 @@ type AuthConfig struct {
 	Argon2               Argon2Config   `mapstructure:"argon2"`
 	HashWorkers          int            `mapstructure:"hash_workers"`
 	LoginThrottle        ThrottleConfig `mapstructure:"login_throttle"`
+	MaxTokensPerUser     int            `mapstructure:"max_tokens_per_user"`
 }
 
 // Argon2Config are the password hashing costs.
@@ -78,16 +101,19 @@ type ThrottleConfig struct {
 
 // ServerConfig configures the HTTP server.
 type ServerConfig struct {
-	Addr              string        `mapstructure:"addr"`
-	PublicURL         string        `mapstructure:"public_url"`
-	TrustedProxies    []string      `mapstructure:"trusted_proxies"`
-	TLS               TLSConfig     `mapstructure:"tls"`
-	MaxBodyBytes      int64         `mapstructure:"max_body_bytes"`
-	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
-	ReadTimeout       time.Duration `mapstructure:"read_timeout"`
-	WriteTimeout      time.Duration `mapstructure:"write_timeout"`
-	IdleTimeout       time.Duration `mapstructure:"idle_timeout"`
-	ShutdownTimeout   time.Duration `mapstructure:"shutdown_timeout"`
+	Addr           string    `mapstructure:"addr"`
+	PublicURL      string    `mapstructure:"public_url"`
+	TrustedProxies []string  `mapstructure:"trusted_proxies"`
+	TLS            TLSConfig `mapstructure:"tls"`
+	MaxBodyBytes   int64     `mapstructure:"max_body_bytes"`
+	// SeriesBodyBufferBytes bounds the memory of series batches being
+	// received or waiting for an ingest slot.
+	SeriesBodyBufferBytes int64         `mapstructure:"series_body_buffer_bytes"`
+	ReadHeaderTimeout     time.Duration `mapstructure:"read_header_timeout"`
+	ReadTimeout           time.Duration `mapstructure:"read_timeout"`
+	WriteTimeout          time.Duration `mapstructure:"write_timeout"`
+	IdleTimeout           time.Duration `mapstructure:"idle_timeout"`
+	ShutdownTimeout       time.Duration `mapstructure:"shutdown_timeout"`
 }
 
 // TLSConfig enables native HTTPS when both files are set.
@@ -122,6 +148,7 @@ var defaults = map[string]any{
 	"server.tls.cert_file":                "",
 	"server.tls.key_file":                 "",
 	"server.max_body_bytes":               int64(1 << 20),
+	"server.series_body_buffer_bytes":     int64(server.DefaultSeriesBodyBuffer),
 	"server.read_header_timeout":          10 * time.Second,
 	"server.read_timeout":                 30 * time.Second,
 	"server.write_timeout":                60 * time.Second,
@@ -132,6 +159,7 @@ var defaults = map[string]any{
 	"mongodb.connect_timeout":             5 * time.Second,
 	"mongodb.server_selection_timeout":    5 * time.Second,
 	"data_dir":                            "./data",
+	"sqlite.wal_max_bytes":                int64(sqlite.DefaultWALMaxBytes),
 	"log.level":                           "info",
 	"log.format":                          "text",
 	"auth.access_token_ttl":               5 * time.Minute,
@@ -151,8 +179,14 @@ var defaults = map[string]any{
 	"auth.login_throttle.window":          15 * time.Minute,
 	"auth.login_throttle.max_per_account": 10,
 	"auth.login_throttle.max_per_ip":      100,
+	"auth.max_tokens_per_user":            auth.DefaultMaxTokensPerUser,
 	"audit.retention":                     400 * 24 * time.Hour,
 	"runs.stale_after":                    5 * time.Minute,
+	"runs.series_read_max_points":         runs.DefaultSeriesReadMaxPoints,
+	"runs.series_read_points_in_flight":   runs.DefaultSeriesReadPointsInFlight,
+	"runs.max_series_per_run":             runs.DefaultMaxSeriesPerRun,
+	"runs.comment_history_versions":       runs.DefaultCommentHistoryVersions,
+	"runs.comment_history_bytes":          runs.DefaultCommentHistoryBytes,
 }
 
 // envPrefix starts every environment variable that overrides a key:
@@ -245,6 +279,10 @@ func (c *Config) validate() error {
 	if c.Server.MaxBodyBytes <= 0 {
 		return errors.New("server.max_body_bytes: must be a positive number of bytes")
 	}
+	if c.Server.SeriesBodyBufferBytes < server.SeriesBodyLimit {
+		return fmt.Errorf("server.series_body_buffer_bytes: must be at least %d (one series batch of the largest size; default %d)",
+			server.SeriesBodyLimit, server.DefaultSeriesBodyBuffer)
+	}
 	for key, d := range map[string]time.Duration{
 		"server.read_header_timeout":       c.Server.ReadHeaderTimeout,
 		"server.read_timeout":              c.Server.ReadTimeout,
@@ -267,11 +305,29 @@ func (c *Config) validate() error {
 	if strings.TrimSpace(c.DataDir) == "" {
 		return errors.New("data_dir: must name a folder")
 	}
+	if c.SQLite.WALMaxBytes < 1<<20 {
+		return errors.New("sqlite.wal_max_bytes: must be at least 1048576 (1 MiB; default 67108864, 64 MiB)")
+	}
 	if err := c.Auth.validate(); err != nil {
 		return err
 	}
 	if a := c.Runs.StaleAfter; a < 10*time.Second || a > 7*24*time.Hour {
 		return errors.New("runs.stale_after: must be between 10s and 168h (default 5m)")
+	}
+	if n := c.Runs.SeriesReadMaxPoints; n < 1000 || n > 10_000_000 {
+		return errors.New("runs.series_read_max_points: must be between 1000 and 10000000 (default 100000)")
+	}
+	if c.Runs.SeriesReadPointsInFlight < c.Runs.SeriesReadMaxPoints {
+		return errors.New("runs.series_read_points_in_flight: must be at least runs.series_read_max_points (default 400000)")
+	}
+	if n := c.Runs.MaxSeriesPerRun; n < 1 || n > 100_000 {
+		return errors.New("runs.max_series_per_run: must be between 1 and 100000 (default 1000)")
+	}
+	if n := c.Runs.CommentHistoryVersions; n < 1 || n > 1000 {
+		return errors.New("runs.comment_history_versions: must be between 1 and 1000 (default 20)")
+	}
+	if n := c.Runs.CommentHistoryBytes; n < runs.MaxCommentBytes || n > 16<<20 {
+		return fmt.Errorf("runs.comment_history_bytes: must be between %d (one comment) and 16777216 (default 65536)", runs.MaxCommentBytes)
 	}
 	if r := c.Audit.Retention; r != 0 && r < 24*time.Hour {
 		return errors.New("audit.retention: must be at least 24h (or 0 to keep events forever; default 9600h, 400 days)")
@@ -313,6 +369,8 @@ func (a *AuthConfig) validate() error {
 		return errors.New("auth.hash_workers: must be 0 (automatic) or more")
 	case a.LoginThrottle.MaxPerAccount < 1 || a.LoginThrottle.MaxPerIP < 1:
 		return errors.New("auth.login_throttle: max_per_account and max_per_ip must be at least 1")
+	case a.MaxTokensPerUser < 1 || a.MaxTokensPerUser > 10_000:
+		return errors.New("auth.max_tokens_per_user: must be between 1 and 10000 (default 100)")
 	case strings.TrimSpace(a.Audience) == "":
 		return errors.New("auth.audience: must not be empty")
 	}

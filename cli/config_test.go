@@ -37,18 +37,20 @@ func TestDefaults(t *testing.T) {
 		t.Fatalf("defaults do not validate: %v", err)
 	}
 	want := Config{
-		Server: ServerConfig{Addr: ":8080", TrustedProxies: []string{}, MaxBodyBytes: 1 << 20,
+		Server: ServerConfig{Addr: ":8080", TrustedProxies: []string{}, MaxBodyBytes: 1 << 20, SeriesBodyBufferBytes: 64 << 20,
 			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute,
 			IdleTimeout: 2 * time.Minute, ShutdownTimeout: 20 * time.Second},
 		MongoDB: MongoDBConfig{Database: "labreview", ConnectTimeout: 5 * time.Second, ServerSelectionTimeout: 5 * time.Second},
 		DataDir: "./data",
+		SQLite:  SQLiteConfig{WALMaxBytes: 64 << 20},
 		Log:     LogConfig{Level: "info", Format: "text"},
 		Auth: AuthConfig{AccessTokenTTL: 5 * time.Minute, RefreshTokenTTL: time.Hour, SessionMaxAge: 168 * time.Hour,
 			RefreshReuseGrace: 10 * time.Second, RefreshPerMinute: 30, JWTAlgorithm: "EdDSA", Audience: "labreview",
 			Argon2:        Argon2Config{MemoryKiB: 47104, Iterations: 2, Parallelism: 1},
-			LoginThrottle: ThrottleConfig{Window: 15 * time.Minute, MaxPerAccount: 10, MaxPerIP: 100}},
+			LoginThrottle: ThrottleConfig{Window: 15 * time.Minute, MaxPerAccount: 10, MaxPerIP: 100}, MaxTokensPerUser: 100},
 		Audit: AuditConfig{Retention: 400 * 24 * time.Hour},
-		Runs:  RunsConfig{StaleAfter: 5 * time.Minute},
+		Runs: RunsConfig{StaleAfter: 5 * time.Minute, SeriesReadMaxPoints: 100_000, SeriesReadPointsInFlight: 400_000,
+			MaxSeriesPerRun: 1000, CommentHistoryVersions: 20, CommentHistoryBytes: 64 << 10},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", *cfg, want)

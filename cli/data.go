@@ -11,8 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"labreview/auth"
 	"labreview/db"
 	"labreview/db/sqlite"
+	"labreview/runs"
 )
 
 // dataCommands are export, import and backup: moving and keeping the whole
@@ -47,12 +49,17 @@ func newDataCommands(a *app) []*cobra.Command {
 	export.Flags().BoolVar(&force, "force", false, "replace FILE if it exists")
 
 	var merge bool
+	var trust auth.ImportTrust
 	imp := &cobra.Command{
 		Use:   "import [FILE|-]",
 		Short: "Read a JSON Lines export into the database (from standard input with - or no FILE)",
-		Long: "Read an export made by `labreview export`. The whole file is checked first, so a truncated or damaged " +
-			"file changes nothing. A database that holds data is refused unless --merge is given; with --merge, records " +
-			"whose id exists are kept as they are, and users whose email belongs to another account are reported and skipped.",
+		Long: "Read an export made by `labreview export`. The whole file is checked first, every record with the rules " +
+			"the API applies to the same data, so a truncated, damaged or non-conforming file changes nothing. A database " +
+			"that holds data is refused unless --merge is given; with --merge, records whose id exists are kept as they " +
+			"are, users whose email belongs to (or looks like) another account are reported and skipped, and records that " +
+			"would let the file take over the database are left out and listed unless a flag names them: signing keys " +
+			"and shared secrets (--with-signing-keys), sessions and API tokens of users already in the database " +
+			"(--with-sessions), new admins (--with-admin EMAIL, once per admin). It prints what it added.",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			var in io.Reader = a.Stdin
@@ -69,7 +76,23 @@ func newDataCommands(a *app) []*cobra.Command {
 				return err
 			}
 			defer database.Close(context.WithoutCancel(c.Context()))
-			report, err := db.Import(c.Context(), database, in, merge)
+			cfg, _, err := a.load()
+			if err != nil {
+				return err
+			}
+			runsCheck := runs.NewImportCheck(runsConfig(cfg))
+			opts := db.ImportOptions{Merge: merge, Check: func(rec db.Record) error {
+				if err := auth.CheckImported(rec); err != nil {
+					return err
+				}
+				return runsCheck.Check(rec)
+			}}
+			if merge {
+				opts.Admit = auth.NewImportGuard(database, trust).Admit
+			} else if trust.SigningKeys || trust.Sessions || len(trust.Admins) > 0 {
+				return errors.New("import: --with-signing-keys, --with-sessions and --with-admin only apply with --merge (an import into an empty database takes the whole file)")
+			}
+			report, err := db.ImportWith(c.Context(), database, in, opts)
 			if errors.Is(err, db.ErrNotEmpty) {
 				return errors.New("import: the database already holds data; add --merge to add the file's records to it (existing records are kept)")
 			}
@@ -81,6 +104,9 @@ func newDataCommands(a *app) []*cobra.Command {
 				fmt.Fprintf(a.Stdout, "; kept as they were (same id already present): %s", describeCounts(report.Skipped))
 			}
 			fmt.Fprintln(a.Stdout)
+			for _, name := range report.AddedNames {
+				fmt.Fprintf(a.Stdout, "added %s\n", name)
+			}
 			for _, c := range report.Conflicts {
 				fmt.Fprintf(a.Stdout, "not imported: %s\n", c)
 			}
@@ -88,6 +114,9 @@ func newDataCommands(a *app) []*cobra.Command {
 		},
 	}
 	imp.Flags().BoolVar(&merge, "merge", false, "add to a database that holds data (existing records win)")
+	imp.Flags().BoolVar(&trust.SigningKeys, "with-signing-keys", false, "with --merge: also add the file's signing keys and shared secrets")
+	imp.Flags().BoolVar(&trust.Sessions, "with-sessions", false, "with --merge: also add sessions and API tokens of users already in the database")
+	imp.Flags().StringArrayVar(&trust.Admins, "with-admin", nil, "with --merge: also add this new admin (its email; repeat for each)")
 
 	backup := &cobra.Command{
 		Use:   "backup FILE",

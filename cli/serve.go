@@ -94,12 +94,13 @@ func (a *app) serve(ctx context.Context, cfg *Config, configFile string) error {
 			"and anyone on the network path can steal sessions; use HTTPS")
 	}
 
-	review := runs.New(database, runs.Config{StaleAfter: cfg.Runs.StaleAfter}, logger.With("component", "runs"), nil)
+	review := runs.New(database, runsConfig(cfg), logger.With("component", "runs"), nil)
 	handler, err := server.New(logger, server.Options{
-		Version:              a.Build.Version,
-		TrustedProxies:       cfg.Server.TrustedProxies,
-		MaxBodyBytes:         cfg.Server.MaxBodyBytes,
-		AllowInsecureCookies: cfg.Auth.AllowInsecureCookies,
+		Version:               a.Build.Version,
+		TrustedProxies:        cfg.Server.TrustedProxies,
+		MaxBodyBytes:          cfg.Server.MaxBodyBytes,
+		SeriesBodyBufferBytes: cfg.Server.SeriesBodyBufferBytes,
+		AllowInsecureCookies:  cfg.Auth.AllowInsecureCookies,
 	}, database, authn, review, a.UI)
 	if err != nil {
 		return err
@@ -248,8 +249,17 @@ func openStore(ctx context.Context, cfg *Config, logger *slog.Logger, server boo
 		DataDir:        cfg.DataDir,
 		Server:         server,
 		LegacyDatabase: cfg.MongoDB.Database,
+		WALMaxBytes:    cfg.SQLite.WALMaxBytes,
 		Logger:         logger,
 	})
+}
+
+// runsConfig maps the configuration onto the runs service's settings.
+func runsConfig(cfg *Config) runs.Config {
+	r := cfg.Runs
+	return runs.Config{StaleAfter: r.StaleAfter, SeriesReadMaxPoints: r.SeriesReadMaxPoints,
+		SeriesReadPointsInFlight: r.SeriesReadPointsInFlight, MaxSeriesPerRun: r.MaxSeriesPerRun,
+		CommentHistoryVersions: r.CommentHistoryVersions, CommentHistoryBytes: r.CommentHistoryBytes}
 }
 
 // authConfig maps the configuration onto the auth service's settings.
@@ -275,6 +285,7 @@ func authConfig(cfg *Config, publicURL string) auth.Config {
 		Issuer:            issuer,
 		Audience:          a.Audience,
 		Argon2:            auth.Argon2Params{MemoryKiB: a.Argon2.MemoryKiB, Iterations: a.Argon2.Iterations, Parallelism: a.Argon2.Parallelism},
+		MaxTokensPerUser:  a.MaxTokensPerUser,
 		HashWorkers:       a.HashWorkers,
 		Throttle: auth.ThrottleConfig{Window: a.LoginThrottle.Window, AccountLimit: a.LoginThrottle.MaxPerAccount,
 			IPLimit: a.LoginThrottle.MaxPerIP},

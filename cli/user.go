@@ -66,10 +66,10 @@ func newUserCommand(a *app) *cobra.Command {
 	_ = create.MarkFlagRequired("name")
 
 	var pwEmail string
-	var pwFromStdin bool
+	var pwFromStdin, keepTokens bool
 	passwd := &cobra.Command{
 		Use:   "passwd",
-		Short: "Set a user's password (read from standard input) and end their sessions",
+		Short: "Set a user's password (read from standard input), end their sessions and revoke their API tokens",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			password, err := readPassword(a.Stdin, pwFromStdin)
@@ -81,16 +81,21 @@ func newUserCommand(a *app) *cobra.Command {
 				if err != nil {
 					return cliError(err)
 				}
-				if err := svc.ResetPassword(c.Context(), "", u.ID, password, cliClient); err != nil {
+				if err := svc.ResetPassword(c.Context(), "", u.ID, password, !keepTokens, cliClient); err != nil {
 					return cliError(err)
 				}
-				_, err = fmt.Fprintf(a.Stdout, "password of %s changed; their sessions were ended\n", u.Email)
+				what := "their sessions were ended and their API tokens revoked"
+				if keepTokens {
+					what = "their sessions were ended; their API tokens were kept"
+				}
+				_, err = fmt.Fprintf(a.Stdout, "password of %s changed; %s\n", u.Email, what)
 				return err
 			})
 		},
 	}
 	passwd.Flags().StringVar(&pwEmail, "email", "", "email address (required)")
 	passwd.Flags().BoolVar(&pwFromStdin, "password-stdin", false, "read the password from standard input (required)")
+	passwd.Flags().BoolVar(&keepTokens, "keep-tokens", false, "keep the user's API tokens (by default they are revoked)")
 	_ = passwd.MarkFlagRequired("email")
 
 	list := &cobra.Command{

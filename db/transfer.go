@@ -128,6 +128,10 @@ type ImportReport struct {
 	Added     map[RecordKind]int
 	Skipped   map[RecordKind]int
 	Conflicts []string
+	// AddedNames names the records added that give access: users (with
+	// their role), signing keys, shared secrets, sessions, API tokens and
+	// the setup claim.
+	AddedNames []string
 }
 
 // SecretConflict explains a shared secret that exists in the database with
@@ -157,15 +161,44 @@ func NewImportReport() *ImportReport {
 
 // Note records the outcome of one record: a conflict (not imported, with
 // why), added, or kept as it was (skipped).
-func (r *ImportReport) Note(kind RecordKind, added bool, conflict string) {
+func (r *ImportReport) Note(rec Record, added bool, conflict string) {
 	switch {
 	case conflict != "":
 		r.Conflicts = append(r.Conflicts, conflict)
 	case added:
-		r.Added[kind]++
+		r.Added[rec.Kind]++
+		if name := accessName(rec); name != "" {
+			r.AddedNames = append(r.AddedNames, name)
+		}
 	default:
-		r.Skipped[kind]++
+		r.Skipped[rec.Kind]++
 	}
+}
+
+// accessName describes a record that gives access, for ImportReport.AddedNames
+// ("" for the others). Never a secret or a hash.
+func accessName(rec Record) string {
+	switch rec.Kind {
+	case KindUser:
+		u := rec.User
+		state := ""
+		if u.Disabled {
+			state = ", disabled"
+		}
+		return fmt.Sprintf("user %s (%s%s, id %s)", u.Email, u.Role, state, u.ID)
+	case KindSigningKey:
+		return fmt.Sprintf("signing key %s (%s)", rec.Key.ID, rec.Key.Algorithm)
+	case KindSecret:
+		return "shared secret " + rec.Secret.Name
+	case KindSession:
+		return fmt.Sprintf("session %s of user %s (until %s)", rec.Session.ID, rec.Session.UserID, rec.Session.ExpiresAt.UTC().Format(time.RFC3339))
+	case KindAPIToken:
+		t := rec.Token
+		return fmt.Sprintf("API token %s %q of user %s (%s, until %s)", t.ID, t.Name, t.UserID, strings.Join(t.Scopes, " "), t.ExpiresAt.UTC().Format(time.RFC3339))
+	case KindSetup:
+		return "setup claim of user " + rec.Setup.UserID
+	}
+	return ""
 }
 
 // ExportInfo describes the source of an export, for its header.
@@ -244,6 +277,26 @@ func (e *FormatError) Error() string {
 // and its counts), so a truncated or damaged file writes nothing. Without
 // merge, a database that holds data is refused with ErrNotEmpty.
 func Import(ctx context.Context, store Store, r io.Reader, merge bool) (*ImportReport, error) {
+	return ImportWith(ctx, store, r, ImportOptions{Merge: merge})
+}
+
+// ImportOptions says how ImportWith treats the records of a file.
+type ImportOptions struct {
+	// Merge adds to a database that holds data (see ImportReport).
+	Merge bool
+	// Check, when set, checks each record while the whole file is read
+	// before anything is written (with the rules the API applies to the
+	// same data); its error fails the import as a *FormatError naming the
+	// line, and nothing is written.
+	Check func(Record) error
+	// Admit, when set, decides for each record, just before it is written,
+	// whether it is imported: a non-empty reason leaves it out and lists
+	// it as not imported (ImportReport.Conflicts).
+	Admit func(ctx context.Context, rec Record) (reason string, err error)
+}
+
+// ImportWith is Import with checks and an admission rule for the records.
+func ImportWith(ctx context.Context, store Store, r io.Reader, opts ImportOptions) (*ImportReport, error) {
 	src, cleanup, err := rewindable(r)
 	if err != nil {
 		return nil, err
@@ -251,16 +304,48 @@ func Import(ctx context.Context, store Store, r io.Reader, merge bool) (*ImportR
 	defer cleanup()
 	check := newExportScanner(src)
 	for {
-		if _, err := check.Next(); err == io.EOF {
+		rec, err := check.Next()
+		if err == io.EOF {
 			break
 		} else if err != nil {
 			return nil, err
+		}
+		if opts.Check != nil {
+			if err := opts.Check(rec); err != nil {
+				return nil, &FormatError{check.line, fmt.Sprintf("%s %s: %s", rec.Kind, rec.ID(), err)}
+			}
 		}
 	}
 	if _, err := src.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	return store.ImportRecords(ctx, newExportScanner(src).Next, merge)
+	next := newExportScanner(src).Next
+	var refused []string
+	if opts.Admit != nil {
+		all := next
+		next = func() (Record, error) {
+			for {
+				rec, err := all()
+				if err != nil {
+					return rec, err
+				}
+				reason, err := opts.Admit(ctx, rec)
+				if err != nil {
+					return Record{}, err
+				}
+				if reason == "" {
+					return rec, nil
+				}
+				refused = append(refused, reason)
+			}
+		}
+	}
+	report, err := store.ImportRecords(ctx, next, opts.Merge)
+	if err != nil {
+		return nil, err
+	}
+	report.Conflicts = append(refused, report.Conflicts...)
+	return report, nil
 }
 
 // rewindable returns r itself when it is a seekable file, else a spooled

@@ -86,7 +86,7 @@ func (s *Service) AddComment(ctx context.Context, a Actor, runID string, in NewC
 	if err := s.db.InsertComment(ctx, c); err != nil {
 		return nil, err
 	}
-	s.audit(ctx, a, EventCommentAdded, r, map[string]any{"comment_id": c.ID, "after": map[string]any{"body": truncate(body, 1024)}})
+	s.audit(ctx, a, EventCommentAdded, r, map[string]any{"comment_id": c.ID, "after": map[string]any{"body": auditValue(body)}})
 	return c, nil
 }
 
@@ -125,7 +125,7 @@ func (s *Service) EditComment(ctx context.Context, a Actor, runID, commentID, bo
 			at = *c.EditedAt
 		}
 		old = c.Body
-		c.History = append(c.History, db.CommentVersion{Body: c.Body, At: at})
+		c.History = s.capHistory(append(c.History, db.CommentVersion{Body: c.Body, At: at}))
 		c.Body, c.EditedAt = body, &now
 		return nil
 	})
@@ -136,8 +136,24 @@ func (s *Service) EditComment(ctx context.Context, a Actor, runID, commentID, bo
 		return nil, err
 	}
 	s.audit(ctx, a, EventCommentEdit, r, map[string]any{"comment_id": c.ID,
-		"before": map[string]any{"body": truncate(old, 1024)}, "after": map[string]any{"body": truncate(body, 1024)}})
+		"before": map[string]any{"body": auditValue(old)}, "after": map[string]any{"body": auditValue(body)}})
 	return c, nil
+}
+
+// capHistory keeps the newest earlier texts of a comment, at most
+// Config.CommentHistoryVersions of them and Config.CommentHistoryBytes of
+// text: a comment edited 300 times made its thread 2.4 MB for every
+// reader. The audit log keeps every edit (each text capped at 1 KiB).
+func (s *Service) capHistory(h []db.CommentVersion) []db.CommentVersion {
+	keep, size := 0, 0
+	for i := len(h) - 1; i >= 0 && keep < s.cfg.CommentHistoryVersions; i-- {
+		if size+len(h[i].Body) > s.cfg.CommentHistoryBytes {
+			break
+		}
+		size += len(h[i].Body)
+		keep++
+	}
+	return h[len(h)-keep:]
 }
 
 // DeleteComment removes the text of a comment (its author's, or any for
@@ -157,7 +173,7 @@ func (s *Service) DeleteComment(ctx context.Context, a Actor, runID, commentID s
 			return ErrCommentNotYours
 		}
 		old = c.Body
-		c.History = append(c.History, db.CommentVersion{Body: c.Body, At: now})
+		c.History = s.capHistory(append(c.History, db.CommentVersion{Body: c.Body, At: now}))
 		c.Body, c.DeletedAt = "", &now
 		return nil
 	})
@@ -167,6 +183,6 @@ func (s *Service) DeleteComment(ctx context.Context, a Actor, runID, commentID s
 	if err != nil {
 		return err
 	}
-	s.audit(ctx, a, EventCommentGone, r, map[string]any{"comment_id": commentID, "before": map[string]any{"body": truncate(old, 1024)}})
+	s.audit(ctx, a, EventCommentGone, r, map[string]any{"comment_id": commentID, "before": map[string]any{"body": auditValue(old)}})
 	return nil
 }

@@ -12,6 +12,9 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
+	"labreview/auth/lookalike"
 	"labreview/db"
 )
 
@@ -76,6 +79,9 @@ func (in NewRun) validate() (*db.Run, error) {
 	r := &db.Run{Metrics: db.Metrics{}, Tags: []string{}, Params: map[string]any{}}
 	var err error
 	if r.Project, err = label("project", in.Project, true); err != nil {
+		return nil, err
+	}
+	if err := checkProjectName(r.Project); err != nil {
 		return nil, err
 	}
 	if r.ExternalID, err = label("external_id", in.ExternalID, false); err != nil {
@@ -280,6 +286,28 @@ func label(field, v string, required bool) (string, error) {
 	return v, nil
 }
 
+// checkProjectName applies the look-alike rules of emails to a project
+// name (a project is what API tokens are limited to and what people pick
+// runs by): its NFKC form (a fullwidth "ｓ" is not "s" here, it is
+// refused, naming the plain form), no characters that do not show or turn
+// the text around (lookalike.Hidden: zero-width, format, bidirectional
+// controls, variation selectors, spaces other than U+0020), and no
+// combining mark without a letter to join. A new project that looks like
+// an existing one is refused by the service (Create).
+func checkProjectName(name string) error {
+	if !norm.NFKC.IsNormalString(name) {
+		return invalid("project", "Use the plain form of the name, %q (Unicode NFKC).", truncate(norm.NFKC.String(name), 210))
+	}
+	prev := ' '
+	for _, r := range name {
+		if lookalike.Hidden(r, true) || lookalike.Combining(r) && !unicode.In(prev, unicode.L, unicode.M) {
+			return invalid("project", "Project names must not contain invisible, direction-changing or unusual space characters, nor a combining mark without a letter.")
+		}
+		prev = r
+	}
+	return nil
+}
+
 func printable(s string) bool {
 	if !utf8.ValidString(s) {
 		return false
@@ -402,7 +430,7 @@ func diff(before, after *db.Run) map[string]any {
 		b["status"], a["status"] = before.Status, after.Status
 	}
 	if before.Notes != after.Notes {
-		b["notes"], a["notes"] = truncate(before.Notes, 1024), truncate(after.Notes, 1024)
+		b["notes"], a["notes"] = auditValue(before.Notes), auditValue(after.Notes)
 	}
 	if !slices.Equal(before.Tags, after.Tags) {
 		b["tags"], a["tags"] = stringsAny(before.Tags), stringsAny(after.Tags)
@@ -426,7 +454,7 @@ func diff(before, after *db.Run) map[string]any {
 		ov, oOK := before.Params[k]
 		nv, nOK := after.Params[k]
 		if oOK != nOK || !jsonEqual(ov, nv) {
-			pb[k], pa[k] = jsonAny(ov), jsonAny(nv)
+			pb[k], pa[k] = auditValue(jsonAny(ov)), auditValue(jsonAny(nv))
 		}
 	}
 	if len(pa) > 0 {

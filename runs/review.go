@@ -124,8 +124,8 @@ func (s *Service) review(ctx context.Context, a Actor, runID string, v Verdict, 
 		if err != nil {
 			return nil, err
 		}
-		details := map[string]any{"before": map[string]any{"state": before.Review.State, "comment": before.Review.Comment},
-			"after": map[string]any{"state": after.Review.State, "comment": after.Review.Comment}, "review_id": entry.ID,
+		details := map[string]any{"before": map[string]any{"state": before.Review.State, "comment": auditValue(before.Review.Comment)},
+			"after": map[string]any{"state": after.Review.State, "comment": auditValue(after.Review.Comment)}, "review_id": entry.ID,
 			"batch_id": batch}
 		if undoOf != "" {
 			details["undo_of"] = undoOf

@@ -16,6 +16,9 @@ import (
 	"math"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
+	"labreview/auth/lookalike"
 	"labreview/auth/policy"
 	"labreview/db"
 )
@@ -36,10 +39,39 @@ type Config struct {
 	// StaleAfter: a running run without a sign of life for this long is
 	// shown as stale.
 	StaleAfter time.Duration
+	// SeriesReadMaxPoints caps the points of one series answer, all its
+	// series together (0: DefaultSeriesReadMaxPoints).
+	SeriesReadMaxPoints int
+	// SeriesReadPointsInFlight caps the points all series reads of this
+	// instance may be answering at once (0: DefaultSeriesReadPointsInFlight).
+	SeriesReadPointsInFlight int
+	// MaxSeriesPerRun caps the series of one run (0: DefaultMaxSeriesPerRun).
+	MaxSeriesPerRun int
+	// CommentHistoryVersions and CommentHistoryBytes cap the earlier texts
+	// a comment keeps (0: the defaults); the oldest go first.
+	CommentHistoryVersions int
+	CommentHistoryBytes    int
 }
 
-// DefaultStaleAfter is runs.stale_after when unset.
-const DefaultStaleAfter = 5 * time.Minute
+// Defaults of Config.
+const (
+	// DefaultStaleAfter is runs.stale_after when unset.
+	DefaultStaleAfter = 5 * time.Minute
+	// DefaultSeriesReadMaxPoints is runs.series_read_max_points when unset:
+	// one series at the largest max_points, or its share for each of
+	// several.
+	DefaultSeriesReadMaxPoints = 100_000
+	// DefaultSeriesReadPointsInFlight is runs.series_read_points_in_flight
+	// when unset: four answers of the largest size at once.
+	DefaultSeriesReadPointsInFlight = 400_000
+	// DefaultMaxSeriesPerRun is runs.max_series_per_run when unset.
+	DefaultMaxSeriesPerRun = 1000
+	// DefaultCommentHistoryVersions and DefaultCommentHistoryBytes are
+	// runs.comment_history_versions and runs.comment_history_bytes when
+	// unset.
+	DefaultCommentHistoryVersions = 20
+	DefaultCommentHistoryBytes    = 64 << 10
+)
 
 // StatusStale is the status shown for a running run whose job has gone
 // quiet; it is never stored.
@@ -65,6 +97,9 @@ var (
 	ErrProject = errors.New("runs: the token is not allowed for this project")
 	// ErrNotDeleted: restoring a run that is not deleted.
 	ErrNotDeleted = errors.New("runs: the run is not deleted")
+	// ErrBusy: the expensive work asked for (series points to read) did
+	// not get its turn in time; worth retrying.
+	ErrBusy = errors.New("runs: busy")
 )
 
 // ProjectError is ErrProject with the projects the caller's token may
@@ -76,6 +111,17 @@ type ProjectError struct {
 
 func (e *ProjectError) Error() string { return ErrProject.Error() + ": " + e.Project }
 func (e *ProjectError) Unwrap() error { return ErrProject }
+
+// LimitError is a request that would take a stored object past one of
+// its limits (the series of a run): valid in itself, refused as it
+// stands (409).
+type LimitError struct {
+	Field   string
+	Code    string
+	Message string
+}
+
+func (e *LimitError) Error() string { return "runs: " + e.Field + ": " + e.Message }
 
 // InputError is invalid client input, naming the field.
 type InputError struct {
@@ -123,6 +169,8 @@ type Service struct {
 	cfg Config
 	log *slog.Logger
 	now func() time.Time
+	// reading holds the points series reads are answering (see ReadSeries).
+	reading *semaphore.Weighted
 }
 
 // New builds the service; now may be nil (time.Now).
@@ -133,7 +181,25 @@ func New(store Store, cfg Config, logger *slog.Logger, now func() time.Time) *Se
 	if cfg.StaleAfter <= 0 {
 		cfg.StaleAfter = DefaultStaleAfter
 	}
-	return &Service{db: store, cfg: cfg, log: logger, now: now}
+	if cfg.SeriesReadMaxPoints <= 0 {
+		cfg.SeriesReadMaxPoints = DefaultSeriesReadMaxPoints
+	}
+	if cfg.SeriesReadPointsInFlight <= 0 {
+		cfg.SeriesReadPointsInFlight = DefaultSeriesReadPointsInFlight
+	}
+	if cfg.MaxSeriesPerRun <= 0 {
+		cfg.MaxSeriesPerRun = DefaultMaxSeriesPerRun
+	}
+	if cfg.CommentHistoryVersions <= 0 {
+		cfg.CommentHistoryVersions = DefaultCommentHistoryVersions
+	}
+	if cfg.CommentHistoryBytes <= 0 {
+		cfg.CommentHistoryBytes = DefaultCommentHistoryBytes
+	}
+	// A single answer must always fit.
+	cfg.SeriesReadPointsInFlight = max(cfg.SeriesReadPointsInFlight, cfg.SeriesReadMaxPoints)
+	return &Service{db: store, cfg: cfg, log: logger, now: now,
+		reading: semaphore.NewWeighted(int64(cfg.SeriesReadPointsInFlight))}
 }
 
 // ShownStatus is the status a reader sees: the stored one, or stale for a
@@ -182,6 +248,9 @@ func (s *Service) Create(ctx context.Context, a Actor, in NewRun) (run *db.Run, 
 	if !a.reaches(r.Project) {
 		return nil, false, &ProjectError{Project: r.Project, Projects: a.Access.Projects}
 	}
+	if err := s.checkNewProject(ctx, r.Project); err != nil {
+		return nil, false, err
+	}
 	now := s.now()
 	r.ID, r.CreatedBy, r.CreatedByToken, r.CreatedAt, r.UpdatedAt, r.Version = db.NewID(), a.UserID, a.TokenID, now, now, 1
 	if r.ExternalID == "" {
@@ -206,6 +275,34 @@ func (s *Service) Create(ctx context.Context, a Actor, in NewRun) (run *db.Run, 
 		return nil, false, err
 	}
 	return stored, created, nil
+}
+
+// checkNewProject refuses a project name that is new and looks like an
+// existing project's (the same confusable skeleton, Unicode TR 39: Cyrillic
+// "а" for "a", "rn" for "m"), as accounts are refused for look-alike
+// emails. An existing project costs one lookup by name; a new one reads
+// the project list (a lab has tens to hundreds). Two look-alike projects
+// created at the same instant can both pass.
+func (s *Service) checkNewProject(ctx context.Context, name string) error {
+	_, err := s.db.ProjectByName(ctx, name)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, db.ErrNotFound):
+		return err
+	}
+	all, err := s.db.ListProjects(ctx)
+	if err != nil {
+		return err
+	}
+	skeleton := lookalike.Skeleton(name)
+	for _, p := range all {
+		if p.Name != name && lookalike.Skeleton(p.Name) == skeleton {
+			return &LimitError{Field: "project", Code: "project_confusable",
+				Message: fmt.Sprintf("The name looks like the existing project %q (it differs only in look-alike characters). Use that project, or a plainly different name.", p.Name)}
+		}
+	}
+	return nil
 }
 
 // Update applies a patch to a live run.

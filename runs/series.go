@@ -64,6 +64,9 @@ func (s *Service) AppendSeries(ctx context.Context, a Actor, runID string, batch
 	if r.DeletedAt != nil {
 		return 0, ErrDeleted
 	}
+	if err := s.checkSeriesCount(ctx, r.ID, batch); err != nil {
+		return 0, err
+	}
 	sorted := make(map[string][]db.Point, len(batch)+1)
 	for name, pts := range batch {
 		sorted[name] = db.SortPoints(pts)
@@ -141,6 +144,37 @@ func CheckSeries(batch map[string][]db.Point) []PointError {
 // seconds from 1970 up to the year 9999.
 func ValidTime(t float64) bool { return t >= 0 && t <= maxTime }
 
+// checkSeriesCount refuses a batch that would give the run more than
+// Config.MaxSeriesPerRun series (GET /api/runs/{id} lists them all; 20,000
+// series made it 4.7 MB). It counts before the write: batches racing for
+// the last places can pass it together, by at most the batches written at
+// once (ingest slots) times MaxSeriesPerBatch.
+func (s *Service) checkSeriesCount(ctx context.Context, runID string, batch map[string][]db.Point) error {
+	existing, err := s.seriesSummaries(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if len(existing)+len(batch) <= s.cfg.MaxSeriesPerRun {
+		return nil // the usual case: no need to see which names are new
+	}
+	known := make(map[string]bool, len(existing))
+	for _, sum := range existing {
+		known[sum.Name] = true
+	}
+	added := 0
+	for name := range batch {
+		if !known[name] {
+			added++
+		}
+	}
+	if added > 0 && len(existing)+added > s.cfg.MaxSeriesPerRun {
+		return &LimitError{Field: "series", Code: "too_many_series",
+			Message: fmt.Sprintf("A run holds at most %d series; this one has %d, and the batch adds %d new ones.",
+				s.cfg.MaxSeriesPerRun, len(existing), added)}
+	}
+	return nil
+}
+
 // clockPoints is the clock of a batch of sorted series: each step once,
 // at the time the job gave or else received, in milliseconds' precision.
 func clockPoints(batch map[string][]db.Point, times map[int64]float64, received time.Time) []db.Point {
@@ -174,7 +208,7 @@ func clockPoints(batch map[string][]db.Point, times map[int64]float64, received 
 // SeriesQuery asks for series of a run: at most MaxPoints points each,
 // between steps From and To (inclusive; nil is open).
 type SeriesQuery struct {
-	Names     []string // empty: every series of the run (up to MaxSeriesPerRead)
+	Names     []string // empty: every series of the run (up to MaxSeriesPerRead); a name given twice counts once
 	MaxPoints int      // 0: DefaultMaxPoints
 	From, To  *int64
 	Time      bool // also the wall time of each point, from the run's clock
@@ -182,7 +216,10 @@ type SeriesQuery struct {
 
 // SeriesRead is the answer to a SeriesQuery.
 type SeriesRead struct {
-	Series []SeriesData
+	// MaxPoints is the most points each series got: the query's, or less
+	// when the series asked for share Config.SeriesReadMaxPoints.
+	MaxPoints int
+	Series    []SeriesData
 	// Clock summarises the run's clock (Count 0: its points carry no
 	// times, having been written before the clock existed): Min is the
 	// earliest time, the origin of a relative time axis.
@@ -234,12 +271,29 @@ func (s *Service) SeriesSummaries(ctx context.Context, r *db.Run) ([]db.SeriesSu
 	return s.seriesSummaries(ctx, r.ID)
 }
 
+// seriesReadWait bounds how long a series read waits for its turn
+// (Config.SeriesReadPointsInFlight) before it is refused with ErrBusy.
+const seriesReadWait = 10 * time.Second
+
+// decodeChunksAtOnce bounds the chunks a read decodes at a time (32,768
+// points, 512 KiB): a window downsampled from millions of points decodes
+// every chunk that straddles a bucket edge, which could be all of them.
+const decodeChunksAtOnce = 64
+
 // ReadSeries reads series of a run, each at most q.MaxPoints points: all
 // points of the window when they fit, else the M4 selection (per step
 // bucket its first, last, minimum and maximum: Jugel et al., PVLDB 2014),
 // which draws the same line as the full data at that width. Whole chunks
 // inside a bucket are answered from their summaries; only chunks that
-// straddle a bucket edge are decoded.
+// straddle a bucket edge are decoded, decodeChunksAtOnce at a time.
+//
+// The cost of one read is bounded: a name asked for twice is read once,
+// and all series together get at most Config.SeriesReadMaxPoints points
+// (each series max_points, or an equal share of that cap when the series
+// asked for would pass it; SeriesRead.MaxPoints says which). Reads of this
+// instance answer at most Config.SeriesReadPointsInFlight points at once:
+// a read waits for its turn in arrival order, up to seriesReadWait, then
+// gets ErrBusy.
 func (s *Service) ReadSeries(ctx context.Context, a Actor, runID string, q SeriesQuery) (*SeriesRead, error) {
 	if q.MaxPoints == 0 {
 		q.MaxPoints = DefaultMaxPoints
@@ -266,7 +320,15 @@ func (s *Service) ReadSeries(ctx context.Context, a Actor, runID string, q Serie
 		return nil, err
 	}
 	all, clock := userSeries(all)
-	names := slices.Clone(q.Names)
+	if len(q.Names) > MaxSeriesPerRead {
+		return nil, invalid("names", "Ask for at most %d series at a time.", MaxSeriesPerRead)
+	}
+	var names []string
+	for _, n := range q.Names {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
 	if len(names) == 0 {
 		for _, sum := range all {
 			names = append(names, sum.Name)
@@ -275,23 +337,50 @@ func (s *Service) ReadSeries(ctx context.Context, a Actor, runID string, q Serie
 	if len(names) > MaxSeriesPerRead {
 		return nil, invalid("names", "Ask for at most %d series at a time.", MaxSeriesPerRead)
 	}
-	out := &SeriesRead{Series: make([]SeriesData, 0, len(names)), Clock: clock}
+	perSeries := q.MaxPoints
+	if len(names) > 0 {
+		perSeries = min(perSeries, max(4, s.cfg.SeriesReadMaxPoints/len(names)))
+	}
+	weight := perSeries * len(names)
+	if q.Time {
+		weight += perSeries // the clock's points
+	}
+	weight = min(max(weight, 1), s.cfg.SeriesReadPointsInFlight)
+	if err := s.readTurn(ctx, int64(weight)); err != nil {
+		return nil, err
+	}
+	defer s.reading.Release(int64(weight))
+	out := &SeriesRead{MaxPoints: perSeries, Series: make([]SeriesData, 0, len(names)), Clock: clock}
 	for _, name := range names {
 		d := SeriesData{SeriesSummary: db.SeriesSummary{Name: name, Min: math.NaN(), Max: math.NaN(), Last: math.NaN()}, Points: []db.Point{}}
 		if i := slices.IndexFunc(all, func(x db.SeriesSummary) bool { return x.Name == name }); i >= 0 {
 			d.SeriesSummary = all[i]
-			if err := s.readWindow(ctx, r.ID, name, from, to, q.MaxPoints, &d); err != nil {
+			if err := s.readWindow(ctx, r.ID, name, from, to, perSeries, &d); err != nil {
 				return nil, err
 			}
 		}
 		out.Series = append(out.Series, d)
 	}
 	if q.Time {
-		if err := s.readTimes(ctx, r.ID, clock, q.MaxPoints, out.Series); err != nil {
+		if err := s.readTimes(ctx, r.ID, clock, perSeries, out.Series); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// readTurn waits, in arrival order, until weight more points may be read
+// at once; ErrBusy after seriesReadWait.
+func (s *Service) readTurn(ctx context.Context, weight int64) error {
+	wait, cancel := context.WithTimeout(ctx, seriesReadWait)
+	defer cancel()
+	if err := s.reading.Acquire(wait, weight); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return ErrBusy
+	}
+	return nil
 }
 
 // readTimes sets the times of the series' points from the run's clock,
@@ -336,14 +425,10 @@ func (s *Service) clockTicks(ctx context.Context, runID string, lo, hi int64, ma
 	}
 	var ticks []db.Point
 	if n <= maxPoints {
-		chunks, err := s.chunks(ctx, runID, db.ClockSeries, sums)
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range chunks {
+		err := s.eachChunk(ctx, runID, db.ClockSeries, sums, func(c db.Chunk) {
 			ticks = append(ticks, c.Points...)
-		}
-		return ticks, nil
+		})
+		return ticks, err
 	}
 	for _, c := range sums {
 		ticks = append(ticks, db.Point{Step: c.FirstStep, Value: c.First}, db.Point{Step: c.MinStep, Value: c.Min},
@@ -381,19 +466,16 @@ func (s *Service) readWindow(ctx context.Context, runID, name string, from, to i
 		upper += c.Count
 	}
 	if upper <= maxPoints {
-		chunks, err := s.chunks(ctx, runID, name, sums)
-		if err != nil {
-			return err
-		}
-		for _, c := range chunks {
+		d.Points = make([]db.Point, 0, upper)
+		err := s.eachChunk(ctx, runID, name, sums, func(c db.Chunk) {
 			for _, p := range c.Points {
 				if p.Step >= lo && p.Step <= hi {
 					d.Points = append(d.Points, p)
 				}
 			}
-		}
+		})
 		d.WindowCount = int64(len(d.Points))
-		return nil
+		return err
 	}
 	m := newM4(lo, hi, maxPoints/4)
 	var straddling []db.ChunkSummary
@@ -405,55 +487,57 @@ func (s *Service) readWindow(ctx context.Context, runID, name string, from, to i
 			straddling = append(straddling, c)
 		}
 	}
-	chunks, err := s.chunks(ctx, runID, name, straddling)
-	if err != nil {
-		return err
-	}
-	for _, c := range chunks {
+	err = s.eachChunk(ctx, runID, name, straddling, func(c db.Chunk) {
 		for _, p := range c.Points {
 			if p.Step >= lo && p.Step <= hi {
 				m.add(p)
 				d.WindowCount++
 			}
 		}
+	})
+	if err != nil {
+		return err
 	}
 	d.Points = m.points()
 	d.Downsampled = d.WindowCount > int64(len(d.Points))
 	return nil
 }
 
-// chunks loads the points of the summarised chunks; a step met twice (a
-// hosted write interrupted between its two halves) is kept once.
-func (s *Service) chunks(ctx context.Context, runID, name string, sums []db.ChunkSummary) ([]db.Chunk, error) {
-	if len(sums) == 0 {
-		return nil, nil
-	}
-	firsts := make([]int64, len(sums))
-	for i, c := range sums {
-		firsts[i] = c.FirstStep
-	}
-	chunks, err := s.db.Chunks(ctx, runID, name, firsts)
-	if err != nil {
-		return nil, err
-	}
+// eachChunk hands fn the points of the summarised chunks in step order,
+// loading decodeChunksAtOnce of them at a time; a step met twice (a hosted
+// write interrupted between its two halves) is kept once.
+func (s *Service) eachChunk(ctx context.Context, runID, name string, sums []db.ChunkSummary, fn func(db.Chunk)) error {
 	var last int64 = math.MinInt64
-	for i := range chunks {
-		pts := chunks[i].Points
-		if len(pts) > 0 && pts[0].Step > last {
-			// The usual case: no step repeats (steps in a chunk ascend).
-			last = pts[len(pts)-1].Step
-			continue
+	for len(sums) > 0 {
+		part := sums[:min(len(sums), decodeChunksAtOnce)]
+		sums = sums[len(part):]
+		firsts := make([]int64, len(part))
+		for i, c := range part {
+			firsts[i] = c.FirstStep
 		}
-		kept := pts[:0]
-		for _, p := range pts {
-			if p.Step > last {
-				kept = append(kept, p)
-				last = p.Step
+		chunks, err := s.db.Chunks(ctx, runID, name, firsts)
+		if err != nil {
+			return err
+		}
+		for _, c := range chunks {
+			pts := c.Points
+			if len(pts) == 0 || pts[0].Step <= last {
+				kept := pts[:0]
+				for _, p := range pts {
+					if p.Step > last {
+						kept = append(kept, p)
+						last = p.Step
+					}
+				}
+				c.Points = kept
+			} else {
+				// The usual case: no step repeats (steps in a chunk ascend).
+				last = pts[len(pts)-1].Step
 			}
+			fn(c)
 		}
-		chunks[i].Points = kept
 	}
-	return chunks, nil
+	return nil
 }
 
 // m4 folds points into equal step buckets, keeping per bucket the first,

@@ -17,15 +17,21 @@ import (
 
 var (
 	errUnsupportedMediaType = &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
-		Message: "Send the body as application/json."}
+		Message: "Send the body as application/json, in UTF-8."}
 	errBadJSON = &Error{Status: http.StatusBadRequest, Code: "invalid_request",
 		Message: "The body is not a valid JSON object of the expected shape."}
 )
 
-// mediaType returns the request's Content-Type without parameters.
+// mediaType returns the request's Content-Type without parameters, or ""
+// when it names a charset other than UTF-8: every body is read as UTF-8
+// (JSON is UTF-8, RFC 8259), so "application/json; charset=utf-16" is
+// refused (415) rather than read as something it says it is not.
 func mediaType(c *gin.Context) string {
-	mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	mt, params, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil {
+		return ""
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
 		return ""
 	}
 	return strings.ToLower(mt)

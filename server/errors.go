@@ -85,6 +85,8 @@ var (
 		Message: "The server is busy checking passwords. Try again in a moment."}
 	errLeaseBusy = &Error{Status: http.StatusServiceUnavailable, Code: "busy", RetryAfter: 1,
 		Message: "Another write to this run is in progress. Try again in a moment."}
+	errSeriesReadBusy = &Error{Status: http.StatusServiceUnavailable, Code: "busy", RetryAfter: 1,
+		Message: "The server is busy reading series points. Try again in a moment."}
 	errStorage = &Error{Status: http.StatusServiceUnavailable, Code: "storage_unavailable",
 		Message:    "The server cannot write to its data folder (disk full, read-only or failing). Nothing was changed; an operator has been alerted in the server log.",
 		RetryAfter: storageRetryAfter}
@@ -104,6 +106,7 @@ func toError(err error) (e *Error, known bool) {
 	var throttled *auth.ThrottledError
 	var input *auth.InputError
 	var runInput *runs.InputError
+	var runLimit *runs.LimitError
 	var queryErr *query.Error
 	var points *runs.PointErrors
 	var projectErr *runs.ProjectError
@@ -127,11 +130,19 @@ func toError(err error) (e *Error, known bool) {
 			Message: "The query took longer than 5 seconds. Narrow it: add a project, a status or a param or metric condition."}, true
 	case errors.As(err, &points):
 		return pointsError(points), true
+	case errors.As(err, &runLimit):
+		return &Error{Status: http.StatusConflict, Code: runLimit.Code, Message: runLimit.Field + ": " + runLimit.Message,
+			Details: []FieldError{{Field: runLimit.Field, Message: runLimit.Message}}}, true
 	case errors.As(err, &runInput):
 		return &Error{Status: http.StatusBadRequest, Code: runInput.Code, Message: runInput.Field + ": " + runInput.Message,
 			Details: []FieldError{{Field: runInput.Field, Message: runInput.Message}}}, true
 	case errors.Is(err, auth.ErrNoSuchToken):
 		return errNoSuchToken, true
+	case errors.Is(err, auth.ErrTooManyTokens):
+		return &Error{Status: http.StatusConflict, Code: "too_many_tokens",
+			Message: "You hold the most active API tokens one may (auth.max_tokens_per_user). Revoke one you no longer use."}, true
+	case errors.Is(err, runs.ErrBusy):
+		return errSeriesReadBusy, true
 	case errors.Is(err, runs.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No such run."}, true
 	case errors.Is(err, runs.ErrDeleted):
@@ -300,6 +311,10 @@ func (s *Server) writeError(c *gin.Context, err error) {
 	case e == errBusy:
 		// Overload, not an outage: the hashing pool is full.
 		s.sampled.log(ctx, s.log, slog.LevelWarn, "password hashing saturated: sign-ins answered 503 busy",
+			"request_id", requestIDOf(c), "path", c.Request.URL.Path)
+	case e == errSeriesReadBusy || e == errIngestBusy:
+		// Overload: series reads or writes waited past their turn.
+		s.sampled.log(ctx, s.log, slog.LevelWarn, "series reads or writes saturated: answered 503 busy",
 			"request_id", requestIDOf(c), "path", c.Request.URL.Path)
 	case e.Status == http.StatusServiceUnavailable:
 		s.sampled.log(ctx, s.log, slog.LevelWarn, "database unavailable",

@@ -197,6 +197,26 @@ func (s *Server) handleRunsCreate(c *gin.Context) {
 		status = http.StatusCreated
 	}
 	c.Header("Location", "/api/runs/"+r.ID)
+	s.writeRunWritten(c, status, r)
+}
+
+// runWritten is the answer to a write by a caller who may not read the
+// run (an API token with runs:write but not runs:read): what the write
+// did, not the run. The whole run answered an idempotent create or an
+// empty PATCH, which let a write-only token read any run of its projects.
+type runWritten struct {
+	ID      string `json:"id"`
+	Version int64  `json:"version"`
+	Status  string `json:"status"`
+}
+
+// writeRunWritten answers a create or change of r: the run, or for a
+// caller without runs:read on its project only runWritten.
+func (s *Server) writeRunWritten(c *gin.Context, status int, r *db.Run) {
+	if !principal(c).Can(policy.RunsRead, policy.Project(r.Project)) {
+		c.JSON(status, runWritten{ID: r.ID, Version: r.Version, Status: s.runs.ShownStatus(r)})
+		return
+	}
 	c.JSON(status, s.toRunResponse(r))
 }
 
@@ -261,7 +281,7 @@ func (s *Server) handleRunPatch(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, s.toRunResponse(r))
+	s.writeRunWritten(c, http.StatusOK, r)
 }
 
 // handleRunsList: GET /api/runs?project=&status=&deleted=&cursor=&limit=.

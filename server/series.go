@@ -22,41 +22,6 @@ import (
 // JSON); server.max_body_bytes applies when it is larger.
 const seriesBodyLimit = 16 << 20
 
-// seriesPoints is points as the API writes them: [[step, value], …], the
-// value a number or "NaN", "Infinity", "-Infinity"; with times,
-// [[step, value, time], …], the time in Unix seconds or null.
-type seriesPoints struct {
-	points []db.Point
-	times  []float64 // nil: no times; else one a point, NaN for null
-}
-
-// MarshalJSON writes the pairs directly: a 2,000-point answer is one
-// buffer, not 4,000 values through reflection.
-func (p seriesPoints) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 2+len(p.points)*24)
-	b = append(b, '[')
-	for i, pt := range p.points {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '[')
-		b = strconv.AppendInt(b, pt.Step, 10)
-		b = append(b, ',')
-		v, _ := db.Float(pt.Value).MarshalJSON() // never fails
-		b = append(b, v...)
-		if p.times != nil {
-			b = append(b, ',')
-			if t := p.times[i]; math.IsNaN(t) {
-				b = append(b, "null"...)
-			} else {
-				b = strconv.AppendFloat(b, t, 'f', -1, 64)
-			}
-		}
-		b = append(b, ']')
-	}
-	return append(b, ']'), nil
-}
-
 // seriesInput is a client's fault in a series body.
 func seriesInput(format string, args ...any) error {
 	return &runs.InputError{Field: "series", Code: "invalid", Message: fmt.Sprintf(format, args...)}
@@ -264,6 +229,14 @@ func (s *Server) handleSeriesAppend(c *gin.Context) {
 		s.writeError(c, errUnsupportedMediaType)
 		return
 	}
+	// The body first (series_body.go), then the slot: a slow sender must
+	// not hold the slot while its bytes trickle in.
+	body, err := s.seriesBodies.receive(c.Request.Context(), c.Request.Body, ingestWait)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	defer body.release()
 	wait := time.NewTimer(ingestWait)
 	defer wait.Stop()
 	select {
@@ -276,7 +249,7 @@ func (s *Server) handleSeriesAppend(c *gin.Context) {
 		s.writeError(c, errIngestBusy)
 		return
 	}
-	batch, times, parsed, err := parseSeriesBody(c.Request.Body)
+	batch, times, parsed, err := parseSeriesBody(body.reader())
 	if err != nil {
 		s.writeError(c, err)
 		return
@@ -312,14 +285,6 @@ type seriesResponse struct {
 	Last      *db.Float `json:"last"`
 }
 
-// seriesDataResponse is a series with the points of the window asked for.
-type seriesDataResponse struct {
-	seriesResponse
-	WindowCount int64        `json:"window_count"`
-	Downsampled bool         `json:"downsampled"`
-	Points      seriesPoints `json:"points"`
-}
-
 func toSeriesResponse(sum db.SeriesSummary) seriesResponse {
 	out := seriesResponse{Name: sum.Name, Count: sum.Count}
 	if sum.Count > 0 {
@@ -328,12 +293,6 @@ func toSeriesResponse(sum db.SeriesSummary) seriesResponse {
 		out.FirstStep, out.LastStep, out.Min, out.Max, out.Last = &first, &last, &lo, &hi, &lv
 	}
 	return out
-}
-
-// clockResponse is the span of a run's clock, in Unix seconds.
-type clockResponse struct {
-	First float64 `json:"first"`
-	Last  float64 `json:"last"`
 }
 
 // handleSeriesGet: GET /api/runs/{id}/series?names=a,b&max_points=&from=&to=&x=.
@@ -379,14 +338,5 @@ func (s *Server) handleSeriesGet(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	out := make([]seriesDataResponse, len(data.Series))
-	for i, d := range data.Series {
-		out[i] = seriesDataResponse{seriesResponse: toSeriesResponse(d.SeriesSummary), WindowCount: d.WindowCount,
-			Downsampled: d.Downsampled, Points: seriesPoints{points: d.Points, times: d.Times}}
-	}
-	var clock *clockResponse
-	if data.Clock.Count > 0 {
-		clock = &clockResponse{First: data.Clock.Min, Last: data.Clock.Max}
-	}
-	c.JSON(http.StatusOK, gin.H{"series": out, "clock": clock})
+	s.writeSeriesAnswer(c, data)
 }

@@ -33,6 +33,9 @@ type Options struct {
 	// AllowInsecureCookies lets the refresh cookie be set without Secure
 	// over plain HTTP to a non-localhost host (a closed lab network).
 	AllowInsecureCookies bool
+	// SeriesBodyBufferBytes bounds the memory of series batches being
+	// received or waiting for their turn (0: DefaultSeriesBodyBuffer).
+	SeriesBodyBufferBytes int64
 }
 
 // Database is what the HTTP layer needs from the store.
@@ -51,10 +54,12 @@ type Server struct {
 	ui      *spa
 	proxies []netip.Prefix
 	csrf    *http.CrossOriginProtection
-	sampled *sampledLog                  // repeated operational messages, at most one per 10 s
-	ingest  chan struct{}                // turns of series batches (newIngestSlots)
-	perms   map[string]policy.Permission // the route table: "METHOD /path" → permission
-	python  *clients.Python              // the Python job client, at this server's version
+	sampled *sampledLog   // repeated operational messages, at most one per 10 s
+	ingest  chan struct{} // turns of series batches (newIngestSlots)
+	// seriesBodies holds series batches while they arrive (series_body.go).
+	seriesBodies *bodyBuffer
+	perms        map[string]policy.Permission // the route table: "METHOD /path" → permission
+	python       *clients.Python              // the Python job client, at this server's version
 }
 
 // New builds the HTTP handler. ui is the built web UI (the contents of
@@ -76,6 +81,9 @@ func newServer(logger *slog.Logger, opts Options, database Database, authn *auth
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20
 	}
+	if opts.SeriesBodyBufferBytes <= 0 {
+		opts.SeriesBodyBufferBytes = DefaultSeriesBodyBuffer
+	}
 	site, err := newSPA(ui)
 	if err != nil {
 		return nil, nil, fmt.Errorf("server: load web UI: %w", err)
@@ -86,7 +94,8 @@ func newServer(logger *slog.Logger, opts Options, database Database, authn *auth
 	}
 	s := &Server{log: logger, opts: opts, db: database, auth: authn, runs: review, ui: site, proxies: proxies, python: python,
 		csrf: http.NewCrossOriginProtection(), sampled: newSampledLog(10 * time.Second),
-		ingest: newIngestSlots(), perms: map[string]policy.Permission{}}
+		ingest: newIngestSlots(), perms: map[string]policy.Permission{},
+		seriesBodies: newBodyBuffer(opts.SeriesBodyBufferBytes, max(opts.MaxBodyBytes, seriesBodyLimit))}
 
 	gin.SetMode(gin.ReleaseMode)
 	engine := gin.New()

@@ -174,6 +174,8 @@ func (s *Server) handleUserDelete(c *gin.Context) {
 
 type resetPasswordRequest struct {
 	NewPassword string `json:"new_password"`
+	// RevokeTokens (default true) also revokes the user's API tokens.
+	RevokeTokens *bool `json:"revoke_tokens"`
 }
 
 // handleUserPassword: POST /api/users/{id}/password (admin reset).
@@ -187,7 +189,8 @@ func (s *Server) handleUserPassword(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	if err := s.auth.ResetPassword(c.Request.Context(), actor(c), id, in.NewPassword, clientInfo(c)); err != nil {
+	revoke := in.RevokeTokens == nil || *in.RevokeTokens
+	if err := s.auth.ResetPassword(c.Request.Context(), actor(c), id, in.NewPassword, revoke, clientInfo(c)); err != nil {
 		s.writeError(c, err)
 		return
 	}

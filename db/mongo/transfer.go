@@ -155,7 +155,7 @@ func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error
 		if err != nil {
 			return report, fmt.Errorf("db: import %s %s (after %d records): %w", rec.Kind, rec.ID(), total(report), err)
 		}
-		report.Note(rec.Kind, added, conflict)
+		report.Note(rec, added, conflict)
 	}
 }
 

@@ -21,6 +21,12 @@ type BackupInfo struct {
 // beside dest, is checked with PRAGMA integrity_check, synced, and only
 // then renamed to dest, so dest is either a whole, checked backup or
 // absent. An existing dest is refused.
+//
+// The temporary file holds password hashes and signing keys from its first
+// byte, so it is created here, 0600 and exclusively (O_EXCL, under a name
+// nobody can guess), before SQLite writes into it: VACUUM INTO accepts an
+// empty file. Made by SQLite, it was 0644 for the whole copy and check, and
+// a descriptor opened then kept reading the finished backup.
 func (s *Store) Backup(ctx context.Context, dest string) (*BackupInfo, error) {
 	abs, err := filepath.Abs(dest)
 	if err != nil {
@@ -32,35 +38,38 @@ func (s *Store) Backup(ctx context.Context, dest string) (*BackupInfo, error) {
 	if _, err := os.Stat(abs); err == nil {
 		return nil, fmt.Errorf("backup: %s exists already; choose a new file name", abs)
 	}
-	tmp := abs + ".partial"
-	_ = os.Remove(tmp)
+	f, err := os.CreateTemp(filepath.Dir(abs), "."+filepath.Base(abs)+".partial-*")
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	tmp := f.Name()
+	if err := f.Close(); err != nil {
+		_ = os.Remove(tmp)
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	fail := func(err error) (*BackupInfo, error) {
+		_ = os.Remove(tmp)
+		return nil, err
+	}
 	// A connection of its own: the writer must stay free for the server's
 	// writes, and the read pool's connections are query_only.
 	conn, err := sql.Open("sqlite", dsn(s.path, false))
 	if err != nil {
-		return nil, fmt.Errorf("backup: %w", err)
+		return fail(fmt.Errorf("backup: %w", err))
 	}
 	defer conn.Close()
 	conn.SetMaxOpenConns(1)
 	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", tmp); err != nil {
-		_ = os.Remove(tmp)
-		return nil, fmt.Errorf("backup: %w", classify(err))
+		return fail(fmt.Errorf("backup: %w", classify(err)))
 	}
 	if err := checkIntegrity(ctx, tmp); err != nil {
-		_ = os.Remove(tmp)
-		return nil, fmt.Errorf("backup: the copy failed its check: %w", err)
+		return fail(fmt.Errorf("backup: the copy failed its check: %w", err))
 	}
 	if err := syncFile(tmp); err != nil {
-		_ = os.Remove(tmp)
-		return nil, fmt.Errorf("backup: %w", err)
-	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		_ = os.Remove(tmp)
-		return nil, fmt.Errorf("backup: %w", err)
+		return fail(fmt.Errorf("backup: %w", err))
 	}
 	if err := os.Rename(tmp, abs); err != nil {
-		_ = os.Remove(tmp)
-		return nil, fmt.Errorf("backup: %w", err)
+		return fail(fmt.Errorf("backup: %w", err))
 	}
 	_ = syncFile(filepath.Dir(abs))
 	info, err := os.Stat(abs)

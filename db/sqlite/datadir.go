@@ -51,6 +51,41 @@ func makePrivateDir(dir string) error {
 	return nil
 }
 
+// privateFiles creates the database file 0600 before SQLite opens it, and
+// takes group and other rights away from an existing database and its -wal
+// and -shm files. SQLite creates a new database 0644 (less the umask), and
+// gives its -wal and -shm files the mode of the database file, so a file
+// made here keeps all three private; only the folder's 0700 protected them
+// before. Nothing here opens an existing database file (O_EXCL fails
+// without opening it; chmod needs no descriptor), so SQLite's locks held
+// by this process stay as they are.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	switch {
+	case err == nil:
+		if err := f.Close(); err != nil {
+			return err
+		}
+	case !errors.Is(err, os.ErrExist):
+		return unwrapPath(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		info, err := os.Stat(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return unwrapPath(err)
+		}
+		if perm := info.Mode().Perm(); perm&0o077 != 0 {
+			if err := os.Chmod(p, perm&0o700); err != nil {
+				return fmt.Errorf("make %s private (0600): %w", p, unwrapPath(err))
+			}
+		}
+	}
+	return nil
+}
+
 // probeWritable writes, syncs and removes a file beside the database (never
 // the database file itself: opening and closing it outside SQLite would
 // drop SQLite's POSIX locks). SQLite on a read-only folder opens fine and

@@ -62,7 +62,7 @@ func (s *Store) importLegacyIfNeeded(ctx context.Context, database string) error
 	if err != nil {
 		return fmt.Errorf("db: import the earlier embedded store %s: %w", legacy, err)
 	}
-	fresh := &Store{path: tmpPath, dataDir: s.dataDir, log: s.log, writeTimeout: s.writeTimeout}
+	fresh := &Store{path: tmpPath, dataDir: s.dataDir, log: s.log, writeTimeout: s.writeTimeout, walMax: s.walMax}
 	if err := fresh.openPools(1); err != nil {
 		return err
 	}

@@ -80,21 +80,31 @@ type Options struct {
 	Readers int
 	// WriteTimeout bounds each write (default 10 s).
 	WriteTimeout time.Duration
+	// WALMaxBytes bounds the write-ahead log (default DefaultWALMaxBytes):
+	// past half of it, a TRUNCATE checkpoint empties it (checkpoint.go).
+	WALMaxBytes int64
 	// Logger receives the adapter's own log lines.
 	Logger *slog.Logger
 }
 
 // Store is the embedded database. It implements db.Store.
 type Store struct {
-	path         string
-	dataDir      string
-	w            *sql.DB // the one writer connection
-	r            *sql.DB // read-only pool
-	ckpt         *sql.DB // the checkpointer's connection (checkpoint.go)
-	lock         *os.File
-	log          *slog.Logger
-	writeTimeout time.Duration
-	stmts        sync.Map // *sql.DB → map of prepared statements, see prepared
+	path    string
+	dataDir string
+	walMax  int64 // Options.WALMaxBytes
+	// The write goroutine's state of boundWAL: no truncation before
+	// walRetry, none holding writes back before walHardRetry, and the last
+	// wait after such a truncation was blocked.
+	walRetry, walHardRetry time.Time
+	walBackoff             time.Duration
+	ckptMu                 sync.Mutex // one checkpoint at a time (checkpoint, boundWAL)
+	w                      *sql.DB    // the one writer connection
+	r                      *sql.DB    // read-only pool
+	ckpt                   *sql.DB    // the checkpointer's connection (checkpoint.go)
+	lock                   *os.File
+	log                    *slog.Logger
+	writeTimeout           time.Duration
+	stmts                  sync.Map // *sql.DB → map of prepared statements, see prepared
 	// pendingPrepare holds the statements txExec met unprepared inside a
 	// transaction; the writer prepares them between transactions.
 	pendingPrepare sync.Map
@@ -123,6 +133,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = defaultWriteTimeout
 	}
+	if opts.WALMaxBytes <= 0 {
+		opts.WALMaxBytes = DefaultWALMaxBytes
+	}
 	if opts.Readers <= 0 {
 		opts.Readers = max(4, 2*runtime.GOMAXPROCS(0))
 	}
@@ -133,7 +146,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{path: filepath.Join(dir, FileName), dataDir: dir, log: opts.Logger, writeTimeout: opts.WriteTimeout}
+	s := &Store{path: filepath.Join(dir, FileName), dataDir: dir, log: opts.Logger, writeTimeout: opts.WriteTimeout,
+		walMax: opts.WALMaxBytes}
 	if opts.Server {
 		if s.lock, err = lockFile(filepath.Join(dir, lockFileName), ErrInUse); err != nil {
 			return nil, err
@@ -185,6 +199,9 @@ func dsn(path string, readOnly bool) string {
 func fileURI(path string) string { return "file:" + (&url.URL{Path: path}).EscapedPath() }
 
 func (s *Store) openPools(readers int) error {
+	if err := privateFiles(s.path); err != nil {
+		return fmt.Errorf("db: open %s: %w", s.path, err)
+	}
 	w, err := sql.Open("sqlite", dsn(s.path, false))
 	if err != nil {
 		return fmt.Errorf("db: open %s: %w", s.path, err)

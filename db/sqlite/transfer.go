@@ -151,7 +151,7 @@ func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", rec.Kind, rec.ID(), err)
 			}
-			report.Note(rec.Kind, added, conflict)
+			report.Note(rec, added, conflict)
 		}
 	})
 	if err != nil {

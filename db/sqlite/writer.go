@@ -125,6 +125,7 @@ func (s *Store) writeLoop() {
 		}
 		s.runBatch(batch)
 		s.preparePending()
+		s.boundWAL()
 	}
 }
 
