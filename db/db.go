@@ -233,6 +233,9 @@ type Runs interface {
 	// ListRuns returns up to limit runs matching f, newest first, and
 	// whether more exist. Every filter combination is served by an index.
 	ListRuns(ctx context.Context, f RunFilter, limit int) ([]Run, bool, error)
+	// CountRuns counts the runs the filter selects (its paging fields are
+	// ignored), exactly.
+	CountRuns(ctx context.Context, f RunFilter) (int64, error)
 	// ListRunKeys returns the param paths, metric names and series names
 	// that live runs of project (AllProjects: of any project) have, those
 	// that start with prefix (byte for byte), up to limit of each kind

@@ -52,10 +52,14 @@ func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string]
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		added = 0
 		changed := 0
+		var sums []db.SeriesSummary
 		for _, name := range names {
-			n, c, err := s.writeOneSeries(ctx, tx, runID, name, batch[name])
+			n, c, sum, err := s.writeOneSeries(ctx, tx, runID, name, batch[name])
 			if err != nil {
 				return err
+			}
+			if name != db.ClockSeries {
+				sums = append(sums, sum)
 			}
 			if name != db.ClockSeries { // the clock alone is no change of the judged data
 				added, changed = added+n, changed+c
@@ -74,6 +78,9 @@ func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string]
 			"review_outdated = ? WHERE id = ?"), ms(now), boolInt(upd.Review.Outdated), runID); err != nil {
 			return err
 		}
+		if err := s.runChanged(ctx, tx, func(ix *runIndex) { ix.putSeries(&upd, sums) }); err != nil {
+			return err
+		}
 		return s.moveProject(ctx, tx, old.Project, db.ProjectDelta(&old, &upd), now)
 	})
 	if err != nil {
@@ -82,7 +89,7 @@ func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string]
 	return added, nil
 }
 
-func (s *Store) writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name string, points []db.Point) (added, changed int, err error) {
+func (s *Store) writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name string, points []db.Point) (added, changed int, sum db.SeriesSummary, err error) {
 	lo, hi := points[0].Step, points[len(points)-1].Step
 	// The chunk holding lo (the last starting at or before it), unless it
 	// is full and ends before lo (an append leaves it as it is), then the
@@ -94,48 +101,48 @@ func (s *Store) writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name stri
 	switch err = err0; {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
-		return 0, 0, err
+		return 0, 0, sum, err
 	case c.LastStep >= lo || c.Count < db.ChunkPoints:
 		pts, err := db.DecodePoints(blob)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, sum, err
 		}
 		existing = append(existing, db.Chunk{ChunkSummary: c, Points: pts})
 	}
 	rows, err := s.txQuery(ctx, tx, trace("SELECT "+chunkSummaryColumns+", points FROM series_chunks "+
 		"WHERE run_id = ? AND series = ? AND first_step > ? AND first_step <= ? ORDER BY first_step"), runID, name, lo, hi)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, sum, err
 	}
 	for rows.Next() {
 		var blob []byte
 		c, err := scanChunkSummary(rows, &blob)
 		if err != nil {
 			rows.Close()
-			return 0, 0, err
+			return 0, 0, sum, err
 		}
 		pts, err := db.DecodePoints(blob)
 		if err != nil {
 			rows.Close()
-			return 0, 0, err
+			return 0, 0, sum, err
 		}
 		existing = append(existing, db.Chunk{ChunkSummary: c, Points: pts})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, 0, err
+		return 0, 0, sum, err
 	}
 	chunks, added, changed := db.MergeSeries(name, existing, points)
 	for _, c := range existing {
 		if _, err := s.txExec(ctx, tx, trace("DELETE FROM series_chunks WHERE run_id = ? AND series = ? AND first_step = ?"),
 			runID, name, c.FirstStep); err != nil {
-			return 0, 0, err
+			return 0, 0, sum, err
 		}
 	}
 	for _, c := range chunks {
 		if _, err := s.txExec(ctx, tx, trace("INSERT INTO series_chunks (run_id, series, first_step, summary, points) VALUES (?, ?, ?, ?, ?)"),
 			runID, name, c.FirstStep, db.EncodeSummary(c.ChunkSummary), db.EncodePoints(c.Points)); err != nil {
-			return 0, 0, err
+			return 0, 0, sum, err
 		}
 	}
 
@@ -145,13 +152,13 @@ func (s *Store) writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name stri
 	case err == nil:
 		oldp = &old
 	case !errors.Is(err, sql.ErrNoRows):
-		return 0, 0, err
+		return 0, 0, sum, err
 	}
 	next, full := db.NextSummary(oldp, name, points, added)
 	if full {
 		all, err := s.chunkSummariesTx(ctx, tx, runID, name)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, sum, err
 		}
 		next = db.SummarizeSeries(name, all)
 	}
@@ -160,14 +167,9 @@ func (s *Store) writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name stri
 		"last_step = excluded.last_step, min_value = excluded.min_value, max_value = excluded.max_value, last_value = excluded.last_value"),
 		runID, name, next.Count, next.FirstStep, next.LastStep, real(next.Min), real(next.Max), real(next.Last))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, sum, err
 	}
-	if oldp == nil && name != db.ClockSeries {
-		if err := s.addSeriesNames(ctx, tx, runID, []string{name}); err != nil {
-			return 0, 0, err
-		}
-	}
-	return added, changed, s.writeSeriesValues(ctx, tx, runID, next)
+	return added, changed, next, nil
 }
 
 func (s *Store) chunkSummariesTx(ctx context.Context, tx *sql.Tx, runID, name string) ([]db.ChunkSummary, error) {

@@ -102,6 +102,19 @@ type Store struct {
 	// arrival order, so database/sql never picks a random waiter (which
 	// made read latency's tail several times its median under load).
 	readSlots          chan struct{}
+	// heavySlots admits the work whose cost grows with the data (scans
+	// of the query index) to one fewer than the processors (at least
+	// one), so that sign-in, session checks and plain lists always find
+	// a processor and a read connection (issue 16, point 4).
+	heavySlots chan struct{}
+	// index is the query index (runindex.go); loadMu makes its loads one
+	// at a time.
+	index  runIndex
+	loadMu sync.Mutex
+	// stopLoad ends the first load of the index at Close; loading is
+	// done once it has returned.
+	stopLoad context.CancelFunc
+	loading  sync.WaitGroup
 	ckptStop, ckptDone chan struct{}
 	// The write goroutine (writer.go) and its queue.
 	writes     chan *writeOp
@@ -150,6 +163,21 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		_ = s.Close(context.WithoutCancel(ctx))
 		return nil, err
+	}
+	if opts.Server {
+		// The server loads the query index at once (about a second per
+		// 100,000 runs), so the first query does not wait for it; a
+		// query that comes earlier waits (indexRead), and other requests
+		// are served meanwhile.
+		var loadCtx context.Context
+		loadCtx, s.stopLoad = context.WithCancel(context.Background())
+		s.loading.Add(1)
+		go func() {
+			defer s.loading.Done()
+			if err := s.reloadIndex(loadCtx, 0); err != nil && loadCtx.Err() == nil {
+				s.log.Warn("query index: first load failed; the next query tries again", "err", err)
+			}
+		}()
 	}
 	return s, nil
 }
@@ -205,6 +233,7 @@ func (s *Store) openPools(readers int) error {
 		return fmt.Errorf("db: open %s: %w", s.path, err)
 	}
 	s.readSlots = make(chan struct{}, readers)
+	s.heavySlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	r.SetConnMaxIdleTime(5 * time.Minute)
@@ -240,6 +269,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // releases the folder. It is safe to call more than once.
 func (s *Store) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
+		if s.stopLoad != nil {
+			s.stopLoad()
+		}
+		s.loading.Wait()
 		s.stopWriter()
 		s.stopCheckpointer()
 		var errs []error
@@ -300,6 +333,17 @@ func (s *Store) readTurn(ctx context.Context) (release func(), err error) {
 	case <-ctx.Done():
 		return nil, classify(ctx.Err())
 	}
+}
+
+// heavyTurn waits for one of the slots of work whose cost grows with the
+// data.
+func (s *Store) heavyTurn(ctx context.Context) (release func(), err error) {
+	select {
+	case s.heavySlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, classify(ctx.Err())
+	}
+	return func() { <-s.heavySlots }, nil
 }
 
 // readRow runs one query on the read pool and scans its single row.
