@@ -50,12 +50,12 @@ type ival struct {
 // index: a write puts a new one in its place.
 type irun struct {
 	id, project, status, review, reviewBy, name, host, notes string
-	outdated, deleted                                         bool
-	created, started, finished, heartbeat                     int64 // ms, or noTime
-	tags                                                      []string
-	vals                                                      []ival // sorted by key
-	series                                                    []db.SeriesSummary
-	names                                                     []nameKind
+	outdated, deleted                                        bool
+	created, started, finished, heartbeat                    int64 // ms, or noTime
+	tags                                                     []string
+	vals                                                     []ival // sorted by key
+	series                                                   []db.SeriesSummary
+	names                                                    []nameKind
 }
 
 // nameKind is a key the run adds to its project's keys, with the kinds of

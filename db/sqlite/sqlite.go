@@ -101,7 +101,7 @@ type Store struct {
 	// readSlots admits as many reads as the read pool has connections, in
 	// arrival order, so database/sql never picks a random waiter (which
 	// made read latency's tail several times its median under load).
-	readSlots          chan struct{}
+	readSlots chan struct{}
 	// heavySlots admits the work whose cost grows with the data (scans
 	// of the query index) to one fewer than the processors (at least
 	// one), so that sign-in, session checks and plain lists always find
@@ -113,8 +113,8 @@ type Store struct {
 	loadMu sync.Mutex
 	// stopLoad ends the first load of the index at Close; loading is
 	// done once it has returned.
-	stopLoad context.CancelFunc
-	loading  sync.WaitGroup
+	stopLoad           context.CancelFunc
+	loading            sync.WaitGroup
 	ckptStop, ckptDone chan struct{}
 	// The write goroutine (writer.go) and its queue.
 	writes     chan *writeOp
