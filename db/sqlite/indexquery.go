@@ -15,235 +15,297 @@ import (
 	"labreview/db/query"
 )
 
-// pred is a compiled condition on a run of the index.
-type pred func(r *irun) bool
+// bits is a set of slots of the index.
+type bits []uint64
 
-// compileIndex turns the filter (its fields and its query) into one
-// condition on index entries. It follows docs/query.md as the SQL of
-// earlier versions did: a condition on a field the run does not have is
-// false and not makes it true; ~ ignores the case of ASCII letters (as
-// SQLite's lower()).
-func compileIndex(f db.RunFilter) (pred, error) {
-	var terms []pred
-	terms = append(terms, func(r *irun) bool { return r.deleted == f.Deleted })
-	if f.Project != "" {
-		p := f.Project
-		terms = append(terms, func(r *irun) bool { return r.project == p })
+func newBits(n int) bits        { return make(bits, (n+63)/64) }
+func (b bits) set(i int32)      { b[i>>6] |= 1 << (uint(i) & 63) }
+func (b bits) has(i int32) bool { return b[i>>6]&(1<<(uint(i)&63)) != 0 }
+func (b bits) and(o bits) bits {
+	for i := range b {
+		b[i] &= o[i]
 	}
-	if len(f.Projects) > 0 {
-		ps := f.Projects
-		terms = append(terms, func(r *irun) bool { return slices.Contains(ps, r.project) })
+	return b
+}
+func (b bits) or(o bits) bits {
+	for i := range b {
+		b[i] |= o[i]
 	}
-	if f.Status != "" {
-		st := f.Status
-		terms = append(terms, func(r *irun) bool { return r.status == st })
+	return b
+}
+func (b bits) not() bits {
+	for i := range b {
+		b[i] = ^b[i]
 	}
-	switch f.Review {
-	case "":
-	case db.ReviewOutdated:
-		terms = append(terms, func(r *irun) bool { return r.outdated })
-	default:
-		rv := f.Review
-		terms = append(terms, func(r *irun) bool { return r.review == rv })
+	return b
+}
+func (b bits) count() (n int64) {
+	for _, w := range b {
+		n += int64(popcount(w))
 	}
+	return n
+}
+
+func popcount(x uint64) int {
+	n := 0
+	for x != 0 {
+		x &= x - 1
+		n++
+	}
+	return n
+}
+
+// evaluator computes the set of slots a filter selects: each condition
+// is one pass over a compact array (a field of every run, or the column
+// of one key: only the runs that have it), and and, or and not combine
+// the sets. It follows docs/query.md as the SQL of earlier versions did:
+// a condition on a field the run does not have is false and not makes it
+// true; ~ ignores the case of ASCII letters (as SQLite's lower()).
+type evaluator struct {
+	ix *runIndex
+	f  db.RunFilter
+	n  int
+}
+
+// filter is the set of slots the whole filter selects.
+func (e *evaluator) filter() (bits, error) {
+	ix, f := e.ix, e.f
+	out := newBits(e.n)
+	var cut int64
 	if !f.StaleBefore.IsZero() {
-		cut := ms(f.StaleBefore)
-		terms = append(terms, func(r *irun) bool { return r.alive() < cut })
+		cut = ms(f.StaleBefore)
+	}
+	for i := int32(0); int(i) < e.n; i++ {
+		if (ix.flags[i]&flagDeleted != 0) != f.Deleted || (f.Project != "" && ix.project[i] != f.Project) ||
+			(len(f.Projects) > 0 && !slices.Contains(f.Projects, ix.project[i])) || (f.Status != "" && ix.status[i] != f.Status) {
+			continue
+		}
+		switch f.Review {
+		case "":
+		case db.ReviewOutdated:
+			if ix.flags[i]&flagOutdated == 0 {
+				continue
+			}
+		default:
+			if ix.review[i] != f.Review {
+				continue
+			}
+		}
+		if !f.StaleBefore.IsZero() && !(ix.alive(i) < cut) {
+			continue
+		}
+		out.set(i)
 	}
 	if f.Query != nil {
-		c := &indexCompiler{f: f}
-		q, err := c.node(f.Query)
+		q, err := e.node(f.Query)
 		if err != nil {
 			return nil, err
 		}
-		terms = append(terms, q)
+		out.and(q)
 	}
-	return all(terms), nil
+	return out, nil
 }
 
-func all(terms []pred) pred {
-	if len(terms) == 1 {
-		return terms[0]
-	}
-	return func(r *irun) bool {
-		for _, t := range terms {
-			if !t(r) {
-				return false
-			}
-		}
-		return true
-	}
-}
-
-func anyOf(terms []pred) pred {
-	if len(terms) == 1 {
-		return terms[0]
-	}
-	return func(r *irun) bool {
-		for _, t := range terms {
-			if t(r) {
-				return true
-			}
-		}
-		return false
-	}
-}
-
-func never(*irun) bool { return false }
-
-type indexCompiler struct{ f db.RunFilter }
-
-func (c *indexCompiler) node(n query.Node) (pred, error) {
+func (e *evaluator) node(n query.Node) (bits, error) {
 	switch n := n.(type) {
-	case *query.And, *query.Or:
-		var list []query.Node
-		if a, ok := n.(*query.And); ok {
-			list = a.Terms
-		} else {
-			list = n.(*query.Or).Terms
-		}
-		terms := make([]pred, len(list))
-		for i, t := range list {
-			p, err := c.node(t)
+	case *query.And:
+		var out bits
+		for _, t := range n.Terms {
+			b, err := e.node(t)
 			if err != nil {
 				return nil, err
 			}
-			terms[i] = p
+			if out == nil {
+				out = b
+			} else {
+				out.and(b)
+			}
 		}
-		if _, ok := n.(*query.And); ok {
-			return all(terms), nil
+		return out, nil
+	case *query.Or:
+		var out bits
+		for _, t := range n.Terms {
+			b, err := e.node(t)
+			if err != nil {
+				return nil, err
+			}
+			if out == nil {
+				out = b
+			} else {
+				out.or(b)
+			}
 		}
-		return anyOf(terms), nil
+		return out, nil
 	case *query.Not:
-		x, err := c.node(n.X)
+		b, err := e.node(n.X)
 		if err != nil {
 			return nil, err
 		}
-		return func(r *irun) bool { return !x(r) }, nil
+		return b.not(), nil
 	case *query.Cond:
-		return c.cond(n)
+		return e.cond(n)
 	}
 	return nil, fmt.Errorf("query: unknown node %T", n)
 }
 
-// asciiLower folds ASCII letters only, as SQLite's lower() does.
-func asciiLower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if b[j] >= 'A' && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
-				}
-			}
-			return string(b)
+// each sets the slots of every run for which test holds.
+func (e *evaluator) each(test func(i int32) bool) bits {
+	out := newBits(e.n)
+	for i := int32(0); int(i) < e.n; i++ {
+		if test(i) {
+			out.set(i)
 		}
 	}
-	return s
+	return out
 }
 
-func contains(s, lowerNeedle string) bool { return strings.Contains(asciiLower(s), lowerNeedle) }
+// containsFold reports whether s holds lowerNeedle (ASCII lower case),
+// ignoring the case of ASCII letters in s, without allocating.
+func containsFold(s, lowerNeedle string) bool {
+	n := len(lowerNeedle)
+	if n == 0 {
+		return true
+	}
+	for i := 0; i+n <= len(s); i++ {
+		j := 0
+		for ; j < n; j++ {
+			c := s[i+j]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			if c != lowerNeedle[j] {
+				break
+			}
+		}
+		if j == n {
+			return true
+		}
+	}
+	return false
+}
 
-func (c *indexCompiler) cond(q *query.Cond) (pred, error) {
-	text := func(get func(r *irun) string) pred {
-		var terms []pred
+// asciiLower folds ASCII letters only, as SQLite's lower() does.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func (e *evaluator) cond(q *query.Cond) (bits, error) {
+	ix := e.ix
+	text := func(field []string) bits {
+		var tests []func(s string) bool
 		for _, v := range q.Values {
 			v := v.Text
 			switch q.Op {
 			case query.OpContains:
 				l := asciiLower(v)
-				terms = append(terms, func(r *irun) bool { return contains(get(r), l) })
+				tests = append(tests, func(s string) bool { return containsFold(s, l) })
 			case query.OpNe:
-				terms = append(terms, func(r *irun) bool { return get(r) != v })
+				tests = append(tests, func(s string) bool { return s != v })
 			default:
-				terms = append(terms, func(r *irun) bool { return get(r) == v })
+				tests = append(tests, func(s string) bool { return s == v })
 			}
 		}
-		return anyOf(terms)
+		return e.each(func(i int32) bool {
+			for _, t := range tests {
+				if t(field[i]) {
+					return true
+				}
+			}
+			return false
+		})
 	}
-	enum := func(eq func(v string) pred) pred {
-		var terms []pred
+	enum := func(eq func(v string) func(i int32) bool) bits {
+		var tests []func(i int32) bool
 		for _, v := range q.Values {
-			terms = append(terms, eq(v.Text))
+			tests = append(tests, eq(v.Text))
 		}
-		p := anyOf(terms)
+		out := e.each(func(i int32) bool {
+			for _, t := range tests {
+				if t(i) {
+					return true
+				}
+			}
+			return false
+		})
 		if q.Op == query.OpNe {
-			return func(r *irun) bool { return !p(r) }
+			return out.not()
 		}
-		return p
+		return out
 	}
 	switch q.Field.Kind {
 	case query.FieldProject:
-		return text(func(r *irun) string { return r.project }), nil
+		return text(ix.project), nil
 	case query.FieldName:
-		return text(func(r *irun) string { return r.name }), nil
+		return text(ix.name), nil
 	case query.FieldHost:
-		return text(func(r *irun) string { return r.host }), nil
+		return text(ix.host), nil
 	case query.FieldReviewer:
-		return text(func(r *irun) string { return r.reviewBy }), nil
+		return text(ix.reviewBy), nil
 	case query.FieldNotes:
 		if q.Op == query.OpExists {
-			return func(r *irun) bool { return r.notes != "" }, nil
+			return e.each(func(i int32) bool { return ix.notes[i] != "" }), nil
 		}
-		return text(func(r *irun) string { return r.notes }), nil
+		return text(ix.notes), nil
 	case query.FieldStatus:
-		cut := ms(c.f.QueryStaleBefore)
-		return enum(func(v string) pred {
+		cut := ms(e.f.QueryStaleBefore)
+		return enum(func(v string) func(i int32) bool {
 			switch v {
 			case "stale":
-				return func(r *irun) bool { return r.status == db.StatusRunning && r.alive() < cut }
+				return func(i int32) bool { return ix.status[i] == db.StatusRunning && ix.alive(i) < cut }
 			case db.StatusRunning:
-				return func(r *irun) bool { return r.status == db.StatusRunning && !(r.alive() < cut) }
+				return func(i int32) bool { return ix.status[i] == db.StatusRunning && !(ix.alive(i) < cut) }
 			}
-			return func(r *irun) bool { return r.status == v }
+			return func(i int32) bool { return ix.status[i] == v }
 		}), nil
 	case query.FieldReview:
-		return enum(func(v string) pred {
+		return enum(func(v string) func(i int32) bool {
 			if v == db.ReviewOutdated {
-				return func(r *irun) bool { return r.outdated }
+				return func(i int32) bool { return ix.flags[i]&flagOutdated != 0 }
 			}
-			return func(r *irun) bool { return r.review == v }
+			return func(i int32) bool { return ix.review[i] == v }
 		}), nil
 	case query.FieldTag:
-		return c.tag(q), nil
+		return e.tag(q), nil
 	case query.FieldCreated, query.FieldStarted, query.FieldFinished:
-		get := map[query.FieldKind]func(r *irun) int64{
-			query.FieldCreated:  func(r *irun) int64 { return r.created },
-			query.FieldStarted:  func(r *irun) int64 { return r.started },
-			query.FieldFinished: func(r *irun) int64 { return r.finished },
-		}[q.Field.Kind]
+		times := map[query.FieldKind][]int64{query.FieldCreated: ix.created, query.FieldStarted: ix.started, query.FieldFinished: ix.finished}[q.Field.Kind]
 		if q.Op == query.OpExists {
-			return func(r *irun) bool { return get(r) != noTime }, nil
+			return e.each(func(i int32) bool { return times[i] != noTime }), nil
 		}
-		at := float64(ms(q.Values[0].Time))
-		op := q.Op
-		return func(r *irun) bool { t := get(r); return t != noTime && cmpNum(op, float64(t), at) }, nil
+		at, op := float64(ms(q.Values[0].Time)), q.Op
+		return e.each(func(i int32) bool { return times[i] != noTime && cmpNum(op, float64(times[i]), at) }), nil
 	case query.FieldDuration:
-		now := ms(c.f.QueryNow)
-		op := q.Op
+		now, op := ms(e.f.QueryNow), q.Op
 		if op == query.OpIn {
 			op = query.OpEq
 		}
-		var terms []pred
-		for _, v := range q.Values {
-			x := v.Num * 1000
-			terms = append(terms, func(r *irun) bool {
-				end := r.finished
-				if end == noTime {
-					end = now
+		return e.each(func(i int32) bool {
+			if ix.started[i] == noTime {
+				return false
+			}
+			end := ix.finished[i]
+			if end == noTime {
+				end = now
+			}
+			for _, v := range q.Values {
+				if cmpNum(op, float64(end-ix.started[i]), v.Num*1000) {
+					return true
 				}
-				return cmpNum(op, float64(end-r.started), x)
-			})
-		}
-		p := anyOf(terms)
-		return func(r *irun) bool { return r.started != noTime && p(r) }, nil
+			}
+			return false
+		}), nil
 	case query.FieldParam:
-		return c.value(q, db.KeyParam+q.Field.Name), nil
+		return e.value(q, db.KeyParam+q.Field.Name), nil
 	case query.FieldMetric:
-		return c.value(q, db.KeyMetric+q.Field.Name), nil
+		return e.value(q, db.KeyMetric+q.Field.Name), nil
 	case query.FieldSeriesMin, query.FieldSeriesMax, query.FieldSeriesLast, query.FieldSeriesCount:
 		fn := map[query.FieldKind]string{query.FieldSeriesMin: "min", query.FieldSeriesMax: "max", query.FieldSeriesLast: "last", query.FieldSeriesCount: "count"}[q.Field.Kind]
-		return c.value(q, db.SeriesKey(fn, q.Field.Name)), nil
+		return e.value(q, db.SeriesKey(fn, q.Field.Name)), nil
 	}
 	return nil, fmt.Errorf("query: field %s has no index form", q.Field)
 }
@@ -283,61 +345,65 @@ func cmpText(op query.Op, a, b string) bool {
 	return a == b
 }
 
-func (c *indexCompiler) tag(q *query.Cond) pred {
-	has := func(match func(t string) bool) pred {
-		return func(r *irun) bool { return slices.ContainsFunc(r.tags, match) }
-	}
+func (e *evaluator) tag(q *query.Cond) bits {
+	tags := e.ix.tags
+	has := func(i int32, match func(t string) bool) bool { return slices.ContainsFunc(tags[i], match) }
 	switch q.Op {
 	case query.OpExists:
-		return func(r *irun) bool { return len(r.tags) > 0 }
+		return e.each(func(i int32) bool { return len(tags[i]) > 0 })
 	case query.OpContains:
 		l := asciiLower(q.Values[0].Text)
-		return has(func(t string) bool { return contains(t, l) })
+		return e.each(func(i int32) bool { return has(i, func(t string) bool { return containsFold(t, l) }) })
 	case query.OpNe:
 		v := q.Values[0].Text
-		in := has(func(t string) bool { return t == v })
-		return func(r *irun) bool { return len(r.tags) > 0 && !in(r) }
+		return e.each(func(i int32) bool { return len(tags[i]) > 0 && !slices.Contains(tags[i], v) })
 	}
-	var terms []pred
-	for _, v := range q.Values {
-		v := v.Text
-		terms = append(terms, has(func(t string) bool { return t == v }))
-	}
-	return anyOf(terms)
+	return e.each(func(i int32) bool {
+		for _, v := range q.Values {
+			if slices.Contains(tags[i], v.Text) {
+				return true
+			}
+		}
+		return false
+	})
 }
 
-// value compares a param, metric or series summary: the run has a value
-// under key that one of the comparisons holds for.
-func (c *indexCompiler) value(q *query.Cond, key string) pred {
-	if q.Op == query.OpExists {
-		return func(r *irun) bool { _, ok := r.find(key); return ok }
+// value compares a param, metric or series summary: the set of runs that
+// have a value under key that one of the comparisons holds for, read from
+// the key's column alone.
+func (e *evaluator) value(q *query.Cond, key string) bits {
+	out := newBits(e.n)
+	col, ok := e.ix.colOf[key]
+	if !ok {
+		return out
 	}
-	var tests []func(v ival) bool
+	c := e.ix.cols[col]
+	if q.Op == query.OpExists {
+		for _, slot := range c.slot {
+			out.set(slot)
+		}
+		return out
+	}
+	var tests []func(kind uint8, num float64, txt string) bool
 	for _, v := range q.Values {
 		if t := valueTest(q.Op, v); t != nil {
 			tests = append(tests, t)
 		}
 	}
-	if len(tests) == 0 {
-		return never // no value can match (say, < NaN)
-	}
-	return func(r *irun) bool {
-		x, ok := r.find(key)
-		if !ok {
-			return false
-		}
+	for j, slot := range c.slot {
 		for _, t := range tests {
-			if t(x) {
-				return true
+			if t(c.kind[j], c.num[j], c.txt[j]) {
+				out.set(slot)
+				break
 			}
 		}
-		return false
 	}
+	return out
 }
 
 // valueTest is one comparison of a stored value (nil: it holds for no
 // value). Negations hold for a value of another kind.
-func valueTest(op query.Op, v query.Value) func(x ival) bool {
+func valueTest(op query.Op, v query.Value) func(kind uint8, num float64, txt string) bool {
 	if op == query.OpIn {
 		op = query.OpEq
 	}
@@ -347,79 +413,47 @@ func valueTest(op query.Op, v query.Value) func(x ival) bool {
 		switch op {
 		case query.OpContains:
 			l := asciiLower(s)
-			return func(x ival) bool { return x.kind == db.ValueText && contains(x.txt, l) }
+			return func(kind uint8, _ float64, txt string) bool { return kind == db.ValueText && containsFold(txt, l) }
 		case query.OpNe:
-			return func(x ival) bool { return !(x.kind == db.ValueText && x.txt == s) }
+			return func(kind uint8, _ float64, txt string) bool { return !(kind == db.ValueText && txt == s) }
 		}
-		return func(x ival) bool { return x.kind == db.ValueText && cmpText(op, x.txt, s) }
+		return func(kind uint8, _ float64, txt string) bool { return kind == db.ValueText && cmpText(op, txt, s) }
 	case query.ValueBool:
 		n := 0.0
 		if v.Bool {
 			n = 1
 		}
 		if op == query.OpNe {
-			return func(x ival) bool { return !(x.kind == db.ValueBool && x.num == n) }
+			return func(kind uint8, num float64, _ string) bool { return !(kind == db.ValueBool && num == n) }
 		}
-		return func(x ival) bool { return x.kind == db.ValueBool && x.num == n }
+		return func(kind uint8, num float64, _ string) bool { return kind == db.ValueBool && num == n }
 	case query.ValueNumber:
 		n := v.Num
 		if math.IsNaN(n) {
 			switch op {
 			case query.OpEq:
-				return func(x ival) bool { return x.kind == db.ValueNumber && math.IsNaN(x.num) }
+				return func(kind uint8, num float64, _ string) bool { return kind == db.ValueNumber && math.IsNaN(num) }
 			case query.OpNe:
-				return func(x ival) bool { return !(x.kind == db.ValueNumber && math.IsNaN(x.num)) }
+				return func(kind uint8, num float64, _ string) bool { return !(kind == db.ValueNumber && math.IsNaN(num)) }
 			}
 			return nil
 		}
 		if op == query.OpNe {
-			return func(x ival) bool { return !(x.kind == db.ValueNumber && x.num == n) }
+			return func(kind uint8, num float64, _ string) bool { return !(kind == db.ValueNumber && num == n) }
 		}
-		return func(x ival) bool { return x.kind == db.ValueNumber && cmpNum(op, x.num, n) }
+		return func(kind uint8, num float64, _ string) bool { return kind == db.ValueNumber && cmpNum(op, num, n) }
 	}
 	return nil
 }
 
-// sortValue is a run's sortable value under a sort key: a finite number,
-// or the name for KeyName.
-func sortValue(r *irun, key string) (num float64, txt string, ok bool) {
-	finite := func(v float64) (float64, string, bool) {
-		return v, "", !math.IsNaN(v) && !math.IsInf(v, 0)
-	}
-	switch key {
-	case db.KeyName:
-		return 0, r.name, true
-	case db.KeyCreated:
-		return float64(r.created), "", true
-	case db.KeyStarted:
-		if r.started == noTime {
-			return 0, "", false
-		}
-		return float64(r.started), "", true
-	case db.KeyDuration:
-		if r.started == noTime || r.finished == noTime {
-			return 0, "", false
-		}
-		return float64(r.finished - r.started), "", true
-	}
-	if x, ok := r.find(key); ok && x.kind == db.ValueNumber {
-		return finite(x.num)
-	}
-	return 0, "", false
-}
-
-// checkEvery is how many runs a scan checks between looks at its
-// context (a query's time limit).
-const checkEvery = 4096
-
 // sorted is a candidate of a sorted page.
 type sorted struct {
-	r   *irun
+	id  string
 	num float64
 	txt string
 }
 
-// before reports whether a comes before b in the page's order.
+// before reports whether x comes before y in the page's order.
 func (x sorted) before(y sorted, desc bool) bool {
 	c := 0
 	switch {
@@ -427,9 +461,9 @@ func (x sorted) before(y sorted, desc bool) bool {
 		c = -1
 	case x.num > y.num || x.txt > y.txt:
 		c = 1
-	case x.r.id < y.r.id:
+	case x.id < y.id:
 		c = -1
-	case x.r.id > y.r.id:
+	case x.id > y.id:
 		c = 1
 	}
 	if desc {
@@ -454,104 +488,134 @@ func (h *worstFirst) Pop() any {
 	return x
 }
 
+// sortValues calls fn with every run's sortable value under a sort key: a
+// finite number, or the name for KeyName.
+func (ix *runIndex) sortValues(key string, fn func(slot int32, num float64, txt string)) {
+	n := int32(len(ix.ids))
+	switch key {
+	case db.KeyName:
+		for i := int32(0); i < n; i++ {
+			fn(i, 0, ix.name[i])
+		}
+		return
+	case db.KeyCreated:
+		for i := int32(0); i < n; i++ {
+			fn(i, float64(ix.created[i]), "")
+		}
+		return
+	case db.KeyStarted:
+		for i := int32(0); i < n; i++ {
+			if ix.started[i] != noTime {
+				fn(i, float64(ix.started[i]), "")
+			}
+		}
+		return
+	case db.KeyDuration:
+		for i := int32(0); i < n; i++ {
+			if ix.started[i] != noTime && ix.finished[i] != noTime {
+				fn(i, float64(ix.finished[i]-ix.started[i]), "")
+			}
+		}
+		return
+	}
+	col, ok := ix.colOf[key]
+	if !ok {
+		return
+	}
+	c := ix.cols[col]
+	for j, slot := range c.slot {
+		if x := c.num[j]; c.kind[j] == db.ValueNumber && !math.IsNaN(x) && !math.IsInf(x, 0) {
+			fn(slot, x, "")
+		}
+	}
+}
+
 // page picks the ids of a page of runs from the index: newest first, or
 // by the sort key (the runs with a value, then the others newest first).
-func (ix *runIndex) page(ctx context.Context, f db.RunFilter, p pred, limit int) ([]string, bool, error) {
+func (ix *runIndex) page(f db.RunFilter, sel bits, limit int) ([]string, bool) {
 	want := limit + 1
 	var out []string
-	if f.SortKey == "" {
-		end := len(ix.runs)
-		if f.Before != "" {
-			end = sort.Search(len(ix.runs), func(i int) bool { return ix.runs[i].id >= f.Before })
+	newest := func(beforeID string, skip bits) {
+		end := len(ix.order)
+		if beforeID != "" {
+			end = sort.Search(len(ix.order), func(i int) bool { return ix.ids[ix.order[i]] >= beforeID })
 		}
-		for i, n := end-1, 0; i >= 0 && len(out) < want; i, n = i-1, n+1 {
-			if n%checkEvery == checkEvery-1 && ctx.Err() != nil {
-				return nil, false, ctx.Err()
-			}
-			if p(ix.runs[i]) {
-				out = append(out, ix.runs[i].id)
+		for i := end - 1; i >= 0 && len(out) < want; i-- {
+			if slot := ix.order[i]; sel.has(slot) && (skip == nil || !skip.has(slot)) {
+				out = append(out, ix.ids[slot])
 			}
 		}
-		if len(out) > limit {
-			return out[:limit], true, nil
-		}
-		return out, false, nil
 	}
-	if f.After == nil || f.After.HasValue {
+	if f.SortKey == "" {
+		newest(f.Before, nil)
+	} else {
+		valued := newBits(len(ix.ids))
+		h := &worstFirst{desc: f.SortDesc}
 		var cur *sorted
 		if f.After != nil {
-			cur = &sorted{r: &irun{id: f.After.ID}, num: f.After.Num, txt: f.After.Txt}
+			cur = &sorted{id: f.After.ID, num: f.After.Num, txt: f.After.Txt}
 			if f.SortKey == db.KeyName {
 				cur.num = 0
 			}
 		}
-		h := &worstFirst{desc: f.SortDesc}
-		for i, r := range ix.runs {
-			if i%checkEvery == checkEvery-1 && ctx.Err() != nil {
-				return nil, false, ctx.Err()
+		ix.sortValues(f.SortKey, func(slot int32, num float64, txt string) {
+			if !sel.has(slot) || valued.has(slot) {
+				return
 			}
-			num, txt, ok := sortValue(r, f.SortKey)
-			if !ok {
-				continue
+			valued.set(slot)
+			if f.After != nil && !f.After.HasValue {
+				return
 			}
-			c := sorted{r, num, txt}
+			c := sorted{ix.ids[slot], num, txt}
 			if cur != nil && !cur.before(c, f.SortDesc) {
-				continue
+				return
 			}
 			if h.Len() == want && !c.before(h.items[0], f.SortDesc) {
-				continue
-			}
-			if !p(r) {
-				continue
+				return
 			}
 			heap.Push(h, c)
 			if h.Len() > want {
 				heap.Pop(h)
 			}
-		}
+		})
 		items := make([]sorted, h.Len())
 		for i := len(items) - 1; i >= 0; i-- {
 			items[i] = heap.Pop(h).(sorted)
 		}
 		for _, c := range items {
-			out = append(out, c.r.id)
+			out = append(out, c.id)
 		}
-		if len(out) > limit {
-			return out[:limit], true, nil
+		before := ""
+		if f.After != nil && !f.After.HasValue {
+			before = f.After.ID
 		}
-	}
-	end := len(ix.runs)
-	if f.After != nil && !f.After.HasValue {
-		end = sort.Search(len(ix.runs), func(i int) bool { return ix.runs[i].id >= f.After.ID })
-	}
-	for i, n := end-1, 0; i >= 0 && len(out) < want; i, n = i-1, n+1 {
-		if n%checkEvery == checkEvery-1 && ctx.Err() != nil {
-			return nil, false, ctx.Err()
+		if len(out) < want {
+			newest(before, valued)
 		}
-		r := ix.runs[i]
-		if _, _, ok := sortValue(r, f.SortKey); ok || !p(r) {
-			continue
-		}
-		out = append(out, r.id)
 	}
 	if len(out) > limit {
-		return out[:limit], true, nil
+		return out[:limit], true
 	}
-	return out, false, nil
+	return out, false
 }
 
-// count counts the runs of the index that the filter selects.
-func (ix *runIndex) count(ctx context.Context, p pred) (int64, error) {
-	var n int64
-	for i, r := range ix.runs {
-		if i%checkEvery == checkEvery-1 && ctx.Err() != nil {
-			return 0, ctx.Err()
-		}
-		if p(r) {
-			n++
-		}
+// selection computes the slots a filter selects, under the index's read
+// lock, within one of the slots of heavy work.
+func (s *Store) selection(ctx context.Context, f db.RunFilter, fn func(ix *runIndex, sel bits)) error {
+	release, err := s.heavyTurn(ctx)
+	if err != nil {
+		return err
 	}
-	return n, nil
+	defer release()
+	return s.indexRead(ctx, func(ix *runIndex) error {
+		e := &evaluator{ix: ix, f: f, n: len(ix.ids)}
+		sel, err := e.filter()
+		if err != nil {
+			return err
+		}
+		fn(ix, sel)
+		return nil
+	})
 }
 
 // runsByIDSQL reads runs by id (a JSON array): one lookup in runs' unique
@@ -561,21 +625,9 @@ const runsByIDSQL = "SELECT " + runColumns + " FROM runs WHERE id IN (SELECT val
 // listIndexed answers a page with a query or a sort from the index, then
 // reads its runs.
 func (s *Store) listIndexed(ctx context.Context, f db.RunFilter, limit int) ([]db.Run, bool, error) {
-	p, err := compileIndex(f)
-	if err != nil {
-		return nil, false, fmt.Errorf("db: list runs: %w", err)
-	}
-	release, err := s.heavyTurn(ctx)
-	if err != nil {
-		return nil, false, fmt.Errorf("db: list runs: %w", err)
-	}
 	var ids []string
 	var more bool
-	err = s.indexRead(ctx, func(ix *runIndex) error {
-		ids, more, err = ix.page(ctx, f, p, limit)
-		return err
-	})
-	release()
+	err := s.selection(ctx, f, func(ix *runIndex, sel bits) { ids, more = ix.page(f, sel, limit) })
 	if err != nil {
 		return nil, false, fmt.Errorf("db: list runs: %w", classify(err))
 	}
@@ -612,21 +664,8 @@ func (s *Store) runsByID(ctx context.Context, ids []string) ([]db.Run, error) {
 
 // CountRuns counts the runs the filter selects, exactly, from the index.
 func (s *Store) CountRuns(ctx context.Context, f db.RunFilter) (int64, error) {
-	p, err := compileIndex(f)
-	if err != nil {
-		return 0, fmt.Errorf("db: count runs: %w", err)
-	}
-	release, err := s.heavyTurn(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("db: count runs: %w", err)
-	}
-	defer release()
 	var n int64
-	err = s.indexRead(ctx, func(ix *runIndex) error {
-		n, err = ix.count(ctx, p)
-		return err
-	})
-	if err != nil {
+	if err := s.selection(ctx, f, func(_ *runIndex, sel bits) { n = sel.count() }); err != nil {
 		return 0, fmt.Errorf("db: count runs: %w", classify(err))
 	}
 	return n, nil

@@ -256,11 +256,17 @@ func (s *Store) Mode() db.Mode { return db.ModeEmbedded }
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Ping checks that the database file can be read.
+// Ping checks that the database file can be read and, on a server, that
+// the query index has been loaded: until then the server is not ready
+// (/readyz answers 503 for the second or so a start takes per 100,000
+// runs), as its first queries would wait for the index.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("db: ping: %w", classify(err))
+	}
+	if s.stopLoad != nil && !s.index.everLoaded.Load() {
+		return fmt.Errorf("db: ping: the query index is loading: %w", db.ErrUnavailable)
 	}
 	return nil
 }
