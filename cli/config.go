@@ -37,6 +37,9 @@ type RunsConfig struct {
 	// StaleAfter: a running run without a heartbeat for this long is shown
 	// as stale.
 	StaleAfter time.Duration `mapstructure:"stale_after"`
+	// QueriesPerPrincipal: lists with a query, a sort or an exact count
+	// that one user or API token runs at once.
+	QueriesPerPrincipal int `mapstructure:"queries_per_principal"`
 }
 
 // AuditConfig configures the audit log.
@@ -153,6 +156,7 @@ var defaults = map[string]any{
 	"auth.login_throttle.max_per_ip":      100,
 	"audit.retention":                     400 * 24 * time.Hour,
 	"runs.stale_after":                    5 * time.Minute,
+	"runs.queries_per_principal":          2,
 }
 
 // envPrefix starts every environment variable that overrides a key:
@@ -269,6 +273,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.Auth.validate(); err != nil {
 		return err
+	}
+	if n := c.Runs.QueriesPerPrincipal; n < 1 || n > 64 {
+		return errors.New("runs.queries_per_principal: must be between 1 and 64 (default 2)")
 	}
 	if a := c.Runs.StaleAfter; a < 10*time.Second || a > 7*24*time.Hour {
 		return errors.New("runs.stale_after: must be between 10s and 168h (default 5m)")

@@ -48,7 +48,7 @@ func TestDefaults(t *testing.T) {
 			Argon2:        Argon2Config{MemoryKiB: 47104, Iterations: 2, Parallelism: 1},
 			LoginThrottle: ThrottleConfig{Window: 15 * time.Minute, MaxPerAccount: 10, MaxPerIP: 100}},
 		Audit: AuditConfig{Retention: 400 * 24 * time.Hour},
-		Runs:  RunsConfig{StaleAfter: 5 * time.Minute},
+		Runs:  RunsConfig{StaleAfter: 5 * time.Minute, QueriesPerPrincipal: 2},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", *cfg, want)

@@ -94,7 +94,7 @@ func (a *app) serve(ctx context.Context, cfg *Config, configFile string) error {
 			"and anyone on the network path can steal sessions; use HTTPS")
 	}
 
-	review := runs.New(database, runs.Config{StaleAfter: cfg.Runs.StaleAfter}, logger.With("component", "runs"), nil)
+	review := runs.New(database, runs.Config{StaleAfter: cfg.Runs.StaleAfter, QueriesPerPrincipal: cfg.Runs.QueriesPerPrincipal}, logger.With("component", "runs"), nil)
 	handler, err := server.New(logger, server.Options{
 		Version:              a.Build.Version,
 		TrustedProxies:       cfg.Server.TrustedProxies,

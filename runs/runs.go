@@ -15,6 +15,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"labreview/db"
@@ -36,6 +37,10 @@ type Config struct {
 	// StaleAfter: a running run without a sign of life for this long is
 	// shown as stale.
 	StaleAfter time.Duration
+	// QueriesPerPrincipal bounds the lists with a query, a sort or an
+	// exact count that one user or API token runs at once (default
+	// DefaultQueriesPerPrincipal).
+	QueriesPerPrincipal int
 }
 
 // DefaultStaleAfter is runs.stale_after when unset.
@@ -101,6 +106,9 @@ type Service struct {
 	cfg Config
 	log *slog.Logger
 	now func() time.Time
+	// turns holds each caller's turns for expensive queries (queryTurn).
+	turnsMu sync.Mutex
+	turns   map[string]chan struct{}
 }
 
 // New builds the service; now may be nil (time.Now).
@@ -111,7 +119,10 @@ func New(store Store, cfg Config, logger *slog.Logger, now func() time.Time) *Se
 	if cfg.StaleAfter <= 0 {
 		cfg.StaleAfter = DefaultStaleAfter
 	}
-	return &Service{db: store, cfg: cfg, log: logger, now: now}
+	if cfg.QueriesPerPrincipal <= 0 {
+		cfg.QueriesPerPrincipal = DefaultQueriesPerPrincipal
+	}
+	return &Service{db: store, cfg: cfg, log: logger, now: now, turns: map[string]chan struct{}{}}
 }
 
 // ShownStatus is the status a reader sees: the stored one, or stale for a
