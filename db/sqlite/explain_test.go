@@ -389,13 +389,42 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	check(err)
 	_, err = s.ReviewByID(ctx, entry.ID)
 	check(err)
-	for _, src := range []string{`metrics.loss < 0.5`, `params.lr = 0.1 and project = p1`, `tag = gpu or name ~ x`,
-		`not params.opt.name = adam`, `min(loss) < 1 and status = stale`, `duration > 1h`, `review = outdated and reviewer = x`} {
-		n, err := query.Parse(src, now)
+	// The query matrix of issue 18 (server/bench_query_test.go), as chips
+	// and as text: its statements are the plain pages' index walks, the
+	// query index's check of run_changes and the page's runs read by id.
+	for _, c := range []struct {
+		src  string
+		f    db.RunFilter
+		sort string
+	}{
+		{`metrics.loss < 0.5`, db.RunFilter{}, ""},
+		{`params.lr = 0.1 and project = p1`, db.RunFilter{}, ""},
+		{`tag = gpu or name ~ x`, db.RunFilter{}, ""},
+		{`not params.opt.name = adam`, db.RunFilter{}, ""},
+		{`min(loss) < 1 and status = stale`, db.RunFilter{}, db.SeriesKey("min", "loss")},
+		{`duration > 1h`, db.RunFilter{}, ""},
+		{`review = outdated and reviewer = x`, db.RunFilter{}, ""},
+		{`project = "p3" and status = "succeeded" and params.p1 > 0.5`, db.RunFilter{}, db.KeyMetric + "loss"},
+		{`params.p1 > 0.5`, db.RunFilter{Project: "p3", Status: db.StatusSucceeded}, db.KeyMetric + "loss"},
+		{`params.p1 > 0.5 and params.p1 < 0.51`, db.RunFilter{}, ""},
+		{`params.opt = "adam" and metrics.acc > 0.9`, db.RunFilter{}, ""},
+		{`project in ("p1", "p2") and metrics.acc > 0.95`, db.RunFilter{}, db.KeyMetric + "acc"},
+		{`tag = gpu and metrics.loss < 0.05`, db.RunFilter{Review: db.ReviewUnreviewed}, ""},
+		{`status in (failed, cancelled)`, db.RunFilter{}, db.KeyParam + "lr"},
+		{`created > -30d`, db.RunFilter{Status: db.StatusRunning}, db.KeyCreated},
+		{`notes ~ "diverged"`, db.RunFilter{}, ""},
+	} {
+		n, err := query.Parse(c.src, now)
 		check(err)
-		_, _, err = s.ListRuns(ctx, db.RunFilter{Query: n, QueryNow: now, QueryStaleBefore: now}, 50)
+		f := c.f
+		f.Query, f.QueryNow, f.QueryStaleBefore, f.SortKey = n, now, now, c.sort
+		_, _, err = s.ListRuns(ctx, f, 50)
+		check(err)
+		_, err = s.CountRuns(ctx, f)
 		check(err)
 	}
+	_, _, err = s.ListRuns(ctx, db.RunFilter{Project: "p3", Status: db.StatusSucceeded}, 50)
+	check(err)
 	for _, f := range []db.RunFilter{
 		{Review: db.ReviewApproved}, {Project: "p1", Review: db.ReviewApproved}, {Review: db.ReviewOutdated},
 		{Review: db.ReviewApproved, Before: run.ID}, {Project: "p1", Review: db.ReviewUnreviewed, Before: run.ID},
