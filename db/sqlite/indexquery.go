@@ -55,98 +55,135 @@ func popcount(x uint64) int {
 	return n
 }
 
-// evaluator computes the set of slots a filter selects: each condition
-// is one pass over a compact array (a field of every run, or the column
-// of one key: only the runs that have it), and and, or and not combine
-// the sets. It follows docs/query.md as the SQL of earlier versions did:
-// a condition on a field the run does not have is false and not makes it
-// true; ~ ignores the case of ASCII letters (as SQLite's lower()).
+// evaluator answers a filter over the index in one of two ways, with the
+// same conditions: as a set of slots, where each condition is one pass
+// over a compact array (a field of every run, or the column of one key:
+// only the runs that have it) and and, or and not combine the sets; or as
+// a test of one run, for a page newest first that a loose query fills
+// after a few hundred runs. It follows docs/query.md as the SQL of earlier
+// versions did: a condition on a field the run does not have is false and
+// not makes it true; ~ ignores the case of ASCII letters (as SQLite's
+// lower()).
 type evaluator struct {
-	ix *runIndex
-	f  db.RunFilter
-	n  int
+	ix    *runIndex
+	f     db.RunFilter
+	n     int
+	conds map[*query.Cond]condEval
+}
+
+// condEval is one condition: test checks one run; set, when not nil,
+// computes the whole set faster than a test of every run.
+type condEval struct {
+	test func(i int32) bool
+	set  func() bits
+}
+
+func newEvaluator(ix *runIndex, f db.RunFilter) (*evaluator, error) {
+	e := &evaluator{ix: ix, f: f, n: len(ix.ids), conds: map[*query.Cond]condEval{}}
+	var err error
+	query.Walk(f.Query, func(c *query.Cond) {
+		if err == nil {
+			e.conds[c], err = e.cond(c)
+		}
+	})
+	return e, err
+}
+
+// base tests the filter's fields (deleted, project, status, review,
+// stale).
+func (e *evaluator) base(i int32) bool {
+	ix, f := e.ix, e.f
+	if (ix.flags[i]&flagDeleted != 0) != f.Deleted || (f.Project != "" && ix.project[i] != f.Project) ||
+		(len(f.Projects) > 0 && !slices.Contains(f.Projects, ix.project[i])) || (f.Status != "" && ix.status[i] != f.Status) {
+		return false
+	}
+	switch f.Review {
+	case "":
+	case db.ReviewOutdated:
+		if ix.flags[i]&flagOutdated == 0 {
+			return false
+		}
+	default:
+		if ix.review[i] != f.Review {
+			return false
+		}
+	}
+	return f.StaleBefore.IsZero() || ix.alive(i) < ms(f.StaleBefore)
+}
+
+// test tests one run against the whole filter.
+func (e *evaluator) test(i int32) bool {
+	return e.base(i) && (e.f.Query == nil || e.testNode(e.f.Query, i))
+}
+
+func (e *evaluator) testNode(n query.Node, i int32) bool {
+	switch n := n.(type) {
+	case *query.And:
+		for _, t := range n.Terms {
+			if !e.testNode(t, i) {
+				return false
+			}
+		}
+		return true
+	case *query.Or:
+		for _, t := range n.Terms {
+			if e.testNode(t, i) {
+				return true
+			}
+		}
+		return false
+	case *query.Not:
+		return !e.testNode(n.X, i)
+	case *query.Cond:
+		return e.conds[n].test(i)
+	}
+	return false
 }
 
 // filter is the set of slots the whole filter selects.
-func (e *evaluator) filter() (bits, error) {
-	ix, f := e.ix, e.f
-	out := newBits(e.n)
-	var cut int64
-	if !f.StaleBefore.IsZero() {
-		cut = ms(f.StaleBefore)
+func (e *evaluator) filter() bits {
+	out := e.each(e.base)
+	if e.f.Query != nil {
+		out.and(e.node(e.f.Query))
 	}
-	for i := int32(0); int(i) < e.n; i++ {
-		if (ix.flags[i]&flagDeleted != 0) != f.Deleted || (f.Project != "" && ix.project[i] != f.Project) ||
-			(len(f.Projects) > 0 && !slices.Contains(f.Projects, ix.project[i])) || (f.Status != "" && ix.status[i] != f.Status) {
-			continue
-		}
-		switch f.Review {
-		case "":
-		case db.ReviewOutdated:
-			if ix.flags[i]&flagOutdated == 0 {
-				continue
-			}
-		default:
-			if ix.review[i] != f.Review {
-				continue
-			}
-		}
-		if !f.StaleBefore.IsZero() && !(ix.alive(i) < cut) {
-			continue
-		}
-		out.set(i)
-	}
-	if f.Query != nil {
-		q, err := e.node(f.Query)
-		if err != nil {
-			return nil, err
-		}
-		out.and(q)
-	}
-	return out, nil
+	return out
 }
 
-func (e *evaluator) node(n query.Node) (bits, error) {
+func (e *evaluator) node(n query.Node) bits {
 	switch n := n.(type) {
-	case *query.And:
-		var out bits
-		for _, t := range n.Terms {
-			b, err := e.node(t)
-			if err != nil {
-				return nil, err
-			}
-			if out == nil {
-				out = b
-			} else {
-				out.and(b)
-			}
+	case *query.And, *query.Or:
+		var terms []query.Node
+		if a, ok := n.(*query.And); ok {
+			terms = a.Terms
+		} else {
+			terms = n.(*query.Or).Terms
 		}
-		return out, nil
-	case *query.Or:
 		var out bits
-		for _, t := range n.Terms {
-			b, err := e.node(t)
-			if err != nil {
-				return nil, err
-			}
-			if out == nil {
+		for _, t := range terms {
+			b := e.node(t)
+			switch {
+			case out == nil:
 				out = b
-			} else {
+			case isAnd(n):
+				out.and(b)
+			default:
 				out.or(b)
 			}
 		}
-		return out, nil
+		return out
 	case *query.Not:
-		b, err := e.node(n.X)
-		if err != nil {
-			return nil, err
-		}
-		return b.not(), nil
+		return e.node(n.X).not()
 	case *query.Cond:
-		return e.cond(n)
+		c := e.conds[n]
+		if c.set != nil {
+			return c.set()
+		}
+		return e.each(c.test)
 	}
-	return nil, fmt.Errorf("query: unknown node %T", n)
+	return newBits(e.n)
 }
+
+func isAnd(n query.Node) bool { _, ok := n.(*query.And); return ok }
 
 // each sets the slots of every run for which test holds.
 func (e *evaluator) each(test func(i int32) bool) bits {
@@ -195,9 +232,9 @@ func asciiLower(s string) string {
 	return string(b)
 }
 
-func (e *evaluator) cond(q *query.Cond) (bits, error) {
+func (e *evaluator) cond(q *query.Cond) (condEval, error) {
 	ix := e.ix
-	text := func(field []string) bits {
+	text := func(field []string) condEval {
 		var tests []func(s string) bool
 		for _, v := range q.Values {
 			v := v.Text
@@ -211,32 +248,29 @@ func (e *evaluator) cond(q *query.Cond) (bits, error) {
 				tests = append(tests, func(s string) bool { return s == v })
 			}
 		}
-		return e.each(func(i int32) bool {
+		return condEval{test: func(i int32) bool {
 			for _, t := range tests {
 				if t(field[i]) {
 					return true
 				}
 			}
 			return false
-		})
+		}}
 	}
-	enum := func(eq func(v string) func(i int32) bool) bits {
+	enum := func(eq func(v string) func(i int32) bool) condEval {
 		var tests []func(i int32) bool
 		for _, v := range q.Values {
 			tests = append(tests, eq(v.Text))
 		}
-		out := e.each(func(i int32) bool {
+		ne := q.Op == query.OpNe
+		return condEval{test: func(i int32) bool {
 			for _, t := range tests {
 				if t(i) {
-					return true
+					return !ne
 				}
 			}
-			return false
-		})
-		if q.Op == query.OpNe {
-			return out.not()
-		}
-		return out
+			return ne
+		}}
 	}
 	switch q.Field.Kind {
 	case query.FieldProject:
@@ -249,7 +283,7 @@ func (e *evaluator) cond(q *query.Cond) (bits, error) {
 		return text(ix.reviewBy), nil
 	case query.FieldNotes:
 		if q.Op == query.OpExists {
-			return e.each(func(i int32) bool { return ix.notes[i] != "" }), nil
+			return condEval{test: func(i int32) bool { return ix.notes[i] != "" }}, nil
 		}
 		return text(ix.notes), nil
 	case query.FieldStatus:
@@ -271,20 +305,20 @@ func (e *evaluator) cond(q *query.Cond) (bits, error) {
 			return func(i int32) bool { return ix.review[i] == v }
 		}), nil
 	case query.FieldTag:
-		return e.tag(q), nil
+		return condEval{test: e.tag(q)}, nil
 	case query.FieldCreated, query.FieldStarted, query.FieldFinished:
 		times := map[query.FieldKind][]int64{query.FieldCreated: ix.created, query.FieldStarted: ix.started, query.FieldFinished: ix.finished}[q.Field.Kind]
 		if q.Op == query.OpExists {
-			return e.each(func(i int32) bool { return times[i] != noTime }), nil
+			return condEval{test: func(i int32) bool { return times[i] != noTime }}, nil
 		}
 		at, op := float64(ms(q.Values[0].Time)), q.Op
-		return e.each(func(i int32) bool { return times[i] != noTime && cmpNum(op, float64(times[i]), at) }), nil
+		return condEval{test: func(i int32) bool { return times[i] != noTime && cmpNum(op, float64(times[i]), at) }}, nil
 	case query.FieldDuration:
 		now, op := ms(e.f.QueryNow), q.Op
 		if op == query.OpIn {
 			op = query.OpEq
 		}
-		return e.each(func(i int32) bool {
+		return condEval{test: func(i int32) bool {
 			if ix.started[i] == noTime {
 				return false
 			}
@@ -298,7 +332,7 @@ func (e *evaluator) cond(q *query.Cond) (bits, error) {
 				}
 			}
 			return false
-		}), nil
+		}}, nil
 	case query.FieldParam:
 		return e.value(q, db.KeyParam+q.Field.Name), nil
 	case query.FieldMetric:
@@ -307,7 +341,7 @@ func (e *evaluator) cond(q *query.Cond) (bits, error) {
 		fn := map[query.FieldKind]string{query.FieldSeriesMin: "min", query.FieldSeriesMax: "max", query.FieldSeriesLast: "last", query.FieldSeriesCount: "count"}[q.Field.Kind]
 		return e.value(q, db.SeriesKey(fn, q.Field.Name)), nil
 	}
-	return nil, fmt.Errorf("query: field %s has no index form", q.Field)
+	return condEval{}, fmt.Errorf("query: field %s has no index form", q.Field)
 }
 
 // cmpNum compares as SQL does: any comparison with NaN (NULL) is false.
@@ -345,60 +379,75 @@ func cmpText(op query.Op, a, b string) bool {
 	return a == b
 }
 
-func (e *evaluator) tag(q *query.Cond) bits {
+func (e *evaluator) tag(q *query.Cond) func(i int32) bool {
 	tags := e.ix.tags
-	has := func(i int32, match func(t string) bool) bool { return slices.ContainsFunc(tags[i], match) }
 	switch q.Op {
 	case query.OpExists:
-		return e.each(func(i int32) bool { return len(tags[i]) > 0 })
+		return func(i int32) bool { return len(tags[i]) > 0 }
 	case query.OpContains:
 		l := asciiLower(q.Values[0].Text)
-		return e.each(func(i int32) bool { return has(i, func(t string) bool { return containsFold(t, l) }) })
+		return func(i int32) bool {
+			return slices.ContainsFunc(tags[i], func(t string) bool { return containsFold(t, l) })
+		}
 	case query.OpNe:
 		v := q.Values[0].Text
-		return e.each(func(i int32) bool { return len(tags[i]) > 0 && !slices.Contains(tags[i], v) })
+		return func(i int32) bool { return len(tags[i]) > 0 && !slices.Contains(tags[i], v) }
 	}
-	return e.each(func(i int32) bool {
+	return func(i int32) bool {
 		for _, v := range q.Values {
 			if slices.Contains(tags[i], v.Text) {
 				return true
 			}
 		}
 		return false
-	})
+	}
 }
 
-// value compares a param, metric or series summary: the set of runs that
-// have a value under key that one of the comparisons holds for, read from
-// the key's column alone.
-func (e *evaluator) value(q *query.Cond, key string) bits {
-	out := newBits(e.n)
+// value compares a param, metric or series summary: a run holds when it
+// has a value under key that one of the comparisons holds for. The set of
+// such runs is read from the key's column alone.
+func (e *evaluator) value(q *query.Cond, key string) condEval {
 	col, ok := e.ix.colOf[key]
 	if !ok {
-		return out
+		return condEval{test: func(int32) bool { return false }, set: func() bits { return newBits(e.n) }}
 	}
 	c := e.ix.cols[col]
-	if q.Op == query.OpExists {
-		for _, slot := range c.slot {
-			out.set(slot)
-		}
-		return out
-	}
 	var tests []func(kind uint8, num float64, txt string) bool
+	if q.Op == query.OpExists {
+		tests = append(tests, func(uint8, float64, string) bool { return true })
+	}
 	for _, v := range q.Values {
 		if t := valueTest(q.Op, v); t != nil {
 			tests = append(tests, t)
 		}
 	}
-	for j, slot := range c.slot {
+	holds := func(j int) bool {
 		for _, t := range tests {
 			if t(c.kind[j], c.num[j], c.txt[j]) {
-				out.set(slot)
-				break
+				return true
 			}
 		}
+		return false
 	}
-	return out
+	return condEval{
+		test: func(i int32) bool {
+			for _, ref := range e.ix.refs[i] {
+				if ref.col == col && holds(int(ref.pos)) {
+					return true
+				}
+			}
+			return false
+		},
+		set: func() bits {
+			out := newBits(e.n)
+			for j, slot := range c.slot {
+				if holds(j) {
+					out.set(slot)
+				}
+			}
+			return out
+		},
+	}
 }
 
 // valueTest is one comparison of a stored value (nil: it holds for no
@@ -530,17 +579,37 @@ func (ix *runIndex) sortValues(key string, fn func(slot int32, num float64, txt 
 	}
 }
 
+// lazyRuns is how many runs a page newest first tests one by one before
+// it computes the whole set of the filter instead.
+const lazyRuns = 2048
+
 // page picks the ids of a page of runs from the index: newest first, or
 // by the sort key (the runs with a value, then the others newest first).
-func (ix *runIndex) page(f db.RunFilter, sel bits, limit int) ([]string, bool) {
+func (ix *runIndex) page(e *evaluator, limit int) ([]string, bool) {
+	f := e.f
 	want := limit + 1
 	var out []string
+	var sel bits
 	newest := func(beforeID string, skip bits) {
 		end := len(ix.order)
 		if beforeID != "" {
 			end = sort.Search(len(ix.order), func(i int) bool { return ix.ids[ix.order[i]] >= beforeID })
 		}
-		for i := end - 1; i >= 0 && len(out) < want; i-- {
+		i := end - 1
+		if sel == nil {
+			// Test run by run while that is cheaper than the whole set: a
+			// loose query fills its page within the first few hundred.
+			for stop := max(0, end-lazyRuns); i >= stop && len(out) < want; i-- {
+				if slot := ix.order[i]; e.test(slot) {
+					out = append(out, ix.ids[slot])
+				}
+			}
+			if i < 0 || len(out) >= want {
+				return
+			}
+			sel = e.filter()
+		}
+		for ; i >= 0 && len(out) < want; i-- {
 			if slot := ix.order[i]; sel.has(slot) && (skip == nil || !skip.has(slot)) {
 				out = append(out, ix.ids[slot])
 			}
@@ -549,6 +618,7 @@ func (ix *runIndex) page(f db.RunFilter, sel bits, limit int) ([]string, bool) {
 	if f.SortKey == "" {
 		newest(f.Before, nil)
 	} else {
+		sel = e.filter()
 		valued := newBits(len(ix.ids))
 		h := &worstFirst{desc: f.SortDesc}
 		var cur *sorted
@@ -599,21 +669,20 @@ func (ix *runIndex) page(f db.RunFilter, sel bits, limit int) ([]string, bool) {
 	return out, false
 }
 
-// selection computes the slots a filter selects, under the index's read
-// lock, within one of the slots of heavy work.
-func (s *Store) selection(ctx context.Context, f db.RunFilter, fn func(ix *runIndex, sel bits)) error {
+// evaluate runs fn with an evaluator of the filter over the index, under
+// the index's read lock, within one of the slots of heavy work.
+func (s *Store) evaluate(ctx context.Context, f db.RunFilter, fn func(ix *runIndex, e *evaluator)) error {
 	release, err := s.heavyTurn(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
 	return s.indexRead(ctx, func(ix *runIndex) error {
-		e := &evaluator{ix: ix, f: f, n: len(ix.ids)}
-		sel, err := e.filter()
+		e, err := newEvaluator(ix, f)
 		if err != nil {
 			return err
 		}
-		fn(ix, sel)
+		fn(ix, e)
 		return nil
 	})
 }
@@ -627,7 +696,7 @@ const runsByIDSQL = "SELECT " + runColumns + " FROM runs WHERE id IN (SELECT val
 func (s *Store) listIndexed(ctx context.Context, f db.RunFilter, limit int) ([]db.Run, bool, error) {
 	var ids []string
 	var more bool
-	err := s.selection(ctx, f, func(ix *runIndex, sel bits) { ids, more = ix.page(f, sel, limit) })
+	err := s.evaluate(ctx, f, func(ix *runIndex, e *evaluator) { ids, more = ix.page(e, limit) })
 	if err != nil {
 		return nil, false, fmt.Errorf("db: list runs: %w", classify(err))
 	}
@@ -665,7 +734,7 @@ func (s *Store) runsByID(ctx context.Context, ids []string) ([]db.Run, error) {
 // CountRuns counts the runs the filter selects, exactly, from the index.
 func (s *Store) CountRuns(ctx context.Context, f db.RunFilter) (int64, error) {
 	var n int64
-	if err := s.selection(ctx, f, func(_ *runIndex, sel bits) { n = sel.count() }); err != nil {
+	if err := s.evaluate(ctx, f, func(_ *runIndex, e *evaluator) { n = e.filter().count() }); err != nil {
 		return 0, fmt.Errorf("db: count runs: %w", classify(err))
 	}
 	return n, nil

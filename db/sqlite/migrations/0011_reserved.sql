@@ -1,0 +1,1 @@
+-- Reserved for another branch's migration (not committed here).
