@@ -276,6 +276,22 @@ func (e *evaluator) cond(q *query.Cond) (condEval, error) {
 	case query.FieldProject:
 		return text(ix.project), nil
 	case query.FieldName:
+		if q.Op == query.OpContains {
+			// Names are folded once, when written: a plain substring
+			// search (vectorised) then does.
+			var needles []string
+			for _, v := range q.Values {
+				needles = append(needles, asciiLower(v.Text))
+			}
+			return condEval{test: func(i int32) bool {
+				for _, n := range needles {
+					if strings.Contains(ix.nameLower[i], n) {
+						return true
+					}
+				}
+				return false
+			}}, nil
+		}
 		return text(ix.name), nil
 	case query.FieldHost:
 		return text(ix.host), nil

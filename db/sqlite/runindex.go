@@ -70,6 +70,7 @@ type runIndex struct {
 	ids                                   []string
 	project, reviewBy, status, review     []string
 	name, host, notes                     []string
+	nameLower                             []string // name with ASCII letters folded (the same string when it has none)
 	flags                                 []uint8
 	created, started, finished, heartbeat []int64
 	tags                                  [][]string
@@ -131,6 +132,7 @@ func (ix *runIndex) grow(n int) {
 	ix.ids, ix.order = make([]string, 0, n), make([]int32, 0, n)
 	ix.project, ix.reviewBy, ix.status, ix.review = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 	ix.name, ix.host, ix.notes, ix.flags = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]uint8, 0, n)
+	ix.nameLower = make([]string, 0, n)
 	ix.created, ix.started, ix.finished, ix.heartbeat = make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n), make([]int64, 0, n)
 	ix.tags, ix.refs, ix.names, ix.series = make([][]string, 0, n), make([][]valRef, 0, n), make([][]nameKind, 0, n), make([][]db.SeriesSummary, 0, n)
 	ix.slotOf = make(map[string]int32, n)
@@ -175,7 +177,7 @@ func (ix *runIndex) slotFor(id string) int32 {
 	ix.slotOf[id] = slot
 	ix.ids = append(ix.ids, id)
 	ix.project, ix.reviewBy, ix.status, ix.review = append(ix.project, ""), append(ix.reviewBy, ""), append(ix.status, ""), append(ix.review, "")
-	ix.name, ix.host, ix.notes = append(ix.name, ""), append(ix.host, ""), append(ix.notes, "")
+	ix.name, ix.host, ix.notes, ix.nameLower = append(ix.name, ""), append(ix.host, ""), append(ix.notes, ""), append(ix.nameLower, "")
 	ix.flags = append(ix.flags, flagDeleted) // no run until put: never selected
 	ix.created, ix.started, ix.finished, ix.heartbeat = append(ix.created, 0), append(ix.started, noTime), append(ix.finished, noTime), append(ix.heartbeat, noTime)
 	ix.tags, ix.refs, ix.names, ix.series = append(ix.tags, nil), append(ix.refs, nil), append(ix.names, nil), append(ix.series, nil)
@@ -273,6 +275,10 @@ func (ix *runIndex) putJSON(r *db.Run, paramsJSON []byte, series []db.SeriesSumm
 	ix.project[slot], ix.reviewBy[slot], ix.status[slot] = ix.str(r.Project), ix.str(r.Review.By), ix.str(r.Status)
 	ix.review[slot] = ix.str(db.NormalReviewState(r.Review.State))
 	ix.name[slot], ix.host[slot], ix.notes[slot] = r.Name, ix.str(r.Host), r.Notes
+	ix.nameLower[slot] = r.Name
+	if l := asciiLower(r.Name); l != r.Name {
+		ix.nameLower[slot] = l
+	}
 	var fl uint8
 	if r.DeletedAt != nil {
 		fl |= flagDeleted
@@ -490,7 +496,7 @@ func (ix *runIndex) committed(n int64, apply func(ix *runIndex)) {
 // swap takes the contents of a freshly loaded index.
 func (ix *runIndex) swap(f *runIndex) {
 	ix.ids, ix.project, ix.reviewBy, ix.status, ix.review = f.ids, f.project, f.reviewBy, f.status, f.review
-	ix.name, ix.host, ix.notes, ix.flags = f.name, f.host, f.notes, f.flags
+	ix.name, ix.host, ix.notes, ix.flags, ix.nameLower = f.name, f.host, f.notes, f.flags, f.nameLower
 	ix.created, ix.started, ix.finished, ix.heartbeat = f.created, f.started, f.finished, f.heartbeat
 	ix.tags, ix.refs, ix.names, ix.series, ix.order, ix.slotOf = f.tags, f.refs, f.names, f.series, f.order, f.slotOf
 	ix.cols, ix.colOf, ix.intern, ix.keys = f.cols, f.colOf, f.intern, f.keys
