@@ -592,54 +592,95 @@ func (s *Store) loadIndex(ctx context.Context) error {
 }
 
 // indexRead runs fn on the index under its read lock, once the index is
-// loaded and reflects every run write committed to the file: a count in
-// run_changes ahead of it that its own writer does not catch up with
-// within a few milliseconds is another process's write, and the index is
+// loaded and reflects every run write committed to the file. A count in
+// run_changes ahead of the index while the writer is not between a commit
+// and its apply (committing) is another process's write: the index is
 // read again.
 func (s *Store) indexRead(ctx context.Context, fn func(ix *runIndex) error) error {
 	var n int64
 	if err := s.readRow(ctx, []any{&n}, "SELECT n FROM run_changes WHERE id = 1"); err != nil {
 		return err
 	}
-	for wait := 0; ; wait++ {
+	for {
 		s.index.mu.RLock()
 		loaded, behind := s.index.loaded, n > s.index.changes
 		s.index.mu.RUnlock()
 		if loaded && !behind {
 			break
 		}
-		if !loaded || wait == 20 {
-			if err := s.reloadIndex(ctx, n); err != nil {
-				return err
+		if loaded && s.committing.Load() > 0 {
+			// Our own writer has committed and is applying: wait for it.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(200 * time.Microsecond):
 			}
-			break
+			continue
 		}
-		time.Sleep(time.Millisecond)
+		if loaded {
+			s.index.mu.RLock()
+			behind = n > s.index.changes
+			s.index.mu.RUnlock()
+			if !behind {
+				break
+			}
+			if s.index.everLoaded.Load() {
+				s.log.Info("runs were written by another process: reading the query index again")
+			}
+		}
+		if err := s.awaitLoad(ctx, n); err != nil {
+			return err
+		}
 	}
 	s.index.mu.RLock()
 	defer s.index.mu.RUnlock()
 	return fn(&s.index)
 }
 
-// reloadIndex loads the index unless a load that began after the count
-// n was read has done it meanwhile (queries arriving together load once).
-func (s *Store) reloadIndex(ctx context.Context, n int64) error {
+// loadCall is one load of the index in the background.
+type loadCall struct {
+	n    int64 // the run_changes count that made it start
+	done chan struct{}
+	err  error
+}
+
+// startLoad starts a load unless one is running; it returns the load.
+func (s *Store) startLoad(n int64) *loadCall {
 	s.loadMu.Lock()
 	defer s.loadMu.Unlock()
-	s.index.mu.RLock()
-	done := s.index.loaded && s.index.changes >= n
-	s.index.mu.RUnlock()
-	if done {
-		return nil
+	if s.load != nil {
+		return s.load
 	}
-	if s.index.everLoaded.Load() {
-		s.log.Info("runs were written by another process: reading the query index again")
+	c := &loadCall{n: n, done: make(chan struct{})}
+	s.load = c
+	s.loading.Add(1)
+	go func() {
+		defer s.loading.Done()
+		start := time.Now()
+		c.err = s.loadIndex(s.loadCtx)
+		if c.err == nil {
+			s.index.everLoaded.Store(true)
+			s.log.Debug("query index loaded", "runs", len(s.index.ids), "took", time.Since(start).Round(time.Millisecond))
+		} else if s.loadCtx.Err() == nil {
+			s.log.Warn("query index: load failed; the next query tries again", "err", c.err)
+		}
+		s.loadMu.Lock()
+		s.load = nil
+		s.loadMu.Unlock()
+		close(c.done)
+	}()
+	return c
+}
+
+// awaitLoad starts (or joins) a load of the index and waits for it
+// within ctx. A load keeps going when its waiter gives up, so a slow load
+// under a busy machine still ends.
+func (s *Store) awaitLoad(ctx context.Context, n int64) error {
+	c := s.startLoad(n)
+	select {
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	start := time.Now()
-	if err := s.loadIndex(ctx); err != nil {
-		return err
-	}
-	s.index.everLoaded.Store(true)
-	s.log.Debug("query index loaded", "runs", len(s.index.ids), "took", time.Since(start).Round(time.Millisecond))
-	return nil
 }

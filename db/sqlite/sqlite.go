@@ -107,14 +107,19 @@ type Store struct {
 	// one), so that sign-in, session checks and plain lists always find
 	// a processor and a read connection (issue 16, point 4).
 	heavySlots chan struct{}
-	// index is the query index (runindex.go); loadMu makes its loads one
-	// at a time.
-	index  runIndex
-	loadMu sync.Mutex
-	// stopLoad ends the first load of the index at Close; loading is
-	// done once it has returned.
-	stopLoad           context.CancelFunc
-	loading            sync.WaitGroup
+	// index is the query index (runindex.go). A load runs in the
+	// background under loadCtx (ended by Close), one at a time (load, under
+	// loadMu); queries wait for it, each within its own time limit.
+	index    runIndex
+	loadMu   sync.Mutex
+	load     *loadCall
+	loadCtx  context.Context
+	stopLoad context.CancelFunc
+	loading  sync.WaitGroup
+	server   bool
+	// committing is set by the writer from the commit of a batch until
+	// it has applied the batch's changes to the index.
+	committing         atomic.Int32
 	ckptStop, ckptDone chan struct{}
 	// The write goroutine (writer.go) and its queue.
 	writes     chan *writeOp
@@ -164,20 +169,14 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		_ = s.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
+	s.loadCtx, s.stopLoad = context.WithCancel(context.Background())
 	if opts.Server {
-		// The server loads the query index at once (about a second per
-		// 100,000 runs), so the first query does not wait for it; a
+		// The server loads the query index at once (a few seconds of CPU
+		// per 100,000 runs), so the first query does not wait for it; a
 		// query that comes earlier waits (indexRead), and other requests
 		// are served meanwhile.
-		var loadCtx context.Context
-		loadCtx, s.stopLoad = context.WithCancel(context.Background())
-		s.loading.Add(1)
-		go func() {
-			defer s.loading.Done()
-			if err := s.reloadIndex(loadCtx, 0); err != nil && loadCtx.Err() == nil {
-				s.log.Warn("query index: first load failed; the next query tries again", "err", err)
-			}
-		}()
+		s.server = true
+		s.startLoad(0)
 	}
 	return s, nil
 }
@@ -265,7 +264,7 @@ func (s *Store) Ping(ctx context.Context) error {
 	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("db: ping: %w", classify(err))
 	}
-	if s.stopLoad != nil && !s.index.everLoaded.Load() {
+	if s.server && !s.index.everLoaded.Load() {
 		return fmt.Errorf("db: ping: the query index is loading: %w", db.ErrUnavailable)
 	}
 	return nil

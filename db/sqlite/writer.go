@@ -271,7 +271,11 @@ func (s *Store) runBatch(batch []*writeOp) {
 		finish(results)
 		return
 	}
+	// From the commit until its changes are in the query index, readers
+	// that see the new run_changes count wait (indexRead).
+	s.committing.Add(1)
 	if err := tx.Commit(); err != nil {
+		s.committing.Add(-1)
 		finish(all(classify(err)))
 		return
 	}
@@ -280,6 +284,7 @@ func (s *Store) runBatch(batch []*writeOp) {
 			fn()
 		}
 	}
+	s.committing.Add(-1)
 	finish(results)
 }
 
