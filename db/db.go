@@ -239,9 +239,8 @@ type Runs interface {
 	// ListRunKeys returns the param paths, metric names and series names
 	// that live runs of project (AllProjects: of any project) have, those
 	// that start with prefix (byte for byte), up to limit of each kind
-	// (Truncated when there are more). It reads the keys table that run
-	// writes keep (see runkeys.go): one index range per kind, whatever the
-	// number of runs.
+	// (Truncated when there are more). It reads the keys that run writes
+	// keep (see runkeys.go), never the runs.
 	ListRunKeys(ctx context.Context, project, prefix string, limit int) (*RunKeys, error)
 }
 

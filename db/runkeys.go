@@ -8,9 +8,10 @@ import (
 )
 
 // The names runs use, for completion and the column chooser: param paths,
-// metric names and series names. Both adapters keep them in a derived
-// table (collection) of keys per project with the number of live runs
-// that have each, moved by every run write like the project counters. A
+// metric names and series names. Both adapters keep the keys of each
+// project with the number of live runs that have each (the embedded store
+// in its query index in memory, the hosted one in a collection), moved by
+// every run write like the project counters. A
 // deleted run's keys are taken away (and given back on restore), and a key
 // no live run has any more is removed: the list is of live runs only.
 
