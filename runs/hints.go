@@ -66,8 +66,8 @@ func (s *Service) hints(ctx context.Context, a Actor, q ListQuery, n query.Node)
 	view := []string{q.Project}
 	switch {
 	case q.Project != "":
-	case len(a.Projects) > 0:
-		view = a.Projects
+	case len(a.limitedTo()) > 0:
+		view = a.limitedTo()
 	default:
 		view = []string{db.AllProjects}
 	}

@@ -175,12 +175,12 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 		}
 	}
 	projects := []string{q.Project}
-	if len(a.Projects) > 0 {
+	if len(a.limitedTo()) > 0 {
 		if q.Project != "" && !a.reaches(q.Project) {
 			return &Page{Runs: []db.Run{}}, nil
 		}
 		if q.Project == "" {
-			projects = a.Projects
+			projects = a.limitedTo()
 		}
 	}
 	if f.SortKey != "" && len(projects) > 1 {
@@ -220,8 +220,8 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 	if q.Count == "exact" && !page.TotalExact {
 		cf := f
 		cf.Project, cf.Projects = q.Project, nil
-		if q.Project == "" && len(a.Projects) > 0 {
-			cf.Projects = a.Projects
+		if q.Project == "" && len(a.limitedTo()) > 0 {
+			cf.Projects = a.limitedTo()
 		}
 		if page.Total, err = s.db.CountRuns(ctx, cf); err != nil {
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
