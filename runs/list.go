@@ -55,7 +55,7 @@ type Page struct {
 	Warnings []Warning
 }
 
-// ErrTooManyQueries: the caller has MaxQueriesPerPrincipal queries
+// ErrTooManyQueries: the caller has runs.queries_per_principal queries
 // running and none ended within QueryWait.
 var ErrTooManyQueries = errors.New("runs: too many queries at once")
 
