@@ -265,7 +265,17 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("db: ping: %w", classify(err))
 	}
 	if s.server && !s.index.everLoaded.Load() {
-		return fmt.Errorf("db: ping: the query index is loading: %w", db.ErrUnavailable)
+		// A small database loads in milliseconds: give it a moment.
+		// A failed first load is tried again here.
+		c := s.startLoad(0)
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+		if !s.index.everLoaded.Load() {
+			return fmt.Errorf("db: ping: the query index is loading: %w", db.ErrUnavailable)
+		}
 	}
 	return nil
 }
