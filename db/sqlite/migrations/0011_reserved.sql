@@ -1,1 +1,0 @@
--- Reserved for another branch's migration (not committed here).
