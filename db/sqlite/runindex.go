@@ -157,17 +157,6 @@ func optMSValue(t *time.Time) int64 {
 	return t.UnixMilli()
 }
 
-// value finds a run's value under a key's column.
-func (ix *runIndex) value(slot, col int32) (kind uint8, num float64, txt string, ok bool) {
-	for _, ref := range ix.refs[slot] {
-		if ref.col == col {
-			c := ix.cols[col]
-			return c.kind[ref.pos], c.num[ref.pos], c.txt[ref.pos], true
-		}
-	}
-	return 0, 0, "", false
-}
-
 // slotFor is the run's slot, a new one for a run not seen yet.
 func (ix *runIndex) slotFor(id string) int32 {
 	if slot, ok := ix.slotOf[id]; ok {
