@@ -74,6 +74,7 @@ func TestRunStorageIsBoundedByItsRequest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("run %d: a request of %d bytes stored %d bytes (%.1f×)", i, len(body), after-before, float64(after-before)/float64(len(body)))
 		if grew := after - before; grew > storageMultiple*int64(len(body)) {
 			t.Errorf("run %d: a request of %d bytes grew the store by %d bytes (%.0f×, bound %d×)",
 				i, len(body), grew, float64(grew)/float64(len(body)), storageMultiple)
