@@ -64,6 +64,7 @@ test-fuzz:
 	go test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZEXECS)x ./auth/
 	go test -run '^$$' -fuzz '^FuzzPasswordVerify$$' -fuzztime $(FUZZEXECS)x ./auth/
 	go test -run '^$$' -fuzz '^FuzzReadLogin$$' -fuzztime $(FUZZEXECS)x ./server/
+	go test -run '^$$' -fuzz '^FuzzRunStorageCost$$' -fuzztime $(FUZZEXECS)x ./server/
 
 test-ui: $(NPM_STAMP)
 	cd frontend && npm test
@@ -84,6 +85,7 @@ lint: $(NPM_STAMP)
 ## bench: HTTP and start-up benchmarks (figures go to docs/benchmarks.md);
 ## .ci/bench-load.sh needs wrk (apt-get install -y wrk)
 bench: $(BIN)
+	LABREVIEW_QUERY_BENCH_BIN=$(CURDIR)/$(BIN) go test -run '^TestQueryMatrixBenchmark$$' -count 1 -timeout 60m -v ./server/
 	go test -run '^$$' -bench . -benchtime 5s -count 1 -benchmem ./server/
 	go test -run '^$$' -bench 'Hash|Verify' -count 1 ./auth/
 	go test -run '^$$' -bench . -benchtime 3000x -count 1 ./db/sqlite/

@@ -59,6 +59,9 @@ type RunsConfig struct {
 	// texts a comment keeps.
 	CommentHistoryVersions int `mapstructure:"comment_history_versions"`
 	CommentHistoryBytes    int `mapstructure:"comment_history_bytes"`
+	// QueriesPerPrincipal: lists with a query, a sort or an exact count
+	// that one user or API token runs at once.
+	QueriesPerPrincipal int `mapstructure:"queries_per_principal"`
 }
 
 // AuditConfig configures the audit log.
@@ -187,6 +190,7 @@ var defaults = map[string]any{
 	"runs.max_series_per_run":             runs.DefaultMaxSeriesPerRun,
 	"runs.comment_history_versions":       runs.DefaultCommentHistoryVersions,
 	"runs.comment_history_bytes":          runs.DefaultCommentHistoryBytes,
+	"runs.queries_per_principal":          2,
 }
 
 // envPrefix starts every environment variable that overrides a key:
@@ -310,6 +314,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.Auth.validate(); err != nil {
 		return err
+	}
+	if n := c.Runs.QueriesPerPrincipal; n < 1 || n > 64 {
+		return errors.New("runs.queries_per_principal: must be between 1 and 64 (default 2)")
 	}
 	if a := c.Runs.StaleAfter; a < 10*time.Second || a > 7*24*time.Hour {
 		return errors.New("runs.stale_after: must be between 10s and 168h (default 5m)")

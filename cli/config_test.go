@@ -50,7 +50,7 @@ func TestDefaults(t *testing.T) {
 			LoginThrottle: ThrottleConfig{Window: 15 * time.Minute, MaxPerAccount: 10, MaxPerIP: 100}, MaxTokensPerUser: 100},
 		Audit: AuditConfig{Retention: 400 * 24 * time.Hour},
 		Runs: RunsConfig{StaleAfter: 5 * time.Minute, SeriesReadMaxPoints: 100_000, SeriesReadPointsInFlight: 400_000,
-			MaxSeriesPerRun: 1000, CommentHistoryVersions: 20, CommentHistoryBytes: 64 << 10},
+			MaxSeriesPerRun: 1000, CommentHistoryVersions: 20, CommentHistoryBytes: 64 << 10, QueriesPerPrincipal: 2},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", *cfg, want)

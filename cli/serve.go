@@ -259,7 +259,8 @@ func runsConfig(cfg *Config) runs.Config {
 	r := cfg.Runs
 	return runs.Config{StaleAfter: r.StaleAfter, SeriesReadMaxPoints: r.SeriesReadMaxPoints,
 		SeriesReadPointsInFlight: r.SeriesReadPointsInFlight, MaxSeriesPerRun: r.MaxSeriesPerRun,
-		CommentHistoryVersions: r.CommentHistoryVersions, CommentHistoryBytes: r.CommentHistoryBytes}
+		CommentHistoryVersions: r.CommentHistoryVersions, CommentHistoryBytes: r.CommentHistoryBytes,
+		QueriesPerPrincipal: r.QueriesPerPrincipal}
 }
 
 // authConfig maps the configuration onto the auth service's settings.

@@ -239,12 +239,14 @@ type Runs interface {
 	// ListRuns returns up to limit runs matching f, newest first, and
 	// whether more exist. Every filter combination is served by an index.
 	ListRuns(ctx context.Context, f RunFilter, limit int) ([]Run, bool, error)
+	// CountRuns counts the runs the filter selects (its paging fields are
+	// ignored), exactly.
+	CountRuns(ctx context.Context, f RunFilter) (int64, error)
 	// ListRunKeys returns the param paths, metric names and series names
 	// that live runs of project (AllProjects: of any project) have, those
 	// that start with prefix (byte for byte), up to limit of each kind
-	// (Truncated when there are more). It reads the keys table that run
-	// writes keep (see runkeys.go): one index range per kind, whatever the
-	// number of runs.
+	// (Truncated when there are more). It reads the keys that run writes
+	// keep (see runkeys.go), never the runs.
 	ListRunKeys(ctx context.Context, project, prefix string, limit int) (*RunKeys, error)
 }
 

@@ -1,15 +1,17 @@
 package db
 
 import (
+	"context"
 	"sort"
 	"strings"
 	"unicode/utf8"
 )
 
 // The names runs use, for completion and the column chooser: param paths,
-// metric names and series names. Both adapters keep them in a derived
-// table (collection) of keys per project with the number of live runs
-// that have each, moved by every run write like the project counters. A
+// metric names and series names. Both adapters keep the keys of each
+// project with the number of live runs that have each (the embedded store
+// in its query index in memory, the hosted one in a collection), moved by
+// every run write like the project counters. A
 // deleted run's keys are taken away (and given back on restore), and a key
 // no live run has any more is removed: the list is of live runs only.
 
@@ -139,6 +141,24 @@ func runNames(r *Run, series []string) []string {
 		}
 	}
 	return out
+}
+
+// RunNames lists the keys a run adds to its project's keys (see
+// runNames): nil for a deleted run.
+func RunNames(r *Run, series []string) []string { return runNames(r, series) }
+
+// KeyKinds says how many live runs have a key, and of which kind their
+// values are there (a key can hold numbers in some runs and text in
+// others).
+type KeyKinds struct {
+	Runs, Number, Text, Bool int64
+}
+
+// KeyKinder is a store that can say which kinds of value a key holds
+// (the embedded store, from its query index). Query hints use it to point
+// out a comparison of text with a number or the reverse.
+type KeyKinder interface {
+	RunKeyKinds(ctx context.Context, project, key string) (KeyKinds, error)
 }
 
 // NamesDelta is how a run write moves its project's keys: before is nil

@@ -22,6 +22,14 @@ import (
 const (
 	MaxParamsBytes = 64 << 10 // params as compact JSON
 	MaxParamsDepth = 20
+	// MaxParamValues bounds the values a run's params hold through
+	// objects (every key of every object, the objects included; array
+	// elements are not counted, as queries do not reach into arrays), and
+	// MaxParamPath the bytes of a dotted path to one: what the query index
+	// keeps of a run stays a small multiple of its request (issue 16.1;
+	// docs/security.md).
+	MaxParamValues = 1000
+	MaxParamPath   = 256
 	MaxKeyLength   = 200 // a param or metric name
 	MaxMetrics     = 1000
 	MaxTags        = 50
@@ -341,7 +349,33 @@ func parseParams(raw json.RawMessage) (map[string]any, error) {
 	if err := checkParamNames(params); err != nil {
 		return nil, err
 	}
+	values := 0
+	if err := checkParamPaths("", params, &values); err != nil {
+		return nil, err
+	}
 	return params, nil
+}
+
+// checkParamPaths counts the values reachable through objects and checks
+// the length of their dotted paths.
+func checkParamPaths(prefix string, m map[string]any, values *int) error {
+	for k, v := range m {
+		path := prefix + k
+		if *values++; *values > MaxParamValues {
+			return &InputError{Field: "params", Code: "too_large", Message: fmt.Sprintf(
+				"Params hold at most %d values through objects (each key of each object counts, objects too).", MaxParamValues)}
+		}
+		if len(path) > MaxParamPath {
+			return &InputError{Field: "params", Code: "too_large", Message: fmt.Sprintf(
+				"A param's dotted path is at most %d bytes (params.%s…).", MaxParamPath, truncate(path, 40))}
+		}
+		if o, ok := v.(map[string]any); ok {
+			if err := checkParamPaths(path+".", o, values); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func checkParamValue(path string, v any, depth int) error {

@@ -11,6 +11,12 @@ import (
 // param paths).
 const MaxKeyPrefix = 1000
 
+// MaxKeysBytes bounds the names of one kind in a keys answer (besides
+// db.RunKeysLimit names): param paths can be 256 bytes long, and the
+// answer goes to every user's query bar. A longer list is cut (Truncated)
+// and the UI narrows it with a prefix.
+const MaxKeysBytes = 32 << 10
+
 // KeysQuery selects the names runs use: of one project or of every
 // project the caller reaches, those that start with Prefix.
 type KeysQuery struct {
@@ -50,5 +56,15 @@ func (s *Service) Keys(ctx context.Context, a Actor, q KeysQuery) (*db.RunKeys, 
 		}
 		lists = append(lists, k)
 	}
-	return db.MergeRunKeys(db.RunKeysLimit, lists...), nil
+	out := db.MergeRunKeys(db.RunKeysLimit, lists...)
+	for _, kind := range db.RunKeyKinds {
+		names, size := out.Kind(kind), 0
+		for i, n := range *names {
+			if size += len(n) + 3; size > MaxKeysBytes {
+				*names, out.Truncated = (*names)[:i], true
+				break
+			}
+		}
+	}
+	return out, nil
 }

@@ -29,6 +29,9 @@ type ListQuery struct {
 	Q string
 	// Sort orders the page (see sortKey); "" is newest first.
 	Sort string
+	// Count is "exact" for an exact total (a count of the query's runs),
+	// "" for the cheap one (see Page.Total).
+	Count string
 }
 
 // QueryTimeLimit bounds the time a list with a query may take.
@@ -47,6 +50,53 @@ type Page struct {
 	// Q: the runs the other filters select, an upper bound).
 	Total      int64
 	TotalExact bool
+	// Warnings are hints about names in the query that no run in view
+	// has (see Warning).
+	Warnings []Warning
+}
+
+// ErrTooManyQueries: the caller has runs.queries_per_principal queries
+// running and none ended within QueryWait.
+var ErrTooManyQueries = errors.New("runs: too many queries at once")
+
+// DefaultQueriesPerPrincipal is runs.queries_per_principal when unset:
+// how many lists with a query, a sort or an exact count one user (or API
+// token) may have running at once; more wait up to QueryWait for a turn.
+const DefaultQueriesPerPrincipal = 2
+
+// QueryWait is how long a query waits for one of its caller's turns.
+const QueryWait = 2 * time.Second
+
+// queryTurn waits for one of the caller's turns for expensive work.
+func (s *Service) queryTurn(ctx context.Context, a Actor) (release func(), err error) {
+	who := "u:" + a.UserID
+	if a.TokenID != "" {
+		who = "t:" + a.TokenID
+	}
+	s.turnsMu.Lock()
+	ch := s.turns[who]
+	if ch == nil {
+		ch = make(chan struct{}, s.cfg.QueriesPerPrincipal)
+		s.turns[who] = ch
+	}
+	s.turnsMu.Unlock()
+	t := time.NewTimer(QueryWait)
+	defer t.Stop()
+	select {
+	case ch <- struct{}{}:
+	case <-t.C:
+		return nil, ErrTooManyQueries
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return func() {
+		s.turnsMu.Lock()
+		<-ch
+		if len(ch) == 0 {
+			delete(s.turns, who)
+		}
+		s.turnsMu.Unlock()
+	}, nil
 }
 
 // List returns a page of runs. A token limited to some projects sees only
@@ -84,6 +134,11 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 	default:
 		return nil, invalid("cursor", "The cursor is not one this server gave out.")
 	}
+	switch q.Count {
+	case "", "exact":
+	default:
+		return nil, invalid("count", `count is "exact" or absent.`)
+	}
 	if q.Q != "" {
 		now := s.now()
 		n, err := query.Parse(q.Q, now)
@@ -91,6 +146,13 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 			return nil, err
 		}
 		f.Query, f.QueryNow, f.QueryStaleBefore = n, now, now.Add(-s.cfg.StaleAfter)
+	}
+	if q.Q != "" || f.SortKey != "" || q.Count == "exact" {
+		release, err := s.queryTurn(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, QueryTimeLimit)
 		defer cancel()
@@ -150,9 +212,29 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 		return nil, err
 	}
 	if q.Q != "" {
-		// Counting a query's runs would read them: the total is the count
-		// of the other filters', an upper bound, marked as an estimate.
+		// Without count=exact, the total is the count of the other
+		// filters' runs (kept by every write), an upper bound, marked as
+		// an estimate.
 		page.TotalExact = false
+	}
+	if q.Count == "exact" && !page.TotalExact {
+		cf := f
+		cf.Project, cf.Projects = q.Project, nil
+		if q.Project == "" && len(a.limitedTo()) > 0 {
+			cf.Projects = a.limitedTo()
+		}
+		if page.Total, err = s.db.CountRuns(ctx, cf); err != nil {
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return nil, ErrQueryTimeout
+			}
+			return nil, err
+		}
+		page.TotalExact = true
+	}
+	if f.Query != nil || q.Project != "" {
+		if page.Warnings, err = s.hints(ctx, a, q, f.Query); err != nil {
+			return nil, err
+		}
 	}
 	if page.Runs == nil {
 		page.Runs = []db.Run{}

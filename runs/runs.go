@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -51,6 +52,10 @@ type Config struct {
 	// a comment keeps (0: the defaults); the oldest go first.
 	CommentHistoryVersions int
 	CommentHistoryBytes    int
+	// QueriesPerPrincipal bounds the lists with a query, a sort or an
+	// exact count that one user or API token runs at once (default
+	// DefaultQueriesPerPrincipal).
+	QueriesPerPrincipal int
 }
 
 // Defaults of Config.
@@ -171,6 +176,9 @@ type Service struct {
 	now func() time.Time
 	// reading holds the points series reads are answering (see ReadSeries).
 	reading *semaphore.Weighted
+	// turns holds each caller's turns for expensive queries (queryTurn).
+	turnsMu sync.Mutex
+	turns   map[string]chan struct{}
 }
 
 // New builds the service; now may be nil (time.Now).
@@ -198,8 +206,11 @@ func New(store Store, cfg Config, logger *slog.Logger, now func() time.Time) *Se
 	}
 	// A single answer must always fit.
 	cfg.SeriesReadPointsInFlight = max(cfg.SeriesReadPointsInFlight, cfg.SeriesReadMaxPoints)
+	if cfg.QueriesPerPrincipal <= 0 {
+		cfg.QueriesPerPrincipal = DefaultQueriesPerPrincipal
+	}
 	return &Service{db: store, cfg: cfg, log: logger, now: now,
-		reading: semaphore.NewWeighted(int64(cfg.SeriesReadPointsInFlight))}
+		reading: semaphore.NewWeighted(int64(cfg.SeriesReadPointsInFlight)), turns: map[string]chan struct{}{}}
 }
 
 // ShownStatus is the status a reader sees: the stored one, or stale for a

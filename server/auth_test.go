@@ -30,7 +30,7 @@ type tokenBody struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-func (s *testServer) mustCreateUser(t *testing.T, email, name, role, password string) *db.User {
+func (s *testServer) mustCreateUser(t testing.TB, email, name, role, password string) *db.User {
 	t.Helper()
 	u, err := s.auth.CreateUser(context.Background(), "", auth.NewUser{Email: email, Name: name, Role: role, Password: password}, auth.ClientInfo{})
 	if err != nil {
@@ -52,7 +52,7 @@ type session struct {
 	refresh string
 }
 
-func (s *testServer) login(t *testing.T, email, password string) session {
+func (s *testServer) login(t testing.TB, email, password string) session {
 	t.Helper()
 	rec := s.do(formLogin(email, password))
 	if rec.Code != 200 {
@@ -69,7 +69,7 @@ func (s *testServer) login(t *testing.T, email, password string) session {
 	return session{access: tb.AccessToken, cookie: ck, refresh: ck.Value}
 }
 
-func refreshCookieOf(t *testing.T, rec *httptest.ResponseRecorder) *http.Cookie {
+func refreshCookieOf(t testing.TB, rec *httptest.ResponseRecorder) *http.Cookie {
 	t.Helper()
 	for _, c := range (&http.Response{Header: rec.Header()}).Cookies() {
 		if c.Name == refreshCookieSecure || c.Name == refreshCookieInsecure {

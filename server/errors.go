@@ -125,6 +125,9 @@ func toError(err error) (e *Error, known bool) {
 			Message:  fmt.Sprintf("The query is not valid at column %d: %s.", queryErr.Column, queryErr.Message),
 			Details:  []FieldError{{Field: "q", Message: fmt.Sprintf("column %d: %s", queryErr.Column, queryErr.Message)}},
 			Position: &QueryPosition{Column: queryErr.Column, Offset: queryErr.Pos}}, true
+	case errors.Is(err, runs.ErrTooManyQueries):
+		return &Error{Status: http.StatusTooManyRequests, Code: "too_many_queries", RetryAfter: 1,
+			Message: "You have other queries running; this one waited too long for its turn. Try again in a moment."}, true
 	case errors.Is(err, runs.ErrQueryTimeout):
 		return &Error{Status: http.StatusBadRequest, Code: "query_timeout",
 			Message: "The query took longer than 5 seconds. Narrow it: add a project, a status or a param or metric condition."}, true

@@ -284,10 +284,19 @@ func (s *Server) handleRunPatch(c *gin.Context) {
 	s.writeRunWritten(c, http.StatusOK, r)
 }
 
+// warningResponse is a hint about the query (runs.Warning): suggestion
+// is the field or condition probably meant ("" for none), column where it
+// stands in q (0: the project filter).
+type warningResponse struct {
+	Message    string `json:"message"`
+	Suggestion string `json:"suggestion"`
+	Column     int    `json:"column"`
+}
+
 // handleRunsList: GET /api/runs?project=&status=&deleted=&cursor=&limit=.
 func (s *Server) handleRunsList(c *gin.Context) {
 	q := runs.ListQuery{Project: c.Query("project"), Status: c.Query("status"), Review: c.Query("review"), Cursor: c.Query("cursor"),
-		Q: c.Query("q"), Sort: c.Query("sort")}
+		Q: c.Query("q"), Sort: c.Query("sort"), Count: c.Query("count")}
 	if l := c.Query("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 {
@@ -327,7 +336,11 @@ func (s *Server) handleRunsList(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	resp := gin.H{"runs": out, "next": nil, "total": page.Total, "total_exact": page.TotalExact}
+	warnings := make([]warningResponse, len(page.Warnings))
+	for i, w := range page.Warnings {
+		warnings[i] = warningResponse{Message: w.Message, Suggestion: w.Suggestion, Column: w.Column}
+	}
+	resp := gin.H{"runs": out, "next": nil, "total": page.Total, "total_exact": page.TotalExact, "warnings": warnings}
 	if page.Next != "" {
 		resp["next"] = page.Next
 	}

@@ -26,7 +26,7 @@ type runsFixture struct {
 	runP1, runP2            string
 }
 
-func newRunsFixture(t *testing.T, store db.Store) *runsFixture {
+func newRunsFixture(t testing.TB, store db.Store) *runsFixture {
 	t.Helper()
 	clk := newClock()
 	srv := newTestServerWith(t, Options{}, store, nil, testAuthConfig(), clk)
@@ -60,14 +60,14 @@ func newRunsFixture(t *testing.T, store db.Store) *runsFixture {
 	return f
 }
 
-func mustJSON(t *testing.T, b []byte, v any) {
+func mustJSON(t testing.TB, b []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%v: %s", err, b)
 	}
 }
 
-func (f *runsFixture) create(t *testing.T, cred, body string, want int) map[string]any {
+func (f *runsFixture) create(t testing.TB, cred, body string, want int) map[string]any {
 	t.Helper()
 	rec := f.srv.do(jsonReq("POST", "/api/runs", cred, body))
 	if rec.Code != want {

@@ -158,7 +158,7 @@ func (c *clock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func newTestServerWith(t *testing.T, opts Options, database db.Store, ui fstest.MapFS, cfg auth.Config, clk *clock) *testServer {
+func newTestServerWith(t testing.TB, opts Options, database db.Store, ui fstest.MapFS, cfg auth.Config, clk *clock) *testServer {
 	t.Helper()
 	if database == nil {
 		database = dbtest.SQLite(t)

@@ -537,3 +537,18 @@ func (s *Store) listSorted(ctx context.Context, f db.RunFilter, filter bson.D, l
 	}
 	return out, false, nil
 }
+
+// CountRuns counts the runs the filter selects. The filter's equality
+// fields lead the same indexes as its pages; a query's conditions on
+// params and metrics want the wildcard indexes of docs/operations.md.
+func (s *Store) CountRuns(ctx context.Context, f db.RunFilter) (int64, error) {
+	filter, err := runFilter(f)
+	if err != nil {
+		return 0, fmt.Errorf("db: count runs: %w", err)
+	}
+	n, err := s.runs().CountDocuments(ctx, filter)
+	if err != nil {
+		return 0, fmt.Errorf("db: count runs: %w", classify(err))
+	}
+	return n, nil
+}

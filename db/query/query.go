@@ -293,3 +293,21 @@ type Error struct {
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("query: column %d: %s", e.Column, e.Message) }
+
+// Walk calls fn with every condition of the tree, in the order written.
+func Walk(n Node, fn func(c *Cond)) {
+	switch n := n.(type) {
+	case *And:
+		for _, t := range n.Terms {
+			Walk(t, fn)
+		}
+	case *Or:
+		for _, t := range n.Terms {
+			Walk(t, fn)
+		}
+	case *Not:
+		Walk(n.X, fn)
+	case *Cond:
+		fn(n)
+	}
+}

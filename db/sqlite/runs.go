@@ -140,10 +140,8 @@ func (s *Store) createRunTx(ctx context.Context, tx *sql.Tx, r *db.Run, args []a
 	}
 	// Inserted: the stored run is the one given, as it reads back.
 	stored = asStored(r)
-	if err := s.insertRunValues(ctx, tx, stored.ID, db.RunValues(&stored)); err != nil {
-		return stored, false, err
-	}
-	if err := s.moveRunNames(ctx, tx, nil, &stored); err != nil {
+	run := stored
+	if err := s.runChanged(ctx, tx, func(ix *runIndex) { ix.putRun(&run) }); err != nil {
 		return stored, false, err
 	}
 	return stored, true, s.moveProject(ctx, tx, stored.Project, db.ProjectDelta(nil, &stored), stored.UpdatedAt)
@@ -194,7 +192,8 @@ func (s *Store) UpdateRun(ctx context.Context, id string, now time.Time, change 
 // replaceRun reads the run, applies change to a copy (old is the state
 // read; tx lets it write beside the run) and writes the copy with Version
 // one higher and UpdatedAt now, its query values when they changed, and
-// the project's counters and keys, in one transaction. change's errors are returned
+// the project's counters, in one transaction; the query index takes the
+// new state once it has committed. change's errors are returned
 // as they are and nothing is stored.
 func (s *Store) replaceRun(ctx context.Context, id, what string, now time.Time, change func(tx *sql.Tx, old, upd *db.Run) error) (before, after *db.Run, err error) {
 	var changeErr error
@@ -218,12 +217,8 @@ func (s *Store) replaceRun(ctx context.Context, id, what string, now time.Time, 
 			return err
 		}
 		before, after = &old, upd
-		if runValuesChanged(&old, upd) {
-			if err := s.writeRunValues(ctx, tx, id, db.RunValues(upd), "", db.KeySeries); err != nil {
-				return err
-			}
-		}
-		if err := s.moveRunNames(ctx, tx, &old, upd); err != nil {
+		run := db.CloneRun(upd)
+		if err := s.runChanged(ctx, tx, func(ix *runIndex) { ix.putRun(run) }); err != nil {
 			return err
 		}
 		return s.moveProject(ctx, tx, upd.Project, db.ProjectDelta(&old, upd), now)
@@ -245,7 +240,8 @@ var updateRunSQL = func() string {
 	return "UPDATE runs SET " + strings.Join(cols, ", ") + " WHERE id = ?"
 }()
 
-// runWhere is the filter's condition on runs (alias r), without paging.
+// runWhere is the filter's condition on runs (alias r), without paging
+// and without a query (the query index answers those).
 func runWhere(f db.RunFilter) (string, []any, error) {
 	where, args := []string{"r.deleted = ?"}, []any{boolInt(f.Deleted)}
 	if f.Project != "" {
@@ -270,21 +266,15 @@ func runWhere(f db.RunFilter) (string, []any, error) {
 	if !f.StaleBefore.IsZero() {
 		where, args = append(where, "coalesce(r.heartbeat_at, r.started_at, r.created_at) < ?"), append(args, ms(f.StaleBefore))
 	}
-	if f.Query != nil {
-		cond, qargs, err := compileQuery(f.Query, f)
-		if err != nil {
-			return "", nil, err
-		}
-		where, args = append(where, cond), append(args, qargs...)
-	}
 	return strings.Join(where, " AND "), args, nil
 }
 
-// ListRuns walks the index that matches the filter, newest first, or the
-// sort key's values in run_values (listSorted).
+// ListRuns walks the SQL index that matches the filter, newest first; a
+// page with a query or a sort is answered by the query index
+// (indexquery.go).
 func (s *Store) ListRuns(ctx context.Context, f db.RunFilter, limit int) ([]db.Run, bool, error) {
-	if f.SortKey != "" {
-		return s.listSorted(ctx, f, limit)
+	if f.Query != nil || f.SortKey != "" {
+		return s.listIndexed(ctx, f, limit)
 	}
 	where, args, err := runWhere(f)
 	if err != nil {
@@ -294,7 +284,7 @@ func (s *Store) ListRuns(ctx context.Context, f db.RunFilter, limit int) ([]db.R
 		where, args = where+" AND r.id < ?", append(args, f.Before)
 	}
 	args = append(args, limit+1)
-	cacheable := f.Query == nil && len(f.Projects) == 0
+	cacheable := len(f.Projects) == 0
 	runs, err := readAllWith(ctx, s, cacheable, func(r *sql.Rows) (db.Run, error) { return scanRun(r) },
 		"SELECT "+runColumns+" FROM runs r WHERE "+where+" ORDER BY id DESC LIMIT ?", args...)
 	if err != nil {
@@ -304,77 +294,4 @@ func (s *Store) ListRuns(ctx context.Context, f db.RunFilter, limit int) ([]db.R
 		return runs[:limit], true, nil
 	}
 	return runs, false, nil
-}
-
-// sortValue is the run_values condition of a sortable value: a finite
-// number, or a text for the name.
-func sortValue(key string) (col, cond string) {
-	if key == db.KeyName {
-		return "v.txt", "v.kind = 2"
-	}
-	return "v.num", "v.kind = 1 AND v.num BETWEEN -1.7976931348623157e308 AND 1.7976931348623157e308"
-}
-
-var runColumnsR = "r." + strings.ReplaceAll(runColumns, ", ", ", r.")
-
-// listSorted pages runs by a value: first the runs that have one, walking
-// run_values' index on (key, value, run_id) in the sort's direction; then
-// the runs without one, newest first.
-func (s *Store) listSorted(ctx context.Context, f db.RunFilter, limit int) ([]db.Run, bool, error) {
-	where, args, err := runWhere(f)
-	if err != nil {
-		return nil, false, fmt.Errorf("db: list runs: %w", err)
-	}
-	col, valued := sortValue(f.SortKey)
-	dir, cmp := "ASC", ">"
-	if f.SortDesc {
-		dir, cmp = "DESC", "<"
-	}
-	scan := func(r *sql.Rows) (db.Run, error) { return scanRun(r) }
-	var out []db.Run
-	if f.After == nil || f.After.HasValue {
-		// With a project, status or verdict filter, the runs it selects
-		// are few next to the whole table: read them by their index and
-		// sort their values (CROSS JOIN fixes that order). Without one,
-		// walk the sort value's index and stop after the page.
-		from := "run_values v JOIN runs r ON r.id = v.run_id"
-		if f.Project != "" || len(f.Projects) > 0 || f.Status != "" || f.Review != "" {
-			from = "runs r CROSS JOIN run_values v ON v.run_id = r.id"
-		}
-		q := "SELECT " + runColumnsR + " FROM " + from + " WHERE v.key = ? AND " + valued + " AND " + where
-		qargs := append([]any{f.SortKey}, args...)
-		if f.After != nil {
-			var at any = f.After.Num
-			if f.SortKey == db.KeyName {
-				at = f.After.Txt
-			}
-			q += " AND (" + col + " " + cmp + " ? OR (" + col + " = ? AND v.run_id " + cmp + " ?))"
-			qargs = append(qargs, at, at, f.After.ID)
-		}
-		q += " ORDER BY " + col + " " + dir + ", v.run_id " + dir + " LIMIT ?"
-		out, err = readAllWith(ctx, s, false, scan, q, append(qargs, limit+1)...)
-		if err != nil {
-			return nil, false, fmt.Errorf("db: list runs: %w", err)
-		}
-		if len(out) > limit {
-			return out[:limit], true, nil
-		}
-	}
-	q := "SELECT " + runColumnsR + " FROM runs r WHERE " + where +
-		" AND NOT EXISTS (SELECT 1 FROM run_values v WHERE v.run_id = r.id AND v.key = ? AND " + valued + ")"
-	qargs := append(append([]any{}, args...), f.SortKey)
-	if f.After != nil && !f.After.HasValue {
-		q += " AND r.id < ?"
-		qargs = append(qargs, f.After.ID)
-	}
-	q += " ORDER BY r.id DESC LIMIT ?"
-	rest, err := readAllWith(ctx, s, false, scan, q, append(qargs, limit+1-len(out))...)
-	if err != nil {
-		return nil, false, fmt.Errorf("db: list runs: %w", err)
-	}
-	out = append(out, rest...)
-	if len(out) > limit {
-		return out[:limit], true, nil
-	}
-	return out, false, nil
 }

@@ -52,10 +52,14 @@ func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string]
 	err := s.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		added = 0
 		changed := 0
+		var sums []db.SeriesSummary
 		for _, name := range names {
-			n, c, err := s.writeOneSeries(ctx, tx, runID, name, batch[name])
+			n, c, sum, err := s.writeOneSeries(ctx, tx, runID, name, batch[name])
 			if err != nil {
 				return err
+			}
+			if name != db.ClockSeries {
+				sums = append(sums, sum)
 			}
 			if name != db.ClockSeries { // the clock alone is no change of the judged data
 				added, changed = added+n, changed+c
@@ -64,7 +68,7 @@ func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string]
 		if added+changed == 0 {
 			return nil
 		}
-		return s.judgedDataChanged(ctx, tx, runID, now)
+		return s.judgedDataChanged(ctx, tx, runID, now, func(ix *runIndex, upd *db.Run) { ix.putSeries(upd, sums) })
 	})
 	if err != nil {
 		return 0, fmt.Errorf("db: write series: %w", classify(err))
@@ -75,7 +79,7 @@ func (s *Store) WriteSeries(ctx context.Context, runID string, batch map[string]
 // judgedDataChanged records a change of a run's series in the write's
 // transaction: a newer data version, an outdated verdict, the project's
 // counters.
-func (s *Store) judgedDataChanged(ctx context.Context, tx *sql.Tx, runID string, now time.Time) error {
+func (s *Store) judgedDataChanged(ctx context.Context, tx *sql.Tx, runID string, now time.Time, index func(ix *runIndex, upd *db.Run)) error {
 	old, err := scanRun(s.txRow(ctx, tx, trace("SELECT "+runColumns+" FROM runs WHERE id = ?"), runID))
 	if err != nil {
 		return err
@@ -86,10 +90,13 @@ func (s *Store) judgedDataChanged(ctx context.Context, tx *sql.Tx, runID string,
 		"review_outdated = ? WHERE id = ?"), ms(now), boolInt(upd.Review.Outdated), runID); err != nil {
 		return err
 	}
+	if err := s.runChanged(ctx, tx, func(ix *runIndex) { index(ix, &upd) }); err != nil {
+		return err
+	}
 	return s.moveProject(ctx, tx, old.Project, db.ProjectDelta(&old, &upd), now)
 }
 
-func (s *Store) writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name string, points []db.Point) (added, changed int, err error) {
+func (s *Store) writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name string, points []db.Point) (added, changed int, sum db.SeriesSummary, err error) {
 	lo, hi := points[0].Step, points[len(points)-1].Step
 	// The chunk holding lo (the last starting at or before it), unless it
 	// is full and ends before lo (an append leaves it as it is), then the
@@ -101,48 +108,48 @@ func (s *Store) writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name stri
 	switch err = err0; {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
-		return 0, 0, err
+		return 0, 0, sum, err
 	case c.LastStep >= lo || c.Count < db.ChunkPoints:
 		pts, err := db.DecodePoints(blob)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, sum, err
 		}
 		existing = append(existing, db.Chunk{ChunkSummary: c, Points: pts})
 	}
 	rows, err := s.txQuery(ctx, tx, trace("SELECT "+chunkSummaryColumns+", points FROM series_chunks "+
 		"WHERE run_id = ? AND series = ? AND first_step > ? AND first_step <= ? ORDER BY first_step"), runID, name, lo, hi)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, sum, err
 	}
 	for rows.Next() {
 		var blob []byte
 		c, err := scanChunkSummary(rows, &blob)
 		if err != nil {
 			rows.Close()
-			return 0, 0, err
+			return 0, 0, sum, err
 		}
 		pts, err := db.DecodePoints(blob)
 		if err != nil {
 			rows.Close()
-			return 0, 0, err
+			return 0, 0, sum, err
 		}
 		existing = append(existing, db.Chunk{ChunkSummary: c, Points: pts})
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, 0, err
+		return 0, 0, sum, err
 	}
 	chunks, added, changed := db.MergeSeries(name, existing, points)
 	for _, c := range existing {
 		if _, err := s.txExec(ctx, tx, trace("DELETE FROM series_chunks WHERE run_id = ? AND series = ? AND first_step = ?"),
 			runID, name, c.FirstStep); err != nil {
-			return 0, 0, err
+			return 0, 0, sum, err
 		}
 	}
 	for _, c := range chunks {
 		if _, err := s.txExec(ctx, tx, trace("INSERT INTO series_chunks (run_id, series, first_step, summary, points) VALUES (?, ?, ?, ?, ?)"),
 			runID, name, c.FirstStep, db.EncodeSummary(c.ChunkSummary), db.EncodePoints(c.Points)); err != nil {
-			return 0, 0, err
+			return 0, 0, sum, err
 		}
 	}
 
@@ -152,13 +159,13 @@ func (s *Store) writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name stri
 	case err == nil:
 		oldp = &old
 	case !errors.Is(err, sql.ErrNoRows):
-		return 0, 0, err
+		return 0, 0, sum, err
 	}
 	next, full := db.NextSummary(oldp, name, points, added)
 	if full {
 		all, err := s.chunkSummariesTx(ctx, tx, runID, name)
 		if err != nil {
-			return 0, 0, err
+			return 0, 0, sum, err
 		}
 		next = db.SummarizeSeries(name, all)
 	}
@@ -167,14 +174,9 @@ func (s *Store) writeOneSeries(ctx context.Context, tx *sql.Tx, runID, name stri
 		"last_step = excluded.last_step, min_value = excluded.min_value, max_value = excluded.max_value, last_value = excluded.last_value"),
 		runID, name, next.Count, next.FirstStep, next.LastStep, real(next.Min), real(next.Max), real(next.Last))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, sum, err
 	}
-	if oldp == nil && name != db.ClockSeries {
-		if err := s.moveSeriesNames(ctx, tx, runID, []string{name}, 1); err != nil {
-			return 0, 0, err
-		}
-	}
-	return added, changed, s.writeSeriesValues(ctx, tx, runID, next)
+	return added, changed, next, nil
 }
 
 func (s *Store) chunkSummariesTx(ctx context.Context, tx *sql.Tx, runID, name string) ([]db.ChunkSummary, error) {
@@ -330,19 +332,12 @@ func (s *Store) DeleteSeries(ctx context.Context, runID, name string, fromStep i
 		if err != nil {
 			return err
 		}
+		gone, kept := false, db.SeriesSummary{}
 		if len(left) == 0 {
 			if _, err := s.txExec(ctx, tx, trace("DELETE FROM series WHERE run_id = ? AND name = ?"), runID, name); err != nil {
 				return err
 			}
-			if _, err := s.txExec(ctx, tx, trace("DELETE FROM run_values WHERE run_id = ? AND key IN (?, ?, ?, ?)"), runID,
-				db.SeriesKey("min", name), db.SeriesKey("max", name), db.SeriesKey("last", name), db.SeriesKey("count", name)); err != nil {
-				return err
-			}
-			if name != db.ClockSeries {
-				if err := s.moveSeriesNames(ctx, tx, runID, []string{name}, -1); err != nil {
-					return err
-				}
-			}
+			gone = true
 		} else {
 			next := db.SummarizeSeries(name, left)
 			if _, err := s.txExec(ctx, tx, trace("UPDATE series SET count = ?, first_step = ?, last_step = ?, min_value = ?, max_value = ?, "+
@@ -350,14 +345,18 @@ func (s *Store) DeleteSeries(ctx context.Context, runID, name string, fromStep i
 				real(next.Last), runID, name); err != nil {
 				return err
 			}
-			if err := s.writeSeriesValues(ctx, tx, runID, next); err != nil {
-				return err
-			}
+			kept = next
 		}
 		if name == db.ClockSeries {
 			return nil
 		}
-		return s.judgedDataChanged(ctx, tx, runID, now)
+		return s.judgedDataChanged(ctx, tx, runID, now, func(ix *runIndex, upd *db.Run) {
+			if gone {
+				ix.dropSeries(upd, name)
+			} else {
+				ix.putSeries(upd, []db.SeriesSummary{kept})
+			}
+		})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("db: delete series: %w", classify(err))

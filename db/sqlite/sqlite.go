@@ -111,7 +111,25 @@ type Store struct {
 	// readSlots admits as many reads as the read pool has connections, in
 	// arrival order, so database/sql never picks a random waiter (which
 	// made read latency's tail several times its median under load).
-	readSlots          chan struct{}
+	readSlots chan struct{}
+	// heavySlots admits the work whose cost grows with the data (scans
+	// of the query index) to one fewer than the processors (at least
+	// one), so that sign-in, session checks and plain lists always find
+	// a processor and a read connection (issue 16, point 4).
+	heavySlots chan struct{}
+	// index is the query index (runindex.go). A load runs in the
+	// background under loadCtx (ended by Close), one at a time (load, under
+	// loadMu); queries wait for it, each within its own time limit.
+	index    runIndex
+	loadMu   sync.Mutex
+	load     *loadCall
+	loadCtx  context.Context
+	stopLoad context.CancelFunc
+	loading  sync.WaitGroup
+	server   bool
+	// committing is set by the writer from the commit of a batch until
+	// it has applied the batch's changes to the index.
+	committing         atomic.Int32
 	ckptStop, ckptDone chan struct{}
 	// The write goroutine (writer.go) and its queue.
 	writes     chan *writeOp
@@ -164,6 +182,15 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		_ = s.Close(context.WithoutCancel(ctx))
 		return nil, err
+	}
+	s.loadCtx, s.stopLoad = context.WithCancel(context.Background())
+	if opts.Server {
+		// The server loads the query index at once (a few seconds of CPU
+		// per 100,000 runs), so the first query does not wait for it; a
+		// query that comes earlier waits (indexRead), and other requests
+		// are served meanwhile.
+		s.server = true
+		s.startLoad(0)
 	}
 	return s, nil
 }
@@ -222,6 +249,7 @@ func (s *Store) openPools(readers int) error {
 		return fmt.Errorf("db: open %s: %w", s.path, err)
 	}
 	s.readSlots = make(chan struct{}, readers)
+	s.heavySlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)-1))
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	r.SetConnMaxIdleTime(5 * time.Minute)
@@ -244,11 +272,27 @@ func (s *Store) Mode() db.Mode { return db.ModeEmbedded }
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Ping checks that the database file can be read.
+// Ping checks that the database file can be read and, on a server, that
+// the query index has been loaded: until then the server is not ready
+// (/readyz answers 503 for the second or so a start takes per 100,000
+// runs), as its first queries would wait for the index.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return fmt.Errorf("db: ping: %w", classify(err))
+	}
+	if s.server && !s.index.everLoaded.Load() {
+		// A small database loads in milliseconds: give it a moment.
+		// A failed first load is tried again here.
+		c := s.startLoad(0)
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+		if !s.index.everLoaded.Load() {
+			return fmt.Errorf("db: ping: the query index is loading: %w", db.ErrUnavailable)
+		}
 	}
 	return nil
 }
@@ -257,6 +301,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // releases the folder. It is safe to call more than once.
 func (s *Store) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() {
+		if s.stopLoad != nil {
+			s.stopLoad()
+		}
+		s.loading.Wait()
 		s.stopWriter()
 		s.stopCheckpointer()
 		var errs []error
@@ -317,6 +365,17 @@ func (s *Store) readTurn(ctx context.Context) (release func(), err error) {
 	case <-ctx.Done():
 		return nil, classify(ctx.Err())
 	}
+}
+
+// heavyTurn waits for one of the slots of work whose cost grows with the
+// data.
+func (s *Store) heavyTurn(ctx context.Context) (release func(), err error) {
+	select {
+	case s.heavySlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, classify(ctx.Err())
+	}
+	return func() { <-s.heavySlots }, nil
 }
 
 // readRow runs one query on the read pool and scans its single row.

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"labreview/db"
+	"labreview/db/query"
 )
 
 func open(t *testing.T, dir string, server bool) *Store {
@@ -640,11 +642,11 @@ func TestWritesAfterCloseFail(t *testing.T) {
 	}
 }
 
-// TestRunKeysMigrationBuildsWhatWritesKeep: migration 0010 builds run_keys
-// from run_values and series, and gives the table the run writes keep:
-// written through the store, then dropped and built again by the
-// migration, it is the same row for row.
-func TestRunKeysMigrationBuildsWhatWritesKeep(t *testing.T) {
+// TestQueryIndexFollowsWritesRestartsAndOtherProcesses: the query index
+// the writes keep is the one a restart reads from the tables, and a run
+// written by another process on the same file (the command line) is in
+// the server's next answer.
+func TestQueryIndexFollowsWritesRestartsAndOtherProcesses(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir, true)
 	ctx := context.Background()
@@ -670,38 +672,43 @@ func TestRunKeysMigrationBuildsWhatWritesKeep(t *testing.T) {
 			}
 		}
 	}
-	rows := func(conn *sql.DB) string {
+	state := func(s *Store) string {
 		t.Helper()
 		var b strings.Builder
-		r, err := conn.Query("SELECT project, key, runs FROM run_keys ORDER BY project, key")
+		for _, p := range []string{"p0", "p1", "p2", db.AllProjects} {
+			k, err := s.ListRunKeys(ctx, p, "", 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&b, "%q: %v %v %v\n", p, k.Params, k.Metrics, k.Series)
+		}
+		n, _ := query.Parse("max(loss) = 1 and params.opt.name = adam", now)
+		c, err := s.CountRuns(ctx, db.RunFilter{Query: n})
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer r.Close()
-		for r.Next() {
-			var p, k string
-			var n int
-			if err := r.Scan(&p, &k, &n); err != nil {
-				t.Fatal(err)
-			}
-			fmt.Fprintf(&b, "%q %q %d\n", p, k, n)
-		}
+		fmt.Fprintf(&b, "count %d\n", c)
 		return b.String()
 	}
-	kept := rows(s.w)
-	if !strings.Contains(kept, `"" "s:loss" 6`) || !strings.Contains(kept, `"p0" "p:opt.empty" `) || strings.Contains(kept, `"p:opt" `) {
-		t.Fatalf("run_keys as written:\n%s", kept)
-	}
-	// Back to version 9: the later migrations run again too.
-	if _, err := s.w.Exec("DROP TABLE run_keys; ALTER TABLE runs DROP COLUMN failure_reason; " +
-		"ALTER TABLE runs DROP COLUMN failure_detail; PRAGMA user_version = 9"); err != nil {
-		t.Fatal(err)
+	kept := state(s)
+	if !strings.Contains(kept, `"": [a a.b lr only0 only3 opt.empty opt.l opt.name] [loss m0 m1 m2 m3 m4] [loss s0 s1 s2]`) ||
+		!strings.Contains(kept, "count 6") {
+		t.Fatalf("as written:\n%s", kept)
 	}
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	again := open(t, dir, true)
-	if built := rows(again.w); built != kept {
-		t.Fatalf("the migration built\n%s\nthe writes kept\n%s", built, kept)
+	s = open(t, dir, true)
+	if again := state(s); again != kept {
+		t.Fatalf("after a restart\n%s\nthe writes kept\n%s", again, kept)
+	}
+	cli := open(t, dir, false)
+	if _, _, err := cli.CreateRun(ctx, &db.Run{ID: db.NewID(), Project: "p9", ExternalID: "cli", Status: db.StatusQueued,
+		CreatedAt: now, UpdatedAt: now, Version: 1, Params: map[string]any{"fresh": 1.0}}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := s.ListRunKeys(ctx, "p9", "", 10)
+	if err != nil || !slices.Equal(k.Params, []string{"fresh"}) {
+		t.Fatalf("a run written by another process: %v %v", k, err)
 	}
 }

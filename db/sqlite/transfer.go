@@ -139,6 +139,10 @@ func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error
 				return db.ErrNotEmpty
 			}
 		}
+		// The query index reads the runs again after an import.
+		if err := s.runChanged(ctx, tx, func(ix *runIndex) { ix.loaded, ix.pending = false, nil }); err != nil {
+			return err
+		}
 		for {
 			rec, err := next()
 			if errors.Is(err, io.EOF) {
@@ -215,7 +219,7 @@ func (s *Store) importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added
 		// Written as stored: the run's data version and verdict came with
 		// its own record.
 		var n int
-		if n, _, err = s.writeOneSeries(ctx, tx, rec.Series.RunID, rec.Series.Name, db.SortPoints(rec.Series.Points)); err == nil {
+		if n, _, _, err = s.writeOneSeries(ctx, tx, rec.Series.RunID, rec.Series.Name, db.SortPoints(rec.Series.Points)); err == nil {
 			added = n > 0
 		}
 	case db.KindRun:
@@ -230,14 +234,6 @@ func (s *Store) importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added
 		var args []any
 		if args, err = runArgs(rec.Run); err == nil {
 			added, err = insert(insertRunSQL, args...)
-		}
-		if err == nil && added {
-			err = s.insertRunValues(ctx, tx, rec.Run.ID, db.RunValues(rec.Run))
-		}
-		if err == nil && added {
-			// The derived keys are not exported: the runs (and, as their
-			// series follow, writeOneSeries) build them again.
-			err = s.moveRunNames(ctx, tx, nil, rec.Run)
 		}
 		if err == nil && added {
 			err = s.moveProject(ctx, tx, rec.Run.Project, db.ProjectDelta(nil, rec.Run), rec.Run.UpdatedAt)

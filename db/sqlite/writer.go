@@ -49,6 +49,19 @@ type writeOp struct {
 	ctx       context.Context
 	state     atomic.Int32
 	done      chan error
+	// after runs once the write has committed (afterCommit).
+	after []func()
+}
+
+type commitKey struct{}
+
+// afterCommit has fn run by the writer once the write whose context ctx
+// is has committed, before its caller is answered, in commit order. A
+// write that rolls back never runs it.
+func afterCommit(ctx context.Context, fn func()) {
+	if op, ok := ctx.Value(commitKey{}).(*writeOp); ok {
+		op.after = append(op.after, fn)
+	}
 }
 
 var errClosed = errors.New("db: the database is closed")
@@ -229,9 +242,12 @@ func (s *Store) runBatch(batch []*writeOp) {
 		if stmts[i] != nil {
 			st = tx.StmtContext(ctx, stmts[i])
 		}
-		err := op.run(ctx, tx, st)
+		err := op.run(context.WithValue(ctx, commitKey{}, op), tx, st)
 		if st != nil {
 			_ = st.Close() // the transaction's copy; the prepared statement stays
+		}
+		if err != nil {
+			op.after = nil
 		}
 		if savepoints {
 			if err != nil {
@@ -256,10 +272,20 @@ func (s *Store) runBatch(batch []*writeOp) {
 		finish(results)
 		return
 	}
+	// From the commit until its changes are in the query index, readers
+	// that see the new run_changes count wait (indexRead).
+	s.committing.Add(1)
 	if err := tx.Commit(); err != nil {
+		s.committing.Add(-1)
 		finish(all(classify(err)))
 		return
 	}
+	for _, op := range ops {
+		for _, fn := range op.after {
+			fn()
+		}
+	}
+	s.committing.Add(-1)
 	finish(results)
 }
 
