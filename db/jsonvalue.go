@@ -86,5 +86,19 @@ func CloneRun(r *Run) *Run {
 		c.Metrics[k] = v
 	}
 	c.Tags = append([]string{}, r.Tags...)
+	c.KeyTags = cloneStrings(r.KeyTags)
+	c.ParamText = cloneStrings(r.ParamText)
 	return &c
+}
+
+// cloneStrings copies a string map (nil stays nil).
+func cloneStrings(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }

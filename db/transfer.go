@@ -545,6 +545,10 @@ type runLine struct {
 	Version        int64           `json:"version"`
 	DataVersion    int64           `json:"data_version"`
 	Review         reviewLine      `json:"review"`
+	// KeyTags and ParamText are left out when empty (exports of earlier
+	// versions have neither).
+	KeyTags   map[string]string `json:"key_tags,omitempty"`
+	ParamText map[string]string `json:"param_text,omitempty"`
 }
 
 type reviewLine struct {
@@ -702,7 +706,7 @@ func encodeRecord(r Record) (recordLine, error) {
 			jsonTime{run.UpdatedAt}, optTime(run.StartedAt), optTime(run.FinishedAt), optTime(run.HeartbeatAt),
 			optTime(run.DeletedAt), run.Version, max(run.DataVersion, 1), reviewLine{State: NormalReviewState(run.Review.State),
 				ID: run.Review.ID, By: run.Review.By, At: optTime(run.Review.At), Comment: run.Review.Comment,
-				DataVersion: run.Review.DataVersion, Outdated: run.Review.Outdated}}}, nil
+				DataVersion: run.Review.DataVersion, Outdated: run.Review.Outdated}, run.KeyTags, run.ParamText}}, nil
 	case KindAPIToken:
 		t := r.Token
 		return recordLine{r.Kind, tokenLine{t.ID, t.UserID, t.Name, t.Hash, t.Hint, orEmpty(t.Scopes), orEmpty(t.Projects),
@@ -813,7 +817,7 @@ func decodeRecord(kind RecordKind, b []byte) (Record, error) {
 			HeartbeatAt: fromOptTime(l.HeartbeatAt), DeletedAt: fromOptTime(l.DeletedAt), Version: l.Version,
 			DataVersion: max(l.DataVersion, 1), Review: RunReview{State: NormalReviewState(l.Review.State), ID: l.Review.ID,
 				By: l.Review.By, At: fromOptTime(l.Review.At), Comment: l.Review.Comment,
-				DataVersion: l.Review.DataVersion, Outdated: l.Review.Outdated}}}, nil
+				DataVersion: l.Review.DataVersion, Outdated: l.Review.Outdated}, KeyTags: l.KeyTags, ParamText: l.ParamText}}, nil
 	case KindProject:
 		var l projectLine
 		if err := data(&l); err != nil {

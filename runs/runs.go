@@ -29,6 +29,7 @@ type Store interface {
 	db.Projects
 	db.SavedViews
 	db.Audit
+	db.Leases
 }
 
 // Config holds the runs settings (the runs section of config.yaml).

@@ -101,6 +101,53 @@ func (s *Server) routes(r *gin.Engine) {
 	admin.DELETE("/users/:id/sessions", s.handleUserSessionsDelete)
 	admin.GET("/audit", s.handleAuditList)
 
+	// MLflow's tracking API (docs/mlflow.md), under both of MLflow's
+	// prefixes, with API tokens or signed-in users as on the run
+	// endpoints; errors in MLflow's shape. runs:read reads, runs:write
+	// writes; deleting and restoring runs is for signed-in admins (checked
+	// by the handler, as MLflow has one endpoint for everyone).
+	for _, prefix := range []string{"/api/2.0/mlflow", "/ajax-api/2.0/mlflow"} {
+		ml := s.mlflow
+		g := r.Group(prefix, noStore, ml.Authenticate)
+		read := g.Group("", ml.Require(auth.ScopeRunsRead))
+		write := g.Group("", ml.Require(auth.ScopeRunsWrite))
+		read.GET("/experiments/get", ml.ExperimentGet)
+		read.GET("/experiments/get-by-name", ml.ExperimentGetByName)
+		read.GET("/experiments/search", ml.ExperimentSearch)
+		read.POST("/experiments/search", ml.ExperimentSearch)
+		read.GET("/experiments/list", ml.ExperimentList)
+		write.POST("/experiments/create", ml.ExperimentCreate)
+		write.POST("/experiments/update", ml.ExperimentUpdate)
+		write.POST("/experiments/delete", ml.ExperimentDelete)
+		write.POST("/experiments/restore", ml.ExperimentRestore)
+		write.POST("/experiments/set-experiment-tag", ml.ExperimentSetTag)
+		// The npm client mlflow 2.0.7 posts here (a slash missing).
+		write.POST("/experimentsset-experiment-tag", ml.ExperimentSetTag)
+		read.GET("/runs/get", ml.RunGet)
+		read.POST("/runs/search", ml.RunSearch)
+		read.GET("/runs/search", ml.RunSearch)
+		read.GET("/metrics/get-history", ml.MetricHistory)
+		write.POST("/runs/create", ml.RunCreate)
+		write.POST("/runs/update", ml.RunUpdate)
+		write.POST("/runs/delete", ml.RunDelete)
+		write.POST("/runs/restore", ml.RunRestore)
+		write.POST("/runs/log-metric", ml.RunLogMetric)
+		write.POST("/runs/log-parameter", ml.RunLogParam)
+		write.POST("/runs/set-tag", ml.RunSetTag)
+		write.POST("/runs/delete-tag", ml.RunDeleteTag)
+		write.POST("/runs/log-batch", ml.RunLogBatch)
+		write.POST("/runs/log-inputs", ml.RunLogInputs)
+		write.POST("/runs/log-model", ml.RunLogModel)
+		// The model registry: empty reads, refused writes.
+		read.GET("/registered-models/search", ml.RegistryEmpty("registered_models"))
+		read.GET("/registered-models/list", ml.RegistryEmpty("registered_models"))
+		read.GET("/model-versions/search", ml.RegistryEmpty("model_versions"))
+		read.GET("/registered-models/get", ml.RegistryDisabled)
+		read.GET("/model-versions/get", ml.RegistryDisabled)
+		write.POST("/registered-models/create", ml.RegistryDisabled)
+		write.POST("/model-versions/create", ml.RegistryDisabled)
+	}
+
 	// Everything else: unknown /api paths get a JSON 404, other GET and HEAD
 	// requests get the web UI (deep links and reloads work).
 	r.NoRoute(s.handleNoRoute)

@@ -17,6 +17,7 @@ import (
 	"labreview/auth"
 	"labreview/db"
 	"labreview/runs"
+	"labreview/server/mlflow"
 )
 
 // Options is the part of the configuration the HTTP layer needs.
@@ -51,6 +52,7 @@ type Server struct {
 	csrf    *http.CrossOriginProtection
 	sampled *sampledLog   // repeated operational messages, at most one per 10 s
 	ingest  chan struct{} // turns of series batches (newIngestSlots)
+	mlflow  *mlflow.API   // MLflow's tracking API on the same runs
 }
 
 // New builds the HTTP handler. ui is the built web UI (the contents of
@@ -69,7 +71,7 @@ func New(logger *slog.Logger, opts Options, database Database, authn *auth.Servi
 	}
 	s := &Server{log: logger, opts: opts, db: database, auth: authn, runs: review, ui: site, proxies: proxies,
 		csrf: http.NewCrossOriginProtection(), sampled: newSampledLog(10 * time.Second),
-		ingest: newIngestSlots()}
+		ingest: newIngestSlots(), mlflow: mlflow.New(logger.With("component", "mlflow"), authn, review)}
 
 	gin.SetMode(gin.ReleaseMode)
 	engine := gin.New()
