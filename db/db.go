@@ -70,6 +70,7 @@ type Store interface {
 	Setup
 	Leases
 	Transfer
+	Artifacts
 
 	// Mode reports whether this is the embedded or a hosted database.
 	Mode() Mode
