@@ -30,6 +30,14 @@ type Config struct {
 	Auth    AuthConfig    `mapstructure:"auth"`
 	Audit   AuditConfig   `mapstructure:"audit"`
 	Runs    RunsConfig    `mapstructure:"runs"`
+	Files   FilesConfig   `mapstructure:"files"`
+}
+
+// FilesConfig bounds runs' files (artifacts).
+type FilesConfig struct {
+	MaxFileBytes    int64 `mapstructure:"max_file_bytes"`
+	MaxProjectBytes int64 `mapstructure:"max_project_bytes"`
+	MaxFilesPerRun  int   `mapstructure:"max_files_per_run"`
 }
 
 // RunsConfig configures the review domain.
@@ -153,6 +161,9 @@ var defaults = map[string]any{
 	"auth.login_throttle.max_per_ip":      100,
 	"audit.retention":                     400 * 24 * time.Hour,
 	"runs.stale_after":                    5 * time.Minute,
+	"files.max_file_bytes":                int64(100 << 20),
+	"files.max_project_bytes":             int64(20 << 30),
+	"files.max_files_per_run":             10000,
 }
 
 // envPrefix starts every environment variable that overrides a key:
@@ -272,6 +283,15 @@ func (c *Config) validate() error {
 	}
 	if a := c.Runs.StaleAfter; a < 10*time.Second || a > 7*24*time.Hour {
 		return errors.New("runs.stale_after: must be between 10s and 168h (default 5m)")
+	}
+	if n := c.Files.MaxFileBytes; n < 1 {
+		return errors.New("files.max_file_bytes: must be at least 1 (default 104857600, 100 MiB)")
+	}
+	if n := c.Files.MaxProjectBytes; n < 0 {
+		return errors.New("files.max_project_bytes: must be 0 (no limit) or more (default 21474836480, 20 GiB)")
+	}
+	if n := c.Files.MaxFilesPerRun; n < 1 || n > 1_000_000 {
+		return errors.New("files.max_files_per_run: must be between 1 and 1000000 (default 10000)")
 	}
 	if r := c.Audit.Retention; r != 0 && r < 24*time.Hour {
 		return errors.New("audit.retention: must be at least 24h (or 0 to keep events forever; default 9600h, 400 days)")

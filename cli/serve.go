@@ -94,7 +94,8 @@ func (a *app) serve(ctx context.Context, cfg *Config, configFile string) error {
 			"and anyone on the network path can steal sessions; use HTTPS")
 	}
 
-	review := runs.New(database, runs.Config{StaleAfter: cfg.Runs.StaleAfter}, logger.With("component", "runs"), nil)
+	review := runs.New(database, runs.Config{StaleAfter: cfg.Runs.StaleAfter, Files: runs.FileLimits{MaxFileBytes: cfg.Files.MaxFileBytes,
+		MaxProjectBytes: cfg.Files.MaxProjectBytes, MaxRunFiles: cfg.Files.MaxFilesPerRun}}, logger.With("component", "runs"), nil)
 	handler, err := server.New(logger, server.Options{
 		Version:              a.Build.Version,
 		TrustedProxies:       cfg.Server.TrustedProxies,

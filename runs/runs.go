@@ -30,6 +30,7 @@ type Store interface {
 	db.SavedViews
 	db.Audit
 	db.Leases
+	db.Artifacts
 }
 
 // Config holds the runs settings (the runs section of config.yaml).
@@ -37,6 +38,8 @@ type Config struct {
 	// StaleAfter: a running run without a sign of life for this long is
 	// shown as stale.
 	StaleAfter time.Duration
+	// Files bounds runs' files (files.* in config.yaml).
+	Files FileLimits
 }
 
 // DefaultStaleAfter is runs.stale_after when unset.
@@ -102,6 +105,8 @@ type Service struct {
 	cfg Config
 	log *slog.Logger
 	now func() time.Time
+	// files bounds runs' files.
+	files FileLimits
 }
 
 // New builds the service; now may be nil (time.Now).
@@ -112,7 +117,7 @@ func New(store Store, cfg Config, logger *slog.Logger, now func() time.Time) *Se
 	if cfg.StaleAfter <= 0 {
 		cfg.StaleAfter = DefaultStaleAfter
 	}
-	return &Service{db: store, cfg: cfg, log: logger, now: now}
+	return &Service{db: store, cfg: cfg, log: logger, now: now, files: cfg.Files}
 }
 
 // ShownStatus is the status a reader sees: the stored one, or stale for a

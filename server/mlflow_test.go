@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"strings"
@@ -333,4 +335,106 @@ func TestMLflowRules(t *testing.T) {
 	if rec := f.srv.do(jsonReq("GET", "/ajax-api/2.0/mlflow/experiments/get?experiment_id=0", tok, "")); rec.Code != 200 {
 		t.Fatalf("ajax prefix: %d %s", rec.Code, rec.Body)
 	}
+}
+
+// TestMLflowArtifactsAndFiles: log_artifact's PUT through MLflow's artifact
+// proxy, its listing and download byte for byte, and the same file through
+// labreview's own file API, never served as a page.
+func TestMLflowArtifactsAndFiles(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, store db.Store) {
+		f := newRunsFixture(t, store)
+		tok := f.tokens["rw"]
+		run := f.mlCall(t, "POST", "runs/create", tok, `{"experiment_id": "0"}`, 200)["run"].(map[string]any)
+		info := run["info"].(map[string]any)
+		id := str(info["run_id"])
+		base := "/api/2.0/mlflow-artifacts/artifacts/" + strings.TrimPrefix(str(info["artifact_uri"]), "mlflow-artifacts:/")
+		payload := make([]byte, 300<<10)
+		for i := range payload {
+			payload[i] = byte(i * 7)
+		}
+		put := func(path, token string, body []byte, want int) {
+			t.Helper()
+			req := request{method: "PUT", path: path, body: string(body),
+				headers: map[string]string{"Authorization": "Bearer " + token, "Content-Type": "application/octet-stream"}}
+			if rec := f.srv.do(req); rec.Code != want {
+				t.Fatalf("PUT %s: %d %s", path, rec.Code, rec.Body)
+			}
+		}
+		put(base+"/model/weights.bin", tok, payload, 200)
+		put(base+"/model/weights.bin", tok, payload, 200) // a retry
+		put(base+"/page.html", tok, []byte("<script>alert(1)</script>"), 200)
+		put(base+"/plot.png", tok, []byte("\x89PNG\r\n\x1a\nnot really"), 200)
+		put(base+"/x.txt", f.tokens["ro"], []byte("no"), 403)
+
+		get := func(path, token string) *httptest.ResponseRecorder {
+			return f.srv.do(request{path: path, headers: map[string]string{"Authorization": "Bearer " + token}})
+		}
+		rec := get(base+"/model/weights.bin", tok)
+		if rec.Code != 200 || !bytes.Equal(rec.Body.Bytes(), payload) {
+			t.Fatalf("download: %d, %d bytes", rec.Code, rec.Body.Len())
+		}
+		rec = get("/api/2.0/mlflow-artifacts/artifacts?path="+url.QueryEscape(strings.TrimPrefix(base, "/api/2.0/mlflow-artifacts/artifacts/")), tok)
+		var list struct {
+			Files []struct {
+				Path     string `json:"path"`
+				IsDir    bool   `json:"is_dir"`
+				FileSize *int64 `json:"file_size"`
+			} `json:"files"`
+		}
+		mustJSON(t, rec.Body.Bytes(), &list)
+		if len(list.Files) != 3 || list.Files[0].Path != "model" || !list.Files[0].IsDir || list.Files[1].Path != "page.html" ||
+			list.Files[2].FileSize == nil || *list.Files[2].FileSize != 18 {
+			t.Fatalf("listing: %s", rec.Body)
+		}
+		tl := f.mlCall(t, "GET", "artifacts/list?run_id="+id+"&path=model", tok, "", 200)
+		if files := tl["files"].([]any); len(files) != 1 || files[0].(map[string]any)["path"] != "model/weights.bin" {
+			t.Fatalf("tracking artifacts/list: %v", tl)
+		}
+
+		// labreview's API: list, download with the safe headers.
+		rec = get("/api/runs/"+id+"/files", f.reviewer.access)
+		var files struct {
+			Files []fileResponse
+		}
+		mustJSON(t, rec.Body.Bytes(), &files)
+		if len(files.Files) != 3 || files.Files[0].Path != "model/weights.bin" || files.Files[0].Size != int64(len(payload)) {
+			t.Fatalf("files: %s", rec.Body)
+		}
+		rec = get("/api/runs/"+id+"/files/page.html?inline=1", f.reviewer.access)
+		h := rec.Header()
+		if rec.Code != 200 || h.Get("Content-Type") != "application/octet-stream" || !strings.HasPrefix(h.Get("Content-Disposition"), "attachment") ||
+			!strings.Contains(h.Get("Content-Security-Policy"), "sandbox") || h.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("an HTML file is served as %d %v", rec.Code, h)
+		}
+		rec = get("/api/runs/"+id+"/files/plot.png?inline=1", f.reviewer.access)
+		if rec.Header().Get("Content-Type") != "image/png" || !strings.HasPrefix(rec.Header().Get("Content-Disposition"), "inline") {
+			t.Fatalf("an image inline: %v", rec.Header())
+		}
+		if rec := get("/api/runs/"+id+"/files/nope", f.reviewer.access); rec.Code != 404 {
+			t.Fatalf("missing file: %d", rec.Code)
+		}
+		// A path with a backslash or a control character is refused
+		// (.. and // are resolved by the router before: they stay inside
+		// the run; runs.CheckFilePath refuses them too).
+		put("/api/runs/"+id+"/files/a%5Cb", tok, []byte("x"), 400)
+		put("/api/runs/"+id+"/files/a%01b", tok, []byte("x"), 400)
+		// Deleting: not with a token, yes for a signed-in admin.
+		del := func(path, token string) int {
+			return f.srv.do(request{method: "DELETE", path: path, headers: map[string]string{"Authorization": "Bearer " + token}}).Code
+		}
+		if code := del(base+"/page.html", tok); code != 403 {
+			t.Fatalf("token deletes an artifact: %d", code)
+		}
+		if code := del("/api/runs/"+id+"/files/page.html", f.admin.access); code != 204 {
+			t.Fatalf("admin deletes a file: %d", code)
+		}
+		if code := del(base+"/model", f.admin.access); code != 200 {
+			t.Fatalf("admin deletes a folder through MLflow: %d", code)
+		}
+		rec = get("/api/runs/"+id+"/files", f.reviewer.access)
+		mustJSON(t, rec.Body.Bytes(), &files)
+		if len(files.Files) != 1 || files.Files[0].Path != "plot.png" {
+			t.Fatalf("after deleting: %s", rec.Body)
+		}
+	})
 }

@@ -7,6 +7,10 @@ import (
 	"labreview/db"
 )
 
+// mlflowArtifactsPath is the route of MLflow's artifact uploads (a larger
+// body limit: limitBody).
+const mlflowArtifactsPath = "/api/2.0/mlflow-artifacts/artifacts/*path"
+
 // routes lists every route of labreview, grouped by who may call it.
 func (s *Server) routes(r *gin.Engine) {
 	r.Use(
@@ -70,6 +74,10 @@ func (s *Server) routes(r *gin.Engine) {
 	runsWrite.POST("/runs", s.handleRunsCreate)
 	runsWrite.PATCH("/runs/:id", s.handleRunPatch)
 	runsWrite.POST("/runs/:id/series", s.handleSeriesAppend)
+	// Files of runs; *path takes the rest of the path (slashes included).
+	runsRead.GET("/runs/:id/files", s.handleFilesList)
+	runsRead.GET("/runs/:id/files/*path", s.handleFileGet)
+	runsWrite.PUT("/runs/:id/files/*path", s.handleFilePut)
 	runsRead.GET("/runs/:id/reviews", s.handleRunReviews)
 	runsRead.GET("/runs/:id/comments", s.handleCommentsList)
 	runsRead.GET("/projects", s.handleProjectsList)
@@ -89,6 +97,7 @@ func (s *Server) routes(r *gin.Engine) {
 	runsAdmin := runsAPI.Group("", s.signedIn, s.requireRole(db.RoleAdmin))
 	runsAdmin.DELETE("/runs/:id", s.handleRunDelete)
 	runsAdmin.POST("/runs/:id/restore", s.handleRunRestore)
+	runsAdmin.DELETE("/runs/:id/files/*path", s.handleFileDelete)
 
 	// Admins only.
 	admin := user.Group("", s.requireRole(db.RoleAdmin))
@@ -146,7 +155,14 @@ func (s *Server) routes(r *gin.Engine) {
 		read.GET("/model-versions/get", ml.RegistryDisabled)
 		write.POST("/registered-models/create", ml.RegistryDisabled)
 		write.POST("/model-versions/create", ml.RegistryDisabled)
+		read.GET("/artifacts/list", ml.ArtifactsList)
 	}
+	// MLflow's artifact proxy (mlflow-artifacts:/ URIs) on runs' files.
+	mlArt := r.Group("/api/2.0/mlflow-artifacts/artifacts", noStore, s.mlflow.Authenticate)
+	mlArt.GET("", s.mlflow.Require(auth.ScopeRunsRead), s.mlflow.ArtifactList)
+	mlArt.GET("/*path", s.mlflow.Require(auth.ScopeRunsRead), s.mlflow.ArtifactGet)
+	mlArt.PUT("/*path", s.mlflow.Require(auth.ScopeRunsWrite), s.mlflow.ArtifactPut)
+	mlArt.DELETE("/*path", s.mlflow.Require(auth.ScopeRunsWrite), s.mlflow.ArtifactDelete)
 
 	// Everything else: unknown /api paths get a JSON 404, other GET and HEAD
 	// requests get the web UI (deep links and reloads work).

@@ -116,6 +116,12 @@ func toError(err error) (e *Error, known bool) {
 		return invalidParam("The filter cannot be searched here: %s.", queryErr.Message), true
 	case errors.Is(err, runs.ErrQueryTimeout):
 		return invalidParam("The search took longer than 5 seconds; narrow the filter."), true
+	case errors.Is(err, runs.ErrFileTooLarge):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "RESOURCE_EXHAUSTED", Message: "The file is larger than this server accepts (files.max_file_bytes)."}, true
+	case errors.Is(err, runs.ErrFilesFull):
+		return &Error{Status: http.StatusBadRequest, Code: codeLimit, Message: "The project's files would pass files.max_project_bytes, or the run has files.max_files_per_run files."}, true
+	case errors.Is(err, runs.ErrNoSuchFile):
+		return notFound("No such artifact."), true
 	case errors.Is(err, runs.ErrNotFound):
 		return notFound("Run not found."), true
 	case errors.Is(err, runs.ErrDeleted):
