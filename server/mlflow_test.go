@@ -12,9 +12,44 @@ import (
 	"testing"
 	"time"
 
+	"labreview/auth/policy"
 	"labreview/db"
 	"labreview/db/dbtest"
 )
+
+// The MLflow routes in the route table of TestEveryRouteHasItsPermission
+// (docs/mlflow.md lists them), under both of MLflow's prefixes.
+func init() {
+	for _, prefix := range []string{"/api/2.0/mlflow", "/ajax-api/2.0/mlflow"} {
+		for route, perm := range map[string]policy.Permission{
+			"GET /experiments/get": policy.RunsRead, "GET /experiments/get-by-name": policy.RunsRead,
+			"GET /experiments/search": policy.RunsRead, "POST /experiments/search": policy.RunsRead,
+			"GET /experiments/list": policy.RunsRead, "POST /experiments/create": policy.RunsWrite,
+			"POST /experiments/update": policy.RunsWrite, "POST /experiments/delete": policy.RunsWrite,
+			"POST /experiments/restore": policy.RunsWrite, "POST /experiments/set-experiment-tag": policy.RunsWrite,
+			"POST /experimentsset-experiment-tag": policy.RunsWrite,
+			"GET /runs/get":                       policy.RunsRead, "POST /runs/search": policy.RunsRead, "GET /runs/search": policy.RunsRead,
+			"GET /metrics/get-history": policy.RunsRead, "GET /artifacts/list": policy.RunsRead,
+			"POST /runs/create": policy.RunsWrite, "POST /runs/update": policy.RunsWrite,
+			"POST /runs/delete": policy.RunsDelete, "POST /runs/restore": policy.RunsDelete,
+			"POST /runs/log-metric": policy.RunsWrite, "POST /runs/log-parameter": policy.RunsWrite,
+			"POST /runs/set-tag": policy.RunsWrite, "POST /runs/delete-tag": policy.RunsWrite,
+			"POST /runs/log-batch": policy.RunsWrite, "POST /runs/log-inputs": policy.RunsWrite,
+			"POST /runs/log-model":          policy.RunsWrite,
+			"GET /registered-models/search": policy.RunsRead, "GET /registered-models/list": policy.RunsRead,
+			"GET /model-versions/search": policy.RunsRead, "GET /registered-models/get": policy.RunsRead,
+			"GET /model-versions/get": policy.RunsRead, "POST /registered-models/create": policy.RunsWrite,
+			"POST /model-versions/create": policy.RunsWrite,
+		} {
+			method, path, _ := strings.Cut(route, " ")
+			wantPermissions[method+" "+prefix+path] = perm
+		}
+	}
+	wantPermissions["GET /api/2.0/mlflow-artifacts/artifacts"] = policy.RunsRead
+	wantPermissions["GET /api/2.0/mlflow-artifacts/artifacts/*path"] = policy.RunsRead
+	wantPermissions["PUT /api/2.0/mlflow-artifacts/artifacts/*path"] = policy.RunsWrite
+	wantPermissions["DELETE /api/2.0/mlflow-artifacts/artifacts/*path"] = policy.RunsDelete
+}
 
 // mlCall sends one MLflow request as MLflow's Python client does (GET
 // parameters in the query string, POST bodies as JSON) and decodes the

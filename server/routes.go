@@ -1,17 +1,18 @@
 package server
 
 import (
+	"net/http"
+	"path"
+
 	"github.com/gin-gonic/gin"
 
-	"labreview/auth"
-	"labreview/db"
+	"labreview/auth/policy"
 )
 
-// mlflowArtifactsPath is the route of MLflow's artifact uploads (a larger
-// body limit: limitBody).
-const mlflowArtifactsPath = "/api/2.0/mlflow-artifacts/artifacts/*path"
-
-// routes lists every route of labreview, grouped by who may call it.
+// routes lists every route of labreview with the permission it needs
+// (auth/policy is the table of who holds which). A route declared without
+// one does not exist: handle takes the permission as an argument, and
+// TestEveryRouteHasItsPermission walks the engine against the route table.
 func (s *Server) routes(r *gin.Engine) {
 	r.Use(
 		s.requestID,
@@ -23,149 +24,194 @@ func (s *Server) routes(r *gin.Engine) {
 
 	// Probes for load balancers and orchestrators; no authentication.
 	probes := r.Group("/", noStore)
-	probes.GET("/healthz", s.handleHealthz)
-	probes.HEAD("/healthz", s.handleHealthz)
-	probes.GET("/readyz", s.handleReadyz)
-	probes.HEAD("/readyz", s.handleReadyz)
-	r.GET("/.well-known/jwks.json", s.handleJWKS)
+	s.handle(probes, policy.Public, "GET", "/healthz", s.handleHealthz)
+	s.handle(probes, policy.Public, "HEAD", "/healthz", s.handleHealthz)
+	s.handle(probes, policy.Public, "GET", "/readyz", s.handleReadyz)
+	s.handle(probes, policy.Public, "HEAD", "/readyz", s.handleReadyz)
+	s.handle(&r.RouterGroup, policy.Public, "GET", "/.well-known/jwks.json", s.handleJWKS)
 
 	// Anyone may call these.
 	public := r.Group("/api", noStore)
-	public.GET("/health", s.handleHealthGet)
-	public.GET("/auth/jwks", s.handleJWKS)
-	public.GET("/setup", s.handleSetupGet)
+	s.handle(public, policy.Public, "GET", "/health", s.handleHealthGet)
+	s.handle(public, policy.Public, "GET", "/auth/jwks", s.handleJWKS)
+	s.handle(public, policy.Public, "GET", "/setup", s.handleSetupGet)
 
 	// Endpoints that read or set the refresh cookie: cross-origin requests
 	// are refused before anything happens, bodies are small.
 	cookie := public.Group("", s.crossOriginProtection, s.limitBodyTo(loginBodyLimit))
-	cookie.POST("/auth/login", s.handleLogin)
-	cookie.POST("/auth/refresh", s.handleRefresh)
-	cookie.POST("/auth/logout", s.handleLogout)
-	cookie.POST("/setup", s.handleSetupPost)
+	s.handle(cookie, policy.Public, "POST", "/auth/login", s.handleLogin)
+	s.handle(cookie, policy.Public, "POST", "/auth/refresh", s.handleRefresh)
+	s.handle(cookie, policy.Public, "POST", "/auth/logout", s.handleLogout)
+	s.handle(cookie, policy.Public, "POST", "/setup", s.handleSetupPost)
 
-	// Any signed-in user (viewer, reviewer, admin), by bearer token only.
-	user := public.Group("", s.authenticate)
-	user.POST("/auth/logout-all", s.handleLogoutAll)
-	user.GET("/auth/sessions", s.handleSessionsList)
-	user.DELETE("/auth/sessions/:id", s.handleSessionDelete)
-	user.GET("/me", s.handleMeGet)
-	user.POST("/me/password", s.handleMePassword)
+	// Everything else takes a bearer credential: a signed-in person's
+	// access token, or a job's API token (lrt_…), and needs a permission.
+	api := public.Group("", s.authenticate)
+
+	// One's own account. People only.
+	s.handle(api, policy.Account, "POST", "/auth/logout-all", s.handleLogoutAll)
+	s.handle(api, policy.Account, "GET", "/auth/sessions", s.handleSessionsList)
+	s.handle(api, policy.Account, "DELETE", "/auth/sessions/:id", s.handleSessionDelete)
+	s.handle(api, policy.Account, "GET", "/me", s.handleMeGet)
+	s.handle(api, policy.Account, "POST", "/me/password", s.handleMePassword)
 	// Saved views of the runs table: one's own only. *name takes the rest
 	// of the path, so a name may hold a slash (sent as %2F).
-	user.GET("/me/views", s.handleViewsList)
-	user.PUT("/me/views/*name", s.handleViewPut)
-	user.DELETE("/me/views/*name", s.handleViewDelete)
-	// API tokens for cluster jobs: one's own; an admin lists and revokes all.
-	user.POST("/tokens", s.handleTokensCreate)
-	user.GET("/tokens", s.handleTokensList)
-	user.DELETE("/tokens/:id", s.handleTokenDelete)
+	s.handle(api, policy.Account, "GET", "/me/views", s.handleViewsList)
+	s.handle(api, policy.Account, "PUT", "/me/views/*name", s.handleViewPut)
+	s.handle(api, policy.Account, "DELETE", "/me/views/*name", s.handleViewDelete)
+	// API tokens for cluster jobs: one's own; with tokens:manage-all, all.
+	s.handle(api, policy.Account, "POST", "/tokens", s.handleTokensCreate)
+	s.handle(api, policy.Account, "GET", "/tokens", s.handleTokensList)
+	s.handle(api, policy.Account, "DELETE", "/tokens/:id", s.handleTokenDelete)
 
-	// Runs: signed-in users by role, or API tokens by scope and project.
-	// Viewers (and runs:read tokens) read; reviewers and admins (and
-	// runs:write tokens) also create and change runs.
-	runsAPI := public.Group("", s.authenticateRuns)
-	runsRead := runsAPI.Group("", s.requireScope(auth.ScopeRunsRead))
-	runsRead.GET("/runs", s.handleRunsList)
+	// Runs. A token limited to some projects reaches only those (runs
+	// checks the run's project).
+	s.handle(api, policy.RunsRead, "GET", "/runs", s.handleRunsList)
 	// Before /runs/:id in meaning: a static segment wins over a parameter.
-	runsRead.GET("/runs/keys", s.handleRunKeys)
-	runsRead.GET("/runs/:id", s.handleRunGet)
-	runsRead.GET("/runs/:id/series", s.handleSeriesGet)
-	runsWrite := runsAPI.Group("", s.requireScope(auth.ScopeRunsWrite))
-	runsWrite.POST("/runs", s.handleRunsCreate)
-	runsWrite.PATCH("/runs/:id", s.handleRunPatch)
-	runsWrite.POST("/runs/:id/series", s.handleSeriesAppend)
+	s.handle(api, policy.RunsRead, "GET", "/runs/keys", s.handleRunKeys)
+	s.handle(api, policy.RunsRead, "GET", "/runs/:id", s.handleRunGet)
+	s.handle(api, policy.RunsRead, "GET", "/runs/:id/series", s.handleSeriesGet)
+	s.handle(api, policy.RunsRead, "GET", "/runs/:id/reviews", s.handleRunReviews)
+	s.handle(api, policy.RunsRead, "GET", "/runs/:id/comments", s.handleCommentsList)
+	s.handle(api, policy.RunsRead, "GET", "/projects", s.handleProjectsList)
+	s.handle(api, policy.RunsWrite, "POST", "/runs", s.handleRunsCreate)
+	s.handle(api, policy.RunsWrite, "PATCH", "/runs/:id", s.handleRunPatch)
+	s.handle(api, policy.RunsWrite, "POST", "/runs/:id/series", s.handleSeriesAppend)
 	// Files of runs; *path takes the rest of the path (slashes included).
-	runsRead.GET("/runs/:id/files", s.handleFilesList)
-	runsRead.GET("/runs/:id/files/*path", s.handleFileGet)
-	runsWrite.PUT("/runs/:id/files/*path", s.handleFilePut)
-	runsRead.GET("/runs/:id/reviews", s.handleRunReviews)
-	runsRead.GET("/runs/:id/comments", s.handleCommentsList)
-	runsRead.GET("/projects", s.handleProjectsList)
-	// Comments are people's: any signed-in user, no API token.
-	comments := runsAPI.Group("", s.signedIn)
-	comments.POST("/runs/:id/comments", s.handleCommentsCreate)
-	comments.PATCH("/runs/:id/comments/:cid", s.handleCommentEdit)
-	comments.DELETE("/runs/:id/comments/:cid", s.handleCommentDelete)
-	// Verdicts are people's: signed-in reviewers and admins, no API token.
-	review := runsAPI.Group("", s.signedIn, s.requireRole(db.RoleReviewer, db.RoleAdmin))
-	review.POST("/runs/:id/review", s.handleRunReview)
-	review.POST("/runs/review", s.handleRunsReview)
-	review.POST("/runs/review/undo", s.handleRunsReviewUndo)
-	review.PUT("/projects/:name/baseline", s.handleBaselineSet)
-	review.DELETE("/projects/:name/baseline", s.handleBaselineClear)
-	// Signed-in admins only: soft delete and restore.
-	runsAdmin := runsAPI.Group("", s.signedIn, s.requireRole(db.RoleAdmin))
-	runsAdmin.DELETE("/runs/:id", s.handleRunDelete)
-	runsAdmin.POST("/runs/:id/restore", s.handleRunRestore)
-	runsAdmin.DELETE("/runs/:id/files/*path", s.handleFileDelete)
+	s.handle(api, policy.RunsRead, "GET", "/runs/:id/files", s.handleFilesList)
+	s.handle(api, policy.RunsRead, "GET", "/runs/:id/files/*path", s.handleFileGet)
+	s.handle(api, policy.RunsWrite, "PUT", "/runs/:id/files/*path", s.handleFilePut)
+	s.handle(api, policy.RunsDelete, "DELETE", "/runs/:id/files/*path", s.handleFileDelete)
+	s.handle(api, policy.RunsComment, "POST", "/runs/:id/comments", s.handleCommentsCreate)
+	s.handle(api, policy.RunsComment, "PATCH", "/runs/:id/comments/:cid", s.handleCommentEdit)
+	s.handle(api, policy.RunsComment, "DELETE", "/runs/:id/comments/:cid", s.handleCommentDelete)
+	s.handle(api, policy.RunsReview, "POST", "/runs/:id/review", s.handleRunReview)
+	s.handle(api, policy.RunsReview, "POST", "/runs/review", s.handleRunsReview)
+	s.handle(api, policy.RunsReview, "POST", "/runs/review/undo", s.handleRunsReviewUndo)
+	s.handle(api, policy.RunsReview, "PUT", "/projects/:name/baseline", s.handleBaselineSet)
+	s.handle(api, policy.RunsReview, "DELETE", "/projects/:name/baseline", s.handleBaselineClear)
+	s.handle(api, policy.RunsDelete, "DELETE", "/runs/:id", s.handleRunDelete)
+	s.handle(api, policy.RunsDelete, "POST", "/runs/:id/restore", s.handleRunRestore)
 
-	// Admins only.
-	admin := user.Group("", s.requireRole(db.RoleAdmin))
-	admin.GET("/users", s.handleUsersList)
-	admin.POST("/users", s.handleUsersCreate)
-	admin.GET("/users/:id", s.handleUserGet)
-	admin.PATCH("/users/:id", s.handleUserPatch)
-	admin.DELETE("/users/:id", s.handleUserDelete)
-	admin.POST("/users/:id/password", s.handleUserPassword)
-	admin.DELETE("/users/:id/sessions", s.handleUserSessionsDelete)
-	admin.GET("/audit", s.handleAuditList)
+	// Accounts and the audit trail.
+	s.handle(api, policy.UsersManage, "GET", "/users", s.handleUsersList)
+	s.handle(api, policy.UsersManage, "POST", "/users", s.handleUsersCreate)
+	s.handle(api, policy.UsersManage, "GET", "/users/:id", s.handleUserGet)
+	s.handle(api, policy.UsersManage, "PATCH", "/users/:id", s.handleUserPatch)
+	s.handle(api, policy.UsersManage, "DELETE", "/users/:id", s.handleUserDelete)
+	s.handle(api, policy.UsersManage, "POST", "/users/:id/password", s.handleUserPassword)
+	s.handle(api, policy.UsersManage, "DELETE", "/users/:id/sessions", s.handleUserSessionsDelete)
+	s.handle(api, policy.AuditRead, "GET", "/audit", s.handleAuditList)
 
 	// MLflow's tracking API (docs/mlflow.md), under both of MLflow's
-	// prefixes, with API tokens or signed-in users as on the run
-	// endpoints; errors in MLflow's shape. runs:read reads, runs:write
-	// writes; deleting and restoring runs is for signed-in admins (checked
-	// by the handler, as MLflow has one endpoint for everyone).
+	// prefixes, and its artifact proxy on runs' files: the same
+	// credentials and permissions as labreview's run endpoints, errors in
+	// MLflow's shape.
 	for _, prefix := range []string{"/api/2.0/mlflow", "/ajax-api/2.0/mlflow"} {
 		ml := s.mlflow
 		g := r.Group(prefix, noStore, ml.Authenticate)
-		read := g.Group("", ml.Require(auth.ScopeRunsRead))
-		write := g.Group("", ml.Require(auth.ScopeRunsWrite))
-		read.GET("/experiments/get", ml.ExperimentGet)
-		read.GET("/experiments/get-by-name", ml.ExperimentGetByName)
-		read.GET("/experiments/search", ml.ExperimentSearch)
-		read.POST("/experiments/search", ml.ExperimentSearch)
-		read.GET("/experiments/list", ml.ExperimentList)
-		write.POST("/experiments/create", ml.ExperimentCreate)
-		write.POST("/experiments/update", ml.ExperimentUpdate)
-		write.POST("/experiments/delete", ml.ExperimentDelete)
-		write.POST("/experiments/restore", ml.ExperimentRestore)
-		write.POST("/experiments/set-experiment-tag", ml.ExperimentSetTag)
+		s.handleML(g, policy.RunsRead, "GET", "/experiments/get", ml.ExperimentGet)
+		s.handleML(g, policy.RunsRead, "GET", "/experiments/get-by-name", ml.ExperimentGetByName)
+		s.handleML(g, policy.RunsRead, "GET", "/experiments/search", ml.ExperimentSearch)
+		s.handleML(g, policy.RunsRead, "POST", "/experiments/search", ml.ExperimentSearch)
+		s.handleML(g, policy.RunsRead, "GET", "/experiments/list", ml.ExperimentList)
+		s.handleML(g, policy.RunsWrite, "POST", "/experiments/create", ml.ExperimentCreate)
+		s.handleML(g, policy.RunsWrite, "POST", "/experiments/update", ml.ExperimentUpdate)
+		s.handleML(g, policy.RunsWrite, "POST", "/experiments/delete", ml.ExperimentDelete)
+		s.handleML(g, policy.RunsWrite, "POST", "/experiments/restore", ml.ExperimentRestore)
+		s.handleML(g, policy.RunsWrite, "POST", "/experiments/set-experiment-tag", ml.ExperimentSetTag)
 		// The npm client mlflow 2.0.7 posts here (a slash missing).
-		write.POST("/experimentsset-experiment-tag", ml.ExperimentSetTag)
-		read.GET("/runs/get", ml.RunGet)
-		read.POST("/runs/search", ml.RunSearch)
-		read.GET("/runs/search", ml.RunSearch)
-		read.GET("/metrics/get-history", ml.MetricHistory)
-		write.POST("/runs/create", ml.RunCreate)
-		write.POST("/runs/update", ml.RunUpdate)
-		write.POST("/runs/delete", ml.RunDelete)
-		write.POST("/runs/restore", ml.RunRestore)
-		write.POST("/runs/log-metric", ml.RunLogMetric)
-		write.POST("/runs/log-parameter", ml.RunLogParam)
-		write.POST("/runs/set-tag", ml.RunSetTag)
-		write.POST("/runs/delete-tag", ml.RunDeleteTag)
-		write.POST("/runs/log-batch", ml.RunLogBatch)
-		write.POST("/runs/log-inputs", ml.RunLogInputs)
-		write.POST("/runs/log-model", ml.RunLogModel)
+		s.handleML(g, policy.RunsWrite, "POST", "/experimentsset-experiment-tag", ml.ExperimentSetTag)
+		s.handleML(g, policy.RunsRead, "GET", "/runs/get", ml.RunGet)
+		s.handleML(g, policy.RunsRead, "POST", "/runs/search", ml.RunSearch)
+		s.handleML(g, policy.RunsRead, "GET", "/runs/search", ml.RunSearch)
+		s.handleML(g, policy.RunsRead, "GET", "/metrics/get-history", ml.MetricHistory)
+		s.handleML(g, policy.RunsRead, "GET", "/artifacts/list", ml.ArtifactsList)
+		s.handleML(g, policy.RunsWrite, "POST", "/runs/create", ml.RunCreate)
+		s.handleML(g, policy.RunsWrite, "POST", "/runs/update", ml.RunUpdate)
+		s.handleML(g, policy.RunsDelete, "POST", "/runs/delete", ml.RunDelete)
+		s.handleML(g, policy.RunsDelete, "POST", "/runs/restore", ml.RunRestore)
+		s.handleML(g, policy.RunsWrite, "POST", "/runs/log-metric", ml.RunLogMetric)
+		s.handleML(g, policy.RunsWrite, "POST", "/runs/log-parameter", ml.RunLogParam)
+		s.handleML(g, policy.RunsWrite, "POST", "/runs/set-tag", ml.RunSetTag)
+		s.handleML(g, policy.RunsWrite, "POST", "/runs/delete-tag", ml.RunDeleteTag)
+		s.handleML(g, policy.RunsWrite, "POST", "/runs/log-batch", ml.RunLogBatch)
+		s.handleML(g, policy.RunsWrite, "POST", "/runs/log-inputs", ml.RunLogInputs)
+		s.handleML(g, policy.RunsWrite, "POST", "/runs/log-model", ml.RunLogModel)
 		// The model registry: empty reads, refused writes.
-		read.GET("/registered-models/search", ml.RegistryEmpty("registered_models"))
-		read.GET("/registered-models/list", ml.RegistryEmpty("registered_models"))
-		read.GET("/model-versions/search", ml.RegistryEmpty("model_versions"))
-		read.GET("/registered-models/get", ml.RegistryDisabled)
-		read.GET("/model-versions/get", ml.RegistryDisabled)
-		write.POST("/registered-models/create", ml.RegistryDisabled)
-		write.POST("/model-versions/create", ml.RegistryDisabled)
-		read.GET("/artifacts/list", ml.ArtifactsList)
+		s.handleML(g, policy.RunsRead, "GET", "/registered-models/search", ml.RegistryEmpty("registered_models"))
+		s.handleML(g, policy.RunsRead, "GET", "/registered-models/list", ml.RegistryEmpty("registered_models"))
+		s.handleML(g, policy.RunsRead, "GET", "/model-versions/search", ml.RegistryEmpty("model_versions"))
+		s.handleML(g, policy.RunsRead, "GET", "/registered-models/get", ml.RegistryDisabled)
+		s.handleML(g, policy.RunsRead, "GET", "/model-versions/get", ml.RegistryDisabled)
+		s.handleML(g, policy.RunsWrite, "POST", "/registered-models/create", ml.RegistryDisabled)
+		s.handleML(g, policy.RunsWrite, "POST", "/model-versions/create", ml.RegistryDisabled)
 	}
-	// MLflow's artifact proxy (mlflow-artifacts:/ URIs) on runs' files.
-	mlArt := r.Group("/api/2.0/mlflow-artifacts/artifacts", noStore, s.mlflow.Authenticate)
-	mlArt.GET("", s.mlflow.Require(auth.ScopeRunsRead), s.mlflow.ArtifactList)
-	mlArt.GET("/*path", s.mlflow.Require(auth.ScopeRunsRead), s.mlflow.ArtifactGet)
-	mlArt.PUT("/*path", s.mlflow.Require(auth.ScopeRunsWrite), s.mlflow.ArtifactPut)
-	mlArt.DELETE("/*path", s.mlflow.Require(auth.ScopeRunsWrite), s.mlflow.ArtifactDelete)
+	mlArt := r.Group("/api/2.0/mlflow-artifacts", noStore, s.mlflow.Authenticate)
+	s.handleML(mlArt, policy.RunsRead, "GET", "/artifacts", s.mlflow.ArtifactList)
+	s.handleML(mlArt, policy.RunsRead, "GET", "/artifacts/*path", s.mlflow.ArtifactGet)
+	s.handleML(mlArt, policy.RunsWrite, "PUT", "/artifacts/*path", s.mlflow.ArtifactPut)
+	s.handleML(mlArt, policy.RunsDelete, "DELETE", "/artifacts/*path", s.mlflow.ArtifactDelete)
 
 	// Everything else: unknown /api paths get a JSON 404, other GET and HEAD
 	// requests get the web UI (deep links and reloads work).
 	r.NoRoute(s.handleNoRoute)
 	r.NoMethod(noStore, s.handleNoMethod)
+}
+
+// handle registers one route behind the check of perm (none for
+// policy.Public) and records the permission in the route table.
+func (s *Server) handle(g *gin.RouterGroup, perm policy.Permission, method, relPath string, h gin.HandlerFunc) {
+	full := path.Join(g.BasePath(), relPath)
+	if _, dup := s.perms[method+" "+full]; dup {
+		panic("server: route declared twice: " + method + " " + full)
+	}
+	s.perms[method+" "+full] = perm
+	if perm == policy.Public {
+		g.Handle(method, relPath, h)
+		return
+	}
+	g.Handle(method, relPath, s.require(perm), h)
+}
+
+// handleML registers an MLflow route: as handle, with MLflow's own check
+// of perm (its error shape).
+func (s *Server) handleML(g *gin.RouterGroup, perm policy.Permission, method, relPath string, h gin.HandlerFunc) {
+	full := path.Join(g.BasePath(), relPath)
+	if _, dup := s.perms[method+" "+full]; dup {
+		panic("server: route declared twice: " + method + " " + full)
+	}
+	s.perms[method+" "+full] = perm
+	g.Handle(method, relPath, s.mlflow.Require(perm), h)
+}
+
+// mlflowArtifactsPath is the route of MLflow's artifact uploads (a larger
+// body limit: limitBody).
+const mlflowArtifactsPath = "/api/2.0/mlflow-artifacts/artifacts/*path"
+
+// routePermissions is the route table: "METHOD /path" → permission.
+func (s *Server) routePermissions() map[string]policy.Permission { return s.perms }
+
+// require lets the request through when the caller holds perm (on some
+// project: the handler and runs check the resource itself).
+func (s *Server) require(perm policy.Permission) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		p := principal(c)
+		switch {
+		case p.Can(perm, policy.Resource{}):
+			c.Next()
+		case p.IsToken() && !policy.TokenGrantable(perm):
+			s.writeError(c, errTokenNotHere)
+		case p.IsToken():
+			s.writeError(c, scopeError(perm))
+		default:
+			s.writeError(c, errForbidden)
+		}
+	}
+}
+
+// scopeError names the scope a token lacks.
+func scopeError(perm policy.Permission) *Error {
+	return &Error{Status: http.StatusForbidden, Code: "insufficient_scope",
+		Message: "This API token lacks the " + string(perm) + " scope that this needs; create a token with it on the API tokens page."}
 }

@@ -39,7 +39,7 @@ func (api *API) experiments(c *gin.Context) ([]db.Project, error) {
 	if err != nil {
 		return nil, err
 	}
-	if principal(c).AllowsProject(defaultExperiment) && !slices.ContainsFunc(list, func(p db.Project) bool { return p.Name == defaultExperiment }) {
+	if principal(c).Subject().Reaches(defaultExperiment) && !slices.ContainsFunc(list, func(p db.Project) bool { return p.Name == defaultExperiment }) {
 		list = append(list, db.Project{Name: defaultExperiment})
 		slices.SortFunc(list, func(a, b db.Project) int { return strings.Compare(a.Name, b.Name) })
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"labreview/auth"
+	"labreview/auth/policy"
 	"labreview/db"
 	"labreview/db/query"
 	"labreview/runs"
@@ -89,7 +90,7 @@ var (
 	errProject = &Error{Status: http.StatusForbidden, Code: codePermission,
 		Message: "This API token is limited to other projects (experiments)."}
 	errAdmin = &Error{Status: http.StatusForbidden, Code: codePermission,
-		Message: "Deleting and restoring runs is for admins signed in to labreview, not for API tokens."}
+		Message: "Deleted runs are listed for people with runs:delete (admins), not for API tokens."}
 	errInternal = &Error{Status: http.StatusInternalServerError, Code: codeInternal,
 		Message: "Something went wrong on our side. Quote the X-Request-ID header when reporting it."}
 )
@@ -190,15 +191,21 @@ func (api *API) Authenticate(c *gin.Context) {
 	c.Next()
 }
 
-// Require lets the request through when the caller holds scope (a user
-// by role, a token by its scopes within its owner's role).
-func (api *API) Require(scope string) gin.HandlerFunc {
+// Require lets the request through when the caller holds perm on some
+// project (the permission table, auth/policy: a person by role, a token
+// by its scopes within its owner's role); runs checks the project.
+func (api *API) Require(perm policy.Permission) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if principal(c).Allows(scope, "") {
+		if principal(c).Can(perm, policy.Resource{}) {
 			c.Next()
 			return
 		}
-		api.writeError(c, errScope)
+		e := *errScope
+		e.Message = "This needs the " + string(perm) + " permission, which this token's scopes or your role do not give."
+		if principal(c).IsToken() && !policy.TokenGrantable(perm) {
+			e.Message = "This needs " + string(perm) + ", which API tokens cannot hold: a person signed in to labreview can do it."
+		}
+		api.writeError(c, &e)
 	}
 }
 
@@ -210,7 +217,7 @@ func principal(c *gin.Context) *auth.Principal {
 
 func actor(c *gin.Context) runs.Actor {
 	p := principal(c)
-	return runs.Actor{UserID: p.UserID, SessionID: p.SessionID, TokenID: p.TokenID, Projects: p.Projects,
+	return runs.Actor{UserID: p.UserID, SessionID: p.SessionID, TokenID: p.TokenID, Access: p.Subject(),
 		IP: c.ClientIP(), UserAgent: c.Request.UserAgent()}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"labreview/auth/policy"
 	"labreview/db"
 	"labreview/runs"
 )
@@ -301,8 +302,8 @@ func (api *API) RunUpdate(c *gin.Context) {
 	reply(c, gin.H{"run_info": toRunInfo(r)})
 }
 
-// RunDelete: POST runs/delete: a soft delete, as labreview's own API, for
-// signed-in admins.
+// RunDelete: POST runs/delete: a soft delete, as labreview's own API
+// (runs:delete: admins, no API token).
 func (api *API) RunDelete(c *gin.Context) { api.setDeleted(c, true) }
 
 // RunRestore: POST runs/restore.
@@ -317,10 +318,6 @@ func (api *API) setDeleted(c *gin.Context, deleted bool) {
 	id, err := in.id()
 	if err != nil {
 		api.writeError(c, err)
-		return
-	}
-	if p := principal(c); p.TokenID != "" || p.Role != db.RoleAdmin {
-		api.writeError(c, errAdmin)
 		return
 	}
 	if deleted {
@@ -679,7 +676,7 @@ func (api *API) RunSearch(c *gin.Context) {
 	switch in.RunViewType {
 	case "", "ACTIVE_ONLY", "1", "ALL", "3":
 	case "DELETED_ONLY", "2":
-		if p := principal(c); p.TokenID != "" || p.Role != db.RoleAdmin {
+		if !principal(c).Can(policy.RunsDelete, policy.Resource{}) {
 			api.writeError(c, errAdmin)
 			return
 		}
