@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 
 	"labreview/db"
@@ -195,4 +199,87 @@ func TestKeyTagsAndCreateProject(t *testing.T) {
 			t.Fatalf("creating an existing project changed it: %+v", p)
 		}
 	})
+}
+
+// TestFilesInExports: files travel through export and import, embedded →
+// hosted → embedded, byte for byte; a file whose parts are missing or
+// altered refuses the import.
+func TestFilesInExports(t *testing.T) {
+	src := dbtest.SQLite(t)
+	r := newRun("files", "exp", now())
+	if _, _, err := src.CreateRun(ctx(t), r); err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 500<<10)
+	_, _ = rand.Read(big)
+	for path, body := range map[string][]byte{"model/w.bin": big, "empty.txt": nil, "copy.bin": big} {
+		a := &db.Artifact{RunID: r.ID, Path: path, Project: "files", ContentType: "application/octet-stream", CreatedAt: now(), CreatedBy: "u"}
+		if err := src.PutArtifact(ctx(t), a, bytes.NewReader(body), db.ArtifactLimits{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := export(t, src)
+	hosted := dbtest.Mongo(t)
+	report, err := db.Import(ctx(t), hosted, strings.NewReader(first), false)
+	if err != nil || report.Added[db.KindFile] != 3 {
+		t.Fatalf("import into hosted: %+v %v", report, err)
+	}
+	second := export(t, hosted)
+	if body(first) != body(second) {
+		t.Fatal("embedded and hosted exports of files differ")
+	}
+	back := dbtest.SQLite(t)
+	if _, err := db.Import(ctx(t), back, strings.NewReader(second), false); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []db.Store{hosted, back} {
+		a, err := s.ArtifactByPath(ctx(t), r.ID, "model/w.bin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := readArtifact(t, s, a); !bytes.Equal(b, big) {
+			t.Fatalf("%s: the file came back as %d other bytes", s.Mode(), len(b))
+		}
+	}
+	// Merging the same export again skips the files (and reads past their parts).
+	report, err = db.Import(ctx(t), back, strings.NewReader(second), true)
+	if err != nil || report.Skipped[db.KindFile] != 3 || report.Added[db.KindFile] != 0 {
+		t.Fatalf("merge again: %+v %v", report, err)
+	}
+
+	lines := strings.SplitAfter(first, "\n")
+	var partLines []int
+	for i, l := range lines {
+		if strings.HasPrefix(l, `{"kind":"file_part"`) {
+			partLines = append(partLines, i)
+		}
+	}
+	dropped := strings.Join(append(append([]string{}, lines[:partLines[1]]...), lines[partLines[1]+1:]...), "")
+	dropped = strings.Replace(dropped, `"file_part":`+fmt.Sprint(len(partLines)), `"file_part":`+fmt.Sprint(len(partLines)-1), 1)
+	if _, err := db.Import(ctx(t), dbtest.SQLite(t), strings.NewReader(dropped), false); err == nil {
+		t.Fatal("an export missing a file's part was imported")
+	}
+	// One byte of a part altered: the digest does not match; nothing stays.
+	var part struct {
+		Data struct{ Data []byte }
+	}
+	if err := json.Unmarshal([]byte(lines[partLines[0]]), &part); err != nil {
+		t.Fatal(err)
+	}
+	part.Data.Data[0] ^= 1
+	altered := strings.Replace(lines[partLines[0]], `"data":"`+base64.StdEncoding.EncodeToString(func() []byte { p := bytes.Clone(part.Data.Data); p[0] ^= 1; return p }()), `"data":"`+base64.StdEncoding.EncodeToString(part.Data.Data), 1)
+	damaged := strings.Replace(first, lines[partLines[0]], altered, 1)
+	if damaged == first {
+		t.Fatal("the test did not alter the part")
+	}
+	target := dbtest.SQLite(t)
+	if _, err := db.Import(ctx(t), target, strings.NewReader(damaged), false); !errors.Is(err, db.ErrFileDamaged) {
+		t.Fatalf("an altered file: %v", err)
+	}
+	if users, _ := target.ListUsers(ctx(t)); len(users) != 0 {
+		t.Fatal("a refused import wrote data")
+	}
+	if _, err := target.RunByID(ctx(t), r.ID); !errors.Is(err, db.ErrNotFound) {
+		t.Fatalf("a refused import kept the run: %v", err)
+	}
 }

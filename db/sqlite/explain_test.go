@@ -41,7 +41,8 @@ func wholeTableRead(query string) (string, bool) {
 	case strings.Contains(query, "ORDER BY id") && !strings.Contains(query, "WHERE") && !strings.Contains(query, "LIMIT"),
 		query == "SELECT user_id, at FROM setup",
 		query == "SELECT run_id, series, points FROM series_chunks ORDER BY run_id, series, first_step",
-		query == "SELECT "+viewColumns+" FROM saved_views ORDER BY user_id, name":
+		query == "SELECT "+viewColumns+" FROM saved_views ORDER BY user_id, name",
+		query == "SELECT "+artifactColumns+" FROM artifacts ORDER BY run_id, path":
 		return wholeTableReads["export"], true
 	case strings.HasPrefix(query, "SELECT EXISTS (SELECT 1 FROM users)"):
 		return wholeTableReads["emptiness"], true
