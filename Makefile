@@ -99,6 +99,7 @@ bench: $(BIN)
 	./.ci/bench-load.sh
 	BIN=$(BIN) ./.ci/bench-refresh.sh
 	BIN=$(BIN) ./.ci/bench-process.sh
+	BIN=$(BIN) ./.ci/bench-mlflow.sh
 
 ## bench-ui: frame times of the runs UI in Chromium at 100,000 runs and a
 ## 1,000,000-point series (seeding takes a few minutes); figures go to
