@@ -6,7 +6,8 @@ import { startSession } from '@/lib/session/session';
 import { installFakeApi } from '@/testing/fake-api';
 import { jsonResponse, renderWithProviders } from '@/testing/test-utils';
 
-import { formatBytes, parseTable, previewKind, RunFiles } from './run-files';
+import { formatBytes, parseTable, previewKind } from '../files';
+import { RunFiles } from './run-files';
 
 const file = (path: string, content_type: string, size: number) => ({
   path, content_type, size, sha256: path, created_at: '2026-01-02T03:04:05Z', created_by: 'u1', url: `/api/runs/r1/files/${path}`,
