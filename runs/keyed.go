@@ -410,6 +410,18 @@ func (s *Service) LogMetrics(ctx context.Context, a Actor, runID string, points 
 		if err != nil || len(batch) == 0 {
 			return err
 		}
+		// A run holds at most MaxMetrics metrics: refused before any point
+		// is written (the run's metrics only grow, so r's count is a floor).
+		if n := len(r.Metrics); n+len(latest) > MaxMetrics {
+			for name := range latest {
+				if _, ok := r.Metrics[name]; !ok {
+					n++
+				}
+			}
+			if n > MaxMetrics {
+				return invalid("metrics", "A run holds at most %d metrics.", MaxMetrics)
+			}
+		}
 		batch[db.ClockSeries] = clockOf(batch, times)
 		if _, err := s.db.WriteSeries(ctx, r.ID, batch, s.now()); err != nil {
 			return err

@@ -123,6 +123,7 @@ func paramMap(run map[string]any) map[string]string {
 //	    mlflow.log_metric("acc", 0.8, step=1)
 //	    mlflow.log_metrics({"acc": 0.9, "loss": 0.3}, step=2)
 //	    mlflow.set_tags({"team": "vision", "mlflow.note.content": "first try"})
+//	    mlflow.log_artifact("weights.bin", artifact_path="model")
 //	with mlflow.start_run(run_name="bad"):
 //	    mlflow.log_param("lr", 0.1); raise ValueError()
 //	mlflow.search_runs(filter_string="metrics.loss < 0.35 and params.lr = '0.01' and tags.team = 'vision' and attributes.status = 'FINISHED'")
@@ -183,7 +184,22 @@ func TestMLflowFluentScript(t *testing.T) {
 			ok, ms+3000, ms+3000), 200)
 		f.mlCall(t, "POST", "runs/log-batch", tok, `{"run_id": "`+ok+`", "tags": [{"key": "team", "value": "vision"},
 			{"key": "mlflow.note.content", "value": "first try"}]}`, 200)
+		// log_artifact: the client reads the run for its artifact_uri, then
+		// PUTs the file to the artifact proxy under it.
+		uri := f.mlCall(t, "GET", "runs/get?run_uuid="+ok+"&run_id="+ok, tok, "", 200)["run"].(map[string]any)["info"].(map[string]any)["artifact_uri"]
+		model := bytes.Repeat([]byte("weights\x00\xff"), 40_000)
+		put := request{method: "PUT", body: string(model),
+			path:    "/api/2.0/mlflow-artifacts/artifacts/" + strings.TrimPrefix(str(uri), "mlflow-artifacts:/") + "/model/weights.bin",
+			headers: map[string]string{"Authorization": "Bearer " + tok, "Content-Type": "application/octet-stream"}}
+		if rec := f.srv.do(put); rec.Code != 200 {
+			t.Fatalf("log_artifact: %d %s", rec.Code, rec.Body)
+		}
 		f.mlCall(t, "POST", "runs/update", tok, fmt.Sprintf(`{"run_uuid": %q, "run_id": %q, "status": "FINISHED", "end_time": %d}`, ok, ok, time.Now().UnixMilli()), 200)
+		// The artifact round-trips byte for byte (download_artifacts' GET).
+		get := request{path: put.path, headers: map[string]string{"Authorization": "Bearer " + tok}}
+		if rec := f.srv.do(get); rec.Code != 200 || !bytes.Equal(rec.Body.Bytes(), model) {
+			t.Fatalf("the artifact came back %d, %d bytes of %d", rec.Code, rec.Body.Len(), len(model))
+		}
 
 		bad := startRun("bad")
 		f.mlCall(t, "POST", "runs/log-parameter", tok, fmt.Sprintf(`{"run_uuid": %q, "run_id": %q, "key": "lr", "value": "0.1"}`, bad, bad), 200)
@@ -334,6 +350,18 @@ func TestMLflowRules(t *testing.T) {
 	}
 	if e := f.mlCall(t, "POST", "runs/log-batch", tok, `{"run_id": "`+id+`", "params": [`+strings.Join(many, ",")+`]}`, 400); e["error_code"] != "INVALID_PARAMETER_VALUE" {
 		t.Fatalf("101 params: %v", e)
+	}
+	// A run holds at most 1,000 metrics: the 1,001st is refused before any
+	// of the batch's points is written.
+	var metrics []string
+	for i := range 1000 {
+		metrics = append(metrics, fmt.Sprintf(`{"key": "m%d", "value": 1, "timestamp": %d, "step": 0}`, i, ms))
+	}
+	if e := f.mlCall(t, "POST", "runs/log-batch", tok, `{"run_id": "`+id+`", "metrics": [`+strings.Join(metrics, ",")+`]}`, 400); e["error_code"] != "INVALID_PARAMETER_VALUE" {
+		t.Fatalf("1,001 metrics: %v", e)
+	}
+	if steps, _, _ := f.mlHistory(t, tok, id, "m0"); len(steps) != 0 {
+		t.Fatalf("a refused batch wrote points: %v", steps)
 	}
 	// Tags: set, delete, delete again.
 	f.mlCall(t, "POST", "runs/set-tag", tok, `{"run_id": "`+id+`", "key": "k", "value": "v"}`, 200)
