@@ -21,7 +21,8 @@ func TestFilePut(t *testing.T) {
 	}
 	id := strings.TrimSpace(out)
 	dir := t.TempDir()
-	data := bytes.Repeat([]byte{0, 1, 2, 250, 255, '\n'}, 50_000)
+	// 2.4 MB: past server.max_body_bytes (1 MiB), which file uploads do not have.
+	data := bytes.Repeat([]byte{0, 1, 2, 250, 255, '\n'}, 400_000)
 	file := filepath.Join(dir, "weights.bin")
 	if err := os.WriteFile(file, data, 0o600); err != nil {
 		t.Fatal(err)
