@@ -22,7 +22,7 @@ GO_PKGS    = $(shell go list ./... | grep -v /node_modules/)
 UI_STAMP  := frontend/dist/index.html
 STATICCHECK := v0.8.2
 
-.PHONY: run build test test-go test-fuzz test-ui test-e2e lint bench bench-ingest bench-ui dev clean
+.PHONY: run build test test-go test-fuzz test-ui test-e2e test-mlflow lint bench bench-ingest bench-ui dev clean
 
 ## run: build the UI and the binary, then serve with ./config.yaml
 run: build
@@ -43,7 +43,7 @@ $(NPM_STAMP): frontend/package.json frontend/package-lock.json
 ## test: Go tests (storage tests on SQLite and on FerretDB standing in for
 ## MongoDB), frontend unit tests, then
 ## browser tests with Chromium against the built binary
-test: test-go test-fuzz test-ui test-e2e
+test: test-go test-fuzz test-ui test-e2e test-mlflow
 
 ## test-go: the Go tests, under the race detector
 ## when cgo is available for it (Go turns cgo off when no C compiler is on
@@ -74,6 +74,15 @@ test-e2e: $(BIN)
 	  { echo "Chromium not found at $${CHROMIUM_PATH:-/usr/bin/chromium}: apt-get install -y chromium (or set CHROMIUM_PATH)"; exit 1; }
 	cd frontend && LABREVIEW_BIN=$(CURDIR)/$(BIN) npm run e2e
 
+## test-mlflow: the npm MLflow client (mlflow 2.0.7) against the built binary
+## (docs/mlflow.md)
+MLFLOW_NODE_STAMP := clients/mlflow-node/node_modules/.package-lock.json
+$(MLFLOW_NODE_STAMP): clients/mlflow-node/package.json clients/mlflow-node/package-lock.json
+	cd clients/mlflow-node && npm ci --no-audit --no-fund
+
+test-mlflow: $(BIN) $(MLFLOW_NODE_STAMP)
+	cd clients/mlflow-node && LABREVIEW_BIN=$(CURDIR)/$(BIN) npm test
+
 ## lint: gofmt, go vet, staticcheck, ESLint and the TypeScript checker
 lint: $(NPM_STAMP)
 	@unformatted="$$(gofmt -l $(filter %.go,$(GO_FILES)))"; \
@@ -94,6 +103,7 @@ bench: $(BIN)
 	BIN=$(BIN) ./.ci/bench-refresh.sh
 	BIN=$(BIN) ./.ci/bench-process.sh
 	BIN=$(BIN) ./.ci/bench-ingest.sh
+	BIN=$(BIN) ./.ci/bench-mlflow.sh
 
 ## bench-ingest: run creates (empty store, then at 100,000 runs) and series
 ## from 8 jobs, driven by wrk from another process, beside a bare Gin
@@ -114,5 +124,5 @@ dev: $(NPM_STAMP)
 	  cd frontend && npm run dev
 
 clean:
-	rm -rf bin frontend/node_modules frontend/test-results frontend/playwright-report
+	rm -rf bin frontend/node_modules frontend/test-results frontend/playwright-report clients/mlflow-node/node_modules
 	find frontend/dist -mindepth 1 -not -name .keep -delete

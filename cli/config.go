@@ -33,6 +33,14 @@ type Config struct {
 	Auth    AuthConfig    `mapstructure:"auth"`
 	Audit   AuditConfig   `mapstructure:"audit"`
 	Runs    RunsConfig    `mapstructure:"runs"`
+	Files   FilesConfig   `mapstructure:"files"`
+}
+
+// FilesConfig bounds runs' files (artifacts).
+type FilesConfig struct {
+	MaxFileBytes    int64 `mapstructure:"max_file_bytes"`
+	MaxProjectBytes int64 `mapstructure:"max_project_bytes"`
+	MaxFilesPerRun  int   `mapstructure:"max_files_per_run"`
 }
 
 // SQLiteConfig tunes the embedded database.
@@ -191,6 +199,9 @@ var defaults = map[string]any{
 	"runs.comment_history_versions":       runs.DefaultCommentHistoryVersions,
 	"runs.comment_history_bytes":          runs.DefaultCommentHistoryBytes,
 	"runs.queries_per_principal":          2,
+	"files.max_file_bytes":                int64(100 << 20),
+	"files.max_project_bytes":             int64(20 << 30),
+	"files.max_files_per_run":             10000,
 }
 
 // envPrefix starts every environment variable that overrides a key:
@@ -335,6 +346,15 @@ func (c *Config) validate() error {
 	}
 	if n := c.Runs.CommentHistoryBytes; n < runs.MaxCommentBytes || n > 16<<20 {
 		return fmt.Errorf("runs.comment_history_bytes: must be between %d (one comment) and 16777216 (default 65536)", runs.MaxCommentBytes)
+	}
+	if n := c.Files.MaxFileBytes; n < 1 {
+		return errors.New("files.max_file_bytes: must be at least 1 (default 104857600, 100 MiB)")
+	}
+	if n := c.Files.MaxProjectBytes; n < 0 {
+		return errors.New("files.max_project_bytes: must be 0 (no limit) or more (default 21474836480, 20 GiB)")
+	}
+	if n := c.Files.MaxFilesPerRun; n < 1 || n > 1_000_000 {
+		return errors.New("files.max_files_per_run: must be between 1 and 1000000 (default 10000)")
 	}
 	if r := c.Audit.Retention; r != 0 && r < 24*time.Hour {
 		return errors.New("audit.retention: must be at least 24h (or 0 to keep events forever; default 9600h, 400 days)")

@@ -51,6 +51,7 @@ func TestDefaults(t *testing.T) {
 		Audit: AuditConfig{Retention: 400 * 24 * time.Hour},
 		Runs: RunsConfig{StaleAfter: 5 * time.Minute, SeriesReadMaxPoints: 100_000, SeriesReadPointsInFlight: 400_000,
 			MaxSeriesPerRun: 1000, CommentHistoryVersions: 20, CommentHistoryBytes: 64 << 10, QueriesPerPrincipal: 2},
+		Files: FilesConfig{MaxFileBytes: 100 << 20, MaxProjectBytes: 20 << 30, MaxFilesPerRun: 10000},
 	}
 	if !reflect.DeepEqual(*cfg, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", *cfg, want)
@@ -189,6 +190,9 @@ func TestValidation(t *testing.T) {
 		{map[string]string{"LABREVIEW_MONGODB_URI": "mongodb+srv://cluster.example.net:27017"}, "mongodb.uri"},
 		{map[string]string{"LABREVIEW_MONGODB_DATABASE": "lab.review"}, "mongodb.database"},
 		{map[string]string{"LABREVIEW_AUDIT_RETENTION": "1h"}, "audit.retention"},
+		{map[string]string{"LABREVIEW_FILES_MAX_FILE_BYTES": "0"}, "files.max_file_bytes"},
+		{map[string]string{"LABREVIEW_FILES_MAX_PROJECT_BYTES": "-1"}, "files.max_project_bytes"},
+		{map[string]string{"LABREVIEW_FILES_MAX_FILES_PER_RUN": "0"}, "files.max_files_per_run"},
 		{map[string]string{"LABREVIEW_DATA_DIR": "  "}, "data_dir"},
 		{map[string]string{"LABREVIEW_LOG_LEVEL": "verbose"}, "log.level"},
 		{map[string]string{"LABREVIEW_LOG_FORMAT": "xml"}, "log.format"},

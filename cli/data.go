@@ -140,6 +140,13 @@ func newDataCommands(a *app) []*cobra.Command {
 				return err
 			}
 			_, err = fmt.Fprintf(a.Stdout, "backup written to %s (%d bytes, integrity check ok)\n", info.Path, info.Bytes)
+			if err == nil && info.FilesPath != "" {
+				_, err = fmt.Fprintf(a.Stdout, "runs' files copied to %s (%d files, %d bytes); restore it as data_dir/artifacts\n",
+					info.FilesPath, info.Blobs, info.BlobBytes)
+			}
+			if err == nil && info.Missing > 0 {
+				_, err = fmt.Fprintf(a.Stdout, "%d files were deleted while the backup ran and are not in it\n", info.Missing)
+			}
 			return err
 		},
 	}

@@ -121,10 +121,16 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // 2xx answer into out. It returns the final status. When retrying did not
 // help for retryFor, the error is an *errUnreachable.
 func (c *jobClient) do(ctx context.Context, method, path string, body []byte, out any) (int, error) {
+	return c.retry(ctx, func() (int, time.Duration, error) { return c.once(ctx, method, path, body, out) })
+}
+
+// retry calls attempt until it succeeds, the server refuses (4xx), ctx
+// ends or retryFor has passed, pausing with growing, jittered waits.
+func (c *jobClient) retry(ctx context.Context, attemptOnce func() (int, time.Duration, error)) (int, error) {
 	deadline := time.Now().Add(c.retryFor)
 	wait := 500 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		status, retryAfter, err := c.once(ctx, method, path, body, out)
+		status, retryAfter, err := attemptOnce()
 		var refused *errClient
 		if err == nil || errors.As(err, &refused) || ctx.Err() != nil {
 			return status, err
@@ -158,6 +164,11 @@ func (c *jobClient) once(ctx context.Context, method, path string, body []byte, 
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return c.send(req, out)
+}
+
+// send sends a prepared request once and reads its answer as once does.
+func (c *jobClient) send(req *http.Request, out any) (status int, retryAfter time.Duration, err error) {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		var uerr *url.Error

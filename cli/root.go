@@ -90,6 +90,7 @@ func Run(ctx context.Context, env Env) error {
 	)
 	root.AddCommand(newDataCommands(a)...)
 	root.AddCommand(newJobCommands(a)...)
+	root.AddCommand(newFileCommands(a)...)
 	return root.Execute()
 }
 

@@ -260,7 +260,9 @@ func runsConfig(cfg *Config) runs.Config {
 	return runs.Config{StaleAfter: r.StaleAfter, SeriesReadMaxPoints: r.SeriesReadMaxPoints,
 		SeriesReadPointsInFlight: r.SeriesReadPointsInFlight, MaxSeriesPerRun: r.MaxSeriesPerRun,
 		CommentHistoryVersions: r.CommentHistoryVersions, CommentHistoryBytes: r.CommentHistoryBytes,
-		QueriesPerPrincipal: r.QueriesPerPrincipal}
+		QueriesPerPrincipal: r.QueriesPerPrincipal,
+		Files: runs.FileLimits{MaxFileBytes: cfg.Files.MaxFileBytes, MaxProjectBytes: cfg.Files.MaxProjectBytes,
+			MaxRunFiles: cfg.Files.MaxFilesPerRun}}
 }
 
 // authConfig maps the configuration onto the auth service's settings.

@@ -70,6 +70,7 @@ type Store interface {
 	Setup
 	Leases
 	Transfer
+	Artifacts
 
 	// Mode reports whether this is the embedded or a hosted database.
 	Mode() Mode
@@ -319,6 +320,10 @@ type Projects interface {
 	ProjectByName(ctx context.Context, name string) (*Project, error)
 	// SetBaseline sets (or with "" clears) a project's baseline run.
 	SetBaseline(ctx context.Context, project, runID string) error
+	// CreateProject stores a project before its first run (an MLflow
+	// experiment created empty) and reports whether it is new; an
+	// existing project stays as it is.
+	CreateProject(ctx context.Context, name string, now time.Time) (bool, error)
 }
 
 // Setup records that first-run setup created the first admin.

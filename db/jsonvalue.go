@@ -315,6 +315,8 @@ func CloneRun(r *Run) *Run {
 		f := *r.Failure
 		c.Failure = &f
 	}
+	c.KeyTags = cloneStrings(r.KeyTags)
+	c.ParamText = cloneStrings(r.ParamText)
 	return &c
 }
 
@@ -338,4 +340,16 @@ func cloneJSON(v any) any {
 		return out
 	}
 	return v
+}
+
+// cloneStrings copies a string map (nil stays nil).
+func cloneStrings(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
 }

@@ -13,7 +13,10 @@ package db_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"strings"
@@ -54,6 +57,10 @@ type roundTrip struct {
 	// Counter is a login counter after two failures.
 	CounterKey string
 	Counter    db.Counter
+	// File is a file of the run, FileBytes its bytes (they travel as
+	// file_part records).
+	File      db.Artifact
+	FileBytes []byte
 	// The times of the writes that set UpdatedAt, and the counter's.
 	UpdatedAt, ReviewedAt, SeriesAt, CountedAt time.Time
 	Window                                     time.Duration
@@ -91,7 +98,9 @@ func newRoundTrip() *roundTrip {
 			Params: map[string]any{"int": int64(1) << 60, "float": 0.5, "text": "x \"y\" <b>", "bool": true,
 				"nested": map[string]any{"list": []any{int64(1), "two", map[string]any{"deep": -2.5e-300}}}},
 			Metrics: db.Metrics{"loss": 0.25, "nan": math.NaN(), "inf": math.Inf(1), "-inf": math.Inf(-1)},
-			Tags:    []string{"rt-a", "rt-b"}, Notes: "rt\nnotes", CreatedAt: at(), UpdatedAt: at(), StartedAt: atp(),
+			Tags:    []string{"rt-a", "rt-b"}, Notes: "rt\nnotes",
+			KeyTags:   map[string]string{"rt.key": "rt value", "mlflow.source.name": "rt.py"},
+			ParamText: map[string]string{"float": "0.50"}, CreatedAt: at(), UpdatedAt: at(), StartedAt: atp(),
 			FinishedAt: atp(), HeartbeatAt: atp(), DeletedAt: atp(), Version: 3, DataVersion: 4,
 			Review: db.RunReview{State: db.ReviewNeedsRerun, ID: db.NewID(), By: db.NewID(), At: atp(), Comment: "rt first verdict",
 				DataVersion: 2, Outdated: true},
@@ -118,7 +127,7 @@ func newRoundTrip() *roundTrip {
 	fx.Changed = db.Run{ID: runID, Project: fx.Run.Project, ExternalID: "rt-ext-2", Name: "rt run 2", Status: db.StatusCancelled,
 		Host: "rt-host-2", JobID: "rt-job-2", CreatedBy: db.NewID(), CreatedByToken: db.NewID(),
 		Params: map[string]any{"other": "params", "n": int64(-3)}, Metrics: db.Metrics{"acc": 0.75}, Tags: []string{"rt-c"},
-		Notes: "rt notes 2", CreatedAt: at(), UpdatedAt: fx.UpdatedAt, StartedAt: atp(), FinishedAt: atp(), HeartbeatAt: atp(),
+		Notes: "rt notes 2", KeyTags: map[string]string{"rt$key.2": "rt value 2"}, ParamText: map[string]string{"n": "-3.0"}, CreatedAt: at(), UpdatedAt: fx.UpdatedAt, StartedAt: atp(), FinishedAt: atp(), HeartbeatAt: atp(),
 		DeletedAt: atp(), Version: fx.Run.Version + 1, DataVersion: 8,
 		Review: db.RunReview{State: db.ReviewApproved, ID: db.NewID(), By: db.NewID(), At: atp(), Comment: "rt verdict 2",
 			DataVersion: 7, Outdated: true},
@@ -129,6 +138,10 @@ func newRoundTrip() *roundTrip {
 	fx.Project = db.Project{Name: fx.Run.Project, Counts: map[string]int64{db.CountDeleted: 1}, LastActivity: fx.SeriesAt,
 		BaselineRun: runID}
 	fx.Counter = db.Counter{Failures: 2, WindowEnds: fx.CountedAt.Add(fx.Window)}
+	fx.FileBytes = bytes.Repeat([]byte("rt\x00file\xff"), 30_000) // 300 KB: more than one part
+	sum := sha256.Sum256(fx.FileBytes)
+	fx.File = db.Artifact{RunID: runID, Path: "rt dir/plot ä.png", Project: fx.Run.Project, Size: int64(len(fx.FileBytes)),
+		SHA256: hex.EncodeToString(sum[:]), ContentType: "image/png", CreatedAt: at(), CreatedBy: userID}
 	return fx
 }
 
@@ -188,6 +201,9 @@ func (fx *roundTrip) write(t *testing.T, s db.Store) {
 	must("comment", s.InsertComment(c, &fx.Comment))
 	must("baseline", s.SetBaseline(c, fx.Project.Name, fx.Project.BaselineRun))
 	must("audit", s.InsertAudit(c, &fx.Audit))
+	file := fx.File
+	file.Size, file.SHA256 = 0, ""
+	must("file", s.PutArtifact(c, &file, bytes.NewReader(fx.FileBytes), db.ArtifactLimits{}))
 	for range fx.Counter.Failures {
 		_, err := s.CountFailure(c, fx.CounterKey, fx.Window, fx.CountedAt)
 		must("count failure", err)
@@ -295,6 +311,18 @@ func (fx *roundTrip) check(t *testing.T, s db.Store, imported bool) {
 	}
 	same(t, "AuditEvent", &events[0], &fx.Audit)
 
+	file, err := s.ArtifactByPath(c, fx.File.RunID, fx.File.Path)
+	must("file", err)
+	same(t, "Artifact", file, &fx.File)
+	rc, err := s.OpenArtifact(c, file)
+	must("open file", err)
+	b, err := io.ReadAll(rc)
+	must("read file", err)
+	_ = rc.Close()
+	if !bytes.Equal(b, fx.FileBytes) {
+		t.Errorf("the file reads back as %d other bytes", len(b))
+	}
+
 	if !imported {
 		counter, err := s.CounterState(c, fx.CounterKey, fx.CountedAt)
 		must("counter", err)
@@ -328,6 +356,9 @@ func TestRoundTripFixtureSetsEveryField(t *testing.T) {
 		}
 		if f.Type.Elem() == reflect.TypeOf(db.SeriesPart{}) {
 			continue // series travel as points: fx.Points
+		}
+		if f.Type.Elem() == reflect.TypeOf(db.FilePart{}) {
+			continue // a file's parts are its bytes: fx.FileBytes
 		}
 		if !held[f.Type.Elem()] {
 			t.Errorf("db.Record.%s (%s) has no value in the round-trip fixture", f.Name, f.Type.Elem())

@@ -46,11 +46,15 @@ const (
 	KindComment    RecordKind = "comment"
 	KindSeries     RecordKind = "series"
 	KindAudit      RecordKind = "audit"
+	// KindFile is a run's file (its index entry); the KindFilePart records
+	// with its bytes follow it at once, in order.
+	KindFile     RecordKind = "file"
+	KindFilePart RecordKind = "file_part"
 )
 
 // RecordKinds lists every kind in export order. Login counters and leases
 // are transient and not exported.
-var RecordKinds = []RecordKind{KindSecret, KindSigningKey, KindUser, KindSavedView, KindSetup, KindSession, KindAPIToken, KindRun, KindProject, KindReview, KindComment, KindSeries, KindAudit}
+var RecordKinds = []RecordKind{KindSecret, KindSigningKey, KindUser, KindSavedView, KindSetup, KindSession, KindAPIToken, KindRun, KindProject, KindReview, KindComment, KindSeries, KindAudit, KindFile, KindFilePart}
 
 // Record is one exported or imported record; exactly the field of its Kind
 // is set.
@@ -69,6 +73,15 @@ type Record struct {
 	Review  *ReviewEntry
 	Comment *Comment
 	Audit   *AuditEvent
+	File    *Artifact
+	Part    *FilePart
+}
+
+// FilePart is a piece of a file's bytes as exported.
+type FilePart struct {
+	SHA256 string // the file's digest
+	Offset int64
+	Data   []byte
 }
 
 // SeriesPart is a piece of a run's series as exported: one chunk's points.
@@ -114,6 +127,10 @@ func (r Record) ID() string {
 		return r.Session.ID
 	case KindAudit:
 		return r.Audit.ID
+	case KindFile:
+		return r.File.RunID + "/" + r.File.Path
+	case KindFilePart:
+		return fmt.Sprintf("%s@%d", r.Part.SHA256, r.Part.Offset)
 	default:
 		return string(r.Kind)
 	}
@@ -374,6 +391,9 @@ func rewindable(r io.Reader) (io.ReadSeeker, func(), error) {
 
 // exportScanner reads an export line by line, checking it as it goes.
 type exportScanner struct {
+	// file is the file whose parts must come next (nil: none).
+	file    *Artifact
+	fileAt  int64
 	sc      *bufio.Scanner
 	line    int
 	header  bool
@@ -438,6 +458,9 @@ func (s *exportScanner) Next() (Record, error) {
 			if err != nil {
 				return fail(err.Error())
 			}
+			if msg := s.checkFileOrder(rec); msg != "" {
+				return fail(msg)
+			}
 			s.counts[rec.Kind]++
 			return rec, nil
 		}
@@ -453,6 +476,9 @@ func (s *exportScanner) Next() (Record, error) {
 	}
 	if s.trailer == nil {
 		return Record{}, &FormatError{0, "the end marker is missing: the file is truncated"}
+	}
+	if s.file != nil {
+		return Record{}, &FormatError{0, fmt.Sprintf("the bytes of file %s/%s end early", s.file.RunID, s.file.Path)}
 	}
 	for k, n := range s.trailer.Counts {
 		if !knownKind(k) && n != 0 {
@@ -631,6 +657,10 @@ type runLine struct {
 	DataVersion    int64           `json:"data_version"`
 	Review         reviewLine      `json:"review"`
 	Failure        *failureLine    `json:"failure,omitempty"`
+	// KeyTags and ParamText are left out when empty (exports of earlier
+	// versions have neither).
+	KeyTags   map[string]string `json:"key_tags,omitempty"`
+	ParamText map[string]string `json:"param_text,omitempty"`
 }
 
 // failureLine is why a run failed (absent in exports written before it
@@ -740,6 +770,11 @@ func encodeRecord(r Record) (recordLine, error) {
 		return recordLine{r.Kind, sessionLine{s.ID, s.UserID, s.SecretHash, s.PrevHash, jsonTime{s.PrevReplacedAt}, old,
 			jsonTime{s.CreatedAt}, jsonTime{s.LastUsedAt}, jsonTime{s.IdleExpiresAt}, jsonTime{s.ExpiresAt},
 			s.UserAgent, s.IP, optTime(s.RevokedAt), s.RevokedReason}}, nil
+	case KindFile:
+		f := r.File
+		return recordLine{r.Kind, fileLine{f.RunID, f.Path, f.Project, f.Size, f.SHA256, f.ContentType, jsonTime{f.CreatedAt}, f.CreatedBy}}, nil
+	case KindFilePart:
+		return recordLine{r.Kind, filePartLine{r.Part.SHA256, r.Part.Offset, r.Part.Data}}, nil
 	case KindAudit:
 		e := r.Audit
 		return recordLine{r.Kind, auditLine{e.ID, jsonTime{e.At}, e.Event, e.ActorID, e.UserID, e.Email, e.SessionID,
@@ -799,7 +834,7 @@ func encodeRecord(r Record) (recordLine, error) {
 			jsonTime{run.UpdatedAt}, optTime(run.StartedAt), optTime(run.FinishedAt), optTime(run.HeartbeatAt),
 			optTime(run.DeletedAt), run.Version, max(run.DataVersion, 1), reviewLine{State: NormalReviewState(run.Review.State),
 				ID: run.Review.ID, By: run.Review.By, At: optTime(run.Review.At), Comment: run.Review.Comment,
-				DataVersion: run.Review.DataVersion, Outdated: run.Review.Outdated}, failure}}, nil
+				DataVersion: run.Review.DataVersion, Outdated: run.Review.Outdated}, failure, run.KeyTags, run.ParamText}}, nil
 	case KindAPIToken:
 		t := r.Token
 		return recordLine{r.Kind, tokenLine{t.ID, t.UserID, t.Name, t.Hash, t.Hint, orEmpty(t.Scopes), orEmpty(t.Projects),
@@ -858,6 +893,25 @@ func decodeRecord(kind RecordKind, b []byte) (Record, error) {
 			PrevReplacedAt: l.PrevReplacedAt.Time, OldHashes: old, CreatedAt: l.CreatedAt.Time, LastUsedAt: l.LastUsedAt.Time,
 			IdleExpiresAt: l.IdleExpiresAt.Time, ExpiresAt: l.ExpiresAt.Time, UserAgent: l.UserAgent, IP: l.IP,
 			RevokedAt: fromOptTime(l.RevokedAt), RevokedReason: l.RevokedReason}}, nil
+	case KindFile:
+		var l fileLine
+		if err := data(&l); err != nil {
+			return fail(err.Error())
+		}
+		if !ValidID(l.RunID) || l.Path == "" || l.Project == "" || l.Size < 0 || len(l.SHA256) != 64 || l.CreatedAt.IsZero() {
+			return fail("needs a valid run_id, path, project, size, sha256 and created_at")
+		}
+		return Record{Kind: kind, File: &Artifact{RunID: l.RunID, Path: l.Path, Project: l.Project, Size: l.Size, SHA256: l.SHA256,
+			ContentType: l.ContentType, CreatedAt: l.CreatedAt.Time, CreatedBy: l.CreatedBy}}, nil
+	case KindFilePart:
+		var l filePartLine
+		if err := data(&l); err != nil {
+			return fail(err.Error())
+		}
+		if len(l.SHA256) != 64 || l.Offset < 0 || len(l.Data) == 0 {
+			return fail("needs sha256, offset and data")
+		}
+		return Record{Kind: kind, Part: &FilePart{SHA256: l.SHA256, Offset: l.Offset, Data: l.Data}}, nil
 	case KindAudit:
 		var l auditLine
 		if err := data(&l); err != nil {
@@ -914,7 +968,7 @@ func decodeRecord(kind RecordKind, b []byte) (Record, error) {
 			HeartbeatAt: fromOptTime(l.HeartbeatAt), DeletedAt: fromOptTime(l.DeletedAt), Version: l.Version,
 			DataVersion: max(l.DataVersion, 1), Review: RunReview{State: NormalReviewState(l.Review.State), ID: l.Review.ID,
 				By: l.Review.By, At: fromOptTime(l.Review.At), Comment: l.Review.Comment,
-				DataVersion: l.Review.DataVersion, Outdated: l.Review.Outdated}}}, nil
+				DataVersion: l.Review.DataVersion, Outdated: l.Review.Outdated}, KeyTags: l.KeyTags, ParamText: l.ParamText}}, nil
 	case KindProject:
 		var l projectLine
 		if err := data(&l); err != nil {

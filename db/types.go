@@ -159,12 +159,19 @@ type Run struct {
 	Metrics        Metrics
 	Tags           []string
 	Notes          string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	StartedAt      *time.Time
-	FinishedAt     *time.Time
-	HeartbeatAt    *time.Time
-	DeletedAt      *time.Time // soft delete: set while the run is deleted
+	// KeyTags are key-value tags (MLflow's run tags), kept as sent; Tags
+	// are plain labels. Empty for runs reported otherwise.
+	KeyTags map[string]string
+	// ParamText keeps, by param path, the exact text of params that came
+	// in as text (the MLflow-compatible API) and are stored as numbers,
+	// where the number's own text differs ("1.0" is stored as 1).
+	ParamText   map[string]string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	StartedAt   *time.Time
+	FinishedAt  *time.Time
+	HeartbeatAt *time.Time
+	DeletedAt   *time.Time // soft delete: set while the run is deleted
 	// Version counts the changes of the run (1 when created); adapters
 	// use it to apply a change only to the state it was computed from.
 	Version int64

@@ -33,6 +33,8 @@ type Store interface {
 	db.Projects
 	db.SavedViews
 	db.Audit
+	db.Leases
+	db.Artifacts
 }
 
 // Config holds the runs settings (the runs section of config.yaml).
@@ -56,6 +58,8 @@ type Config struct {
 	// exact count that one user or API token runs at once (default
 	// DefaultQueriesPerPrincipal).
 	QueriesPerPrincipal int
+	// Files bounds runs' files (files.* in config.yaml).
+	Files FileLimits
 }
 
 // Defaults of Config.
@@ -179,6 +183,8 @@ type Service struct {
 	// turns holds each caller's turns for expensive queries (queryTurn).
 	turnsMu sync.Mutex
 	turns   map[string]chan struct{}
+	// files bounds runs' files.
+	files FileLimits
 }
 
 // New builds the service; now may be nil (time.Now).
@@ -210,7 +216,7 @@ func New(store Store, cfg Config, logger *slog.Logger, now func() time.Time) *Se
 		cfg.QueriesPerPrincipal = DefaultQueriesPerPrincipal
 	}
 	return &Service{db: store, cfg: cfg, log: logger, now: now,
-		reading: semaphore.NewWeighted(int64(cfg.SeriesReadPointsInFlight)), turns: map[string]chan struct{}{}}
+		reading: semaphore.NewWeighted(int64(cfg.SeriesReadPointsInFlight)), turns: map[string]chan struct{}{}, files: cfg.Files}
 }
 
 // ShownStatus is the status a reader sees: the stored one, or stale for a

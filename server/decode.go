@@ -105,6 +105,11 @@ func (s *Server) limitBody(c *gin.Context) {
 	if c.Request.Method == http.MethodPost && c.FullPath() == "/api/runs/:id/series" {
 		n = max(n, seriesBodyLimit)
 	}
+	if c.Request.Method == http.MethodPut && (c.FullPath() == "/api/runs/:id/files/*path" || c.FullPath() == mlflowArtifactsPath) {
+		// A file: files.max_file_bytes, checked again (with a clearer
+		// answer) as it is stored.
+		n = s.runs.MaxFileBytes() + 1
+	}
 	s.limitBodyTo(n)(c)
 }
 

@@ -146,6 +146,14 @@ func toError(err error) (e *Error, known bool) {
 			Message: "You hold the most active API tokens one may (auth.max_tokens_per_user). Revoke one you no longer use."}, true
 	case errors.Is(err, runs.ErrBusy):
 		return errSeriesReadBusy, true
+	case errors.Is(err, runs.ErrFileTooLarge):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "file_too_large",
+			Message: "The file is larger than this server accepts (files.max_file_bytes)."}, true
+	case errors.Is(err, runs.ErrFilesFull):
+		return &Error{Status: http.StatusConflict, Code: "file_quota_exceeded",
+			Message: "The project's files would pass files.max_project_bytes, or the run has files.max_files_per_run files. An admin can delete files or raise the limit."}, true
+	case errors.Is(err, runs.ErrNoSuchFile):
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "The run has no file at this path."}, true
 	case errors.Is(err, runs.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No such run."}, true
 	case errors.Is(err, runs.ErrDeleted):

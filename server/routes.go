@@ -90,6 +90,11 @@ func (s *Server) routes(r *gin.Engine) {
 	// from_step the whole series goes, which needs runs:delete as well.
 	// *name takes the rest of the path: series names may hold slashes.
 	s.handle(api, policy.RunsWrite, "DELETE", "/runs/:id/series/*name", s.handleSeriesDelete)
+	// Files of runs; *path takes the rest of the path (slashes included).
+	s.handle(api, policy.RunsRead, "GET", "/runs/:id/files", s.handleFilesList)
+	s.handle(api, policy.RunsRead, "GET", "/runs/:id/files/*path", s.handleFileGet)
+	s.handle(api, policy.RunsWrite, "PUT", "/runs/:id/files/*path", s.handleFilePut)
+	s.handle(api, policy.RunsDelete, "DELETE", "/runs/:id/files/*path", s.handleFileDelete)
 	s.handle(api, policy.RunsComment, "POST", "/runs/:id/comments", s.handleCommentsCreate)
 	s.handle(api, policy.RunsComment, "PATCH", "/runs/:id/comments/:cid", s.handleCommentEdit)
 	s.handle(api, policy.RunsComment, "DELETE", "/runs/:id/comments/:cid", s.handleCommentDelete)
@@ -112,6 +117,56 @@ func (s *Server) routes(r *gin.Engine) {
 	s.handle(api, policy.UsersManage, "POST", "/users/:id/password", s.handleUserPassword)
 	s.handle(api, policy.UsersManage, "DELETE", "/users/:id/sessions", s.handleUserSessionsDelete)
 	s.handle(api, policy.AuditRead, "GET", "/audit", s.handleAuditList)
+
+	// MLflow's tracking API (docs/mlflow.md), under both of MLflow's
+	// prefixes, and its artifact proxy on runs' files: the same
+	// credentials and permissions as labreview's run endpoints, errors in
+	// MLflow's shape.
+	for _, prefix := range []string{"/api/2.0/mlflow", "/ajax-api/2.0/mlflow"} {
+		ml := s.mlflow
+		g := r.Group(prefix, noStore, ml.Authenticate)
+		s.handleML(g, policy.RunsRead, "GET", "/experiments/get", ml.ExperimentGet)
+		s.handleML(g, policy.RunsRead, "GET", "/experiments/get-by-name", ml.ExperimentGetByName)
+		s.handleML(g, policy.RunsRead, "GET", "/experiments/search", ml.ExperimentSearch)
+		s.handleML(g, policy.RunsRead, "POST", "/experiments/search", ml.ExperimentSearch)
+		s.handleML(g, policy.RunsRead, "GET", "/experiments/list", ml.ExperimentList)
+		s.handleML(g, policy.RunsWrite, "POST", "/experiments/create", ml.ExperimentCreate)
+		s.handleML(g, policy.RunsWrite, "POST", "/experiments/update", ml.ExperimentUpdate)
+		s.handleML(g, policy.RunsWrite, "POST", "/experiments/delete", ml.ExperimentDelete)
+		s.handleML(g, policy.RunsWrite, "POST", "/experiments/restore", ml.ExperimentRestore)
+		s.handleML(g, policy.RunsWrite, "POST", "/experiments/set-experiment-tag", ml.ExperimentSetTag)
+		// The npm client mlflow 2.0.7 posts here (a slash missing).
+		s.handleML(g, policy.RunsWrite, "POST", "/experimentsset-experiment-tag", ml.ExperimentSetTag)
+		s.handleML(g, policy.RunsRead, "GET", "/runs/get", ml.RunGet)
+		s.handleML(g, policy.RunsRead, "POST", "/runs/search", ml.RunSearch)
+		s.handleML(g, policy.RunsRead, "GET", "/runs/search", ml.RunSearch)
+		s.handleML(g, policy.RunsRead, "GET", "/metrics/get-history", ml.MetricHistory)
+		s.handleML(g, policy.RunsRead, "GET", "/artifacts/list", ml.ArtifactsList)
+		s.handleML(g, policy.RunsWrite, "POST", "/runs/create", ml.RunCreate)
+		s.handleML(g, policy.RunsWrite, "POST", "/runs/update", ml.RunUpdate)
+		s.handleML(g, policy.RunsDelete, "POST", "/runs/delete", ml.RunDelete)
+		s.handleML(g, policy.RunsDelete, "POST", "/runs/restore", ml.RunRestore)
+		s.handleML(g, policy.RunsWrite, "POST", "/runs/log-metric", ml.RunLogMetric)
+		s.handleML(g, policy.RunsWrite, "POST", "/runs/log-parameter", ml.RunLogParam)
+		s.handleML(g, policy.RunsWrite, "POST", "/runs/set-tag", ml.RunSetTag)
+		s.handleML(g, policy.RunsWrite, "POST", "/runs/delete-tag", ml.RunDeleteTag)
+		s.handleML(g, policy.RunsWrite, "POST", "/runs/log-batch", ml.RunLogBatch)
+		s.handleML(g, policy.RunsWrite, "POST", "/runs/log-inputs", ml.RunLogInputs)
+		s.handleML(g, policy.RunsWrite, "POST", "/runs/log-model", ml.RunLogModel)
+		// The model registry: empty reads, refused writes.
+		s.handleML(g, policy.RunsRead, "GET", "/registered-models/search", ml.RegistryEmpty("registered_models"))
+		s.handleML(g, policy.RunsRead, "GET", "/registered-models/list", ml.RegistryEmpty("registered_models"))
+		s.handleML(g, policy.RunsRead, "GET", "/model-versions/search", ml.RegistryEmpty("model_versions"))
+		s.handleML(g, policy.RunsRead, "GET", "/registered-models/get", ml.RegistryDisabled)
+		s.handleML(g, policy.RunsRead, "GET", "/model-versions/get", ml.RegistryDisabled)
+		s.handleML(g, policy.RunsWrite, "POST", "/registered-models/create", ml.RegistryDisabled)
+		s.handleML(g, policy.RunsWrite, "POST", "/model-versions/create", ml.RegistryDisabled)
+	}
+	mlArt := r.Group("/api/2.0/mlflow-artifacts", noStore, s.mlflow.Authenticate)
+	s.handleML(mlArt, policy.RunsRead, "GET", "/artifacts", s.mlflow.ArtifactList)
+	s.handleML(mlArt, policy.RunsRead, "GET", "/artifacts/*path", s.mlflow.ArtifactGet)
+	s.handleML(mlArt, policy.RunsWrite, "PUT", "/artifacts/*path", s.mlflow.ArtifactPut)
+	s.handleML(mlArt, policy.RunsDelete, "DELETE", "/artifacts/*path", s.mlflow.ArtifactDelete)
 
 	// Everything else: unknown /api paths get a JSON 404, other GET and HEAD
 	// requests get the web UI (deep links and reloads work).
@@ -136,6 +191,21 @@ func (s *Server) handle(g *gin.RouterGroup, perm policy.Permission, method, relP
 	}
 	g.Handle(method, relPath, s.require(perm), h)
 }
+
+// handleML registers an MLflow route: as handle, with MLflow's own check
+// of perm (its error shape).
+func (s *Server) handleML(g *gin.RouterGroup, perm policy.Permission, method, relPath string, h gin.HandlerFunc) {
+	full := path.Join(g.BasePath(), relPath)
+	if _, dup := s.perms[method+" "+full]; dup {
+		panic("server: route declared twice: " + method + " " + full)
+	}
+	s.perms[method+" "+full] = perm
+	g.Handle(method, relPath, s.mlflow.Require(perm), h)
+}
+
+// mlflowArtifactsPath is the route of MLflow's artifact uploads (a larger
+// body limit: limitBody).
+const mlflowArtifactsPath = "/api/2.0/mlflow-artifacts/artifacts/*path"
 
 // routePermissions is the route table: "METHOD /path" → permission.
 func (s *Server) routePermissions() map[string]policy.Permission { return s.perms }

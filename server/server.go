@@ -19,6 +19,7 @@ import (
 	"labreview/clients"
 	"labreview/db"
 	"labreview/runs"
+	"labreview/server/mlflow"
 )
 
 // Options is the part of the configuration the HTTP layer needs.
@@ -60,6 +61,7 @@ type Server struct {
 	seriesBodies *bodyBuffer
 	perms        map[string]policy.Permission // the route table: "METHOD /path" → permission
 	python       *clients.Python              // the Python job client, at this server's version
+	mlflow       *mlflow.API                  // MLflow's tracking API on the same runs
 }
 
 // New builds the HTTP handler. ui is the built web UI (the contents of
@@ -95,7 +97,8 @@ func newServer(logger *slog.Logger, opts Options, database Database, authn *auth
 	s := &Server{log: logger, opts: opts, db: database, auth: authn, runs: review, ui: site, proxies: proxies, python: python,
 		csrf: http.NewCrossOriginProtection(), sampled: newSampledLog(10 * time.Second),
 		ingest: newIngestSlots(), perms: map[string]policy.Permission{},
-		seriesBodies: newBodyBuffer(opts.SeriesBodyBufferBytes, max(opts.MaxBodyBytes, seriesBodyLimit))}
+		seriesBodies: newBodyBuffer(opts.SeriesBodyBufferBytes, max(opts.MaxBodyBytes, seriesBodyLimit)),
+		mlflow:       mlflow.New(logger.With("component", "mlflow"), authn, review)}
 
 	gin.SetMode(gin.ReleaseMode)
 	engine := gin.New()

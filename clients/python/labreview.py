@@ -373,6 +373,41 @@ class Client:
     def get_run(self, run_id):
         return self.request("GET", "/api/runs/%s" % run_id)[1]
 
+    def log_file(self, run_id, path, name=None):
+        """Upload the file at path to a run as name (default: its file name; "plots/a.png" makes
+        folders), replacing a file there. Streamed from disk; retried like every request (the same
+        upload again leaves the same file). Returns the file's entry (path, size, sha256, url)."""
+        name = "/".join(urllib.request.quote(p, safe="") for p in (name or os.path.basename(path)).strip("/").split("/"))
+        deadline, wait, attempt = time.monotonic() + self.retry_for, 0.5, 0
+        with open(path, "rb") as f:
+            while True:
+                attempt += 1
+                f.seek(0)
+                req = urllib.request.Request("%s/api/runs/%s/files/%s" % (self.url, run_id, name), data=f, method="PUT")
+                # As in request: the token never follows a redirect to another host.
+                req.add_unredirected_header("Authorization", "Bearer " + self.token)
+                for k, v in (("User-Agent", "labreview-python/" + __version__), ("Content-Type", "application/octet-stream"),
+                             ("Content-Length", str(os.fstat(f.fileno()).st_size))):
+                    req.add_header(k, v)
+                try:
+                    with self._opener.open(req, timeout=self.timeout) as resp:
+                        return json.loads(resp.read())
+                except urllib.error.HTTPError as e:
+                    try:
+                        err = json.loads(e.read())
+                    except ValueError:
+                        err = {}
+                    if e.code < 500 and e.code not in (408, 429):
+                        raise LabreviewError("the server refused the file (%d %s): %s" % (
+                            e.code, err.get("error", ""), err.get("message", "")), status=e.code, code=err.get("error")) from None
+                    problem = "server answered %d %s" % (e.code, err.get("error", ""))
+                except (urllib.error.URLError, OSError) as e:
+                    problem = "cannot reach %s: %s" % (self.url, getattr(e, "reason", e))
+                if time.monotonic() + wait > deadline:
+                    raise Unreachable("gave up after %d attempts: %s" % (attempt, problem))
+                time.sleep(wait / 2 + random.random() * wait / 2)
+                wait = min(wait * 2, 30.0)
+
 
 def _point(name, p):
     if len(p) == 3:

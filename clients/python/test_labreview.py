@@ -150,6 +150,25 @@ class RunTest(Base):
         self.assertTrue(started - 0.01 <= times[0] <= times[1999] < times[2000] - 0.29, (started, times[0], times[1999], times[2000]))
         self.assertEqual(times, sorted(times))
 
+    def test_log_file(self):
+        import tempfile
+        with labreview.Run("py", external_id="files", flush_every=0.1) as run:
+            data = bytes(range(256)) * 1000
+            with tempfile.NamedTemporaryFile(suffix=".bin") as f:
+                f.write(data)
+                f.flush()
+                entry = self.client.log_file(run.id, f.name, name="model/ep 1.bin")
+                self.client.log_file(run.id, f.name, name="model/ep 1.bin")  # a retry changes nothing
+        self.assertEqual((entry["path"], entry["size"]), ("model/ep 1.bin", len(data)))
+        import urllib.request
+        req = urllib.request.Request(self.client.url + entry["url"], headers={"Authorization": "Bearer " + self.client.token})
+        with urllib.request.urlopen(req) as resp:
+            self.assertEqual(resp.read(), data)
+            self.assertTrue(resp.headers["Content-Disposition"].startswith("attachment"))
+        with self.assertRaises(labreview.LabreviewError) as e:
+            self.client.log_file("000000000000000000000000", __file__)
+        self.assertEqual(e.exception.status, 404)
+
     def test_exception_marks_failed_with_reason_and_restart_continues(self):
         with self.assertRaises(ZeroDivisionError):
             with labreview.Run("py", external_id="crash", flush_every=0.1, spool=self.spool) as run:

@@ -17,6 +17,9 @@ type queryShape struct {
 // whose keys start with its equality fields (in any order) followed by its
 // sort or range field.
 var queryShapes = []queryShape{
+	{"ListArtifacts", artifactsCollection, []string{"run_id"}, "path"},
+	{"PutArtifact: a run's files", artifactsCollection, []string{"run_id"}, ""},
+	{"ProjectArtifactBytes", artifactsCollection, []string{"project"}, ""},
 	{"UserByEmail", usersCollection, []string{"email"}, ""},
 	{"UserBySkeleton", usersCollection, []string{"email_skeleton"}, ""},
 	{"UsersWithoutSkeleton", usersCollection, []string{"email_skeleton"}, ""},

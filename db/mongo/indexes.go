@@ -53,6 +53,10 @@ type indexSpec struct {
 // an index whose keys begin with the query's equality fields followed by
 // its sort or range field.
 var indexSpecs = []indexSpec{
+	// ListArtifacts: a run's files by path; the count of a run's files.
+	{collection: artifactsCollection, name: "run_path", keys: bson.D{{Key: "run_id", Value: 1}, {Key: "path", Value: 1}}},
+	// ProjectArtifactBytes: a project's files, their sizes in the index.
+	{collection: artifactsCollection, name: "project_size", keys: bson.D{{Key: "project", Value: 1}, {Key: "size", Value: 1}}},
 	// UserByEmail; the unique rule.
 	{collection: usersCollection, name: "email_unique", keys: bson.D{{Key: "email", Value: 1}}, unique: true},
 	// UserBySkeleton: addresses that look like an existing one.

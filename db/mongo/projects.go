@@ -87,3 +87,16 @@ func (s *Store) SetBaseline(ctx context.Context, project, runID string) error {
 	}
 	return nil
 }
+
+// CreateProject stores a project without runs unless it exists: one
+// upsert that only inserts.
+func (s *Store) CreateProject(ctx context.Context, name string, now time.Time) (bool, error) {
+	res, err := s.projects().UpdateOne(ctx, bson.D{{Key: "_id", Value: name}},
+		bson.D{{Key: "$setOnInsert", Value: bson.D{{Key: "counts", Value: bson.D{}},
+			{Key: "last_activity", Value: now.UTC().Truncate(time.Millisecond)}, {Key: "baseline_run", Value: ""}}}},
+		options.UpdateOne().SetUpsert(true))
+	if err != nil {
+		return false, fmt.Errorf("db: create project: %w", classify(err))
+	}
+	return res.UpsertedCount == 1, nil
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +54,39 @@ type runDoc struct {
 	// queries (kept by WriteSeries; a replace carries them over).
 	Summaries map[string]seriesSums `bson:"summaries,omitempty"`
 	Failure   *failureFields        `bson:"failure,omitempty"`
+	// KeyTags and ParamText are lists of pairs, not documents: their keys
+	// may hold dots and dollars, which field names should not.
+	KeyTags   []stringPair `bson:"key_tags,omitempty"`
+	ParamText []stringPair `bson:"param_text,omitempty"`
+}
+
+// stringPair is one entry of a string map.
+type stringPair struct {
+	K string `bson:"k"`
+	V string `bson:"v"`
+}
+
+func pairs(m map[string]string) []stringPair {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]stringPair, 0, len(m))
+	for k, v := range m {
+		out = append(out, stringPair{k, v})
+	}
+	slices.SortFunc(out, func(a, b stringPair) int { return strings.Compare(a.K, b.K) })
+	return out
+}
+
+func fromPairs(p []stringPair) map[string]string {
+	if len(p) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(p))
+	for _, e := range p {
+		out[e.K] = e.V
+	}
+	return out
 }
 
 // failureFields is why a run failed; failure.reason is queried.
@@ -134,7 +168,8 @@ func toRunDoc(r *db.Run) (*runDoc, error) {
 		UpdatedAt: r.UpdatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, HeartbeatAt: r.HeartbeatAt,
 		AliveAt: alive, Deleted: r.DeletedAt != nil, DeletedAt: r.DeletedAt, Version: r.Version, DataVersion: max(r.DataVersion, 1),
 		Review: reviewFields{State: db.NormalReviewState(r.Review.State), ID: r.Review.ID, By: r.Review.By, At: r.Review.At,
-			Comment: r.Review.Comment, DataVersion: r.Review.DataVersion, Outdated: r.Review.Outdated}, DurationMs: duration}, nil
+			Comment: r.Review.Comment, DataVersion: r.Review.DataVersion, Outdated: r.Review.Outdated}, DurationMs: duration,
+		KeyTags: pairs(r.KeyTags), ParamText: pairs(r.ParamText)}, nil
 }
 
 // metricsDoc stores finite metrics as doubles and NaN and ±Inf as the
@@ -186,7 +221,8 @@ func (d *runDoc) run() (db.Run, error) {
 		StartedAt: optUTC(d.StartedAt), FinishedAt: optUTC(d.FinishedAt), HeartbeatAt: optUTC(d.HeartbeatAt),
 		DeletedAt: optUTC(d.DeletedAt), Version: d.Version, DataVersion: d.DataVersion,
 		Review: db.RunReview{State: db.NormalReviewState(d.Review.State), ID: d.Review.ID, By: d.Review.By, At: optUTC(d.Review.At),
-			Comment: d.Review.Comment, DataVersion: d.Review.DataVersion, Outdated: d.Review.Outdated}}
+			Comment: d.Review.Comment, DataVersion: d.Review.DataVersion, Outdated: d.Review.Outdated},
+		KeyTags: fromPairs(d.KeyTags), ParamText: fromPairs(d.ParamText)}
 	var err error
 	if r.Metrics, err = metricsFromDoc(d.Metrics); err != nil {
 		return r, fmt.Errorf("run %s: %w", r.ID, err)

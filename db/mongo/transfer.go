@@ -98,11 +98,35 @@ func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) e
 				return emit(db.Record{Kind: kind, Audit: &e})
 			})
 		}
+		if kind == db.KindFile {
+			err = each(ctx, s.coll(artifactsCollection), bson.D{}, byID, func(d *artifactDoc) error {
+				a := d.artifact()
+				return db.ExportFile(ctx, s, &a, emit)
+			})
+		}
 		if err != nil {
 			return fmt.Errorf("db: export %s: %w", kind, err)
 		}
 	}
 	return nil
+}
+
+// importFile stores an imported file (its bytes read from the part
+// records that follow it) unless the run has a file at its path; then the
+// parts are read past and the file counts as skipped.
+func (s *Store) importFile(ctx context.Context, f *db.Artifact, next func() (db.Record, error)) (bool, error) {
+	body := db.FileBody(f, next)
+	if _, err := s.ArtifactByPath(ctx, f.RunID, f.Path); err == nil {
+		_, err := io.Copy(io.Discard, body)
+		return false, err
+	} else if !errors.Is(err, db.ErrNotFound) {
+		return false, err
+	}
+	a := *f
+	if err := s.PutArtifact(ctx, &a, body, db.ArtifactLimits{}); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // each decodes the documents of a query one at a time.
@@ -151,7 +175,13 @@ func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error
 		if err != nil {
 			return report, err
 		}
-		added, conflict, err := s.importOne(ctx, rec)
+		var added bool
+		var conflict string
+		if rec.Kind == db.KindFile {
+			added, err = s.importFile(ctx, rec.File, next)
+		} else {
+			added, conflict, err = s.importOne(ctx, rec)
+		}
 		if err != nil {
 			return report, fmt.Errorf("db: import %s %s (after %d records): %w", rec.Kind, rec.ID(), total(report), err)
 		}

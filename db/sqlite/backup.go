@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -13,6 +14,14 @@ import (
 type BackupInfo struct {
 	Path  string
 	Bytes int64
+	// FilesPath is the folder of the runs' files beside the copy
+	// (<dest>.artifacts, "" when there are none); Blobs and BlobBytes count
+	// what it holds. Missing counts files deleted between the copy of the
+	// database and the copy of their bytes.
+	FilesPath string
+	Blobs     int
+	BlobBytes int64
+	Missing   int
 }
 
 // Backup writes a consistent copy of the database to dest while it stays in
@@ -76,7 +85,87 @@ func (s *Store) Backup(ctx context.Context, dest string) (*BackupInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
-	return &BackupInfo{Path: abs, Bytes: info.Size()}, nil
+	out := &BackupInfo{Path: abs, Bytes: info.Size()}
+	if err := s.backupBlobs(ctx, out); err != nil {
+		return nil, fmt.Errorf("backup: runs' files: %w", err)
+	}
+	return out, nil
+}
+
+// backupBlobs copies the blobs that the copy's index names into
+// <dest>.artifacts (hard links where the file system allows: blobs never
+// change). Blobs are read after the database was copied, so a file
+// deleted in between is missing from the backup (counted).
+func (s *Store) backupBlobs(ctx context.Context, info *BackupInfo) error {
+	conn, err := sql.Open("sqlite", fileURI(info.Path)+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, "SELECT DISTINCT sha256 FROM artifacts")
+	if err != nil {
+		return err
+	}
+	var sums []string
+	for rows.Next() {
+		var sum string
+		if err := rows.Scan(&sum); err != nil {
+			rows.Close()
+			return err
+		}
+		sums = append(sums, sum)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(sums) == 0 {
+		return err
+	}
+	dir := info.Path + ".artifacts"
+	for _, sum := range sums {
+		if len(sum) != 64 {
+			continue
+		}
+		dst := filepath.Join(dir, sum[:2], sum)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			return err
+		}
+		src := s.blobPath(sum)
+		if err := os.Link(src, dst); err != nil && !errors.Is(err, os.ErrExist) {
+			n, err := copyFile(src, dst)
+			if errors.Is(err, os.ErrNotExist) {
+				info.Missing++
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			info.BlobBytes += n
+		} else if st, err := os.Stat(dst); err == nil {
+			info.BlobBytes += st.Size()
+		}
+		info.Blobs++
+	}
+	info.FilesPath = dir
+	return syncFile(dir)
+}
+
+func copyFile(src, dst string) (int64, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	n, err := io.Copy(out, in)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return n, err
 }
 
 // CheckIntegrity runs PRAGMA integrity_check on the database file at path.

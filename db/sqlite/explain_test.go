@@ -21,7 +21,7 @@ import (
 // cost grow with the data. The other tables hold a handful of rows
 // (signing keys, the setup claim, leases, meta).
 var growingTables = map[string]bool{"users": true, "sessions": true, "audit": true, "login_throttle": true, "api_tokens": true, "runs": true,
-	"series_chunks": true, "series": true, "reviews": true, "comments": true, "saved_views": true}
+	"series_chunks": true, "series": true, "reviews": true, "comments": true, "saved_views": true, "artifacts": true}
 
 // wholeTableReads are the queries whose purpose is to read a whole table;
 // every other query must be served by an index.
@@ -42,7 +42,8 @@ func wholeTableRead(query string) (string, bool) {
 	case strings.Contains(query, "ORDER BY id") && !strings.Contains(query, "WHERE") && !strings.Contains(query, "LIMIT"),
 		query == "SELECT user_id, at FROM setup",
 		query == "SELECT run_id, series, points FROM series_chunks ORDER BY run_id, series, first_step",
-		query == "SELECT "+viewColumns+" FROM saved_views ORDER BY user_id, name":
+		query == "SELECT "+viewColumns+" FROM saved_views ORDER BY user_id, name",
+		query == "SELECT "+artifactColumns+" FROM artifacts ORDER BY run_id, path":
 		return wholeTableReads["export"], true
 	case query == "SELECT "+indexRunColumns+" FROM runs ORDER BY id",
 		query == "SELECT run_id, "+seriesColumns+" FROM series ORDER BY run_id, name":
@@ -376,6 +377,25 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	_, err = s.ProjectByName(ctx, "p1")
 	check(err)
 	check(s.SetBaseline(ctx, "p1", run.ID))
+	_, err = s.CreateProject(ctx, "empty", now)
+	check(err)
+	limits := db.ArtifactLimits{MaxFileBytes: 1 << 20, MaxProjectBytes: 1 << 30, MaxRunFiles: 100}
+	for _, body := range []string{"one", "two"} {
+		check(s.PutArtifact(ctx, &db.Artifact{RunID: run.ID, Path: "dir/f.txt", Project: "p1", CreatedAt: now}, strings.NewReader(body), limits))
+	}
+	art, err := s.ArtifactByPath(ctx, run.ID, "dir/f.txt")
+	check(err)
+	_, _, err = s.ListArtifacts(ctx, run.ID, "dir/", "", 10)
+	check(err)
+	_, _, err = s.ListArtifacts(ctx, run.ID, "", "dir/a", 10)
+	check(err)
+	rc, err := s.OpenArtifact(ctx, art)
+	check(err)
+	check(rc.Close())
+	_, err = s.ProjectArtifactBytes(ctx, "p1")
+	check(err)
+	_, err = s.DeleteArtifact(ctx, run.ID, "dir/f.txt")
+	check(err)
 	cm := &db.Comment{ID: db.NewID(), RunID: run.ID, At: now, Body: "b"}
 	check(s.InsertComment(ctx, cm))
 	_, err = s.CommentByID(ctx, cm.ID)

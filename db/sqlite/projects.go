@@ -88,3 +88,14 @@ func (s *Store) SetBaseline(ctx context.Context, project, runID string) error {
 	}
 	return nil
 }
+
+// CreateProject stores a project without runs unless it exists.
+func (s *Store) CreateProject(ctx context.Context, name string, now time.Time) (bool, error) {
+	res, err := s.exec(ctx, "INSERT INTO projects ("+projectColumns+") VALUES (?, '{}', ?, '') ON CONFLICT (name) DO NOTHING",
+		name, ms(now))
+	if err != nil {
+		return false, fmt.Errorf("db: create project: %w", classify(err))
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}

@@ -14,11 +14,11 @@ import (
 const runColumns = "id, project, external_id, name, status, host, job_id, created_by, created_by_token, params, metrics, " +
 	"tags, notes, created_at, updated_at, started_at, finished_at, heartbeat_at, deleted_at, version, data_version, " +
 	"review_state, review_id, review_by, review_at, review_comment, review_data_version, review_outdated, " +
-	"failure_reason, failure_detail"
+	"failure_reason, failure_detail, key_tags, param_text"
 
 func scanRun(r rowScanner) (db.Run, error) {
 	var run db.Run
-	var params, metrics, tags string
+	var params, metrics, tags, keyTags, paramText string
 	var created, updated int64
 	var started, finished, heartbeat, deleted, reviewAt sql.NullInt64
 	var outdated int
@@ -26,7 +26,7 @@ func scanRun(r rowScanner) (db.Run, error) {
 	err := r.Scan(&run.ID, &run.Project, &run.ExternalID, &run.Name, &run.Status, &run.Host, &run.JobID, &run.CreatedBy,
 		&run.CreatedByToken, &params, &metrics, &tags, &run.Notes, &created, &updated, &started, &finished, &heartbeat,
 		&deleted, &run.Version, &run.DataVersion, &run.Review.State, &run.Review.ID, &run.Review.By, &reviewAt,
-		&run.Review.Comment, &run.Review.DataVersion, &outdated, &failure.Reason, &failure.Detail)
+		&run.Review.Comment, &run.Review.DataVersion, &outdated, &failure.Reason, &failure.Detail, &keyTags, &paramText)
 	if err != nil {
 		return run, err
 	}
@@ -44,6 +44,12 @@ func scanRun(r rowScanner) (db.Run, error) {
 	}
 	if err := json.Unmarshal([]byte(tags), &run.Tags); err != nil {
 		return run, fmt.Errorf("run %s: tags: %w", run.ID, err)
+	}
+	if run.KeyTags, err = stringMap(keyTags); err != nil {
+		return run, fmt.Errorf("run %s: key tags: %w", run.ID, err)
+	}
+	if run.ParamText, err = stringMap(paramText); err != nil {
+		return run, fmt.Errorf("run %s: param text: %w", run.ID, err)
 	}
 	return run, nil
 }
@@ -69,7 +75,28 @@ func runArgs(r *db.Run) ([]any, error) {
 		string(params), string(m), stringsJSON(r.Tags), r.Notes, ms(r.CreatedAt), ms(r.UpdatedAt), optMS(r.StartedAt),
 		optMS(r.FinishedAt), optMS(r.HeartbeatAt), optMS(r.DeletedAt), r.Version, max(r.DataVersion, 1), db.NormalReviewState(r.Review.State),
 		r.Review.ID, r.Review.By, optMS(r.Review.At), r.Review.Comment, r.Review.DataVersion, boolInt(r.Review.Outdated),
-		failure.Reason, failure.Detail, boolInt(r.DeletedAt != nil)}, nil
+		failure.Reason, failure.Detail,
+		stringMapJSON(r.KeyTags), stringMapJSON(r.ParamText), boolInt(r.DeletedAt != nil)}, nil
+}
+
+// stringMap reads a JSON object of strings; an empty one is nil.
+func stringMap(s string) (map[string]string, error) {
+	var m map[string]string
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, err
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	return m, nil
+}
+
+func stringMapJSON(m map[string]string) string {
+	if len(m) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(m) // a map of strings always marshals
+	return string(b)
 }
 
 func orEmptyObject(m map[string]any) db.Params {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"labreview/db"
 )
@@ -115,6 +117,11 @@ func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) e
 				return db.Record{Kind: kind, Audit: &e}, err
 			})
 		}
+		if kind == db.KindFile {
+			// The index from the snapshot; the bytes from their files
+			// (content-addressed, so a file never changes under its name).
+			err = s.exportFiles(ctx, tx, emit)
+		}
 		if err != nil {
 			return fmt.Errorf("db: export %s: %w", kind, err)
 		}
@@ -151,7 +158,13 @@ func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error
 			if err != nil {
 				return err
 			}
-			added, conflict, err := s.importOne(ctx, tx, rec)
+			var added bool
+			var conflict string
+			if rec.Kind == db.KindFile {
+				added, err = s.importFile(ctx, tx, rec.File, next)
+			} else {
+				added, conflict, err = s.importOne(ctx, tx, rec)
+			}
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", rec.Kind, rec.ID(), err)
 			}
@@ -293,4 +306,71 @@ func (s *Store) importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added
 		err = fmt.Errorf("unknown record kind %q", rec.Kind)
 	}
 	return added, "", err
+}
+
+// exportFiles emits every file with its bytes: the index rows from the
+// export's snapshot, the bytes from their blobs.
+func (s *Store) exportFiles(ctx context.Context, tx *sql.Tx, emit func(db.Record) error) error {
+	rows, err := tx.QueryContext(ctx, trace("SELECT "+artifactColumns+" FROM artifacts ORDER BY run_id, path"))
+	if err != nil {
+		return classify(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		a, err := scanArtifact(rows)
+		if err != nil {
+			return classify(err)
+		}
+		if err := db.ExportFile(ctx, s, &a, emit); err != nil {
+			return err
+		}
+	}
+	return classify(rows.Err())
+}
+
+// importFile stores an imported file inside the import's transaction: its
+// bytes (read from the part records that follow it) into a blob, then its
+// index row, unless the run has a file at its path (then the parts are
+// read past and the file counts as skipped). A blob written by an import
+// that rolls back stays unindexed: space, never a dangling row.
+func (s *Store) importFile(ctx context.Context, tx *sql.Tx, f *db.Artifact, next func() (db.Record, error)) (bool, error) {
+	body := db.FileBody(f, next)
+	var one int
+	err := s.txRow(ctx, tx, trace("SELECT 1 FROM artifacts WHERE run_id = ? AND path = ?"), f.RunID, f.Path).Scan(&one)
+	if err == nil {
+		_, err := io.Copy(io.Discard, body)
+		return false, err
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return false, err
+	}
+	tmpDir := filepath.Join(s.artifactDir(), "tmp")
+	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
+		return false, fileErr(err)
+	}
+	tmp, err := os.CreateTemp(tmpDir, "import-*")
+	if err != nil {
+		return false, fileErr(err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = io.Copy(tmp, body)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return false, fileErr(err)
+	}
+	dst := s.blobPath(f.SHA256)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+		return false, fileErr(err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return false, fileErr(err)
+	}
+	_, err = s.txExec(ctx, tx, trace("INSERT INTO artifacts ("+artifactColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+		f.RunID, f.Path, f.Project, f.Size, f.SHA256, f.ContentType, ms(f.CreatedAt), f.CreatedBy)
+	return err == nil, err
 }

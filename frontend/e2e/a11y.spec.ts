@@ -93,7 +93,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await expectAccessible(page, 'not found');
     });
 
-    test('a run page (plot, review, comments) and compare have no WCAG 2.1 A/AA violations', async ({
+    test('a run page (plot, files, review, comments) and compare have no WCAG 2.1 A/AA violations', async ({
       page,
       pageProblems,
       request,
@@ -119,9 +119,18 @@ for (const colorScheme of ['light', 'dark'] as const) {
         const points = Array.from({ length: 500 }, (_, i) => [i, Math.exp(-i / (100 * lr))]);
         expect((await request.post(`/api/runs/${id}/series`, { headers: auth, data: { loss: points } })).status()).toBe(200);
       }
+      // Files: an image and a table, shown in the page's Files section.
+      const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+      for (const [path, data] of [['plots/loss.png', png], ['metrics.csv', Buffer.from('step,loss\n1,0.5\n2,0.25\n')]] as const) {
+        expect((await request.put(`/api/runs/${ids[0] ?? ''}/files/${path}`, { headers: auth, data })).status()).toBe(200);
+      }
       pageProblems.expect(401, refreshUrl, page);
       await signInAsAdmin(page, `/runs/${ids[0] ?? ''}`);
       await expect(page.getByTestId('series-chart')).toHaveAttribute('data-loading', 'false');
+      await page.getByRole('button', { name: 'Show plots/loss.png' }).click();
+      await expect(page.getByRole('img', { name: 'plots/loss.png' })).toBeVisible();
+      await page.getByRole('button', { name: 'Show metrics.csv' }).click();
+      await expect(page.getByRole('table', { name: 'First rows of metrics.csv' })).toBeVisible();
       await page.getByRole('textbox', { name: 'Add a comment' }).fill('a comment');
       await page.getByRole('button', { name: 'Comment', exact: true }).click();
       await page.getByRole('textbox', { name: 'Comment', exact: true }).fill('fine');

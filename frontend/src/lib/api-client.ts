@@ -24,10 +24,37 @@ export type ApiRequestInit = Omit<RequestInit, 'body' | 'credentials'> & {
  * gets one refresh and one retry, never more; a signed-out tab sends nothing.
  */
 export async function apiFetch<T>(path: string, init: ApiRequestInit = {}): Promise<T> {
+  const response = await apiResponse(path, init, 'application/json');
+  if (response.status === 204) {
+    return undefined as T;
+  }
+  try {
+    return (await response.json()) as T;
+  } catch (cause) {
+    throw new ApiError({
+      status: response.status,
+      code: 'invalid_response',
+      message: 'The server sent a response that could not be read.',
+      cause,
+    });
+  }
+}
+
+/**
+ * apiFetchBlob is apiFetch for an answer that is not JSON (a run's file): it
+ * resolves with the body's bytes and their type. Errors as apiFetch's.
+ */
+export async function apiFetchBlob(path: string, init: ApiRequestInit = {}): Promise<Blob> {
+  const response = await apiResponse(path, init, '*/*');
+  return response.blob();
+}
+
+/** apiResponse sends the request as apiFetch describes and returns a 2xx response. */
+async function apiResponse(path: string, init: ApiRequestInit, accept: string): Promise<Response> {
   const { auth = true, body, headers: extraHeaders, ...rest } = init;
   const send = async (token: string | null): Promise<Response> => {
     const headers = new Headers(extraHeaders);
-    headers.set('Accept', 'application/json');
+    headers.set('Accept', accept);
     if (body !== undefined) {
       headers.set('Content-Type', 'application/json');
     }
@@ -69,17 +96,5 @@ export async function apiFetch<T>(path: string, init: ApiRequestInit = {}): Prom
   if (!response.ok) {
     throw await errorFromResponse(response);
   }
-  if (response.status === 204) {
-    return undefined as T;
-  }
-  try {
-    return (await response.json()) as T;
-  } catch (cause) {
-    throw new ApiError({
-      status: response.status,
-      code: 'invalid_response',
-      message: 'The server sent a response that could not be read.',
-      cause,
-    });
-  }
+  return response;
 }

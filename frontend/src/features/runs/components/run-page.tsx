@@ -35,6 +35,7 @@ import { StatusBadge } from './badges';
 import { CommentsThread } from './comments-thread';
 import { ParamsTree } from './params-tree';
 import { ReviewPanel } from './review-panel';
+import { RunFiles } from './run-files';
 
 // The chart's chunk starts loading with this page's, not after the run has
 // arrived: the two requests overlap instead of following each other.
@@ -126,6 +127,12 @@ export function RunPage({ id }: { id: string }) {
           <ParamsTree params={r.params} highlight={target !== null && 'param' in target ? target.param : null} />
         </Card>
       </div>
+      <Card withBorder component="section" aria-labelledby="files-heading">
+        <Title order={2} size="h4" id="files-heading" mb="sm">
+          Files
+        </Title>
+        <RunFiles runId={r.id} />
+      </Card>
       <Card withBorder component="section" aria-labelledby="comments-heading">
         <Title order={2} size="h4" id="comments-heading" mb="sm">
           Comments
