@@ -539,27 +539,28 @@ func (ix *runIndex) swap(f *runIndex) {
 const indexRunColumns = "id, project, status, name, host, params, metrics, tags, notes, created_at, started_at, finished_at, " +
 	"heartbeat_at, deleted_at, review_state, review_by, review_outdated, failure_reason"
 
-// load reads every run and series summary in one read transaction and
-// builds the index from them, then applies the writes committed since.
-func (s *Store) loadIndex(ctx context.Context) error {
+// loadIndex reads every run and series summary in one read transaction,
+// builds a fresh index from them, swaps it in and applies the writes
+// committed since. It returns how many runs it read.
+func (s *Store) loadIndex(ctx context.Context) (int, error) {
 	release, err := s.readTurn(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer release()
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return classify(err)
+		return 0, classify(err)
 	}
 	defer func() { _ = tx.Rollback() }()
 	var n int64
 	if err := tx.QueryRowContext(ctx, trace("SELECT n FROM run_changes WHERE id = 1")).Scan(&n); err != nil {
-		return classify(err)
+		return 0, classify(err)
 	}
 	series := map[string][]db.SeriesSummary{}
 	rows, err := tx.QueryContext(ctx, trace("SELECT run_id, "+seriesColumns+" FROM series ORDER BY run_id, name"))
 	if err != nil {
-		return classify(err)
+		return 0, classify(err)
 	}
 	for rows.Next() {
 		var runID string
@@ -567,23 +568,23 @@ func (s *Store) loadIndex(ctx context.Context) error {
 		var lo, hi, last sql.NullFloat64
 		if err := rows.Scan(&runID, &sum.Name, &sum.Count, &sum.FirstStep, &sum.LastStep, &lo, &hi, &last); err != nil {
 			rows.Close()
-			return classify(err)
+			return 0, classify(err)
 		}
 		sum.Min, sum.Max, sum.Last = fromReal(lo), fromReal(hi), fromReal(last)
 		series[runID] = append(series[runID], sum)
 	}
 	if err := rows.Close(); err != nil {
-		return classify(err)
+		return 0, classify(err)
 	}
 	var count int
 	if err := tx.QueryRowContext(ctx, trace("SELECT count(*) FROM runs")).Scan(&count); err != nil {
-		return classify(err)
+		return 0, classify(err)
 	}
 	fresh := newRunIndex()
 	fresh.grow(count)
 	rows, err = tx.QueryContext(ctx, trace("SELECT "+indexRunColumns+" FROM runs ORDER BY id"))
 	if err != nil {
-		return classify(err)
+		return 0, classify(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -595,7 +596,7 @@ func (s *Store) loadIndex(ctx context.Context) error {
 		var failure string
 		if err := rows.Scan(&r.ID, &r.Project, &r.Status, &r.Name, &r.Host, &params, &metrics, &tags, &r.Notes, &created, &started,
 			&finished, &heartbeat, &deleted, &r.Review.State, &r.Review.By, &outdated, &failure); err != nil {
-			return classify(err)
+			return 0, classify(err)
 		}
 		r.CreatedAt, r.Review.Outdated = fromMS(created), outdated == 1
 		if failure != "" {
@@ -603,17 +604,17 @@ func (s *Store) loadIndex(ctx context.Context) error {
 		}
 		r.StartedAt, r.FinishedAt, r.HeartbeatAt, r.DeletedAt = fromOptMS(started), fromOptMS(finished), fromOptMS(heartbeat), fromOptMS(deleted)
 		if err := json.Unmarshal([]byte(metrics), &r.Metrics); err != nil {
-			return fmt.Errorf("run %s: metrics: %w", r.ID, err)
+			return 0, fmt.Errorf("run %s: metrics: %w", r.ID, err)
 		}
 		if err := json.Unmarshal([]byte(tags), &r.Tags); err != nil {
-			return fmt.Errorf("run %s: tags: %w", r.ID, err)
+			return 0, fmt.Errorf("run %s: tags: %w", r.ID, err)
 		}
 		if err := fresh.putJSON(&r, []byte(params), series[r.ID]); err != nil {
-			return fmt.Errorf("run %s: %w", r.ID, err)
+			return 0, fmt.Errorf("run %s: %w", r.ID, err)
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return classify(err)
+		return 0, classify(err)
 	}
 	s.index.mu.Lock()
 	defer s.index.mu.Unlock()
@@ -626,7 +627,7 @@ func (s *Store) loadIndex(ctx context.Context) error {
 		}
 	}
 	s.index.pending = nil
-	return nil
+	return len(fresh.ids), nil
 }
 
 // indexRead runs fn on the index under its read lock, once the index is
@@ -695,10 +696,11 @@ func (s *Store) startLoad(n int64) *loadCall {
 	go func() {
 		defer s.loading.Done()
 		start := time.Now()
-		c.err = s.loadIndex(s.loadCtx)
+		var runs int
+		runs, c.err = s.loadIndex(s.loadCtx)
 		if c.err == nil {
 			s.index.everLoaded.Store(true)
-			s.log.Debug("query index loaded", "runs", len(s.index.ids), "took", time.Since(start).Round(time.Millisecond))
+			s.log.Debug("query index loaded", "runs", runs, "took", time.Since(start).Round(time.Millisecond))
 		} else if s.loadCtx.Err() == nil {
 			s.log.Warn("query index: load failed; the next query tries again", "err", c.err)
 		}
