@@ -190,11 +190,16 @@ func New(ctx context.Context, cfg Config, store db.Store, logger *slog.Logger, o
 	if _, err := NewTokens(s.tokenConfig(), probeKeys); err != nil {
 		return nil, err
 	}
-	if err := s.initTokens(ctx); err != nil && !errors.Is(err, db.ErrUnavailable) {
-		return nil, err
-	}
-	if err := s.fillSkeletons(ctx); err != nil && !errors.Is(err, db.ErrUnavailable) {
-		return nil, err
+	// A hosted store that has not answered yet would make each call wait
+	// its server-selection timeout (5 s) and hold up the start: the
+	// background loop loads the keys as soon as it answers.
+	if r, ok := store.(readiness); !ok || r.Ready() {
+		if err := s.initTokens(ctx); err != nil && !errors.Is(err, db.ErrUnavailable) {
+			return nil, err
+		}
+		if err := s.fillSkeletons(ctx); err != nil && !errors.Is(err, db.ErrUnavailable) {
+			return nil, err
+		}
 	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
@@ -202,6 +207,10 @@ func New(ctx context.Context, cfg Config, store db.Store, logger *slog.Logger, o
 	go s.maintain(bg)
 	return s, nil
 }
+
+// readiness is implemented by stores that know, without waiting, whether
+// they can answer yet (db/mongo before the deployment first answered).
+type readiness interface{ Ready() bool }
 
 // Close stops background work (key reloads, sweeps).
 func (s *Service) Close() {
@@ -265,12 +274,21 @@ func (s *Service) AccessTokenTTL() time.Duration { return s.cfg.AccessTokenTTL }
 // sweeps expired sessions and counters.
 func (s *Service) maintain(ctx context.Context) {
 	defer s.stopped.Done()
-	// Until the keys are loaded, retry every 2 s.
+	// Until the keys are loaded, retry every 2 s; while the store says it
+	// is not ready, look every 100 ms, so the keys load as soon as it is.
+	r, hasReadiness := s.db.(readiness)
 	for s.tokens.Load() == nil {
+		wait := 2 * time.Second
+		if hasReadiness && !r.Ready() {
+			wait = 100 * time.Millisecond
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(2 * time.Second):
+		case <-time.After(wait):
+		}
+		if hasReadiness && !r.Ready() {
+			continue
 		}
 		if err := s.initTokens(ctx); err != nil && !errors.Is(err, db.ErrUnavailable) {
 			s.log.Error("loading signing keys", "err", err)

@@ -38,7 +38,7 @@ func TestDefaults(t *testing.T) {
 	}
 	want := Config{
 		Server: ServerConfig{Addr: ":8080", TrustedProxies: []string{}, MaxBodyBytes: 1 << 20,
-			TLS: TLSConfig{Mode: TLSOff, ACME: ACMEConfig{Domains: []string{}, DirectoryURL: letsEncryptDirectory, HTTPAddr: ":80"}},
+			TLS:               TLSConfig{Mode: TLSOff, ACME: ACMEConfig{Domains: []string{}, DirectoryURL: letsEncryptDirectory, HTTPAddr: ":80"}},
 			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: time.Minute,
 			IdleTimeout: 2 * time.Minute, ShutdownTimeout: 20 * time.Second},
 		MongoDB: MongoDBConfig{Database: "labreview", ConnectTimeout: 5 * time.Second, ServerSelectionTimeout: 5 * time.Second},

@@ -15,6 +15,7 @@ func (s *Server) routes(r *gin.Engine) {
 		s.recovery,
 		s.securityHeaders,
 		s.limitBody,
+		s.storeGate,
 	)
 
 	// Probes for load balancers and orchestrators; no authentication.
