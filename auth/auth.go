@@ -135,6 +135,7 @@ type Service struct {
 	keysSeen time.Time
 
 	skeletonsFilled atomic.Bool // fillSkeletons ran
+	onEvent         func(event string)
 
 	tokenState
 }
@@ -143,6 +144,9 @@ type Service struct {
 type Options struct {
 	Now  func() time.Time
 	Rand io.Reader
+	// OnEvent, when set, is told the name of every audited event (for
+	// metrics: sign-in outcomes, reuse detections). It must be quick.
+	OnEvent func(event string)
 }
 
 // New builds the service: it loads (or creates) the signing keys, and when
@@ -169,6 +173,7 @@ func New(ctx context.Context, cfg Config, store db.Store, logger *slog.Logger, o
 		users:    newTTLCache[string, db.User](sessionCheckTTL),
 		verified: newVerifiedCache(),
 		limiter:  newRefreshLimiter(cfg.RefreshPerMinute),
+		onEvent:  opts.OnEvent,
 		tokenState: tokenState{
 			apiTokens: newTTLCache[string, db.APIToken](sessionCheckTTL),
 			touched:   map[string]time.Time{},

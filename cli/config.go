@@ -30,6 +30,14 @@ type Config struct {
 	Auth    AuthConfig    `mapstructure:"auth"`
 	Audit   AuditConfig   `mapstructure:"audit"`
 	Runs    RunsConfig    `mapstructure:"runs"`
+	Metrics MetricsConfig `mapstructure:"metrics"`
+}
+
+// MetricsConfig configures the Prometheus endpoint.
+type MetricsConfig struct {
+	// Addr is the listen address of /metrics, apart from the public one;
+	// empty: no metrics.
+	Addr string `mapstructure:"addr"`
 }
 
 // RunsConfig configures the review domain.
@@ -196,6 +204,7 @@ var defaults = map[string]any{
 	"auth.login_throttle.max_per_ip":      100,
 	"audit.retention":                     400 * 24 * time.Hour,
 	"runs.stale_after":                    5 * time.Minute,
+	"metrics.addr":                        "",
 }
 
 // letsEncryptDirectory is Let's Encrypt's production ACME directory.
@@ -292,6 +301,14 @@ func (c *Config) validate() error {
 	}
 	if err := c.Server.TLS.validate(); err != nil {
 		return err
+	}
+	if c.Metrics.Addr != "" {
+		if err := validateAddr(c.Metrics.Addr); err != nil {
+			return fmt.Errorf("metrics.addr: %w", err)
+		}
+		if c.Metrics.Addr == c.Server.Addr && !strings.HasSuffix(c.Metrics.Addr, ":0") {
+			return errors.New("metrics.addr: must differ from server.addr (metrics are served apart from the public listener)")
+		}
 	}
 	if c.Server.MaxBodyBytes <= 0 {
 		return errors.New("server.max_body_bytes: must be a positive number of bytes")

@@ -19,7 +19,13 @@ import (
 // runs:read+write API token of theirs.
 func jobServer(t *testing.T) (*instance, string) {
 	t.Helper()
-	in := start(t, nil)
+	return jobServerOn(t, start(t, nil))
+}
+
+// jobServerOn makes the reviewer job@lab.org on in and an API token of
+// theirs with runs:read and runs:write.
+func jobServerOn(t *testing.T, in *instance) (*instance, string) {
+	t.Helper()
 	in.waitLog(t, "/setup?token=")
 	if _, err := cli(t, in.dir, "saffron-glacier-violin-7\n", "user", "create", "--email", "job@lab.org", "--name", "Jobs",
 		"--role", "reviewer", "--password-stdin"); err != nil {

@@ -24,6 +24,7 @@ import (
 	"labreview/db/sqlite"
 	"labreview/runs"
 	"labreview/server"
+	"labreview/server/metrics"
 )
 
 func newServeCommand(a *app) *cobra.Command {
@@ -94,8 +95,25 @@ func (a *app) serve(ctx context.Context, cfg *Config, configFile string) error {
 		logger.Info("database: hosted MongoDB", "uri", mongo.RedactURI(cfg.MongoDB.URI), "database", cfg.MongoDB.Database)
 	}
 
+	var obs *metrics.Metrics
+	var authOpts auth.Options
+	if cfg.Metrics.Addr != "" {
+		obs = metrics.New(a.Build.Version)
+		if s, ok := database.(*sqlite.Store); ok {
+			s.ObserveBatches(obs.WriterBatch)
+			obs.WatchEmbedded(s)
+		}
+		database = db.Observe(database, obs)
+		authOpts.OnEvent = obs.AuthEvent
+		stopMetrics, err := serveMetrics(ctx, cfg, obs, logger)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
+
 	publicURL := openURL(cfg, ln.Addr(), tlsOn, secure.host, secure.acme != nil)
-	authn, err := auth.New(ctx, authConfig(cfg, publicURL), database, logger.With("component", "auth"), auth.Options{})
+	authn, err := auth.New(ctx, authConfig(cfg, publicURL), database, logger.With("component", "auth"), authOpts)
 	if err != nil {
 		return err
 	}
@@ -111,6 +129,7 @@ func (a *app) serve(ctx context.Context, cfg *Config, configFile string) error {
 		TrustedProxies:       cfg.Server.TrustedProxies,
 		MaxBodyBytes:         cfg.Server.MaxBodyBytes,
 		AllowInsecureCookies: cfg.Auth.AllowInsecureCookies,
+		Metrics:              obs,
 	}, database, authn, review, a.UI)
 	if err != nil {
 		return err
@@ -183,6 +202,40 @@ func (a *app) serve(ctx context.Context, cfg *Config, configFile string) error {
 		return fmt.Errorf("http server: %w", err)
 	}
 	return nil
+}
+
+// serveMetrics serves /metrics on metrics.addr, apart from the public
+// listener, so that no route of the API or the UI exposes them and a
+// firewall or a loopback address decides who reads them. The returned
+// function stops it.
+func serveMetrics(ctx context.Context, cfg *Config, obs *metrics.Metrics, logger *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", cfg.Metrics.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics.addr: listen on %s: %w", cfg.Metrics.Addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", obs.Handler())
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	go func() { _ = srv.Serve(ln) }()
+	if listensBeyondLoopback(ln.Addr()) {
+		logger.Warn("metrics are served beyond loopback: anyone who reaches this address can read them (no secrets, but route and traffic figures); restrict it with a firewall",
+			"addr", ln.Addr().String())
+	}
+	logger.Info("metrics", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/metrics")
+	return func() {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(stopCtx)
+	}, nil
 }
 
 // serverTLSConfig is native HTTPS: TLS 1.2 and 1.3 only, and with TLS 1.2

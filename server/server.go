@@ -17,6 +17,7 @@ import (
 	"labreview/auth"
 	"labreview/db"
 	"labreview/runs"
+	"labreview/server/metrics"
 )
 
 // Options is the part of the configuration the HTTP layer needs.
@@ -31,6 +32,8 @@ type Options struct {
 	// AllowInsecureCookies lets the refresh cookie be set without Secure
 	// over plain HTTP to a non-localhost host (a closed lab network).
 	AllowInsecureCookies bool
+	// Metrics records requests and domain events (nil: none).
+	Metrics *metrics.Metrics
 }
 
 // Database is what the HTTP layer needs from the store.
@@ -84,6 +87,9 @@ func New(logger *slog.Logger, opts Options, database Database, authn *auth.Servi
 	if err := engine.SetTrustedProxies(opts.TrustedProxies); err != nil {
 		return nil, fmt.Errorf("server: trusted proxies: %w", err)
 	}
+	// Before every route's chain, NoRoute's and NoMethod's included, so it
+	// times the whole answer.
+	engine.Use(s.observe)
 	s.routes(engine)
 	return engine, nil
 }
