@@ -16,6 +16,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"labreview/auth/policy"
 	"labreview/db"
 )
 
@@ -25,10 +26,10 @@ import (
 // instance, so checking a token is one hash and one index lookup, not an
 // Argon2 run (the secret is random and long, so a fast hash is safe).
 
-// Scopes an API token can hold.
+// Scopes an API token can hold: the permissions of policy.TokenScopes.
 const (
-	ScopeRunsRead  = "runs:read"
-	ScopeRunsWrite = "runs:write"
+	ScopeRunsRead  = string(policy.RunsRead)
+	ScopeRunsWrite = string(policy.RunsWrite)
 )
 
 // TokenPrefix starts every API token, so that a leaked one is recognisable
@@ -59,42 +60,6 @@ const (
 // ErrNoSuchToken: the token does not exist, or the caller may not see it.
 var ErrNoSuchToken = errors.New("auth: no such API token")
 
-// roleScopes is what each role may hold: viewers read, reviewers and
-// admins also write.
-func roleScopes(role string) []string {
-	switch role {
-	case db.RoleReviewer, db.RoleAdmin:
-		return []string{ScopeRunsRead, ScopeRunsWrite}
-	case db.RoleViewer:
-		return []string{ScopeRunsRead}
-	}
-	return nil
-}
-
-// Allows reports whether the principal may use scope on project ("" for
-// an action on no single project, such as listing). A signed-in user's
-// scopes come from the role; a token's are its own, within its projects.
-func (p *Principal) Allows(scope, project string) bool {
-	if p == nil || !slices.Contains(p.scopes(), scope) {
-		return false
-	}
-	return p.AllowsProject(project)
-}
-
-// AllowsProject reports whether the principal reaches project: always for
-// a signed-in user and an unlimited token. An empty project means "some
-// project": a limited token passes, and its projects filter the result.
-func (p *Principal) AllowsProject(project string) bool {
-	return p != nil && (len(p.Projects) == 0 || project == "" || slices.Contains(p.Projects, project))
-}
-
-func (p *Principal) scopes() []string {
-	if p.TokenID != "" {
-		return p.Scopes
-	}
-	return roleScopes(p.Role)
-}
-
 // TokenRequest is what a user asks for when creating a token.
 type TokenRequest struct {
 	Name          string
@@ -110,7 +75,7 @@ func (s *Service) CreateAPIToken(ctx context.Context, p *Principal, req TokenReq
 		return nil, "", err
 	}
 	for _, sc := range req.Scopes {
-		if !slices.Contains(roleScopes(p.Role), sc) {
+		if !policy.RoleGrants(p.Role, policy.Permission(sc)) {
 			return nil, "", fmt.Errorf("%w: a %s cannot hold the %s scope", ErrForbidden, p.Role, sc)
 		}
 	}
@@ -160,15 +125,15 @@ func validateTokenRequest(req *TokenRequest) error {
 	}
 	seen := map[string]bool{}
 	for _, sc := range req.Scopes {
-		if sc != ScopeRunsRead && sc != ScopeRunsWrite {
+		if !policy.TokenGrantable(policy.Permission(sc)) {
 			return &InputError{Field: "scopes", Code: "invalid", Message: `Scopes are "runs:read" and "runs:write".`}
 		}
 		seen[sc] = true
 	}
 	req.Scopes = nil
-	for _, sc := range []string{ScopeRunsRead, ScopeRunsWrite} {
-		if seen[sc] {
-			req.Scopes = append(req.Scopes, sc)
+	for _, sc := range policy.TokenScopes {
+		if seen[string(sc)] {
+			req.Scopes = append(req.Scopes, string(sc))
 		}
 	}
 	if len(req.Projects) > maxTokenProjects {
@@ -211,7 +176,7 @@ func printable(s string) bool {
 // is set (admins only).
 func (s *Service) ListAPITokens(ctx context.Context, p *Principal, all bool) ([]db.APIToken, error) {
 	if all {
-		if p.Role != db.RoleAdmin {
+		if !p.Can(policy.TokensManageAll, policy.Resource{}) {
 			return nil, ErrForbidden
 		}
 		return s.db.ListAPITokens(ctx, "")
@@ -230,7 +195,7 @@ func (s *Service) RevokeAPIToken(ctx context.Context, p *Principal, id string, c
 		return ErrNoSuchToken
 	case err != nil:
 		return err
-	case t.UserID != p.UserID && p.Role != db.RoleAdmin:
+	case t.UserID != p.UserID && !p.Can(policy.TokensManageAll, policy.Resource{}):
 		return ErrNoSuchToken
 	}
 	first, err := s.db.RevokeAPIToken(ctx, id, s.now())
@@ -295,7 +260,7 @@ func (s *Service) AuthenticateAPIToken(ctx context.Context, bearer string) (*Pri
 		return nil, fmt.Errorf("%w: the token's owner is disabled", ErrInvalidToken)
 	}
 	for _, sc := range t.Scopes {
-		if !slices.Contains(roleScopes(owner.Role), sc) {
+		if !policy.RoleGrants(owner.Role, policy.Permission(sc)) {
 			return nil, fmt.Errorf("%w: the token's owner may no longer hold %s", ErrInvalidToken, sc)
 		}
 	}

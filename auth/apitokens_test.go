@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"labreview/auth/policy"
 	"labreview/db"
 	"labreview/db/dbtest"
 )
@@ -85,7 +86,8 @@ func TestAPITokenLifecycle(t *testing.T) {
 			if err != nil || p.UserID != rev.UserID || p.TokenID != tok.ID || p.SessionID != "" {
 				t.Fatalf("instance %s: %+v %v", name, p, err)
 			}
-			if !p.Allows(ScopeRunsWrite, "sweep-12") || p.Allows(ScopeRunsWrite, "sweep-13") || !p.Allows(ScopeRunsRead, "") {
+			if !p.Can(policy.RunsWrite, policy.Project("sweep-12")) || p.Can(policy.RunsWrite, policy.Project("sweep-13")) ||
+				!p.Can(policy.RunsRead, policy.Resource{}) || p.Can(policy.RunsReview, policy.Project("sweep-12")) {
 				t.Fatalf("instance %s: project limits not applied: %+v", name, p)
 			}
 		}
@@ -164,7 +166,7 @@ func TestAPITokenFollowsItsOwner(t *testing.T) {
 		if _, err := a.AuthenticateAPIToken(ctx, write); !errors.Is(err, ErrInvalidToken) {
 			t.Fatalf("write token of a demoted owner: %v", err)
 		}
-		if p, err := a.AuthenticateAPIToken(ctx, read); err != nil || p.Role != db.RoleViewer || p.Allows(ScopeRunsWrite, "") {
+		if p, err := a.AuthenticateAPIToken(ctx, read); err != nil || p.Role != db.RoleViewer || p.Can(policy.RunsWrite, policy.Resource{}) {
 			t.Fatalf("read token of a viewer: %+v %v", p, err)
 		}
 		disabled := true

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"labreview/auth/policy"
 	"labreview/db"
 )
 
@@ -142,8 +143,8 @@ func (s *Service) EditComment(ctx context.Context, a Actor, runID, commentID, bo
 }
 
 // DeleteComment removes the text of a comment (its author's, or any for
-// an admin); the comment keeps its place in the thread and its history.
-func (s *Service) DeleteComment(ctx context.Context, a Actor, isAdmin bool, runID, commentID string) error {
+// a moderator); the comment keeps its place in the thread and its history.
+func (s *Service) DeleteComment(ctx context.Context, a Actor, runID, commentID string) error {
 	r, err := s.Get(ctx, a, runID)
 	if err != nil {
 		return err
@@ -154,7 +155,7 @@ func (s *Service) DeleteComment(ctx context.Context, a Actor, isAdmin bool, runI
 		switch {
 		case c.RunID != r.ID || c.DeletedAt != nil:
 			return ErrNotFound
-		case c.Author != a.UserID && !isAdmin:
+		case c.Author != a.UserID && !a.can(policy.RunsModerate, r.Project):
 			return ErrCommentNotYours
 		}
 		old = c.Body

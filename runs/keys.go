@@ -34,12 +34,12 @@ func (s *Service) Keys(ctx context.Context, a Actor, q KeysQuery) (*db.RunKeys, 
 		return nil, invalid("prefix", "A prefix is text of at most %d bytes.", MaxKeyPrefix)
 	}
 	projects := []string{q.Project}
-	if len(a.Projects) > 0 {
+	if len(a.limitedTo()) > 0 {
 		if q.Project != "" && !a.reaches(q.Project) {
 			return db.MergeRunKeys(db.RunKeysLimit), nil
 		}
 		if q.Project == "" {
-			projects = a.Projects
+			projects = a.limitedTo()
 		}
 	}
 	lists := make([]*db.RunKeys, 0, len(projects))

@@ -113,12 +113,12 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 		}
 	}
 	projects := []string{q.Project}
-	if len(a.Projects) > 0 {
+	if len(a.limitedTo()) > 0 {
 		if q.Project != "" && !a.reaches(q.Project) {
 			return &Page{Runs: []db.Run{}}, nil
 		}
 		if q.Project == "" {
-			projects = a.Projects
+			projects = a.limitedTo()
 		}
 	}
 	if f.SortKey != "" && len(projects) > 1 {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"labreview/auth/policy"
 	"labreview/db"
 )
 
@@ -193,13 +194,13 @@ func skipReason(err error) string {
 // run whose current verdict still comes from the batch gets back the
 // verdict it had before, as new history entries of a new batch; runs
 // reviewed again since are skipped. Only the batch's author or an admin
-// may undo it (isAdmin says whether the caller is one).
-func (s *Service) UndoReview(ctx context.Context, a Actor, isAdmin bool, batchID string) (*BulkResult, error) {
+// may undo it (policy.RunsModerate).
+func (s *Service) UndoReview(ctx context.Context, a Actor, batchID string) (*BulkResult, error) {
 	entries, err := s.db.ReviewBatch(ctx, batchID)
 	if err != nil {
 		return nil, err
 	}
-	if len(entries) == 0 || (!isAdmin && entries[0].By != a.UserID) {
+	if len(entries) == 0 || (entries[0].By != a.UserID && !a.can(policy.RunsModerate, "")) {
 		return nil, ErrUndo
 	}
 	res := &BulkResult{BatchID: db.NewID(), Reviewed: []string{}, Skipped: []BulkSkip{}}

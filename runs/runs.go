@@ -14,9 +14,9 @@ import (
 	"log/slog"
 	"maps"
 	"math"
-	"slices"
 	"time"
 
+	"labreview/auth/policy"
 	"labreview/db"
 )
 
@@ -81,18 +81,30 @@ func invalid(field, format string, args ...any) *InputError {
 }
 
 // Actor is who asks: a signed-in user, or a user's API token limited to
-// some projects.
+// some projects. Access is the caller as the permission table sees it.
 type Actor struct {
 	UserID    string
 	SessionID string
 	TokenID   string
-	Projects  []string // empty: every project
+	Access    policy.Subject
 	IP        string
 	UserAgent string
 }
 
-func (a Actor) reaches(project string) bool {
-	return len(a.Projects) == 0 || slices.Contains(a.Projects, project)
+// reaches reports whether the actor may touch project at all.
+func (a Actor) reaches(project string) bool { return a.Access.Reaches(project) }
+
+// can reports whether the actor may do perm on project's runs.
+func (a Actor) can(perm policy.Permission, project string) bool {
+	return a.Access.Can(perm, policy.Project(project))
+}
+
+// limitedTo is the projects a token is limited to (nil: every project).
+func (a Actor) limitedTo() []string {
+	if a.Access.Token {
+		return a.Access.Projects
+	}
+	return nil
 }
 
 // Service applies the rules. Create it with New.

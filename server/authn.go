@@ -34,9 +34,7 @@ var (
 	errCrossOrigin = &Error{Status: http.StatusForbidden, Code: "cross_origin_request",
 		Message: "Cross-origin requests to this endpoint are refused."}
 	errTokenNotHere = &Error{Status: http.StatusForbidden, Code: "api_token_not_allowed",
-		Message: "API tokens are accepted only on the run endpoints; sign in for this one."}
-	errScope = &Error{Status: http.StatusForbidden, Code: "insufficient_scope",
-		Message: "This API token's scopes do not allow this."}
+		Message: "API tokens are accepted only for reading and writing runs; sign in for this one."}
 	errNoSuchToken       = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No such API token."}
 	errInsecureTransport = &Error{Status: http.StatusForbidden, Code: "https_required",
 		Message: "Sign-in over plain HTTP works only at localhost: from another machine the session cookie would travel unprotected. " +
@@ -45,33 +43,12 @@ var (
 			"or, on a closed lab network only, set auth.allow_insecure_cookies: true."}
 )
 
-// authenticate requires a valid bearer access token of a live session. It
-// reads only the Authorization header: data endpoints ignore cookies, so
-// cross-site requests carry no credentials to them.
+// authenticate requires a valid bearer credential: the access token of a
+// person's live session, or a job's API token (lrt_…). It reads only the
+// Authorization header: data endpoints ignore cookies, so cross-site
+// requests carry no credentials to them. What the caller may then do is
+// the route's permission (require).
 func (s *Server) authenticate(c *gin.Context) {
-	scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		c.Header("WWW-Authenticate", `Bearer realm="labreview"`)
-		s.writeError(c, errUnauthenticated)
-		return
-	}
-	token = strings.TrimSpace(token)
-	if auth.IsAPIToken(token) {
-		s.writeError(c, errTokenNotHere)
-		return
-	}
-	p, err := s.auth.Authenticate(c.Request.Context(), token)
-	if err != nil {
-		s.writeError(c, err)
-		return
-	}
-	c.Set(principalKey, p)
-	c.Next()
-}
-
-// authenticateRuns, on the run endpoints, takes a bearer access token of
-// a signed-in user or an API token (lrt_…) of a cluster job.
-func (s *Server) authenticateRuns(c *gin.Context) {
 	scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
 	token = strings.TrimSpace(token)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
@@ -92,48 +69,6 @@ func (s *Server) authenticateRuns(c *gin.Context) {
 	}
 	c.Set(principalKey, p)
 	c.Next()
-}
-
-// requireScope lets the request through when the caller may use scope: a
-// signed-in user by role, an API token by its own scopes (within its
-// owner's role).
-func (s *Server) requireScope(scope string) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		p := principal(c)
-		if p.Allows(scope, "") {
-			c.Next()
-			return
-		}
-		if p != nil && p.TokenID != "" {
-			s.writeError(c, errScope)
-			return
-		}
-		s.writeError(c, errForbidden)
-	}
-}
-
-// signedIn refuses API tokens: the action needs a person at a browser or
-// with an access token (deleting and restoring runs).
-func (s *Server) signedIn(c *gin.Context) {
-	if p := principal(c); p == nil || p.TokenID != "" {
-		s.writeError(c, errTokenNotHere)
-		return
-	}
-	c.Next()
-}
-
-// requireRole lets the request through only for the given roles.
-func (s *Server) requireRole(roles ...string) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		p := principal(c)
-		for _, r := range roles {
-			if p != nil && p.Role == r {
-				c.Next()
-				return
-			}
-		}
-		s.writeError(c, errForbidden)
-	}
 }
 
 func principal(c *gin.Context) *auth.Principal {

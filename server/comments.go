@@ -127,7 +127,7 @@ func (s *Server) handleCommentEdit(c *gin.Context) {
 
 // handleCommentDelete: DELETE /api/runs/{id}/comments/{cid}.
 func (s *Server) handleCommentDelete(c *gin.Context) {
-	err := s.runs.DeleteComment(c.Request.Context(), runActor(c), principal(c).Role == db.RoleAdmin, c.Param("id"), c.Param("cid"))
+	err := s.runs.DeleteComment(c.Request.Context(), runActor(c), c.Param("id"), c.Param("cid"))
 	if err != nil {
 		s.writeError(c, err)
 		return

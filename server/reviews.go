@@ -172,7 +172,7 @@ func (s *Server) handleRunsReviewUndo(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	res, err := s.runs.UndoReview(c.Request.Context(), runActor(c), principal(c).Role == db.RoleAdmin, in.BatchID)
+	res, err := s.runs.UndoReview(c.Request.Context(), runActor(c), in.BatchID)
 	if err != nil {
 		s.writeError(c, err)
 		return

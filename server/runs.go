@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/go-json-experiment/json/jsontext"
 
+	"labreview/auth/policy"
 	"labreview/db"
 	"labreview/runs"
 )
@@ -75,7 +76,7 @@ func (s *Server) toRunResponse(r *db.Run) runResponse {
 // runActor is who calls, for the runs domain.
 func runActor(c *gin.Context) runs.Actor {
 	p := principal(c)
-	return runs.Actor{UserID: p.UserID, SessionID: p.SessionID, TokenID: p.TokenID, Projects: p.Projects,
+	return runs.Actor{UserID: p.UserID, SessionID: p.SessionID, TokenID: p.TokenID, Access: p.Subject(),
 		IP: c.ClientIP(), UserAgent: c.Request.UserAgent()}
 }
 
@@ -252,9 +253,8 @@ func (s *Server) handleRunsList(c *gin.Context) {
 	switch c.Query("deleted") {
 	case "", "false":
 	case "true":
-		// Deleted runs are for signed-in admins, who can restore them.
-		p := principal(c)
-		if p.Role != db.RoleAdmin || p.TokenID != "" {
+		// Deleted runs are for those who can restore them.
+		if !principal(c).Can(policy.RunsDelete, policy.Resource{}) {
 			s.writeError(c, errForbidden)
 			return
 		}

@@ -140,7 +140,7 @@ func TestRunsAccessMatrix(t *testing.T) {
 			"token admin": {"list": ok, "get p1": ok, "get p2": ok, "create p1": created, "create p2": created, "patch p2": ok,
 				"deleted": forbidden, "delete": notHere, "me": notHere, "tokens": notHere, "users": notHere, "sessions": notHere},
 			"unknown token": {"list": invalid, "get p1": invalid, "create p1": invalid, "patch p2": invalid, "delete": invalid,
-				"me": notHere, "tokens": notHere},
+				"me": invalid, "tokens": invalid},
 		}
 		for caller, row := range matrix {
 			for act, w := range row {

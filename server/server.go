@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"labreview/auth"
+	"labreview/auth/policy"
 	"labreview/db"
 	"labreview/runs"
 	"labreview/server/metrics"
@@ -52,27 +53,37 @@ type Server struct {
 	ui      *spa
 	proxies []netip.Prefix
 	csrf    *http.CrossOriginProtection
-	sampled *sampledLog   // repeated operational messages, at most one per 10 s
-	ingest  chan struct{} // turns of series batches (newIngestSlots)
+	sampled *sampledLog                  // repeated operational messages, at most one per 10 s
+	ingest  chan struct{}                // turns of series batches (newIngestSlots)
+	perms   map[string]policy.Permission // the route table: "METHOD /path" → permission
 }
 
 // New builds the HTTP handler. ui is the built web UI (the contents of
 // frontend/dist); when it holds no index.html, / explains how to build it.
 func New(logger *slog.Logger, opts Options, database Database, authn *auth.Service, review *runs.Service, ui fs.FS) (http.Handler, error) {
-	proxies, err := ParseTrustedProxies(opts.TrustedProxies)
+	_, engine, err := newServer(logger, opts, database, authn, review, ui)
 	if err != nil {
 		return nil, err
+	}
+	return engine, nil
+}
+
+// newServer builds the server and its engine (tests read both).
+func newServer(logger *slog.Logger, opts Options, database Database, authn *auth.Service, review *runs.Service, ui fs.FS) (*Server, *gin.Engine, error) {
+	proxies, err := ParseTrustedProxies(opts.TrustedProxies)
+	if err != nil {
+		return nil, nil, err
 	}
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = 1 << 20
 	}
 	site, err := newSPA(ui)
 	if err != nil {
-		return nil, fmt.Errorf("server: load web UI: %w", err)
+		return nil, nil, fmt.Errorf("server: load web UI: %w", err)
 	}
 	s := &Server{log: logger, opts: opts, db: database, auth: authn, runs: review, ui: site, proxies: proxies,
 		csrf: http.NewCrossOriginProtection(), sampled: newSampledLog(10 * time.Second),
-		ingest: newIngestSlots()}
+		ingest: newIngestSlots(), perms: map[string]policy.Permission{}}
 
 	gin.SetMode(gin.ReleaseMode)
 	engine := gin.New()
@@ -85,13 +96,13 @@ func New(logger *slog.Logger, opts Options, database Database, authn *auth.Servi
 	engine.RedirectTrailingSlash = false
 	engine.RedirectFixedPath = false
 	if err := engine.SetTrustedProxies(opts.TrustedProxies); err != nil {
-		return nil, fmt.Errorf("server: trusted proxies: %w", err)
+		return nil, nil, fmt.Errorf("server: trusted proxies: %w", err)
 	}
 	// Before every route's chain, NoRoute's and NoMethod's included, so it
 	// times the whole answer.
 	engine.Use(s.observe)
 	s.routes(engine)
-	return engine, nil
+	return s, engine, nil
 }
 
 // ParseTrustedProxies checks that each entry is an IP address or a CIDR

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/andybalholm/brotli"
+	"github.com/gin-gonic/gin"
 
 	"labreview/auth"
 	"labreview/db"
@@ -122,6 +123,8 @@ func (b *syncBuffer) String() string {
 }
 
 type testServer struct {
+	srv     *Server
+	engine  *gin.Engine
 	handler http.Handler
 	logs    *syncBuffer
 	db      db.Store
@@ -174,11 +177,11 @@ func newTestServerWith(t *testing.T, opts Options, database db.Store, ui fstest.
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	h, err := New(logger, opts, database, svc, runs.New(database, runs.Config{}, logger, now), ui)
+	srv, engine, err := newServer(logger, opts, database, svc, runs.New(database, runs.Config{}, logger, now), ui)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testServer{handler: h, logs: logs, db: database, auth: svc}
+	return &testServer{handler: engine, logs: logs, db: database, auth: svc, srv: srv, engine: engine}
 }
 
 type request struct {

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"labreview/auth"
+	"labreview/auth/policy"
 	"labreview/db"
 )
 
@@ -84,7 +85,7 @@ func (s *Server) handleTokensCreate(c *gin.Context) {
 // holds every token, with its owner.
 func (s *Server) handleTokensList(c *gin.Context) {
 	p := principal(c)
-	all := p.Role == db.RoleAdmin
+	all := p.Can(policy.TokensManageAll, policy.Resource{})
 	list, err := s.auth.ListAPITokens(c.Request.Context(), p, all)
 	if err != nil {
 		s.writeError(c, err)

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"labreview/auth"
+	"labreview/auth/policy"
 	"labreview/db"
 )
 
@@ -47,7 +48,14 @@ func (s *Server) handleMeGet(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, toUserResponse(u))
+	c.JSON(http.StatusOK, meResponse{userResponse: toUserResponse(u), Permissions: principal(c).Permissions()})
+}
+
+// meResponse is the caller with what the permission table lets them do:
+// the UI shows its controls from Permissions, never from the role.
+type meResponse struct {
+	userResponse
+	Permissions []policy.Permission `json:"permissions"`
 }
 
 type passwordChangeRequest struct {
