@@ -73,13 +73,16 @@ test-e2e: $(BIN)
 	  { echo "Chromium not found at $${CHROMIUM_PATH:-/usr/bin/chromium}: apt-get install -y chromium (or set CHROMIUM_PATH)"; exit 1; }
 	cd frontend && LABREVIEW_BIN=$(CURDIR)/$(BIN) npm run e2e
 
-## lint: gofmt, go vet, staticcheck, ESLint and the TypeScript checker
+## lint: gofmt, go vet, staticcheck, ESLint, the TypeScript checker, and
+## that the UI's API types (src/types/openapi.ts) are generated from the
+## current docs/openapi.json (TestOpenAPIDocumentIsCurrent keeps that one
+## equal to what the server serves)
 lint: $(NPM_STAMP)
 	@unformatted="$$(gofmt -l $(filter %.go,$(GO_FILES)))"; \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet $(GO_PKGS)
 	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) $(GO_PKGS)
-	cd frontend && npm run lint && npm run typecheck
+	cd frontend && npm run lint && npm run typecheck && npm run check:api
 
 ## bench: HTTP and start-up benchmarks (figures go to docs/benchmarks.md);
 ## .ci/bench-load.sh needs wrk (apt-get install -y wrk)

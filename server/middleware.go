@@ -195,7 +195,7 @@ func needsStore(path string) bool {
 		return false
 	}
 	switch path {
-	case "/api/health", "/api/auth/jwks":
+	case "/api/health", "/api/auth/jwks", "/api/openapi.json":
 		return false
 	}
 	return true

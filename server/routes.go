@@ -36,6 +36,7 @@ func (s *Server) routes(r *gin.Engine) {
 	s.handle(public, policy.Public, "GET", "/health", s.handleHealthGet)
 	s.handle(public, policy.Public, "GET", "/auth/jwks", s.handleJWKS)
 	s.handle(public, policy.Public, "GET", "/setup", s.handleSetupGet)
+	s.handle(public, policy.Public, "GET", "/openapi.json", s.handleOpenAPI)
 
 	// Endpoints that read or set the refresh cookie: cross-origin requests
 	// are refused before anything happens, bodies are small.

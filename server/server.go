@@ -56,6 +56,7 @@ type Server struct {
 	sampled *sampledLog                  // repeated operational messages, at most one per 10 s
 	ingest  chan struct{}                // turns of series batches (newIngestSlots)
 	perms   map[string]policy.Permission // the route table: "METHOD /path" → permission
+	openapi []byte                       // GET /api/openapi.json (openapi.go)
 }
 
 // New builds the HTTP handler. ui is the built web UI (the contents of
@@ -102,6 +103,9 @@ func newServer(logger *slog.Logger, opts Options, database Database, authn *auth
 	// times the whole answer.
 	engine.Use(s.observe)
 	s.routes(engine)
+	if s.openapi, _, err = buildOpenAPI(opts.Version, s.perms); err != nil {
+		return nil, nil, fmt.Errorf("server: OpenAPI document: %w", err)
+	}
 	return s, engine, nil
 }
 
