@@ -1,8 +1,10 @@
 /**
- * What each role may do, so the UI offers only actions the server will allow.
- * The server decides (routes.go); this mirrors it for display. The role comes
- * from the access token's claims, which is exactly what the server checks.
+ * What the signed-in person may do, so the UI offers only actions the server
+ * will allow. The server's permission table (auth/policy) decides; GET /api/me
+ * lists the caller's permissions from it, and the UI reads them from there,
+ * never from the role.
  */
+import { useCurrentUser } from '@/lib/current-user';
 
 /** Role is one of the server's roles. */
 export type Role = 'viewer' | 'reviewer' | 'admin';
@@ -14,31 +16,46 @@ export const roles: readonly Role[] = ['viewer', 'reviewer', 'admin'];
 export const roleLabels: Record<Role, string> = { viewer: 'Viewer', reviewer: 'Reviewer', admin: 'Admin' };
 
 /**
- * Permission names an action or page that not every role has. `runs:write`
- * (create and change runs) is also the API token scope only reviewers and
- * admins may hold; `runs:review` gives verdicts and sets baselines;
- * `runs:delete` deletes and restores runs; `tokens:all` sees and revokes
- * everyone's API tokens.
+ * Permission is one row name of the server's permission table: `runs:write`
+ * creates and changes runs (also a token scope), `runs:review` gives verdicts
+ * and sets baselines, `runs:delete` deletes and restores runs, `runs:moderate`
+ * removes anyone's comment, `tokens:manage-all` sees and revokes everyone's
+ * API tokens.
  */
-export type Permission = 'users:manage' | 'audit:read' | 'runs:write' | 'runs:review' | 'runs:delete' | 'tokens:all';
-
-const grants: Record<Role, readonly Permission[]> = {
-  viewer: [],
-  reviewer: ['runs:write', 'runs:review'],
-  admin: ['users:manage', 'audit:read', 'runs:write', 'runs:review', 'runs:delete', 'tokens:all'],
-};
+export type Permission =
+  | 'runs:read'
+  | 'runs:write'
+  | 'runs:comment'
+  | 'runs:review'
+  | 'runs:delete'
+  | 'runs:moderate'
+  | 'users:manage'
+  | 'tokens:manage-all'
+  | 'audit:read'
+  | 'account';
 
 /** isRole narrows a claim or API value to a known role. */
 export function isRole(value: string | undefined | null): value is Role {
   return roles.some((r) => r === value);
 }
 
-/** can tells whether `role` has `permission`; unknown roles have none. */
-export function can(role: string | undefined | null, permission: Permission): boolean {
-  return isRole(role) && grants[role].includes(permission);
-}
-
 /** roleLabel names a role for people, passing unknown values through. */
 export function roleLabel(role: string): string {
   return isRole(role) ? roleLabels[role] : role;
+}
+
+/** Permissions answers what the signed-in person may do; `pending` while /api/me loads. */
+export interface Permissions {
+  can: (permission: Permission) => boolean;
+  pending: boolean;
+}
+
+/** usePermissions reads the caller's permissions from GET /api/me. Until they arrive, nothing is allowed. */
+export function usePermissions(): Permissions {
+  const me = useCurrentUser();
+  const granted = me.data?.permissions ?? [];
+  return {
+    can: (permission) => granted.includes(permission),
+    pending: me.isPending,
+  };
 }

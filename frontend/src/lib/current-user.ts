@@ -1,12 +1,12 @@
 import { queryOptions, useQuery } from '@tanstack/react-query';
 
 import { apiFetch } from '@/lib/api-client';
-import type { User } from '@/types/api';
+import type { Me } from '@/types/api';
 
 /** currentUserQueryOptions is the signed-in user's profile (GET /api/me), shared by the shell and the account page. */
 export const currentUserQueryOptions = queryOptions({
   queryKey: ['me'],
-  queryFn: ({ signal }) => apiFetch<User>('/me', { signal }),
+  queryFn: ({ signal }) => apiFetch<Me>('/me', { signal }),
   staleTime: 60_000,
 });
 

@@ -13,6 +13,8 @@ export interface FakeApiOptions {
   signedIn?: boolean;
   user?: Partial<User>;
   password?: string;
+  /** permissions /api/me lists; by default what the server's table grants the user's role. */
+  permissions?: string[];
   handlers?: Record<string, FakeHandler>;
 }
 
@@ -24,6 +26,27 @@ export interface FakeApi {
   /** calls lists "METHOD /path" of every request so far. */
   calls: () => string[];
 }
+
+/**
+ * fakePermissions is what the server's permission table (auth/policy) grants
+ * each role; /api/me of the fake answers with it unless a test sets its own.
+ */
+const fakePermissions: Record<string, string[]> = {
+  viewer: ['runs:read', 'runs:comment', 'account'],
+  reviewer: ['runs:read', 'runs:write', 'runs:comment', 'runs:review', 'account'],
+  admin: [
+    'runs:read',
+    'runs:write',
+    'runs:comment',
+    'runs:review',
+    'runs:delete',
+    'runs:moderate',
+    'users:manage',
+    'tokens:manage-all',
+    'audit:read',
+    'account',
+  ],
+};
 
 /**
  * installFakeApi stubs fetch with a small fake labreview server: refresh, login,
@@ -58,7 +81,7 @@ export function installFakeApi(options: FakeApiOptions = {}): FakeApi {
       state.signedIn = false;
       return new Response(null, { status: 204 });
     },
-    'GET /api/me': () => jsonResponse(user),
+    'GET /api/me': () => jsonResponse({ ...user, permissions: options.permissions ?? fakePermissions[user.role] ?? [] }),
     'GET /api/health': () =>
       jsonResponse({ status: 'ok', version: '1.0.0', database: { status: 'up', mode: 'embedded' } }),
     // The runs page is the first page after sign-in: an empty lab by default.

@@ -11,6 +11,11 @@ export interface User {
   updated_at: string;
 }
 
+/** Me is the signed-in person (GET /api/me) with what the server's permission table lets them do. */
+export interface Me extends User {
+  permissions: string[];
+}
+
 /** AuthSession is one of the caller's sessions (GET /api/auth/sessions). */
 export interface AuthSession {
   id: string;

@@ -4,7 +4,7 @@ import { Link, Navigate, useLocation } from 'react-router';
 
 import { SessionLoading } from '@/components/session-loading';
 import { paths, signInPath } from '@/config/paths';
-import { can, type Permission } from '@/lib/authorization';
+import { type Permission, usePermissions } from '@/lib/authorization';
 import { useSession } from '@/lib/session/use-session';
 
 /**
@@ -25,12 +25,16 @@ export function RequireSession({ children }: { children: ReactNode }) {
 }
 
 /**
- * RequirePermission shows a page only to roles that may use it. The others get
- * an explanation and no request is made: the UI never offers what would 403.
+ * RequirePermission shows a page only to people whose permissions (GET /api/me)
+ * include it. The others get an explanation and no request is made: the UI
+ * never offers what would 403.
  */
 export function RequirePermission({ permission, children }: { permission: Permission; children: ReactNode }) {
-  const { user } = useSession();
-  if (!can(user?.role, permission)) {
+  const { can, pending } = usePermissions();
+  if (pending) {
+    return <SessionLoading />;
+  }
+  if (!can(permission)) {
     return (
       <Stack gap="sm" align="flex-start">
         <Title order={1}>Not available</Title>

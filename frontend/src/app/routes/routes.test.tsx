@@ -94,7 +94,8 @@ describe('the shell', () => {
   it('shows the admin links to an admin', async () => {
     renderApp('/', { user: { role: 'admin' } });
     const nav = await screen.findByRole('navigation', { name: 'Main' });
-    expect(within(nav).getByRole('link', { name: 'Users' })).toBeInTheDocument();
+    // The links follow the permissions /api/me lists, which come after the shell.
+    expect(await within(nav).findByRole('link', { name: 'Users' })).toBeInTheDocument();
     expect(within(nav).getByRole('link', { name: 'Audit log' })).toBeInTheDocument();
   });
 

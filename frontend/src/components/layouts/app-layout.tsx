@@ -2,7 +2,7 @@ import { Badge, Button, Container, Text } from '@mantine/core';
 import { Link, NavLink, Outlet } from 'react-router';
 
 import { paths } from '@/config/paths';
-import { can, roleLabel, type Permission } from '@/lib/authorization';
+import { roleLabel, type Permission, usePermissions } from '@/lib/authorization';
 import { useCurrentUser } from '@/lib/current-user';
 import { signOut } from '@/lib/session/session';
 import { useSession } from '@/lib/session/use-session';
@@ -29,6 +29,7 @@ export function AppLayout() {
   const { user } = useSession();
   const me = useCurrentUser();
   const role = user?.role ?? '';
+  const { can } = usePermissions();
   return (
     <div className={classes.shell}>
       <header className={classes.header}>
@@ -39,7 +40,7 @@ export function AppLayout() {
           </Link>
           <nav aria-label="Main" className={classes.nav}>
             {navItems
-              .filter((item) => item.permission === undefined || can(role, item.permission))
+              .filter((item) => item.permission === undefined || can(item.permission))
               .map((item) => (
                 <NavLink key={item.path} to={item.path} end className={classes.link}>
                   {item.label}

@@ -19,7 +19,7 @@ import { Link, useLocation, useNavigate, useSearchParams } from 'react-router';
 
 import { ConfirmDialog } from '@/components/confirm-dialog';
 import { ErrorAlert } from '@/components/error-alert';
-import { can } from '@/lib/authorization';
+import { usePermissions } from '@/lib/authorization';
 import { formatDateTime, formatRelative } from '@/lib/format';
 import { useSession } from '@/lib/session/use-session';
 
@@ -49,6 +49,7 @@ const SeriesChart = lazy(() => chartModule);
 export function RunPage({ id }: { id: string }) {
   const run = useRun(id);
   const { user } = useSession();
+  const { can } = usePermissions();
   const location = useLocation();
   const target = parseHash(location.hash);
 
@@ -96,14 +97,14 @@ export function RunPage({ id }: { id: string }) {
           <Title order={2} size="h4" id="review-heading" mb="sm">
             Review
           </Title>
-          <ReviewPanel run={r} canReview={can(user?.role, 'runs:review')} />
+          <ReviewPanel run={r} canReview={can('runs:review')} />
         </Card>
       </div>
       <Card withBorder component="section" aria-labelledby="notes-heading">
         <Title order={2} size="h4" id="notes-heading" mb="sm">
           Notes
         </Title>
-        <Notes run={r} canEdit={can(user?.role, 'runs:review') && r.deleted_at === null} />
+        <Notes run={r} canEdit={can('runs:review') && r.deleted_at === null} />
       </Card>
       <Card withBorder component="section" aria-labelledby="series-heading" id="series">
         <Title order={2} size="h4" id="series-heading" mb="sm">
@@ -132,7 +133,7 @@ export function RunPage({ id }: { id: string }) {
         <CommentsThread
           runId={r.id}
           userId={user?.id ?? ''}
-          isAdmin={user?.role === 'admin'}
+          isAdmin={can('runs:moderate')}
           paramPaths={[...paramPaths(r.params)]}
           seriesNames={(r.series ?? []).map((s) => s.name)}
         />
@@ -142,11 +143,11 @@ export function RunPage({ id }: { id: string }) {
 }
 
 function RunHeader({ run: r }: { run: Run }) {
-  const { user } = useSession();
+  const { can } = usePermissions();
   const m = useRunMutations(r.id);
   const [confirm, setConfirm] = useState(false);
-  const isAdmin = can(user?.role, 'runs:delete');
-  const canReview = can(user?.role, 'runs:review');
+  const isAdmin = can('runs:delete');
+  const canReview = can('runs:review');
   const projects = useProjects();
   const isBaseline = projects.data?.find((p) => p.name === r.project)?.baseline_run === r.id;
   return (

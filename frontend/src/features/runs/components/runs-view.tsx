@@ -14,8 +14,7 @@ import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import { useNavigate, useSearchParams } from 'react-router';
 
 import { ErrorAlert } from '@/components/error-alert';
-import { can } from '@/lib/authorization';
-import { useSession } from '@/lib/session/use-session';
+import { usePermissions } from '@/lib/authorization';
 
 import { isLive, liveIntervalMs, useProjects, useRunKeys, useRunsList } from '../api/runs';
 import { extraColumn, fixedColumns } from '../columns';
@@ -51,8 +50,8 @@ export function RunsView() {
   const list = useRunsList(request);
   const projects = useProjects();
   const navigate = useNavigate();
-  const { user } = useSession();
-  const canReview = can(user?.role, 'runs:review');
+  const { can } = usePermissions();
+  const canReview = can('runs:review');
   const [selected, setSelected] = useState<Set<string>>(() => new Set());
   const [widths, setWidths] = useState<Record<string, number>>({});
 

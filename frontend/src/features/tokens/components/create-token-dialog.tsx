@@ -4,9 +4,8 @@ import { useQuery } from '@tanstack/react-query';
 
 import { ErrorAlert } from '@/components/error-alert';
 import { fieldProblems } from '@/lib/api-error';
-import { can } from '@/lib/authorization';
+import { usePermissions } from '@/lib/authorization';
 import { projectsQueryOptions } from '@/lib/projects-query';
-import { useSession } from '@/lib/session/use-session';
 import type { TokenScope } from '@/types/api';
 
 import { useCreateToken, type NewTokenInput } from '../api/tokens';
@@ -35,8 +34,8 @@ interface TokenFormValues {
  * or Escape does not lose it; closing forgets the secret.
  */
 export function CreateTokenDialog({ opened, onClose }: { opened: boolean; onClose: () => void }) {
-  const { user } = useSession();
-  const mayWrite = can(user?.role, 'runs:write');
+  const { can } = usePermissions();
+  const mayWrite = can('runs:write');
   const create = useCreateToken();
   const projects = useQuery({ ...projectsQueryOptions, enabled: opened });
   const form = useForm<TokenFormValues>({

@@ -4,9 +4,8 @@ import { useState } from 'react';
 import { ConfirmDialog } from '@/components/confirm-dialog';
 import { ErrorAlert } from '@/components/error-alert';
 import { FeedbackAlert } from '@/components/feedback-alert';
-import { can } from '@/lib/authorization';
+import { usePermissions } from '@/lib/authorization';
 import { formatDateTime, formatRelative } from '@/lib/format';
-import { useSession } from '@/lib/session/use-session';
 import type { ApiToken } from '@/types/api';
 
 import { useRevokeToken, useTokens } from '../api/tokens';
@@ -59,8 +58,8 @@ function Owner({ owner }: { owner: NonNullable<ApiToken['owner']> }) {
 export function TokensTable() {
   const tokens = useTokens();
   const revoke = useRevokeToken();
-  const { user } = useSession();
-  const allTokens = can(user?.role, 'tokens:all');
+  const { can } = usePermissions();
+  const allTokens = can('tokens:manage-all');
   const [creating, setCreating] = useState(false);
   const [revoking, setRevoking] = useState<ApiToken | null>(null);
   const [feedback, setFeedback] = useState<string | null>(null);
@@ -205,6 +204,8 @@ export function TokensTable() {
       )}
       {body}
       <CreateTokenDialog
+        // The form's first scopes follow the permissions: start it anew once they arrive.
+        key={can('runs:write') ? 'read-write' : 'read'}
         opened={creating}
         onClose={() => {
           setCreating(false);
