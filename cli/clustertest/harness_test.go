@@ -566,3 +566,5 @@ func within(limit time.Duration, cond func() bool) (time.Duration, bool) {
 }
 
 var _ = context.Background
+
+func jsonUnmarshal(b []byte, out any) error { return json.Unmarshal(b, out) }
