@@ -277,7 +277,7 @@ func TestHostedStoreOutageUnderLoad(t *testing.T) {
 	_, token := createToken(t, a.base, admin, "outage job")
 
 	l := startMixedLoad(t, []*server{a, b}, "admin@lab.test", token)
-	time.Sleep(8 * time.Second)
+	time.Sleep(5 * time.Second)
 	st.proxy.Cut()
 	cut := time.Now()
 	t.Logf("store cut off")
@@ -285,7 +285,7 @@ func TestHostedStoreOutageUnderLoad(t *testing.T) {
 	st.proxy.Restore()
 	back := time.Now()
 	t.Logf("store back")
-	time.Sleep(recoveryTime + 8*time.Second)
+	time.Sleep(recoveryTime + 4*time.Second)
 	l.end()
 	judgeOutage(t, l.rec.all(), cut, back)
 	if t.Failed() {
@@ -323,7 +323,7 @@ func TestEmbeddedStoreLockedUnderLoad(t *testing.T) {
 	_, token := createToken(t, s.base, admin, "locked job")
 
 	l := startMixedLoad(t, []*server{s}, "admin@lab.test", token)
-	time.Sleep(8 * time.Second)
+	time.Sleep(5 * time.Second)
 	lock := exec.Command(bins.sqlitelock, filepath.Join(dataDir, "labreview.db"))
 	stdin, err := lock.StdinPipe()
 	if err != nil {
@@ -352,7 +352,7 @@ func TestEmbeddedStoreLockedUnderLoad(t *testing.T) {
 	}
 	back := time.Now()
 	t.Logf("lock released")
-	time.Sleep(recoveryTime + 8*time.Second)
+	time.Sleep(recoveryTime + 4*time.Second)
 	l.end()
 	judgeOutage(t, l.rec.all(), cut, back)
 	if t.Failed() {
