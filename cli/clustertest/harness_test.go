@@ -67,7 +67,7 @@ type store struct {
 
 // startStore runs ferretd in a temporary folder and the proxy in front of
 // it; both stop when t ends.
-func startStore(t *testing.T) *store {
+func startStore(t testing.TB) *store {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "ferretd")
 	cmd := exec.Command(bins.ferretd, "-dir", dir)
@@ -115,7 +115,7 @@ func startStore(t *testing.T) *store {
 
 // server is one labreview process.
 type server struct {
-	t       *testing.T
+	t       testing.TB
 	name    string
 	env     []string
 	cmd     *exec.Cmd
@@ -149,7 +149,7 @@ var baseEnv = []string{
 // startServer runs `labreview serve` with env and waits until /readyz
 // answers 200 (as a load balancer would before sending traffic). The
 // process is killed when t ends unless stopped before.
-func startServer(t *testing.T, name string, env []string) *server {
+func startServer(t testing.TB, name string, env []string) *server {
 	t.Helper()
 	s := &server{t: t, name: name, env: env}
 	s.start()
