@@ -22,7 +22,7 @@ GO_PKGS    = $(shell go list ./... | grep -v /node_modules/)
 UI_STAMP  := frontend/dist/index.html
 STATICCHECK := v0.8.2
 
-.PHONY: run build test test-go test-fuzz test-ui test-e2e test-mlflow lint bench bench-ingest bench-ui dev clean
+.PHONY: run build test test-go test-fuzz test-ui test-e2e test-mlflow lint bench bench-ingest bench-ui soak dev clean
 
 ## run: build the UI and the binary, then serve with ./config.yaml
 run: build
@@ -53,7 +53,7 @@ RACE ?= $(shell [ "$$(go env CGO_ENABLED)" = 1 ] && echo -race)
 test-go:
 	go vet $(GO_PKGS)
 	@[ -n "$(RACE)" ] || echo "test-go: cgo is off (no C compiler?), so no race detector: apt-get install -y gcc"
-	go test $(RACE) -count=1 $(GO_PKGS)
+	go test $(RACE) -count=1 -timeout 20m $(GO_PKGS)
 
 ## test-fuzz: each fuzz target for FUZZEXECS new inputs (default 10000, about
 ## 5-10 s each here). A count, not a duration: with a duration, Go 1.26's fuzz
@@ -83,13 +83,16 @@ $(MLFLOW_NODE_STAMP): clients/mlflow-node/package.json clients/mlflow-node/packa
 test-mlflow: $(BIN) $(MLFLOW_NODE_STAMP)
 	cd clients/mlflow-node && LABREVIEW_BIN=$(CURDIR)/$(BIN) npm test
 
-## lint: gofmt, go vet, staticcheck, ESLint and the TypeScript checker
+## lint: gofmt, go vet, staticcheck, ESLint, the TypeScript checker, and
+## that the UI's API types (src/types/openapi.ts) are generated from the
+## current docs/openapi.json (TestOpenAPIDocumentIsCurrent keeps that one
+## equal to what the server serves)
 lint: $(NPM_STAMP)
 	@unformatted="$$(gofmt -l $(filter %.go,$(GO_FILES)))"; \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	go vet $(GO_PKGS)
 	go run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK) $(GO_PKGS)
-	cd frontend && npm run lint && npm run typecheck
+	cd frontend && npm run lint && npm run typecheck && npm run check:api
 
 ## bench: HTTP and start-up benchmarks (figures go to docs/benchmarks.md);
 ## .ci/bench-load.sh needs wrk (apt-get install -y wrk)
@@ -116,6 +119,14 @@ bench-ingest: $(BIN)
 ## docs/benchmarks.md
 bench-ui: $(BIN)
 	cd frontend && LABREVIEW_BIN=$(CURDIR)/$(BIN) npx playwright test --config playwright.perf.config.ts
+
+## soak: TestSoak for SOAK (default 10m): 200 simulated browser sessions and
+## 8 ingesting jobs on two instances of one hosted store (FerretDB as its own
+## process), across a rolling restart of both; `make test` runs it for 75 s.
+## Figures and criteria: docs/scaling.md
+SOAK ?= 10m
+soak:
+	LABREVIEW_SOAK=$(SOAK) go test -count=1 -timeout 60m -run '^TestSoak$$' -v ./cli/clustertest/
 
 ## dev: Go server on :8080 and Vite's dev server (proxying /api to it)
 dev: $(NPM_STAMP)

@@ -37,6 +37,9 @@ func (s *Service) audit(ctx context.Context, e *db.AuditEvent) {
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
+	if s.onEvent != nil {
+		s.onEvent(e.Event)
+	}
 	// Every string a client supplies is capped: anyone can cause some
 	// events (failed sign-ins), and their size must not be theirs to pick.
 	e.Email = truncate(e.Email, 254)

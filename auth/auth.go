@@ -139,6 +139,7 @@ type Service struct {
 	keysSeen time.Time
 
 	skeletonsFilled atomic.Bool // fillSkeletons ran
+	onEvent         func(event string)
 
 	tokenState
 }
@@ -147,6 +148,9 @@ type Service struct {
 type Options struct {
 	Now  func() time.Time
 	Rand io.Reader
+	// OnEvent, when set, is told the name of every audited event (for
+	// metrics: sign-in outcomes, reuse detections). It must be quick.
+	OnEvent func(event string)
 }
 
 // New builds the service: it loads (or creates) the signing keys, and when
@@ -177,6 +181,7 @@ func New(ctx context.Context, cfg Config, store db.Store, logger *slog.Logger, o
 		verified: newVerifiedCache(),
 		limiter:  newRefreshLimiter(cfg.RefreshPerMinute),
 		closed:   newClosedCounters(),
+		onEvent:  opts.OnEvent,
 		tokenState: tokenState{
 			apiTokens: newTTLCache[string, db.APIToken](sessionCheckTTL),
 			touched:   map[string]time.Time{},
@@ -198,11 +203,16 @@ func New(ctx context.Context, cfg Config, store db.Store, logger *slog.Logger, o
 	if _, err := NewTokens(s.tokenConfig(), probeKeys); err != nil {
 		return nil, err
 	}
-	if err := s.initTokens(ctx); err != nil && !errors.Is(err, db.ErrUnavailable) {
-		return nil, err
-	}
-	if err := s.fillSkeletons(ctx); err != nil && !errors.Is(err, db.ErrUnavailable) {
-		return nil, err
+	// A hosted store that has not answered yet would make each call wait
+	// its server-selection timeout (5 s) and hold up the start: the
+	// background loop loads the keys as soon as it answers.
+	if r, ok := store.(readiness); !ok || r.Ready() {
+		if err := s.initTokens(ctx); err != nil && !errors.Is(err, db.ErrUnavailable) {
+			return nil, err
+		}
+		if err := s.fillSkeletons(ctx); err != nil && !errors.Is(err, db.ErrUnavailable) {
+			return nil, err
+		}
 	}
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
@@ -210,6 +220,10 @@ func New(ctx context.Context, cfg Config, store db.Store, logger *slog.Logger, o
 	go s.maintain(bg)
 	return s, nil
 }
+
+// readiness is implemented by stores that know, without waiting, whether
+// they can answer yet (db/mongo before the deployment first answered).
+type readiness interface{ Ready() bool }
 
 // Close stops background work (key reloads, sweeps).
 func (s *Service) Close() {
@@ -273,12 +287,21 @@ func (s *Service) AccessTokenTTL() time.Duration { return s.cfg.AccessTokenTTL }
 // sweeps expired sessions and counters.
 func (s *Service) maintain(ctx context.Context) {
 	defer s.stopped.Done()
-	// Until the keys are loaded, retry every 2 s.
+	// Until the keys are loaded, retry every 2 s; while the store says it
+	// is not ready, look every 100 ms, so the keys load as soon as it is.
+	r, hasReadiness := s.db.(readiness)
 	for s.tokens.Load() == nil {
+		wait := 2 * time.Second
+		if hasReadiness && !r.Ready() {
+			wait = 100 * time.Millisecond
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(2 * time.Second):
+		case <-time.After(wait):
+		}
+		if hasReadiness && !r.Ready() {
+			continue
 		}
 		if err := s.initTokens(ctx); err != nil && !errors.Is(err, db.ErrUnavailable) {
 			s.log.Error("loading signing keys", "err", err)

@@ -34,6 +34,14 @@ type Config struct {
 	Audit   AuditConfig   `mapstructure:"audit"`
 	Runs    RunsConfig    `mapstructure:"runs"`
 	Files   FilesConfig   `mapstructure:"files"`
+	Metrics MetricsConfig `mapstructure:"metrics"`
+}
+
+// MetricsConfig configures the Prometheus endpoint.
+type MetricsConfig struct {
+	// Addr is the listen address of /metrics, apart from the public one;
+	// empty: no metrics.
+	Addr string `mapstructure:"addr"`
 }
 
 // FilesConfig bounds runs' files (artifacts).
@@ -127,14 +135,52 @@ type ServerConfig struct {
 	ShutdownTimeout       time.Duration `mapstructure:"shutdown_timeout"`
 }
 
-// TLSConfig enables native HTTPS when both files are set.
+// TLS modes (server.tls.mode).
+const (
+	TLSOff        = "off"         // plain HTTP (a TLS-terminating proxy, or localhost only)
+	TLSFiles      = "files"       // cert_file and key_file
+	TLSSelfSigned = "self-signed" // a certificate made and kept in data_dir
+	TLSACME       = "acme"        // certificates from an ACME CA (Let's Encrypt) via autocert
+)
+
+// TLSConfig chooses how native HTTPS is served. An empty mode means files
+// when both files are set, else off (configurations from before the mode
+// key keep working).
 type TLSConfig struct {
-	CertFile string `mapstructure:"cert_file"`
-	KeyFile  string `mapstructure:"key_file"`
+	Mode     string     `mapstructure:"mode"`
+	CertFile string     `mapstructure:"cert_file"`
+	KeyFile  string     `mapstructure:"key_file"`
+	ACME     ACMEConfig `mapstructure:"acme"`
 }
 
-// Enabled reports whether native HTTPS is configured.
-func (t TLSConfig) Enabled() bool { return t.CertFile != "" || t.KeyFile != "" }
+// ACMEConfig configures certificates from an ACME CA (server.tls.mode: acme).
+type ACMEConfig struct {
+	// Domains are the host names to get certificates for; they must
+	// resolve to this server in public DNS.
+	Domains []string `mapstructure:"domains"`
+	// Email is given to the CA for expiry notices (optional).
+	Email string `mapstructure:"email"`
+	// DirectoryURL is the CA's ACME directory (Let's Encrypt by default).
+	DirectoryURL string `mapstructure:"directory_url"`
+	// HTTPAddr serves HTTP-01 challenges and redirects plain HTTP to HTTPS;
+	// empty relies on TLS-ALPN-01 on the HTTPS port alone (which must then
+	// be 443 from the outside).
+	HTTPAddr string `mapstructure:"http_addr"`
+}
+
+// Enabled reports whether native HTTPS is served.
+func (t TLSConfig) Enabled() bool { return t.mode() != TLSOff }
+
+// mode resolves the empty mode.
+func (t TLSConfig) mode() string {
+	if t.Mode != "" {
+		return t.Mode
+	}
+	if t.CertFile != "" || t.KeyFile != "" {
+		return TLSFiles
+	}
+	return TLSOff
+}
 
 // MongoDBConfig names the database.
 type MongoDBConfig struct {
@@ -158,6 +204,11 @@ var defaults = map[string]any{
 	"server.trusted_proxies":              []string{},
 	"server.tls.cert_file":                "",
 	"server.tls.key_file":                 "",
+	"server.tls.mode":                     "",
+	"server.tls.acme.domains":             []string{},
+	"server.tls.acme.email":               "",
+	"server.tls.acme.directory_url":       letsEncryptDirectory,
+	"server.tls.acme.http_addr":           ":80",
 	"server.max_body_bytes":               int64(1 << 20),
 	"server.series_body_buffer_bytes":     int64(server.DefaultSeriesBodyBuffer),
 	"server.read_header_timeout":          10 * time.Second,
@@ -202,7 +253,11 @@ var defaults = map[string]any{
 	"files.max_file_bytes":                int64(100 << 20),
 	"files.max_project_bytes":             int64(20 << 30),
 	"files.max_files_per_run":             10000,
+	"metrics.addr":                        "",
 }
+
+// letsEncryptDirectory is Let's Encrypt's production ACME directory.
+const letsEncryptDirectory = "https://acme-v02.api.letsencrypt.org/directory"
 
 // envPrefix starts every environment variable that overrides a key:
 // server.trusted_proxies is LABREVIEW_SERVER_TRUSTED_PROXIES.
@@ -255,15 +310,25 @@ func loadConfig(path string, getenv func(string) string) (*Config, string, error
 	return &cfg, file, nil
 }
 
-// normalise trims list entries that came from comma-separated variables.
+// normalise trims list entries that came from comma-separated variables
+// and resolves an empty TLS mode.
 func (c *Config) normalise() {
-	proxies := c.Server.TrustedProxies[:0]
-	for _, p := range c.Server.TrustedProxies {
+	c.Server.TrustedProxies = trimList(c.Server.TrustedProxies)
+	c.Server.TLS.ACME.Domains = trimList(c.Server.TLS.ACME.Domains)
+	for i, d := range c.Server.TLS.ACME.Domains {
+		c.Server.TLS.ACME.Domains[i] = strings.ToLower(strings.TrimSuffix(d, "."))
+	}
+	c.Server.TLS.Mode = c.Server.TLS.mode()
+}
+
+func trimList(list []string) []string {
+	out := list[:0]
+	for _, p := range list {
 		if p = strings.TrimSpace(p); p != "" {
-			proxies = append(proxies, p)
+			out = append(out, p)
 		}
 	}
-	c.Server.TrustedProxies = proxies
+	return out
 }
 
 // validate returns the first problem found, as one line naming the key.
@@ -283,12 +348,15 @@ func (c *Config) validate() error {
 	if _, err := server.ParseTrustedProxies(c.Server.TrustedProxies); err != nil {
 		return fmt.Errorf("server.trusted_proxies: %w", err)
 	}
-	if t := c.Server.TLS; t.Enabled() {
-		if t.CertFile == "" || t.KeyFile == "" {
-			return errors.New("server.tls: set both cert_file and key_file, or neither")
+	if err := c.Server.TLS.validate(); err != nil {
+		return err
+	}
+	if c.Metrics.Addr != "" {
+		if err := validateAddr(c.Metrics.Addr); err != nil {
+			return fmt.Errorf("metrics.addr: %w", err)
 		}
-		if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
-			return fmt.Errorf("server.tls: cannot load the certificate and key: %s", oneLine(err))
+		if c.Metrics.Addr == c.Server.Addr && !strings.HasSuffix(c.Metrics.Addr, ":0") {
+			return errors.New("metrics.addr: must differ from server.addr (metrics are served apart from the public listener)")
 		}
 	}
 	if c.Server.MaxBodyBytes <= 0 {
@@ -368,6 +436,76 @@ func (c *Config) validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format)
+	}
+	return nil
+}
+
+func (t *TLSConfig) validate() error {
+	files := t.CertFile != "" || t.KeyFile != ""
+	switch t.mode() {
+	case TLSOff, TLSSelfSigned, TLSACME:
+		if files {
+			return fmt.Errorf("server.tls.cert_file, key_file: used only with server.tls.mode: files (the mode is %s)", t.mode())
+		}
+	case TLSFiles:
+		if t.CertFile == "" || t.KeyFile == "" {
+			return errors.New("server.tls: set both cert_file and key_file, or neither")
+		}
+		if _, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile); err != nil {
+			return fmt.Errorf("server.tls: cannot load the certificate and key: %s", oneLine(err))
+		}
+	default:
+		return fmt.Errorf("server.tls.mode: %q is not one of off, files, self-signed, acme", t.Mode)
+	}
+	if t.mode() != TLSACME {
+		return nil
+	}
+	a := t.ACME
+	if len(a.Domains) == 0 {
+		return errors.New("server.tls.acme.domains: name at least one host name that resolves to this server in public DNS")
+	}
+	for _, d := range a.Domains {
+		if err := validateACMEDomain(d); err != nil {
+			return fmt.Errorf("server.tls.acme.domains: %w", err)
+		}
+	}
+	if a.Email != "" && (!strings.Contains(a.Email, "@") || strings.ContainsAny(a.Email, " \t\r\n")) {
+		return fmt.Errorf("server.tls.acme.email: %q is not an email address", a.Email)
+	}
+	u, err := url.Parse(a.DirectoryURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return errors.New("server.tls.acme.directory_url: must be the https:// URL of an ACME directory")
+	}
+	if a.HTTPAddr != "" {
+		if err := validateAddr(a.HTTPAddr); err != nil {
+			return fmt.Errorf("server.tls.acme.http_addr: %w", err)
+		}
+	}
+	return nil
+}
+
+// validateACMEDomain accepts a DNS name an ACME CA can validate over HTTP-01
+// or TLS-ALPN-01: no IP address, no wildcard, at least two labels.
+func validateACMEDomain(d string) error {
+	if net.ParseIP(d) != nil {
+		return fmt.Errorf("%q is an IP address; ACME certificates here are for DNS names", d)
+	}
+	if strings.Contains(d, "*") {
+		return fmt.Errorf("%q: wildcard names need a DNS-01 challenge, which labreview does not do", d)
+	}
+	labels := strings.Split(d, ".")
+	if len(labels) < 2 || len(d) > 253 {
+		return fmt.Errorf("%q is not a public DNS name such as labreview.example.org", d)
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || strings.HasPrefix(l, "-") || strings.HasSuffix(l, "-") {
+			return fmt.Errorf("%q is not a valid DNS name", d)
+		}
+		for _, r := range l {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+				return fmt.Errorf("%q is not a valid DNS name (write internationalised names in their xn-- form)", d)
+			}
+		}
 	}
 	return nil
 }

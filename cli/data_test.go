@@ -218,6 +218,7 @@ func TestMoveToHostedAndBack(t *testing.T) {
 		t.Fatalf("import into hosted: %v %q", err, out)
 	}
 	server := start(t, hosted)
+	server.waitReady(t)
 	if code := formLoginStatus(t, server.base, "mover@lab.org", "azure-pelican-harvest-3"); code != 200 {
 		t.Fatalf("login on the hosted database: %d", code)
 	}

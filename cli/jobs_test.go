@@ -25,7 +25,13 @@ func jobServer(t *testing.T) (*instance, string) {
 // jobServerWith is jobServer with more of the server's environment.
 func jobServerWith(t *testing.T, env map[string]string) (*instance, string) {
 	t.Helper()
-	in := start(t, env)
+	return jobServerOn(t, start(t, env))
+}
+
+// jobServerOn makes the reviewer job@lab.org on in and an API token of
+// theirs with runs:read and runs:write.
+func jobServerOn(t *testing.T, in *instance) (*instance, string) {
+	t.Helper()
 	in.waitLog(t, "/setup?token=")
 	if _, err := cli(t, in.dir, "saffron-glacier-violin-7\n", "user", "create", "--email", "job@lab.org", "--name", "Jobs",
 		"--role", "reviewer", "--password-stdin"); err != nil {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"labreview/db/sqlite"
 	"labreview/runs"
 	"labreview/server"
+	"labreview/server/metrics"
 )
 
 func newServeCommand(a *app) *cobra.Command {
@@ -65,6 +67,16 @@ func (a *app) serve(ctx context.Context, cfg *Config, configFile string) error {
 	}
 	defer ln.Close()
 
+	var names hostNames
+	if needsHostNames(cfg, ln.Addr()) {
+		names = lookupHostNames(ctx)
+	}
+	secure, err := setupTLS(cfg, names, logger, time.Now())
+	if err != nil {
+		return err
+	}
+	tlsOn := secure.config != nil
+
 	database, err := openStore(ctx, cfg, logger.With("component", "db"), true)
 	if err != nil {
 		return err
@@ -83,8 +95,25 @@ func (a *app) serve(ctx context.Context, cfg *Config, configFile string) error {
 		logger.Info("database: hosted MongoDB", "uri", mongo.RedactURI(cfg.MongoDB.URI), "database", cfg.MongoDB.Database)
 	}
 
-	publicURL := openURL(cfg, ln.Addr(), cfg.Server.TLS.Enabled())
-	authn, err := auth.New(ctx, authConfig(cfg, publicURL), database, logger.With("component", "auth"), auth.Options{})
+	var obs *metrics.Metrics
+	var authOpts auth.Options
+	if cfg.Metrics.Addr != "" {
+		obs = metrics.New(a.Build.Version)
+		if s, ok := database.(*sqlite.Store); ok {
+			s.ObserveBatches(obs.WriterBatch)
+			obs.WatchEmbedded(s)
+		}
+		database = db.Observe(database, obs)
+		authOpts.OnEvent = obs.AuthEvent
+		stopMetrics, err := serveMetrics(ctx, cfg, obs, logger)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
+
+	publicURL := openURL(cfg, ln.Addr(), tlsOn, secure.host, secure.acme != nil)
+	authn, err := auth.New(ctx, authConfig(cfg, publicURL), database, logger.With("component", "auth"), authOpts)
 	if err != nil {
 		return err
 	}
@@ -101,6 +130,7 @@ func (a *app) serve(ctx context.Context, cfg *Config, configFile string) error {
 		MaxBodyBytes:          cfg.Server.MaxBodyBytes,
 		SeriesBodyBufferBytes: cfg.Server.SeriesBodyBufferBytes,
 		AllowInsecureCookies:  cfg.Auth.AllowInsecureCookies,
+		Metrics:               obs,
 	}, database, authn, review, a.UI)
 	if err != nil {
 		return err
@@ -115,20 +145,44 @@ func (a *app) serve(ctx context.Context, cfg *Config, configFile string) error {
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	tlsOn := cfg.Server.TLS.Enabled()
-	if tlsOn {
-		srv.TLSConfig = serverTLSConfig()
+	srv.TLSConfig = secure.config
+
+	// ACME's HTTP-01 challenges and the redirect of plain HTTP to HTTPS.
+	var challenge *http.Server
+	if secure.acme != nil && cfg.Server.TLS.ACME.HTTPAddr != "" {
+		cln, err := net.Listen("tcp", cfg.Server.TLS.ACME.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("server.tls.acme.http_addr: listen on %s: %w (HTTP-01 challenges need port 80 from the outside; "+
+				"set http_addr: \"\" to rely on TLS-ALPN-01 on port 443)", cfg.Server.TLS.ACME.HTTPAddr, err)
+		}
+		challenge = &http.Server{
+			Handler:           acmeHTTPHandler(secure.acme, publicURL),
+			ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+			ReadTimeout:       cfg.Server.ReadTimeout,
+			WriteTimeout:      cfg.Server.WriteTimeout,
+			IdleTimeout:       cfg.Server.IdleTimeout,
+			MaxHeaderBytes:    16 << 10,
+			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+		go func() { _ = challenge.Serve(cln) }()
+		logger.Info("ACME: answering HTTP-01 challenges and redirecting plain HTTP to HTTPS", "addr", cln.Addr().String())
 	}
 
 	served := make(chan error, 1)
 	go func() {
 		if tlsOn {
-			served <- srv.ServeTLS(ln, cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile)
+			served <- srv.ServeTLS(ln, "", "")
 		} else {
 			served <- srv.Serve(ln)
 		}
 	}()
 	logger.Info("listening", "addr", ln.Addr().String(), "url", publicURL)
+	if !tlsOn {
+		warnPlainHTTP(cfg, ln.Addr(), names, logger)
+	}
+	if secure.acme != nil {
+		go fetchFirstCertificate(ctx, secure.acme, cfg.Server.TLS.ACME.Domains, logger)
+	}
 	go announceSetup(ctx, authn, logger)
 
 	select {
@@ -139,6 +193,9 @@ func (a *app) serve(ctx context.Context, cfg *Config, configFile string) error {
 	logger.Info("shutting down", "grace", cfg.Server.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout)
 	defer cancel()
+	if challenge != nil {
+		_ = challenge.Shutdown(shutdownCtx)
+	}
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		logger.Warn("requests still running at the end of the grace period were cut", "err", err)
 	}
@@ -146,6 +203,40 @@ func (a *app) serve(ctx context.Context, cfg *Config, configFile string) error {
 		return fmt.Errorf("http server: %w", err)
 	}
 	return nil
+}
+
+// serveMetrics serves /metrics on metrics.addr, apart from the public
+// listener, so that no route of the API or the UI exposes them and a
+// firewall or a loopback address decides who reads them. The returned
+// function stops it.
+func serveMetrics(ctx context.Context, cfg *Config, obs *metrics.Metrics, logger *slog.Logger) (func(), error) {
+	ln, err := net.Listen("tcp", cfg.Metrics.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics.addr: listen on %s: %w", cfg.Metrics.Addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", obs.Handler())
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	go func() { _ = srv.Serve(ln) }()
+	if listensBeyondLoopback(ln.Addr()) {
+		logger.Warn("metrics are served beyond loopback: anyone who reaches this address can read them (no secrets, but route and traffic figures); restrict it with a firewall",
+			"addr", ln.Addr().String())
+	}
+	logger.Info("metrics", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String()+"/metrics")
+	return func() {
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(stopCtx)
+	}, nil
 }
 
 // serverTLSConfig is native HTTPS: TLS 1.2 and 1.3 only, and with TLS 1.2
@@ -307,19 +398,68 @@ func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// openURL is the address to print for people: the public URL when set,
-// else the bound address with an unspecified host shown as localhost.
-func openURL(cfg *Config, addr net.Addr, tlsOn bool) string {
+// openURL is the address to print for people (and the start of the setup
+// link): the public URL when set, else the bound address. A server
+// listening on every interface is named by name (the ACME domain, else the
+// machine's name) when people on other machines can sign in there: over
+// HTTPS, or over plain HTTP with auth.allow_insecure_cookies. Over plain
+// HTTP without it, sign-in works only at localhost, so that is the link.
+// onlyName (ACME) names the host whatever the address: the certificate
+// names nothing else.
+func openURL(cfg *Config, addr net.Addr, tlsOn bool, name string, onlyName bool) string {
 	if cfg.Server.PublicURL != "" {
 		return strings.TrimSuffix(cfg.Server.PublicURL, "/") + "/"
 	}
-	scheme := "http"
+	scheme, defaultPort := "http", "80"
 	if tlsOn {
-		scheme = "https"
+		scheme, defaultPort = "https", "443"
 	}
 	host, port, _ := net.SplitHostPort(addr.String())
-	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+	if ip := net.ParseIP(host); onlyName {
+		host = name
+	} else if ip == nil || ip.IsUnspecified() {
 		host = "localhost"
+		if name != "" && (tlsOn || cfg.Auth.AllowInsecureCookies) {
+			host = name
+		}
 	}
-	return (&url.URL{Scheme: scheme, Host: net.JoinHostPort(host, port), Path: "/"}).String()
+	hostPort := net.JoinHostPort(host, port)
+	if port == defaultPort {
+		hostPort = host
+		if strings.Contains(host, ":") {
+			hostPort = "[" + host + "]"
+		}
+	}
+	return (&url.URL{Scheme: scheme, Host: hostPort, Path: "/"}).String()
+}
+
+// listensBeyondLoopback reports whether other machines can reach addr.
+func listensBeyondLoopback(addr net.Addr) bool {
+	host, _, _ := net.SplitHostPort(addr.String())
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
+
+// needsHostNames says whether the machine's names matter: for the printed
+// link of a server on every interface, or a self-signed certificate.
+func needsHostNames(cfg *Config, addr net.Addr) bool {
+	return cfg.Server.TLS.mode() == TLSSelfSigned || (cfg.Server.PublicURL == "" && listensBeyondLoopback(addr))
+}
+
+// warnPlainHTTP says, at start, what a person on another machine would
+// otherwise learn only from a refused sign-in: over plain HTTP the refresh
+// cookie must be Secure, which browsers keep only for localhost.
+func warnPlainHTTP(cfg *Config, addr net.Addr, names hostNames, logger *slog.Logger) {
+	if cfg.Auth.AllowInsecureCookies || len(cfg.Server.TrustedProxies) > 0 || !listensBeyondLoopback(addr) ||
+		strings.HasPrefix(cfg.Server.PublicURL, "https://") {
+		return
+	}
+	_, port, _ := net.SplitHostPort(addr.String())
+	other := "http://" + net.JoinHostPort(cmp.Or(names.preferred(), "this-host"), port) + "/"
+	logger.Warn("plain HTTP: sign-in works only in a browser on this machine (http://localhost:"+port+"/); "+
+		"from other machines ("+other+") sign-in is refused, because the session cookie would travel unprotected. "+
+		"For HTTPS with no certificate to buy, set server.tls.mode: self-signed (LABREVIEW_SERVER_TLS_MODE=self-signed); "+
+		"or put a TLS-terminating proxy in front (server.trusted_proxies, server.public_url); "+
+		"or, on a closed lab network only, set auth.allow_insecure_cookies: true",
+		"addr", addr.String())
 }

@@ -161,6 +161,27 @@ func (in *instance) waitLog(t *testing.T, text string) {
 	}
 }
 
+// waitReady waits up to 30 s for /readyz to answer 200, as a load balancer
+// does before it sends traffic (a hosted store answers 503 until the
+// deployment has answered and its indexes exist).
+func (in *instance) waitReady(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(in.base + "/readyz")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready after 30 s:\n%s", in.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func get(t *testing.T, url string, headers map[string]string) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
@@ -261,29 +282,16 @@ func TestRunServesEverything(t *testing.T) {
 	}
 }
 
-// TestGracefulShutdownFinishesInFlight holds a request open (a readiness
-// check against a database server that accepts connections but never
-// answers), stops the program, and expects that request to complete.
+// TestGracefulShutdownFinishesInFlight holds a request open (a sign-in
+// whose body arrives slowly), stops the program, and expects that request
+// to complete.
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
-	hole, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hole.Close()
-	go func() {
-		for {
-			c, err := hole.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // hold it open and silent until the test ends
-		}
-	}()
-	in := start(t, map[string]string{
-		"LABREVIEW_MONGODB_URI":                      "mongodb://" + hole.Addr().String(),
-		"LABREVIEW_MONGODB_SERVER_SELECTION_TIMEOUT": "10s",
-		"LABREVIEW_MONGODB_CONNECT_TIMEOUT":          "10s",
-	})
+	in := start(t, nil)
+	const form = "username=nobody%40lab.test&password=not-the-password-1"
+	body, feed := io.Pipe()
+	req, _ := http.NewRequest(http.MethodPost, in.base+"/api/auth/login", body)
+	req.ContentLength = int64(len(form))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	type result struct {
 		status int
 		err    error
@@ -291,7 +299,7 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	got := make(chan result, 1)
 	began := time.Now()
 	go func() {
-		resp, err := http.Get(in.base + "/readyz")
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			got <- result{err: err}
 			return
@@ -300,15 +308,23 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 		_ = resp.Body.Close()
 		got <- result{status: resp.StatusCode}
 	}()
-	time.Sleep(300 * time.Millisecond) // the request is now waiting on the database
+	if _, err := feed.Write([]byte(form[:10])); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the request is now being read
 	in.stop()
+	time.Sleep(700 * time.Millisecond)
+	if _, err := feed.Write([]byte(form[10:])); err != nil {
+		t.Fatalf("the server stopped reading the request: %v", err)
+	}
+	_ = feed.Close()
 
 	r := <-got
 	if r.err != nil {
 		t.Fatalf("in-flight request was cut: %v", r.err)
 	}
-	if r.status != http.StatusServiceUnavailable {
-		t.Fatalf("in-flight readiness check: status %d, want 503", r.status)
+	if r.status != http.StatusUnauthorized {
+		t.Fatalf("in-flight sign-in: status %d, want 401", r.status)
 	}
 	if time.Since(began) < time.Second {
 		t.Fatal("the request did not stay in flight across the shutdown signal")
@@ -502,4 +518,79 @@ func TestCollectLessOftenUnlessGOGCIsSet(t *testing.T) {
 	if now := debug.SetGCPercent(100); now != serverGCPercent {
 		t.Fatalf("GOGC is %d, want %d", now, serverGCPercent)
 	}
+}
+
+// TestHostedStartUpDoesNotWaitForTheDatabase: with the hosted database
+// unreachable and the default 5 s server-selection timeout, the server
+// listens at once, /healthz answers 200 at once, /readyz and the API 503
+// with Retry-After at once; when the database comes up, service starts
+// without a restart.
+func TestHostedStartUpDoesNotWaitForTheDatabase(t *testing.T) {
+	addr := dbtest.FreeTCPAddr(t)
+	began := time.Now()
+	in := start(t, map[string]string{"LABREVIEW_MONGODB_URI": "mongodb://" + addr + "/"})
+	if took := time.Since(began); took > 2*time.Second {
+		t.Fatalf("listening after %s with the database down", took)
+	}
+	timed := func(method, path string, body string) (int, http.Header, time.Duration) {
+		t.Helper()
+		req, _ := http.NewRequest(method, in.base+path, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		t0 := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return resp.StatusCode, resp.Header, time.Since(t0)
+	}
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+	}{
+		{"GET", "/healthz", "", 200},
+		{"GET", "/readyz", "", 503},
+		{"GET", "/api/health", "", 200},
+		{"POST", "/api/auth/login", "username=a%40lab.test&password=long-enough-pw", 503},
+		{"GET", "/api/runs", "", 503},
+		{"GET", "/api/setup", "", 503},
+	} {
+		status, h, took := timed(tc.method, tc.path, tc.body)
+		if status != tc.status || took > 500*time.Millisecond {
+			t.Errorf("%s %s with the database down: %d after %s; want %d at once", tc.method, tc.path, status, took, tc.status)
+		}
+		if status == 503 && h.Get("Retry-After") == "" {
+			t.Errorf("%s %s: 503 without Retry-After", tc.method, tc.path)
+		}
+	}
+
+	up := time.Now()
+	dbtest.StartTCP(t, addr)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		status, _, _ := timed("GET", "/readyz", "")
+		if status == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready 30 s after the database came up:\n%s", in.logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("ready %s after the database came up", time.Since(up).Round(10*time.Millisecond))
+	// The API works: the keys load and a wrong password is a 401, not a 503.
+	for {
+		status, _, _ := timed("POST", "/api/auth/login", "username=a%40lab.test&password=long-enough-pw")
+		if status == 401 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sign-in still answers %d", status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	in.waitLog(t, "no admin account exists yet")
 }

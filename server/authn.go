@@ -37,9 +37,10 @@ var (
 		Message: "API tokens are accepted only for reading and writing runs; sign in for this one."}
 	errNoSuchToken       = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "No such API token."}
 	errInsecureTransport = &Error{Status: http.StatusForbidden, Code: "https_required",
-		Message: "This server is reached over plain HTTP, where the session cookie cannot be protected. " +
-			"Serve labreview over HTTPS (or a TLS-terminating proxy listed in server.trusted_proxies); " +
-			"for a closed lab network without TLS, set auth.allow_insecure_cookies: true."}
+		Message: "Sign-in over plain HTTP works only at localhost: from another machine the session cookie would travel unprotected. " +
+			"Open this server over HTTPS instead. Its administrator can turn HTTPS on with server.tls.mode: self-signed " +
+			"(no certificate to buy), serve it behind a TLS-terminating proxy listed in server.trusted_proxies, " +
+			"or, on a closed lab network only, set auth.allow_insecure_cookies: true."}
 )
 
 // authenticate requires a valid bearer credential: the access token of a

@@ -319,6 +319,12 @@ func (s *Server) writeError(c *gin.Context, err error) {
 	case e == errLeaseBusy:
 		s.sampled.log(ctx, s.log, slog.LevelWarn, "concurrent series writes to one run waited past the lease: answered 503 busy",
 			"request_id", requestIDOf(c), "path", c.Request.URL.Path)
+	case e == errInsecureTransport:
+		// The person at the browser sees the reason; the operator should too.
+		s.sampled.log(ctx, s.log, slog.LevelWarn, "sign-in refused over plain HTTP to a host other than localhost: "+
+			"turn HTTPS on (server.tls.mode: self-signed, or a TLS-terminating proxy) or, on a closed lab network only, "+
+			"set auth.allow_insecure_cookies: true",
+			"request_id", requestIDOf(c), "path", c.Request.URL.Path, "host", logSafeHost(c.Request.Host))
 	case e == errBusy:
 		// Overload, not an outage: the hashing pool is full.
 		s.sampled.log(ctx, s.log, slog.LevelWarn, "password hashing saturated: sign-ins answered 503 busy",
@@ -377,4 +383,18 @@ func (l *sampledLog) log(ctx context.Context, logger *slog.Logger, level slog.Le
 		args = append(args, "repeats_not_logged", held)
 	}
 	logger.Log(ctx, level, msg, args...)
+}
+
+// logSafeHost is the request's Host header cut to a loggable host[:port]:
+// at most 100 characters of letters, digits and . - : [ ].
+func logSafeHost(h string) string {
+	if len(h) > 100 {
+		h = h[:100]
+	}
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-:[]", r) {
+			return r
+		}
+		return '_'
+	}, h)
 }

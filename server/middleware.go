@@ -7,9 +7,12 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"labreview/db"
 )
 
 const requestIDHeader = "X-Request-ID"
@@ -165,4 +168,35 @@ func (s *Server) securityHeaders(c *gin.Context) {
 func noStore(c *gin.Context) {
 	c.Writer.Header()["Cache-Control"] = noStoreValue
 	c.Next()
+}
+
+// readiness is implemented by stores that know, without waiting, that they
+// cannot answer yet: the hosted adapter until the deployment first
+// answered and its indexes exist.
+type readiness interface{ Ready() bool }
+
+// errNotReady stands for every store error while the store is not ready.
+var errNotReady = fmt.Errorf("server: the database has not answered since the start: %w", db.ErrUnavailable)
+
+// storeGate answers API requests with 503 database_unavailable and
+// Retry-After at once while the store is not ready, rather than after each
+// waited the store's server-selection timeout. The probes, /api/health and
+// the published keys need no store and go through.
+func (s *Server) storeGate(c *gin.Context) {
+	if r, ok := s.db.(readiness); ok && !r.Ready() && needsStore(c.Request.URL.Path) {
+		s.writeError(c, errNotReady)
+		return
+	}
+	c.Next()
+}
+
+func needsStore(path string) bool {
+	if !strings.HasPrefix(path, "/api/") {
+		return false
+	}
+	switch path {
+	case "/api/health", "/api/auth/jwks", "/api/openapi.json":
+		return false
+	}
+	return true
 }

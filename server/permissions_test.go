@@ -20,6 +20,7 @@ var wantPermissions = map[string]policy.Permission{
 	"HEAD /readyz":               policy.Public,
 	"GET /.well-known/jwks.json": policy.Public,
 	"GET /api/health":            policy.Public,
+	"GET /api/openapi.json":      policy.Public,
 	"GET /api/auth/jwks":         policy.Public,
 	"GET /api/setup":             policy.Public,
 	"POST /api/setup":            policy.Public,

@@ -21,6 +21,7 @@ func (s *Server) routes(r *gin.Engine) {
 		s.recovery,
 		s.securityHeaders,
 		s.limitBody,
+		s.storeGate,
 	)
 
 	// Probes for load balancers and orchestrators; no authentication.
@@ -44,6 +45,7 @@ func (s *Server) routes(r *gin.Engine) {
 	s.handle(public, policy.Public, "GET", "/health", s.handleHealthGet)
 	s.handle(public, policy.Public, "GET", "/auth/jwks", s.handleJWKS)
 	s.handle(public, policy.Public, "GET", "/setup", s.handleSetupGet)
+	s.handle(public, policy.Public, "GET", "/openapi.json", s.handleOpenAPI)
 
 	// Endpoints that read or set the refresh cookie: cross-origin requests
 	// are refused before anything happens, bodies are small.

@@ -293,6 +293,15 @@ type warningResponse struct {
 	Column     int    `json:"column"`
 }
 
+// runsPage is the answer of GET /api/runs.
+type runsPage struct {
+	Runs       []runResponse     `json:"runs"`
+	Next       *string           `json:"next"`
+	Total      int64             `json:"total"`
+	TotalExact bool              `json:"total_exact"`
+	Warnings   []warningResponse `json:"warnings"`
+}
+
 // handleRunsList: GET /api/runs?project=&status=&deleted=&cursor=&limit=.
 func (s *Server) handleRunsList(c *gin.Context) {
 	q := runs.ListQuery{Project: c.Query("project"), Status: c.Query("status"), Review: c.Query("review"), Cursor: c.Query("cursor"),
@@ -340,9 +349,9 @@ func (s *Server) handleRunsList(c *gin.Context) {
 	for i, w := range page.Warnings {
 		warnings[i] = warningResponse{Message: w.Message, Suggestion: w.Suggestion, Column: w.Column}
 	}
-	resp := gin.H{"runs": out, "next": nil, "total": page.Total, "total_exact": page.TotalExact, "warnings": warnings}
+	resp := runsPage{Runs: out, Total: page.Total, TotalExact: page.TotalExact, Warnings: warnings}
 	if page.Next != "" {
-		resp["next"] = page.Next
+		resp.Next = &page.Next
 	}
 	c.JSON(http.StatusOK, resp)
 }

@@ -267,6 +267,7 @@ func (s *Server) handleSeriesAppend(c *gin.Context) {
 	for _, p := range batch {
 		total += len(p)
 	}
+	c.Set(pointsAddedKey, added)
 	c.JSON(http.StatusOK, struct {
 		Received int `json:"received"`
 		Added    int `json:"added"`

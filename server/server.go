@@ -19,6 +19,7 @@ import (
 	"labreview/clients"
 	"labreview/db"
 	"labreview/runs"
+	"labreview/server/metrics"
 	"labreview/server/mlflow"
 )
 
@@ -37,6 +38,8 @@ type Options struct {
 	// SeriesBodyBufferBytes bounds the memory of series batches being
 	// received or waiting for their turn (0: DefaultSeriesBodyBuffer).
 	SeriesBodyBufferBytes int64
+	// Metrics records requests and domain events (nil: none).
+	Metrics *metrics.Metrics
 }
 
 // Database is what the HTTP layer needs from the store.
@@ -62,6 +65,7 @@ type Server struct {
 	perms        map[string]policy.Permission // the route table: "METHOD /path" → permission
 	python       *clients.Python              // the Python job client, at this server's version
 	mlflow       *mlflow.API                  // MLflow's tracking API on the same runs
+	openapi      []byte                       // GET /api/openapi.json (openapi.go)
 }
 
 // New builds the HTTP handler. ui is the built web UI (the contents of
@@ -113,7 +117,13 @@ func newServer(logger *slog.Logger, opts Options, database Database, authn *auth
 	if err := engine.SetTrustedProxies(opts.TrustedProxies); err != nil {
 		return nil, nil, fmt.Errorf("server: trusted proxies: %w", err)
 	}
+	// Before every route's chain, NoRoute's and NoMethod's included, so it
+	// times the whole answer.
+	engine.Use(s.observe)
 	s.routes(engine)
+	if s.openapi, _, err = buildOpenAPI(opts.Version, s.perms); err != nil {
+		return nil, nil, fmt.Errorf("server: OpenAPI document: %w", err)
+	}
 	return s, engine, nil
 }
 

@@ -129,6 +129,7 @@ type testServer struct {
 	logs    *syncBuffer
 	db      db.Store
 	auth    *auth.Service
+	t       testing.TB // do checks every answer against the OpenAPI document
 }
 
 // newTestServer builds the real handler on database (a fresh database of
@@ -181,7 +182,7 @@ func newTestServerWith(t testing.TB, opts Options, database db.Store, ui fstest.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testServer{handler: engine, logs: logs, db: database, auth: svc, srv: srv, engine: engine}
+	return &testServer{handler: engine, logs: logs, db: database, auth: svc, srv: srv, engine: engine, t: t}
 }
 
 type request struct {
@@ -218,6 +219,7 @@ func (s *testServer) do(r request) *httptest.ResponseRecorder {
 	}
 	rec := httptest.NewRecorder()
 	s.handler.ServeHTTP(rec, req)
+	checkAgainstOpenAPI(s.t, s.srv.openapi, req, rec)
 	return rec
 }
 

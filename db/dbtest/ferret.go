@@ -60,7 +60,7 @@ func startFerret() (string, error) {
 	if err := waitForSocket(backend, 10*time.Second); err != nil {
 		return "", fmt.Errorf("start FerretDB: %w", err)
 	}
-	p, err := startSerialProxy(client, backend)
+	p, err := startSerialProxy("unix", client, backend)
 	if err != nil {
 		return "", fmt.Errorf("start FerretDB proxy: %w", err)
 	}

@@ -2,11 +2,13 @@ package dbtest
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"sync"
+	"testing"
 )
 
 // serialProxy sits between every client and the FerretDB stand-in and lets
@@ -23,11 +25,15 @@ import (
 // Each client connection gets its own backend connection (cursors belong to
 // a connection); a process-wide mutex is held from the moment a request is
 // handed to FerretDB until its reply has been read back in full.
+//
+// A test can also cut it (Proxy.Cut): the store is then gone for every
+// client, as when a hosted deployment goes down.
 type serialProxy struct {
 	ln      net.Listener
 	backend string
 
 	turn  sync.Mutex // one command in FerretDB at a time
+	cut   bool       // guarded by turn: refuse every command and connection
 	mu    sync.Mutex // guards conns
 	conns map[net.Conn]struct{}
 	wg    sync.WaitGroup
@@ -40,14 +46,18 @@ const (
 	maxMessageLen  = 64 << 20 // above MongoDB's 48 MB maxMessageSizeBytes
 )
 
-func startSerialProxy(socketPath, backend string) (*serialProxy, error) {
-	ln, err := net.Listen("unix", socketPath)
+// startSerialProxy listens on network and addr ("unix" and a socket path,
+// made 0600, or "tcp") and forwards to the Unix socket backend.
+func startSerialProxy(network, addr, backend string) (*serialProxy, error) {
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(socketPath, 0o600); err != nil {
-		_ = ln.Close()
-		return nil, err
+	if network == "unix" {
+		if err := os.Chmod(addr, 0o600); err != nil {
+			_ = ln.Close()
+			return nil, err
+		}
 	}
 	p := &serialProxy{ln: ln, backend: backend, conns: map[net.Conn]struct{}{}}
 	p.wg.Add(1)
@@ -65,6 +75,11 @@ func (p *serialProxy) accept() {
 		if !p.track(c) {
 			_ = c.Close()
 			return
+		}
+		if p.isCut() {
+			p.untrack(c)
+			_ = c.Close()
+			continue
 		}
 		p.wg.Add(1)
 		go p.serve(c)
@@ -127,6 +142,9 @@ func (p *serialProxy) serve(client net.Conn) {
 func (p *serialProxy) roundTrip(backend net.Conn, req, buf []byte) ([]byte, error) {
 	p.turn.Lock()
 	defer p.turn.Unlock()
+	if p.cut {
+		return nil, errCut
+	}
 	if _, err := backend.Write(req); err != nil {
 		return nil, err
 	}
@@ -151,6 +169,25 @@ func (p *serialProxy) roundTrip(backend net.Conn, req, buf []byte) ([]byte, erro
 			return buf, nil
 		}
 	}
+}
+
+var errCut = errors.New("db: proxy: the store is cut off")
+
+func (p *serialProxy) isCut() bool {
+	p.turn.Lock()
+	defer p.turn.Unlock()
+	return p.cut
+}
+
+// setCut takes the store away or brings it back. It waits for the command
+// in flight, so the cut falls between two commands: every command the
+// store ran is answered, and none is run after the cut. (A real outage
+// can also lose the reply to a write that was applied; see
+// docs/scaling.md.)
+func (p *serialProxy) setCut(cut bool) {
+	p.turn.Lock()
+	defer p.turn.Unlock()
+	p.cut = cut
 }
 
 // readMessage appends one wire-protocol message to buf.
@@ -191,3 +228,34 @@ func (p *serialProxy) close() {
 	}
 	p.wg.Wait()
 }
+
+// Proxy is the serialising proxy on a loopback TCP port, in front of a
+// FerretDB that runs as a process of its own (db/dbtest/ferretd): the
+// network between labreview instances and a hosted deployment, which a
+// test can cut and restore.
+type Proxy struct {
+	p *serialProxy
+}
+
+// StartProxy listens on a free loopback port and forwards to the FerretDB
+// listening on the Unix socket backend; it stops when t ends.
+func StartProxy(t testing.TB, backend string) *Proxy {
+	t.Helper()
+	p, err := startSerialProxy("tcp", "127.0.0.1:0", backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.close)
+	return &Proxy{p: p}
+}
+
+// URI is the MongoDB URI of the store through the proxy.
+func (p *Proxy) URI() string { return "mongodb://" + p.p.ln.Addr().String() + "/" }
+
+// Cut takes the store away: from the next command on, every connection
+// that sends one is closed, and new connections are closed as they come.
+// The command in flight is finished and answered first.
+func (p *Proxy) Cut() { p.p.setCut(true) }
+
+// Restore brings the store back.
+func (p *Proxy) Restore() { p.p.setCut(false) }

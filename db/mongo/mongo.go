@@ -98,16 +98,23 @@ func (s *Store) database() *mdb.Database { return s.client.Database(s.name) }
 func (s *Store) coll(name string) *mdb.Collection { return s.database().Collection(name) }
 
 // Ping checks that the deployment answers and that the indexes are in
-// place; db.ErrUnavailable otherwise.
+// place; db.ErrUnavailable otherwise. Before the deployment has first
+// answered it fails at once, without waiting for a server.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.client.Ping(ctx, readpref.Primary()); err != nil {
-		return fmt.Errorf("db: ping: %w", classify(err))
-	}
 	if !s.indexesReady.Load() {
 		return fmt.Errorf("db: indexes not yet ensured: %w", db.ErrUnavailable)
 	}
+	if err := s.client.Ping(ctx, readpref.Primary()); err != nil {
+		return fmt.Errorf("db: ping: %w", classify(err))
+	}
 	return nil
 }
+
+// Ready reports, without waiting, whether the deployment has answered
+// since the start and the indexes exist. Until then every operation would
+// wait the server-selection timeout to fail: start-up work and API
+// requests ask this first and skip or answer 503 at once.
+func (s *Store) Ready() bool { return s.indexesReady.Load() }
 
 // Close stops the background work and disconnects. Safe to call twice.
 func (s *Store) Close(ctx context.Context) error {
@@ -127,7 +134,10 @@ func (s *Store) Drop(ctx context.Context) error {
 	return classify(s.database().Drop(ctx))
 }
 
-// ensureIndexesLoop retries until every index exists, backing off up to 30 s.
+// ensureIndexesLoop retries until every index exists. Each try against a
+// deployment that is down already waits the server-selection timeout, so
+// the pause between tries stays short (at most 2 s): service starts within
+// a few seconds of the deployment's return.
 func (s *Store) ensureIndexesLoop(ctx context.Context) {
 	defer s.background.Done()
 	wait := time.Second
@@ -144,7 +154,7 @@ func (s *Store) ensureIndexesLoop(ctx context.Context) {
 			return
 		case <-time.After(wait):
 		}
-		wait = min(wait*2, 30*time.Second)
+		wait = min(wait*2, 2*time.Second)
 	}
 }
 

@@ -89,6 +89,7 @@ type Options struct {
 
 // Store is the embedded database. It implements db.Store.
 type Store struct {
+	onBatch atomic.Pointer[func(size int, took time.Duration)] // ObserveBatches
 	path    string
 	dataDir string
 	walMax  int64 // Options.WALMaxBytes

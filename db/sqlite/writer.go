@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,7 +137,11 @@ func (s *Store) writeLoop() {
 				break gather
 			}
 		}
+		began := time.Now()
 		s.runBatch(batch)
+		if fn := s.onBatch.Load(); fn != nil {
+			(*fn)(len(batch), time.Since(began))
+		}
 		s.preparePending()
 		s.boundWAL()
 	}
@@ -384,4 +389,22 @@ func (s *Store) txQuery(ctx context.Context, tx *sql.Tx, query string, args ...a
 		return st.QueryContext(ctx, args...)
 	}
 	return tx.QueryContext(ctx, query, args...)
+}
+
+// ObserveBatches has fn called after every batch of the writer with its
+// size and duration (for metrics). fn must be quick: the writer waits.
+func (s *Store) ObserveBatches(fn func(size int, took time.Duration)) {
+	s.onBatch.Store(&fn)
+}
+
+// WriterQueueDepth is the number of writes waiting for the writer.
+func (s *Store) WriterQueueDepth() int { return len(s.writes) }
+
+// WALBytes is the size of the write-ahead log file (0 when there is none).
+func (s *Store) WALBytes() int64 {
+	fi, err := os.Stat(s.path + "-wal")
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }

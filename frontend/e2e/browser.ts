@@ -4,6 +4,20 @@ import path from 'node:path';
 
 import { devices, type PlaywrightTestConfig } from '@playwright/test';
 
+/** chromiumPath is the system Chromium the tests drive. */
+export const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+
+/** chromiumArgs are the launch flags that work on the project's machines. */
+export const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
 /**
  * chromium is the one browser project of the end-to-end tests and the
  * frame-time benchmark: the system Chromium, never a downloaded browser,
@@ -17,16 +31,8 @@ export function chromium(viewport?: { width: number; height: number }): NonNulla
       ...(viewport === undefined ? {} : { viewport }),
       headless: true,
       launchOptions: {
-        executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-          '--no-first-run',
-        ],
+        executablePath: chromiumPath,
+        args: chromiumArgs,
       },
     },
   };

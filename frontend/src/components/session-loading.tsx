@@ -1,7 +1,7 @@
 import { Alert, Button, Center, Group, Loader, Stack, Text } from '@mantine/core';
 import { useEffect, useState } from 'react';
 
-import { refresh } from '@/lib/session/session';
+import { httpsRequiredCode, refresh } from '@/lib/session/session';
 import { useSession } from '@/lib/session/use-session';
 
 /** showAfterMs keeps a quick boot refresh from flashing a spinner. */
@@ -24,6 +24,21 @@ export function SessionLoading() {
     };
   }, []);
 
+  if (problem?.code === httpsRequiredCode) {
+    // Not an outage: this address cannot sign anyone in, so no retry loop.
+    return (
+      <Center p="xl">
+        <Alert color="red" variant="light" title="Sign-in needs HTTPS at this address" role="alert" maw={560}>
+          <Stack gap="sm" align="flex-start">
+            <Text size="sm">{problem.message}</Text>
+            <Button size="xs" variant="default" onClick={() => void refresh()}>
+              Try again
+            </Button>
+          </Stack>
+        </Alert>
+      </Center>
+    );
+  }
   if (problem !== null) {
     return (
       <Center p="xl">

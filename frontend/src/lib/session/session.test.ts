@@ -168,6 +168,22 @@ describe('boot', () => {
     expect(tab.getSessionSnapshot()).toMatchObject({ status: 'signed-in', problem: null });
     expect(server.count()).toBe(2);
   });
+
+  it('does not retry a refusal over plain HTTP, and asks again only when told to', async () => {
+    server.next.push(() => errorResponse(403, 'https_required', 'Sign-in over plain HTTP works only at localhost.'));
+    const tab = await openTab();
+    tab.startSession();
+    await flush();
+
+    expect(tab.getSessionSnapshot().status).toBe('loading');
+    expect(tab.getSessionSnapshot().problem).toMatchObject({ code: 'https_required', status: 403 });
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(server.count()).toBe(1);
+
+    await tab.refresh();
+    expect(tab.getSessionSnapshot()).toMatchObject({ status: 'signed-in', problem: null });
+    expect(server.count()).toBe(2);
+  });
 });
 
 describe('scheduling', () => {

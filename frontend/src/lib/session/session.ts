@@ -396,9 +396,23 @@ function accept(body: TokenResponse, sentAt: number) {
   });
 }
 
+/**
+ * httpsRequiredCode is the server's refusal to sign anyone in over plain HTTP
+ * to a host other than localhost. Retrying cannot help (the server's
+ * configuration or the address must change), so the problem is shown without
+ * a retry loop; a reload, a focus or "Try again" asks again.
+ */
+export const httpsRequiredCode = 'https_required';
+
 function retryLater(error: ApiError) {
   failures += 1;
   lastFailure = error;
+  if (error.code === httpsRequiredCode) {
+    clearTimeout(timer);
+    timer = undefined;
+    publish({ problem: error });
+    return;
+  }
   const delay =
     error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1_000 : retryDelayMs(failures);
   schedule(delay);
