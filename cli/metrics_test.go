@@ -129,7 +129,7 @@ func TestMetrics(t *testing.T) {
 	}
 	for _, present := range []string{
 		`labreview_http_request_duration_seconds_bucket{method="GET",route="/api/runs",status="200",le="0.1"}`,
-		`labreview_store_operations_total{op="CreateRun",outcome="ok"}`,
+		`labreview_store_operations_total{op="CreateRunAudited",outcome="ok"}`,
 		`labreview_store_operation_duration_seconds_count{op="UserByEmail"}`,
 		`labreview_sqlite_writer_batch_size_count`,
 		`labreview_sqlite_writer_queue_depth`,

@@ -109,16 +109,23 @@ func tlsState(t *testing.T, addr, serverName string) tls.ConnectionState {
 // logLine returns the first JSON log line whose msg starts with prefix.
 func (in *instance) logLine(t *testing.T, prefix string) map[string]any {
 	t.Helper()
-	for _, line := range strings.Split(in.logs.String(), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil {
-			if msg, _ := m["msg"].(string); strings.HasPrefix(msg, prefix) {
-				return m
+	// A line may come a moment after the one a test waited for (the
+	// plain-HTTP warning follows "listening"): wait for it as waitLog does.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, line := range strings.Split(in.logs.String(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(line), &m) == nil {
+				if msg, _ := m["msg"].(string); strings.HasPrefix(msg, prefix) {
+					return m
+				}
 			}
 		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line starts with %q:\n%s", prefix, in.logs)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("no log line starts with %q:\n%s", prefix, in.logs)
-	return nil
 }
 
 func (in *instance) addr() string {
