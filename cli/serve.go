@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"runtime"
 	"runtime/debug"
+	rtmetrics "runtime/metrics"
 	"strings"
 	"time"
 
@@ -57,7 +58,8 @@ func (a *app) serve(ctx context.Context, cfg *Config, configFile string) error {
 		logger.Debug("one CPU available: running Go with GOMAXPROCS=2", "gomaxprocs", procs)
 	}
 	if pct := collectLessOften(a.Getenv); pct != 0 {
-		logger.Debug("running Go's collector less often", "gogc", pct)
+		logger.Debug("running Go's collector less often while the live heap is small", "gogc", pct)
+		go tuneGC(ctx, 10*time.Second)
 	}
 
 	// Bind first: a taken port is reported at once, and :0 works in tests.
@@ -273,8 +275,13 @@ func atLeastTwoProcs(getenv func(string) string) int {
 	return 2
 }
 
-// serverGCPercent is the server's GOGC unless the environment sets one.
+// serverGCPercent is the server's GOGC while its live heap is small,
+// unless the environment sets one.
 const serverGCPercent = 400
+
+// gcHeadroom bounds how far the heap may grow past its live size between
+// collections once GOGC=400 would allow more.
+const gcHeadroom = 128 << 20
 
 // collectLessOften sets Go's collector to GOGC=400 unless GOGC is set
 // explicitly, and returns the new value (0 when it changed nothing). The
@@ -283,14 +290,51 @@ const serverGCPercent = 400
 // about 40 times a second under load: .ci/bench-refresh.sh measured
 // 1.19-1.71x the refreshes per second and a lower p99 with 400, in seven
 // interleaved pairs (docs/benchmarks.md). The cost is memory: the heap may
-// grow to five times its live size before a collection instead of twice;
-// GOMEMLIMIT caps it where memory is tight (docs/operations.md).
+// grow to five times its live size before a collection instead of twice.
+// So tuneGC lowers it again as the live heap grows (the embedded store's
+// query index holds every run). GOMEMLIMIT caps it where memory is tight
+// (docs/operations.md).
 func collectLessOften(getenv func(string) string) int {
 	if getenv("GOGC") != "" {
 		return 0
 	}
 	debug.SetGCPercent(serverGCPercent)
 	return serverGCPercent
+}
+
+// gcPercentFor is the GOGC for a live heap of live bytes: 400 while that
+// lets the heap grow by at most gcHeadroom, then what keeps the growth to
+// gcHeadroom, never below Go's default 100 (twice the live heap).
+func gcPercentFor(live uint64) int {
+	if live == 0 {
+		return serverGCPercent
+	}
+	return int(min(max(gcHeadroom*100/live, 100), serverGCPercent))
+}
+
+// tuneGC keeps GOGC at gcPercentFor(the live heap), looked at every
+// interval, until ctx ends. At 100,000 runs the index's live heap is a few
+// hundred MB: at a fixed 400 the process grew past 1 GB.
+func tuneGC(ctx context.Context, interval time.Duration) {
+	sample := []rtmetrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	current := serverGCPercent
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		rtmetrics.Read(sample)
+		if sample[0].Value.Kind() != rtmetrics.KindUint64 {
+			return // not this Go's metric: keep 400
+		}
+		if pct := gcPercentFor(sample[0].Value.Uint64()); pct != current {
+			debug.SetGCPercent(pct)
+			current = pct
+		}
+	}
 }
 
 // announceSetup logs the first-run setup link when no admin exists. While

@@ -520,6 +520,41 @@ func TestCollectLessOftenUnlessGOGCIsSet(t *testing.T) {
 	}
 }
 
+// TestGCPercentFollowsTheLiveHeap: 400 for a small live heap, then the
+// percentage that keeps the growth to gcHeadroom, never under 100; and
+// tuneGC applies it to the running process.
+func TestGCPercentFollowsTheLiveHeap(t *testing.T) {
+	for live, want := range map[uint64]int{0: 400, 3 << 20: 400, 32 << 20: 400, 64 << 20: 200, 128 << 20: 100, 1 << 30: 100} {
+		if got := gcPercentFor(live); got != want {
+			t.Errorf("gcPercentFor(%d MiB) = %d, want %d", live>>20, got, want)
+		}
+	}
+	before := debug.SetGCPercent(serverGCPercent)
+	defer debug.SetGCPercent(before)
+	live := make([]byte, 256<<20)
+	for i := range live {
+		live[i] = byte(i)
+	}
+	runtime.GC()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { tuneGC(ctx, 10*time.Millisecond); close(done) }()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		time.Sleep(20 * time.Millisecond)
+		cur := debug.SetGCPercent(-1)
+		debug.SetGCPercent(cur)
+		if cur == 100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("with %d MiB live, GOGC stayed %d, want 100", len(live)>>20, cur)
+		}
+	}
+	runtime.KeepAlive(live)
+}
+
 // TestHostedStartUpDoesNotWaitForTheDatabase: with the hosted database
 // unreachable and the default 5 s server-selection timeout, the server
 // listens at once, /healthz answers 200 at once, /readyz and the API 503
