@@ -99,9 +99,11 @@ type apiOperation struct {
 	summary string
 	tag     string
 	// ok is the success status and its body type (nil: no body).
-	ok     int
-	body   reflect.Type
-	also   []int // other success statuses with the same body (an idempotent repeat)
+	ok   int
+	body reflect.Type
+	also []int // other success statuses with the same body (an idempotent repeat)
+	// or is the body's alternative (nil: none): the answer is one of the two.
+	or     reflect.Type
 	params []apiParam
 	// file: the request body (PUT) or the answer (GET) is a file's bytes,
 	// of any media type.
@@ -158,9 +160,10 @@ var apiOperations = map[string]apiOperation{
 	"GET /api/runs/{id}/reviews":  {summary: "A run's verdict history", tag: "reviews", ok: 200, body: typeOf[reviewsList]()},
 	"GET /api/runs/{id}/comments": {summary: "A run's comments", tag: "comments", ok: 200, body: typeOf[commentsList]()},
 	"GET /api/projects":           {summary: "Projects with run counts by status and verdict", tag: "runs", ok: 200, body: typeOf[projectsList]()},
-	"POST /api/runs": {summary: "Create a run, idempotent by (project, external_id): 201 new, 200 the existing one", tag: "runs",
-		ok: 201, also: []int{200}, body: typeOf[runResponse]()},
-	"PATCH /api/runs/{id}":                 {summary: "Change a run (status, params, metrics, tags, notes, heartbeat)", tag: "runs", ok: 200, body: typeOf[runResponse]()},
+	"POST /api/runs": {summary: "Create a run, idempotent by (project, external_id): 201 new, 200 the existing one; a caller who may not read it gets its id, version and status", tag: "runs",
+		ok: 201, also: []int{200}, body: typeOf[runResponse](), or: typeOf[runWritten]()},
+	"PATCH /api/runs/{id}": {summary: "Change a run (status, params, metrics, tags, notes, heartbeat); a caller who may not read it gets its id, version and status", tag: "runs", ok: 200,
+		body: typeOf[runResponse](), or: typeOf[runWritten]()},
 	"POST /api/runs/{id}/series":           {summary: "Append series points in an idempotent batch", tag: "series", ok: 200, body: typeOf[seriesIngest]()},
 	"POST /api/runs/{id}/comments":         {summary: "Comment on a run", tag: "comments", ok: 201, body: typeOf[commentResponse]()},
 	"PATCH /api/runs/{id}/comments/{cid}":  {summary: "Edit one's comment", tag: "comments", ok: 200, body: typeOf[commentResponse]()},
@@ -245,6 +248,8 @@ func buildOpenAPI(version string, perms map[string]policy.Permission) ([]byte, [
 			r := map[string]any{"description": http.StatusText(status)}
 			switch {
 			case method == http.MethodHead:
+			case op.body != nil && op.or != nil:
+				r["content"] = map[string]any{"application/json": map[string]any{"schema": map[string]any{"oneOf": []any{g.of(op.body), g.of(op.or)}}}}
 			case op.body != nil:
 				r["content"] = map[string]any{"application/json": map[string]any{"schema": g.of(op.body)}}
 			case op.file:

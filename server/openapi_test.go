@@ -110,6 +110,9 @@ func checkAgainstOpenAPI(t testing.TB, spec []byte, req *http.Request, rec *http
 	if t == nil || spec == nil {
 		return
 	}
+	if _, fuzzing := t.(*testing.F); fuzzing {
+		return // a fuzz target may not use F's methods; the other tests validate these answers
+	}
 	t.Helper()
 	if !strings.HasPrefix(req.URL.Path, "/api/") && req.URL.Path != "/healthz" && req.URL.Path != "/readyz" &&
 		req.URL.Path != "/.well-known/jwks.json" {

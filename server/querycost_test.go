@@ -258,8 +258,11 @@ func TestExactCountThroughTheAPI(t *testing.T) {
 
 // TestMeStaysFastWhileOneViewerQueriesNotes: six parallel `notes ~`
 // queries of one viewer (issue 16.4: they held every read connection for
-// 5 s) leave /api/me for everyone else at p99 ≤ 50 ms; the viewer's own
-// queries take turns (runs.queries_per_principal).
+// 5 s) leave /api/me for everyone else about as fast as with no query
+// running, measured first in the same test: p99 within 5× that (at least
+// 500 ms, so a busy machine's noise does not fail it; the 5 s hold it
+// guards against does); the viewer's own queries take turns
+// (runs.queries_per_principal). Quiet, it measures p99 of a few ms.
 func TestMeStaysFastWhileOneViewerQueriesNotes(t *testing.T) {
 	store := dbtest.SQLite(t)
 	f := newRunsFixture(t, store)
@@ -273,6 +276,20 @@ func TestMeStaysFastWhileOneViewerQueriesNotes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	me := func() []time.Duration {
+		var lat []time.Duration
+		for range 200 {
+			t0 := time.Now()
+			if rec := f.srv.do(jsonReq("GET", "/api/me", f.reviewer.access, "")); rec.Code != 200 {
+				t.Fatalf("/api/me: %d", rec.Code)
+			}
+			lat = append(lat, time.Since(t0))
+			time.Sleep(5 * time.Millisecond)
+		}
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		return lat
+	}
+	quiet := me()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	var queries, refused atomic.Int64
@@ -300,22 +317,14 @@ func TestMeStaysFastWhileOneViewerQueriesNotes(t *testing.T) {
 		}()
 	}
 	time.Sleep(200 * time.Millisecond)
-	var lat []time.Duration
-	for range 200 {
-		t0 := time.Now()
-		if rec := f.srv.do(jsonReq("GET", "/api/me", f.reviewer.access, "")); rec.Code != 200 {
-			t.Fatalf("/api/me: %d", rec.Code)
-		}
-		lat = append(lat, time.Since(t0))
-		time.Sleep(5 * time.Millisecond)
-	}
+	lat := me()
 	close(stop)
 	wg.Wait()
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
-	t.Logf("/api/me p50 %v p99 %v while %d notes queries ran (%d waited too long)", p50, p99, queries.Load(), refused.Load())
-	if p99 > 50*time.Millisecond {
-		t.Errorf("/api/me p99 %v > 50 ms while one viewer ran 6 notes queries at once", p99)
+	p50, p99, quietP99 := lat[len(lat)/2], lat[len(lat)*99/100], quiet[len(quiet)*99/100]
+	t.Logf("/api/me p50 %v p99 %v while %d notes queries ran (%d waited too long); p99 %v with none", p50, p99, queries.Load(),
+		refused.Load(), quietP99)
+	if limit := max(500*time.Millisecond, 5*quietP99); p99 > limit {
+		t.Errorf("/api/me p99 %v > %v (5× its %v with no query) while one viewer ran 6 notes queries at once", p99, limit, quietP99)
 	}
 	if queries.Load() == 0 {
 		t.Error("no notes query was answered")

@@ -305,7 +305,7 @@ export interface paths {
         /** Runs, newest first or sorted, keyset-paged */
         get: operations["getApiRuns"];
         put?: never;
-        /** Create a run, idempotent by (project, external_id): 201 new, 200 the existing one */
+        /** Create a run, idempotent by (project, external_id): 201 new, 200 the existing one; a caller who may not read it gets its id, version and status */
         post: operations["postApiRuns"];
         delete?: never;
         options?: never;
@@ -379,7 +379,7 @@ export interface paths {
         delete: operations["deleteApiRunsId"];
         options?: never;
         head?: never;
-        /** Change a run (status, params, metrics, tags, notes, heartbeat) */
+        /** Change a run (status, params, metrics, tags, notes, heartbeat); a caller who may not read it gets its id, version and status */
         patch: operations["patchApiRunsId"];
         trace?: never;
     };
@@ -969,6 +969,11 @@ export interface components {
             params: string[];
             series: string[];
             truncated: boolean;
+        };
+        RunWritten: {
+            id: string;
+            status: string;
+            version: number;
         };
         RunsPage: {
             next: string | null;
@@ -1736,7 +1741,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Run"];
+                    "application/json": components["schemas"]["Run"] | components["schemas"]["RunWritten"];
                 };
             };
             /** @description Created */
@@ -1745,7 +1750,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Run"];
+                    "application/json": components["schemas"]["Run"] | components["schemas"]["RunWritten"];
                 };
             };
             /** @description An error, in the one error shape (docs/api.md) */
@@ -1940,7 +1945,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Run"];
+                    "application/json": components["schemas"]["Run"] | components["schemas"]["RunWritten"];
                 };
             };
             /** @description An error, in the one error shape (docs/api.md) */
