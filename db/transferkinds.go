@@ -470,6 +470,48 @@ func decodeRecord(kind RecordKind, b []byte) (Record, error) {
 	return Record{}, fmt.Errorf("unknown record kind %q", strings.ToValidUTF8(string(kind), "?"))
 }
 
+// AdapterKind is an adapter's side of one record kind: the value of its
+// transfer table, a map[RecordKind]AdapterKind[X] with an entry for every
+// kind whose PartOf is "". X is what its readers and importers work in
+// (the adapter's transaction, emit, next).
+type AdapterKind[X any] struct {
+	// Export emits every record of the kind, ordered by id.
+	Export func(x X) error
+	// Import writes rec unless a record with its id exists (then it is
+	// kept, and added is false). conflict explains a record that cannot be
+	// imported beside what the database holds.
+	Import func(x X, rec Record) (added bool, conflict string, err error)
+}
+
+// ExportKinds runs the readers of an adapter's transfer table, kind by
+// kind in RecordKinds order (the records of a kind that is part of
+// another's are emitted by that kind's reader).
+func ExportKinds[X any](table map[RecordKind]AdapterKind[X], x X) error {
+	for _, kind := range RecordKinds {
+		if kind.PartOf() != "" {
+			continue
+		}
+		t, ok := table[kind]
+		if !ok {
+			return fmt.Errorf("db: export %s: the adapter has no reader for the kind", kind)
+		}
+		if err := t.Export(x); err != nil {
+			return fmt.Errorf("db: export %s: %w", kind, err)
+		}
+	}
+	return nil
+}
+
+// ImportKind writes rec with the importer of its kind in an adapter's
+// transfer table.
+func ImportKind[X any](table map[RecordKind]AdapterKind[X], x X, rec Record) (added bool, conflict string, err error) {
+	t, ok := table[rec.Kind]
+	if !ok {
+		return false, "", fmt.Errorf("unknown record kind %q", rec.Kind)
+	}
+	return t.Import(x, rec)
+}
+
 // recordLine is one record line: its kind and the kind's object.
 type recordLine struct {
 	Kind RecordKind `json:"kind"`
