@@ -19,9 +19,10 @@ import (
 // To add a kind: a Kind constant and a Record field, a *Line struct and an
 // entry here at its place in export order (after every kind its records
 // refer to); then an entry in the transfer table of each adapter
-// (db/sqlite/transfer.go, db/mongo/transfer.go), which their tests demand,
-// and a value in the round-trip fixture (db/roundtrip_contract_test.go),
-// which TestEveryFieldRoundTrips demands.
+// (transferKinds in db/sqlite/transfer.go and db/mongo/transfer.go), which
+// TestTransferTablesMatchTheFormat demands, and a value in the round-trip
+// fixture (db/roundtrip_contract_test.go), which TestEveryFieldRoundTrips
+// demands.
 var kinds = []kindSpec{
 	kindOf[Secret, secretLine]{
 		kind: KindSecret, field: func(r *Record) **Secret { return &r.Secret },
