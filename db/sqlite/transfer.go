@@ -7,11 +7,202 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"labreview/db"
 )
+
+// transferKinds is this adapter's side of each record kind of the export
+// format (db's table in db/transferkinds.go): how an export reads every
+// record of the kind, and how an import writes one. A kind that is part of
+// another's record (db.RecordKind.PartOf: file_part) has no entry: the
+// file's entry writes and reads its bytes. TestTransferTablesMatchTheFormat
+// holds this table to db's.
+var transferKinds = map[db.RecordKind]db.AdapterKind[*transferTx]{
+	db.KindSecret: {
+		Export: rows("SELECT name, value FROM secrets ORDER BY name", func(r rowScanner) (db.Record, error) {
+			var sec db.Secret
+			err := r.Scan(&sec.Name, &sec.Value)
+			return db.Record{Kind: db.KindSecret, Secret: &sec}, err
+		}),
+		Import: (*transferTx).importSecret,
+	},
+	db.KindSigningKey: {
+		Export: rows("SELECT "+keyColumns+" FROM signing_keys ORDER BY id", func(r rowScanner) (db.Record, error) {
+			k, err := scanKey(r)
+			return db.Record{Kind: db.KindSigningKey, Key: &k}, err
+		}),
+		Import: func(x *transferTx, rec db.Record) (bool, string, error) {
+			added, err := x.insert(insertKeySQL, keyArgs(rec.Key)...)
+			return added, "", err
+		},
+	},
+	db.KindUser: {
+		Export: rows("SELECT "+userColumns+" FROM users ORDER BY id", func(r rowScanner) (db.Record, error) {
+			u, err := scanUser(r)
+			return db.Record{Kind: db.KindUser, User: &u}, err
+		}),
+		Import: (*transferTx).importUser,
+	},
+	db.KindSavedView: {
+		Export: rows("SELECT "+viewColumns+" FROM saved_views ORDER BY user_id, name", func(r rowScanner) (db.Record, error) {
+			v, err := scanView(r)
+			return db.Record{Kind: db.KindSavedView, View: &v}, err
+		}),
+		Import: func(x *transferTx, rec db.Record) (bool, string, error) {
+			return x.insertOfUser(rec.View.UserID, db.ViewConflict(rec.View), insertViewSQL, viewArgs(rec.View)...)
+		},
+	},
+	db.KindSetup: {
+		Export: rows("SELECT user_id, at FROM setup", func(r rowScanner) (db.Record, error) {
+			var c db.SetupClaim
+			var at int64
+			err := r.Scan(&c.UserID, &at)
+			c.At = fromMS(at)
+			return db.Record{Kind: db.KindSetup, Setup: &c}, err
+		}),
+		Import: func(x *transferTx, rec db.Record) (bool, string, error) {
+			added, err := x.insert("INSERT INTO setup (id, user_id, at) VALUES (1, ?, ?)", rec.Setup.UserID, ms(rec.Setup.At))
+			return added, "", err
+		},
+	},
+	db.KindSession: {
+		Export: rows("SELECT "+sessionColumns+" FROM sessions ORDER BY id", func(r rowScanner) (db.Record, error) {
+			sess, err := scanSession(r)
+			return db.Record{Kind: db.KindSession, Session: &sess}, err
+		}),
+		Import: func(x *transferTx, rec db.Record) (bool, string, error) {
+			return x.insertOfUser(rec.Session.UserID,
+				fmt.Sprintf("session %s: its user %s is not in the database; not imported", rec.Session.ID, rec.Session.UserID),
+				insertSessionSQL, sessionArgs(rec.Session)...)
+		},
+	},
+	db.KindAPIToken: {
+		Export: rows("SELECT "+tokenColumns+" FROM api_tokens ORDER BY id", func(r rowScanner) (db.Record, error) {
+			t, err := scanToken(r)
+			return db.Record{Kind: db.KindAPIToken, Token: &t}, err
+		}),
+		Import: func(x *transferTx, rec db.Record) (bool, string, error) {
+			return x.insertOfUser(rec.Token.UserID,
+				fmt.Sprintf("api token %s: its user %s is not in the database; not imported", rec.Token.ID, rec.Token.UserID),
+				insertTokenSQL, tokenArgs(rec.Token)...)
+		},
+	},
+	db.KindRun: {
+		Export: rows("SELECT "+runColumns+" FROM runs ORDER BY id", func(r rowScanner) (db.Record, error) {
+			run, err := scanRun(r)
+			return db.Record{Kind: db.KindRun, Run: &run}, err
+		}),
+		Import: (*transferTx).importRun,
+	},
+	db.KindProject: {
+		Export: rows("SELECT "+projectColumns+" FROM projects ORDER BY name", func(r rowScanner) (db.Record, error) {
+			p, err := scanProject(r)
+			return db.Record{Kind: db.KindProject, Project: &p}, err
+		}),
+		Import: (*transferTx).importProject,
+	},
+	db.KindReview: {
+		Export: rows("SELECT "+reviewColumns+" FROM reviews ORDER BY id", func(r rowScanner) (db.Record, error) {
+			e, err := scanReview(r)
+			return db.Record{Kind: db.KindReview, Review: &e}, err
+		}),
+		Import: func(x *transferTx, rec db.Record) (bool, string, error) {
+			e := rec.Review
+			added, err := x.insert("INSERT INTO reviews ("+reviewColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e.ID, e.RunID, e.State,
+				e.By, ms(e.At), e.Comment, e.BatchID, e.UndoOf, e.DataVersion, string(e.Snapshot))
+			return added, "", err
+		},
+	},
+	db.KindComment: {
+		Export: rows("SELECT "+commentColumns+" FROM comments ORDER BY id", func(r rowScanner) (db.Record, error) {
+			c, err := scanComment(r)
+			return db.Record{Kind: db.KindComment, Comment: &c}, err
+		}),
+		Import: func(x *transferTx, rec db.Record) (bool, string, error) {
+			added, err := x.insert(insertCommentSQL, commentArgs(rec.Comment)...)
+			return added, "", err
+		},
+	},
+	db.KindSeries: {
+		Export: rows("SELECT run_id, series, points FROM series_chunks ORDER BY run_id, series, first_step", func(r rowScanner) (db.Record, error) {
+			var part db.SeriesPart
+			var blob []byte
+			if err := r.Scan(&part.RunID, &part.Name, &blob); err != nil {
+				return db.Record{}, err
+			}
+			var err error
+			part.Points, err = db.DecodePoints(blob)
+			return db.Record{Kind: db.KindSeries, Series: &part}, err
+		}),
+		Import: func(x *transferTx, rec db.Record) (bool, string, error) {
+			// Written as stored: the run's data version and verdict came
+			// with its own record.
+			n, _, _, err := x.s.writeOneSeries(x.ctx, x.tx, rec.Series.RunID, rec.Series.Name, db.SortPoints(rec.Series.Points))
+			return err == nil && n > 0, "", err
+		},
+	},
+	db.KindAudit: {
+		Export: rows("SELECT "+auditColumns+" FROM audit ORDER BY id", func(r rowScanner) (db.Record, error) {
+			e, err := scanAudit(r)
+			return db.Record{Kind: db.KindAudit, Audit: &e}, err
+		}),
+		Import: func(x *transferTx, rec db.Record) (bool, string, error) {
+			args, err := auditArgs(rec.Audit)
+			if err != nil {
+				return false, "", err
+			}
+			added, err := x.insert(insertAuditSQL, args...)
+			return added, "", err
+		},
+	},
+	// A file's record, then the file_part records with its bytes.
+	db.KindFile: {
+		Export: (*transferTx).exportFiles,
+		Import: func(x *transferTx, rec db.Record) (bool, string, error) {
+			added, err := x.s.importFile(x.ctx, x.tx, rec.File, x.next)
+			return added, "", err
+		},
+	},
+}
+
+// TransferKinds returns the record kinds of this adapter's transfer table,
+// for the test that holds it to db's (TestTransferTablesMatchTheFormat).
+func (s *Store) TransferKinds() []db.RecordKind { return slices.Collect(maps.Keys(transferKinds)) }
+
+// transferTx is the transaction of an export (which emits records) or of
+// an import (which reads them from next).
+type transferTx struct {
+	s    *Store
+	ctx  context.Context
+	tx   *sql.Tx
+	emit func(db.Record) error
+	next func() (db.Record, error)
+}
+
+// rows returns an export reader that emits a record per row of query.
+func rows(query string, scan func(rowScanner) (db.Record, error)) func(x *transferTx) error {
+	return func(x *transferTx) error {
+		rows, err := x.tx.QueryContext(x.ctx, trace(query))
+		if err != nil {
+			return classify(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			rec, err := scan(rows)
+			if err != nil {
+				return classify(err)
+			}
+			if err := x.emit(rec); err != nil {
+				return err
+			}
+		}
+		return classify(rows.Err())
+	}
+}
 
 // ExportRecords reads every record inside one read transaction: the export
 // is a consistent snapshot even while the server keeps writing.
@@ -21,112 +212,8 @@ func (s *Store) ExportRecords(ctx context.Context, emit func(db.Record) error) e
 		return classify(err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	each := func(query string, fn func(rowScanner) (db.Record, error)) error {
-		rows, err := tx.QueryContext(ctx, trace(query))
-		if err != nil {
-			return classify(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			rec, err := fn(rows)
-			if err != nil {
-				return classify(err)
-			}
-			if err := emit(rec); err != nil {
-				return err
-			}
-		}
-		return classify(rows.Err())
-	}
-	for _, kind := range db.RecordKinds {
-		var err error
-		switch kind {
-		case db.KindSecret:
-			err = each("SELECT name, value FROM secrets ORDER BY name", func(r rowScanner) (db.Record, error) {
-				var sec db.Secret
-				err := r.Scan(&sec.Name, &sec.Value)
-				return db.Record{Kind: kind, Secret: &sec}, err
-			})
-		case db.KindAPIToken:
-			err = each("SELECT "+tokenColumns+" FROM api_tokens ORDER BY id", func(r rowScanner) (db.Record, error) {
-				t, err := scanToken(r)
-				return db.Record{Kind: kind, Token: &t}, err
-			})
-		case db.KindProject:
-			err = each("SELECT "+projectColumns+" FROM projects ORDER BY name", func(r rowScanner) (db.Record, error) {
-				p, err := scanProject(r)
-				return db.Record{Kind: kind, Project: &p}, err
-			})
-		case db.KindComment:
-			err = each("SELECT "+commentColumns+" FROM comments ORDER BY id", func(r rowScanner) (db.Record, error) {
-				c, err := scanComment(r)
-				return db.Record{Kind: kind, Comment: &c}, err
-			})
-		case db.KindReview:
-			err = each("SELECT "+reviewColumns+" FROM reviews ORDER BY id", func(r rowScanner) (db.Record, error) {
-				e, err := scanReview(r)
-				return db.Record{Kind: kind, Review: &e}, err
-			})
-		case db.KindSeries:
-			err = each("SELECT run_id, series, points FROM series_chunks ORDER BY run_id, series, first_step", func(r rowScanner) (db.Record, error) {
-				var part db.SeriesPart
-				var blob []byte
-				if err := r.Scan(&part.RunID, &part.Name, &blob); err != nil {
-					return db.Record{}, err
-				}
-				var err error
-				part.Points, err = db.DecodePoints(blob)
-				return db.Record{Kind: kind, Series: &part}, err
-			})
-		case db.KindRun:
-			err = each("SELECT "+runColumns+" FROM runs ORDER BY id", func(r rowScanner) (db.Record, error) {
-				run, err := scanRun(r)
-				return db.Record{Kind: kind, Run: &run}, err
-			})
-		case db.KindSigningKey:
-			err = each("SELECT "+keyColumns+" FROM signing_keys ORDER BY id", func(r rowScanner) (db.Record, error) {
-				k, err := scanKey(r)
-				return db.Record{Kind: kind, Key: &k}, err
-			})
-		case db.KindUser:
-			err = each("SELECT "+userColumns+" FROM users ORDER BY id", func(r rowScanner) (db.Record, error) {
-				u, err := scanUser(r)
-				return db.Record{Kind: kind, User: &u}, err
-			})
-		case db.KindSavedView:
-			err = each("SELECT "+viewColumns+" FROM saved_views ORDER BY user_id, name", func(r rowScanner) (db.Record, error) {
-				v, err := scanView(r)
-				return db.Record{Kind: kind, View: &v}, err
-			})
-		case db.KindSetup:
-			err = each("SELECT user_id, at FROM setup", func(r rowScanner) (db.Record, error) {
-				var c db.SetupClaim
-				var at int64
-				err := r.Scan(&c.UserID, &at)
-				c.At = fromMS(at)
-				return db.Record{Kind: kind, Setup: &c}, err
-			})
-		case db.KindSession:
-			err = each("SELECT "+sessionColumns+" FROM sessions ORDER BY id", func(r rowScanner) (db.Record, error) {
-				sess, err := scanSession(r)
-				return db.Record{Kind: kind, Session: &sess}, err
-			})
-		case db.KindAudit:
-			err = each("SELECT "+auditColumns+" FROM audit ORDER BY id", func(r rowScanner) (db.Record, error) {
-				e, err := scanAudit(r)
-				return db.Record{Kind: kind, Audit: &e}, err
-			})
-		}
-		if kind == db.KindFile {
-			// The index from the snapshot; the bytes from their files
-			// (content-addressed, so a file never changes under its name).
-			err = s.exportFiles(ctx, tx, emit)
-		}
-		if err != nil {
-			return fmt.Errorf("db: export %s: %w", kind, err)
-		}
-	}
-	return nil
+	x := &transferTx{s: s, ctx: ctx, tx: tx, emit: emit}
+	return db.ExportKinds(transferKinds, x)
 }
 
 // ImportRecords writes every record in one transaction: an import that
@@ -150,6 +237,7 @@ func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error
 		if err := s.runChanged(ctx, tx, func(ix *runIndex) { ix.loaded, ix.pending = false, nil }); err != nil {
 			return err
 		}
+		x := &transferTx{s: s, ctx: ctx, tx: tx, next: next}
 		for {
 			rec, err := next()
 			if errors.Is(err, io.EOF) {
@@ -158,13 +246,7 @@ func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error
 			if err != nil {
 				return err
 			}
-			var added bool
-			var conflict string
-			if rec.Kind == db.KindFile {
-				added, err = s.importFile(ctx, tx, rec.File, next)
-			} else {
-				added, conflict, err = s.importOne(ctx, tx, rec)
-			}
+			added, conflict, err := db.ImportKind(transferKinds, x, rec)
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", rec.Kind, rec.ID(), err)
 			}
@@ -177,155 +259,115 @@ func (s *Store) ImportRecords(ctx context.Context, next func() (db.Record, error
 	return report, nil
 }
 
-// importOne inserts rec unless a record with its id exists (then it is
-// kept, and added is false). conflict explains a record that cannot be
-// imported beside what the database holds.
-func (s *Store) importOne(ctx context.Context, tx *sql.Tx, rec db.Record) (added bool, conflict string, err error) {
-	insert := func(query string, args ...any) (bool, error) {
-		res, err := s.txExec(ctx, tx, trace(query+" ON CONFLICT DO NOTHING"), args...)
-		if err != nil {
-			return false, err
-		}
-		n, err := res.RowsAffected()
-		return n == 1, err
+// insert runs an INSERT that does nothing when the row exists; added says
+// whether it wrote one.
+func (x *transferTx) insert(query string, args ...any) (bool, error) {
+	res, err := x.s.txExec(x.ctx, x.tx, trace(query+" ON CONFLICT DO NOTHING"), args...)
+	if err != nil {
+		return false, err
 	}
-	switch rec.Kind {
-	case db.KindSecret:
-		var stored []byte
-		err = s.txRow(ctx, tx, trace("SELECT value FROM secrets WHERE name = ?"), rec.Secret.Name).Scan(&stored)
-		switch {
-		case err == nil && bytes.Equal(stored, rec.Secret.Value):
-			return false, "", nil
-		case err == nil:
-			// The database's own secret is replaced only while no token
-			// depends on it.
-			var used bool
-			if err = s.txRow(ctx, tx, trace("SELECT EXISTS (SELECT 1 FROM api_tokens)")).Scan(&used); err != nil {
-				return false, "", err
-			}
-			if used {
-				return false, db.SecretConflict(rec.Secret.Name), nil
-			}
-			_, err = s.txExec(ctx, tx, trace("UPDATE secrets SET value = ? WHERE name = ?"), rec.Secret.Value, rec.Secret.Name)
-			return err == nil, "", err
-		case !errors.Is(err, sql.ErrNoRows):
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// insertOfUser inserts a record that belongs to userID, or reports
+// conflict when the database does not hold that user.
+func (x *transferTx) insertOfUser(userID, conflict string, query string, args ...any) (bool, string, error) {
+	var one int
+	err := x.s.txRow(x.ctx, x.tx, trace("SELECT 1 FROM users WHERE id = ?"), userID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, conflict, nil
+	}
+	if err != nil {
+		return false, "", err
+	}
+	added, err := x.insert(query, args...)
+	return added, "", err
+}
+
+func (x *transferTx) importSecret(rec db.Record) (bool, string, error) {
+	s, ctx, tx := x.s, x.ctx, x.tx
+	var stored []byte
+	err := s.txRow(ctx, tx, trace("SELECT value FROM secrets WHERE name = ?"), rec.Secret.Name).Scan(&stored)
+	switch {
+	case err == nil && bytes.Equal(stored, rec.Secret.Value):
+		return false, "", nil
+	case err == nil:
+		// The database's own secret is replaced only while no token
+		// depends on it.
+		var used bool
+		if err = s.txRow(ctx, tx, trace("SELECT EXISTS (SELECT 1 FROM api_tokens)")).Scan(&used); err != nil {
 			return false, "", err
 		}
-		added, err = insert("INSERT INTO secrets (name, value) VALUES (?, ?)", rec.Secret.Name, rec.Secret.Value)
-	case db.KindAPIToken:
-		var one int
-		err = s.txRow(ctx, tx, trace("SELECT 1 FROM users WHERE id = ?"), rec.Token.UserID).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return false, fmt.Sprintf("api token %s: its user %s is not in the database; not imported", rec.Token.ID, rec.Token.UserID), nil
+		if used {
+			return false, db.SecretConflict(rec.Secret.Name), nil
 		}
-		if err != nil {
-			return false, "", err
-		}
-		added, err = insert(insertTokenSQL, tokenArgs(rec.Token)...)
-	case db.KindComment:
-		added, err = insert(insertCommentSQL, commentArgs(rec.Comment)...)
-	case db.KindReview:
-		e := rec.Review
-		added, err = insert("INSERT INTO reviews ("+reviewColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", e.ID, e.RunID, e.State,
-			e.By, ms(e.At), e.Comment, e.BatchID, e.UndoOf, e.DataVersion, string(e.Snapshot))
-	case db.KindSeries:
-		// Written as stored: the run's data version and verdict came with
-		// its own record.
-		var n int
-		if n, _, _, err = s.writeOneSeries(ctx, tx, rec.Series.RunID, rec.Series.Name, db.SortPoints(rec.Series.Points)); err == nil {
-			added = n > 0
-		}
-	case db.KindRun:
-		var holder string
-		err = s.txRow(ctx, tx, trace("SELECT id FROM runs WHERE project = ? AND external_id = ?"), rec.Run.Project, rec.Run.ExternalID).Scan(&holder)
-		switch {
-		case err == nil && holder != rec.Run.ID:
-			return false, db.RunConflict(rec.Run, holder), nil
-		case err != nil && !errors.Is(err, sql.ErrNoRows):
-			return false, "", err
-		}
-		var args []any
-		if args, err = runArgs(rec.Run); err == nil {
-			added, err = insert(insertRunSQL, args...)
-		}
-		if err == nil && added {
-			err = s.moveProject(ctx, tx, rec.Run.Project, db.ProjectDelta(nil, rec.Run), rec.Run.UpdatedAt)
-		}
-	case db.KindProject:
-		// The baseline, unless the database has one already; the counters
-		// came with the runs.
-		var res sql.Result
-		res, err = s.txExec(ctx, tx, trace("INSERT INTO projects ("+projectColumns+") VALUES (?, '{}', 0, ?) "+
-			"ON CONFLICT (name) DO UPDATE SET baseline_run = excluded.baseline_run WHERE baseline_run = ''"),
-			rec.Project.Name, rec.Project.BaselineRun)
-		if err == nil {
-			n, _ := res.RowsAffected()
-			added = n == 1 && rec.Project.BaselineRun != ""
-		}
-	case db.KindSigningKey:
-		added, err = insert(insertKeySQL, keyArgs(rec.Key)...)
-	case db.KindUser:
-		u := rec.User
-		var holder string
-		err = s.txRow(ctx, tx, trace("SELECT id FROM users WHERE email = ?"), u.Email).Scan(&holder)
-		switch {
-		case err == nil && holder != u.ID:
-			return false, fmt.Sprintf("user %s (%s): the email belongs to user %s already; not imported", u.ID, u.Email, holder), nil
-		case err != nil && !errors.Is(err, sql.ErrNoRows):
-			return false, "", err
-		}
-		added, err = insert(insertUserSQL, userArgs(u)...)
-	case db.KindSavedView:
-		var one int
-		err = s.txRow(ctx, tx, trace("SELECT 1 FROM users WHERE id = ?"), rec.View.UserID).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return false, db.ViewConflict(rec.View), nil
-		}
-		if err != nil {
-			return false, "", err
-		}
-		added, err = insert(insertViewSQL, viewArgs(rec.View)...)
-	case db.KindSetup:
-		added, err = insert("INSERT INTO setup (id, user_id, at) VALUES (1, ?, ?)", rec.Setup.UserID, ms(rec.Setup.At))
-	case db.KindSession:
-		var one int
-		err = s.txRow(ctx, tx, trace("SELECT 1 FROM users WHERE id = ?"), rec.Session.UserID).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			return false, fmt.Sprintf("session %s: its user %s is not in the database; not imported", rec.Session.ID, rec.Session.UserID), nil
-		}
-		if err != nil {
-			return false, "", err
-		}
-		added, err = insert(insertSessionSQL, sessionArgs(rec.Session)...)
-	case db.KindAudit:
-		var args []any
-		if args, err = auditArgs(rec.Audit); err == nil {
-			added, err = insert(insertAuditSQL, args...)
-		}
-	default:
-		err = fmt.Errorf("unknown record kind %q", rec.Kind)
+		_, err = s.txExec(ctx, tx, trace("UPDATE secrets SET value = ? WHERE name = ?"), rec.Secret.Value, rec.Secret.Name)
+		return err == nil, "", err
+	case !errors.Is(err, sql.ErrNoRows):
+		return false, "", err
+	}
+	added, err := x.insert("INSERT INTO secrets (name, value) VALUES (?, ?)", rec.Secret.Name, rec.Secret.Value)
+	return added, "", err
+}
+
+func (x *transferTx) importUser(rec db.Record) (bool, string, error) {
+	u := rec.User
+	var holder string
+	err := x.s.txRow(x.ctx, x.tx, trace("SELECT id FROM users WHERE email = ?"), u.Email).Scan(&holder)
+	switch {
+	case err == nil && holder != u.ID:
+		return false, fmt.Sprintf("user %s (%s): the email belongs to user %s already; not imported", u.ID, u.Email, holder), nil
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return false, "", err
+	}
+	added, err := x.insert(insertUserSQL, userArgs(u)...)
+	return added, "", err
+}
+
+func (x *transferTx) importRun(rec db.Record) (bool, string, error) {
+	var holder string
+	err := x.s.txRow(x.ctx, x.tx, trace("SELECT id FROM runs WHERE project = ? AND external_id = ?"), rec.Run.Project, rec.Run.ExternalID).Scan(&holder)
+	switch {
+	case err == nil && holder != rec.Run.ID:
+		return false, db.RunConflict(rec.Run, holder), nil
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return false, "", err
+	}
+	args, err := runArgs(rec.Run)
+	if err != nil {
+		return false, "", err
+	}
+	added, err := x.insert(insertRunSQL, args...)
+	if err == nil && added {
+		err = x.s.moveProject(x.ctx, x.tx, rec.Run.Project, db.ProjectDelta(nil, rec.Run), rec.Run.UpdatedAt)
 	}
 	return added, "", err
 }
 
-// exportFiles emits every file with its bytes: the index rows from the
-// export's snapshot, the bytes from their blobs.
-func (s *Store) exportFiles(ctx context.Context, tx *sql.Tx, emit func(db.Record) error) error {
-	rows, err := tx.QueryContext(ctx, trace("SELECT "+artifactColumns+" FROM artifacts ORDER BY run_id, path"))
+// importProject keeps the baseline, unless the database has one already;
+// the counters came with the runs.
+func (x *transferTx) importProject(rec db.Record) (bool, string, error) {
+	res, err := x.s.txExec(x.ctx, x.tx, trace("INSERT INTO projects ("+projectColumns+") VALUES (?, '{}', 0, ?) "+
+		"ON CONFLICT (name) DO UPDATE SET baseline_run = excluded.baseline_run WHERE baseline_run = ''"),
+		rec.Project.Name, rec.Project.BaselineRun)
 	if err != nil {
-		return classify(err)
+		return false, "", err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		a, err := scanArtifact(rows)
-		if err != nil {
-			return classify(err)
-		}
-		if err := db.ExportFile(ctx, s, &a, emit); err != nil {
-			return err
-		}
-	}
-	return classify(rows.Err())
+	n, _ := res.RowsAffected()
+	return n == 1 && rec.Project.BaselineRun != "", "", nil
+}
+
+// exportFiles emits every file with its bytes: the index rows from the
+// export's snapshot, the bytes from their blobs (content-addressed, so a
+// file never changes under its name).
+func (x *transferTx) exportFiles() error {
+	withBytes := *x
+	withBytes.emit = func(rec db.Record) error { return db.ExportFile(x.ctx, x.s, rec.File, x.emit) }
+	return rows("SELECT "+artifactColumns+" FROM artifacts ORDER BY run_id, path", func(r rowScanner) (db.Record, error) {
+		a, err := scanArtifact(r)
+		return db.Record{Kind: db.KindFile, File: &a}, err
+	})(&withBytes)
 }
 
 // importFile stores an imported file inside the import's transaction: its
