@@ -185,13 +185,9 @@ func exportTo(ctx context.Context, database db.Store, target string, force bool,
 }
 
 func describeCounts(counts map[db.RecordKind]int) string {
-	names := map[db.RecordKind]string{db.KindSecret: "secrets", db.KindUser: "users", db.KindSigningKey: "signing keys",
-		db.KindSavedView: "saved views", db.KindSetup: "setup records", db.KindSession: "sessions", db.KindAPIToken: "API tokens",
-		db.KindRun: "runs", db.KindProject: "projects", db.KindReview: "reviews", db.KindComment: "comments",
-		db.KindSeries: "series chunks", db.KindAudit: "audit events"}
 	var parts []string
 	for _, k := range db.RecordKinds {
-		parts = append(parts, fmt.Sprintf("%d %s", counts[k], names[k]))
+		parts = append(parts, fmt.Sprintf("%d %s", counts[k], k.Noun()))
 	}
 	return strings.Join(parts, ", ")
 }

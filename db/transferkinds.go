@@ -25,7 +25,7 @@ import (
 // demands.
 var kinds = []kindSpec{
 	kindOf[Secret, secretLine]{
-		kind: KindSecret, field: func(r *Record) **Secret { return &r.Secret },
+		kind: KindSecret, noun: "secrets", field: func(r *Record) **Secret { return &r.Secret },
 		id:   func(s *Secret) string { return s.Name },
 		line: func(s *Secret) (secretLine, error) { return secretLine{s.Name, s.Value}, nil },
 		value: func(l *secretLine) (*Secret, error) {
@@ -37,7 +37,7 @@ var kinds = []kindSpec{
 		access: func(s *Secret) string { return "shared secret " + s.Name },
 	}.spec(),
 	kindOf[SigningKey, keyLine]{
-		kind: KindSigningKey, field: func(r *Record) **SigningKey { return &r.Key },
+		kind: KindSigningKey, noun: "signing keys", field: func(r *Record) **SigningKey { return &r.Key },
 		id: func(k *SigningKey) string { return k.ID },
 		line: func(k *SigningKey) (keyLine, error) {
 			return keyLine{k.ID, k.Algorithm, k.PrivateKey, jsonTime{k.CreatedAt}, optTime(k.RetiredAt)}, nil
@@ -52,7 +52,7 @@ var kinds = []kindSpec{
 		access: func(k *SigningKey) string { return fmt.Sprintf("signing key %s (%s)", k.ID, k.Algorithm) },
 	}.spec(),
 	kindOf[User, userLine]{
-		kind: KindUser, field: func(r *Record) **User { return &r.User },
+		kind: KindUser, noun: "users", field: func(r *Record) **User { return &r.User },
 		id: func(u *User) string { return u.ID },
 		line: func(u *User) (userLine, error) {
 			return userLine{u.ID, u.Email, u.Name, u.Role, u.Disabled, u.PasswordHash,
@@ -75,7 +75,7 @@ var kinds = []kindSpec{
 		},
 	}.spec(),
 	kindOf[SavedView, viewLine]{
-		kind: KindSavedView, field: func(r *Record) **SavedView { return &r.View },
+		kind: KindSavedView, noun: "saved views", field: func(r *Record) **SavedView { return &r.View },
 		id: func(v *SavedView) string { return v.UserID + "/" + v.Name },
 		line: func(v *SavedView) (viewLine, error) {
 			return viewLine{v.UserID, v.Name, v.Search, jsonTime{v.UpdatedAt}}, nil
@@ -88,7 +88,7 @@ var kinds = []kindSpec{
 		},
 	}.spec(),
 	kindOf[SetupClaim, setupLine]{
-		kind: KindSetup, field: func(r *Record) **SetupClaim { return &r.Setup },
+		kind: KindSetup, noun: "setup records", field: func(r *Record) **SetupClaim { return &r.Setup },
 		id:   func(*SetupClaim) string { return string(KindSetup) },
 		line: func(c *SetupClaim) (setupLine, error) { return setupLine{c.UserID, jsonTime{c.At}}, nil },
 		value: func(l *setupLine) (*SetupClaim, error) {
@@ -100,7 +100,7 @@ var kinds = []kindSpec{
 		access: func(c *SetupClaim) string { return "setup claim of user " + c.UserID },
 	}.spec(),
 	kindOf[Session, sessionLine]{
-		kind: KindSession, field: func(r *Record) **Session { return &r.Session },
+		kind: KindSession, noun: "sessions", field: func(r *Record) **Session { return &r.Session },
 		id: func(s *Session) string { return s.ID },
 		line: func(s *Session) (sessionLine, error) {
 			old := s.OldHashes
@@ -129,7 +129,7 @@ var kinds = []kindSpec{
 		},
 	}.spec(),
 	kindOf[APIToken, tokenLine]{
-		kind: KindAPIToken, field: func(r *Record) **APIToken { return &r.Token },
+		kind: KindAPIToken, noun: "API tokens", field: func(r *Record) **APIToken { return &r.Token },
 		id: func(t *APIToken) string { return t.ID },
 		line: func(t *APIToken) (tokenLine, error) {
 			return tokenLine{t.ID, t.UserID, t.Name, t.Hash, t.Hint, orEmpty(t.Scopes), orEmpty(t.Projects),
@@ -149,7 +149,7 @@ var kinds = []kindSpec{
 		},
 	}.spec(),
 	kindOf[Run, runLine]{
-		kind: KindRun, field: func(r *Record) **Run { return &r.Run },
+		kind: KindRun, noun: "runs", field: func(r *Record) **Run { return &r.Run },
 		id: func(r *Run) string { return r.ID },
 		line: func(run *Run) (runLine, error) {
 			params := run.Params
@@ -202,7 +202,7 @@ var kinds = []kindSpec{
 		},
 	}.spec(),
 	kindOf[Project, projectLine]{
-		kind: KindProject, field: func(r *Record) **Project { return &r.Project },
+		kind: KindProject, noun: "projects", field: func(r *Record) **Project { return &r.Project },
 		id:   func(p *Project) string { return p.Name },
 		line: func(p *Project) (projectLine, error) { return projectLine{p.Name, p.BaselineRun}, nil },
 		value: func(l *projectLine) (*Project, error) {
@@ -213,7 +213,7 @@ var kinds = []kindSpec{
 		},
 	}.spec(),
 	kindOf[ReviewEntry, reviewEntryLine]{
-		kind: KindReview, field: func(r *Record) **ReviewEntry { return &r.Review },
+		kind: KindReview, noun: "reviews", field: func(r *Record) **ReviewEntry { return &r.Review },
 		id: func(e *ReviewEntry) string { return e.ID },
 		line: func(e *ReviewEntry) (reviewEntryLine, error) {
 			snap := json.RawMessage(e.Snapshot)
@@ -232,7 +232,7 @@ var kinds = []kindSpec{
 		},
 	}.spec(),
 	kindOf[Comment, commentLine]{
-		kind: KindComment, field: func(r *Record) **Comment { return &r.Comment },
+		kind: KindComment, noun: "comments", field: func(r *Record) **Comment { return &r.Comment },
 		id: func(c *Comment) string { return c.ID },
 		line: func(c *Comment) (commentLine, error) {
 			hist := []commentVersion{}
@@ -255,7 +255,7 @@ var kinds = []kindSpec{
 		},
 	}.spec(),
 	kindOf[SeriesPart, seriesLine]{
-		kind: KindSeries, field: func(r *Record) **SeriesPart { return &r.Series },
+		kind: KindSeries, noun: "series chunks", field: func(r *Record) **SeriesPart { return &r.Series },
 		id: func(s *SeriesPart) string {
 			if len(s.Points) == 0 {
 				return s.RunID + "/" + s.Name
@@ -290,7 +290,7 @@ var kinds = []kindSpec{
 		},
 	}.spec(),
 	kindOf[AuditEvent, auditLine]{
-		kind: KindAudit, field: func(r *Record) **AuditEvent { return &r.Audit },
+		kind: KindAudit, noun: "audit events", field: func(r *Record) **AuditEvent { return &r.Audit },
 		id: func(e *AuditEvent) string { return e.ID },
 		line: func(e *AuditEvent) (auditLine, error) {
 			return auditLine{e.ID, jsonTime{e.At}, e.Event, e.ActorID, e.UserID, e.Email, e.SessionID,
@@ -307,7 +307,7 @@ var kinds = []kindSpec{
 	// A file's record, then at once the file_part records with its bytes,
 	// in order (transferfiles.go).
 	kindOf[Artifact, fileLine]{
-		kind: KindFile, field: func(r *Record) **Artifact { return &r.File },
+		kind: KindFile, noun: "files", field: func(r *Record) **Artifact { return &r.File },
 		id: func(f *Artifact) string { return f.RunID + "/" + f.Path },
 		line: func(f *Artifact) (fileLine, error) {
 			return fileLine{f.RunID, f.Path, f.Project, f.Size, f.SHA256, f.ContentType, jsonTime{f.CreatedAt}, f.CreatedBy}, nil
@@ -321,7 +321,7 @@ var kinds = []kindSpec{
 		},
 	}.spec(),
 	kindOf[FilePart, filePartLine]{
-		kind: KindFilePart, field: func(r *Record) **FilePart { return &r.Part }, partOf: KindFile,
+		kind: KindFilePart, noun: "file parts", field: func(r *Record) **FilePart { return &r.Part }, partOf: KindFile,
 		id:   func(p *FilePart) string { return fmt.Sprintf("%s@%d", p.SHA256, p.Offset) },
 		line: func(p *FilePart) (filePartLine, error) { return filePartLine{p.SHA256, p.Offset, p.Data}, nil },
 		value: func(l *filePartLine) (*FilePart, error) {
@@ -355,6 +355,7 @@ var kindByName = func() map[RecordKind]*kindSpec {
 // kindSpec is one kind's entry in kinds, its functions typed by kindOf.
 type kindSpec struct {
 	kind   RecordKind
+	noun   string
 	partOf RecordKind
 	id     func(Record) string
 	// encode returns the record's line: its kind and the kind's object.
@@ -368,7 +369,9 @@ type kindSpec struct {
 // kindOf states a kind whose records are a *T in the Record field that
 // field returns, written as a line whose "data" is an L.
 type kindOf[T, L any] struct {
-	kind  RecordKind
+	kind RecordKind
+	// noun names its records in counts ("audit events").
+	noun  string
 	field func(*Record) **T
 	// partOf is the kind whose record these records follow, carrying its
 	// bytes (see RecordKind.PartOf); "" for the others.
@@ -385,7 +388,7 @@ type kindOf[T, L any] struct {
 }
 
 func (k kindOf[T, L]) spec() kindSpec {
-	s := kindSpec{kind: k.kind, partOf: k.partOf,
+	s := kindSpec{kind: k.kind, noun: k.noun, partOf: k.partOf,
 		id: func(r Record) string { return k.id(*k.field(&r)) },
 		encode: func(r Record) (recordLine, error) {
 			l, err := k.line(*k.field(&r))
@@ -422,6 +425,15 @@ func lineData(b []byte, v any) error {
 		return errors.New("not of the form {\"kind\": …, \"data\": {…}}")
 	}
 	return strictUnmarshal(wrapper.Data, v)
+}
+
+// Noun names the kind's records in counts ("audit events"); the kind
+// itself for one this build does not know.
+func (k RecordKind) Noun() string {
+	if s, ok := kindByName[k]; ok {
+		return s.noun
+	}
+	return string(k)
 }
 
 // PartOf returns the kind whose record the records of k follow at once,

@@ -34,3 +34,13 @@ func TestTransferTablesMatchTheFormat(t *testing.T) {
 		}
 	})
 }
+
+// TestEveryKindHasANoun: counts name every kind in words (export and
+// import print them), files included.
+func TestEveryKindHasANoun(t *testing.T) {
+	for _, k := range db.RecordKinds {
+		if n := k.Noun(); n == "" || n == string(k) {
+			t.Errorf("kind %s has no noun (%q)", k, n)
+		}
+	}
+}
