@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -32,8 +33,11 @@ type serialProxy struct {
 	ln      net.Listener
 	backend string
 
-	turn  sync.Mutex // one command in FerretDB at a time
-	cut   bool       // guarded by turn: refuse every command and connection
+	turn sync.Mutex // one command in FerretDB at a time
+	// cut refuses every command and connection; set under turn (so a cut
+	// falls between two commands), read without it by accept: a new
+	// connection must not wait for the commands in flight.
+	cut   atomic.Bool
 	mu    sync.Mutex // guards conns
 	conns map[net.Conn]struct{}
 	wg    sync.WaitGroup
@@ -142,7 +146,7 @@ func (p *serialProxy) serve(client net.Conn) {
 func (p *serialProxy) roundTrip(backend net.Conn, req, buf []byte) ([]byte, error) {
 	p.turn.Lock()
 	defer p.turn.Unlock()
-	if p.cut {
+	if p.cut.Load() {
 		return nil, errCut
 	}
 	if _, err := backend.Write(req); err != nil {
@@ -173,11 +177,7 @@ func (p *serialProxy) roundTrip(backend net.Conn, req, buf []byte) ([]byte, erro
 
 var errCut = errors.New("db: proxy: the store is cut off")
 
-func (p *serialProxy) isCut() bool {
-	p.turn.Lock()
-	defer p.turn.Unlock()
-	return p.cut
-}
+func (p *serialProxy) isCut() bool { return p.cut.Load() }
 
 // setCut takes the store away or brings it back. It waits for the command
 // in flight, so the cut falls between two commands: every command the
@@ -187,7 +187,7 @@ func (p *serialProxy) isCut() bool {
 func (p *serialProxy) setCut(cut bool) {
 	p.turn.Lock()
 	defer p.turn.Unlock()
-	p.cut = cut
+	p.cut.Store(cut)
 }
 
 // readMessage appends one wire-protocol message to buf.
