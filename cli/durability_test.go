@@ -37,9 +37,36 @@ type process struct {
 func startProcess(t *testing.T, dataDir string, env map[string]string) *process {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(),
-		"LABREVIEW_TEST_EXEC_MAIN=1",
-		"LABREVIEW_TEST_ARGS=serve --config /dev/null",
+	cmd.Env = append(os.Environ(), "LABREVIEW_TEST_EXEC_MAIN=1", "LABREVIEW_TEST_ARGS=serve --config /dev/null")
+	return launch(t, cmd, dataDir, env)
+}
+
+// startBinary is startProcess with labreview built as `make build` builds
+// it, not this test binary: under -race the test binary's memory is the
+// race detector's (about twice the server's own, measured), so a test of
+// the server's resident memory runs this one.
+func startBinary(t *testing.T, dataDir string, env map[string]string) *process {
+	t.Helper()
+	return launch(t, exec.Command(plainBinary(t), "serve", "--config", "/dev/null"), dataDir, env)
+}
+
+// plainBinary builds labreview into the test's folder with the flags of
+// `make build` (so the build cache serves both) and without -race.
+func plainBinary(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "labreview")
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", "nomsgpack", "-o", path, "labreview")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build labreview: %v\n%s", err, out)
+	}
+	return path
+}
+
+// launch starts cmd as `labreview serve` on dataDir with env added.
+func launch(t *testing.T, cmd *exec.Cmd, dataDir string, env map[string]string) *process {
+	t.Helper()
+	cmd.Env = append(cmd.Env,
 		"LABREVIEW_SERVER_ADDR=127.0.0.1:0",
 		"LABREVIEW_DATA_DIR="+dataDir,
 		"LABREVIEW_LOG_FORMAT=json",
