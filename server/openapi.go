@@ -108,6 +108,8 @@ type apiOperation struct {
 	// file: the request body (PUT) or the answer (GET) is a file's bytes,
 	// of any media type.
 	file bool
+	// csv: the answer is CSV text.
+	csv bool
 }
 
 type apiParam struct {
@@ -153,6 +155,13 @@ var apiOperations = map[string]apiOperation{
 			q("q", "query (docs/query.md)"), q("sort", "field to sort by, - for descending"), q("limit", "page size"), q("cursor", "the previous page's next")}},
 	"GET /api/runs/keys": {summary: "Param paths, metric and series names of live runs, for completion", tag: "runs", ok: 200, body: typeOf[runKeysResponse](),
 		params: []apiParam{q("project", "only this project"), q("prefix", "names starting with this")}},
+	"GET /api/runs.csv": {summary: "The runs of a view as CSV (every page, at most 100,000 runs), streamed", tag: "runs", ok: 200, csv: true,
+		params: []apiParam{q("project", "only this project"), q("status", "queued, running, succeeded, failed, cancelled or stale"),
+			q("q", "query (docs/query.md)"), q("sort", "field to sort by, - for descending"),
+			q("columns", "comma-separated: id, name, project, status, review, created, duration, tags, failure, …, params.<path>, metrics.<name>")}},
+	"GET /api/runs/{id}/series.csv": {summary: "Series points as CSV, one line per point (series, step, value, time)", tag: "series", ok: 200, csv: true,
+		params: []apiParam{q("names", "comma-separated series names"), q("from", "first step"), q("to", "last step"),
+			q("max_points", "points in all at most (default and limit 100,000; X-Downsampled: true when cut by M4)")}},
 	"GET /api/runs/{id}": {summary: "One run with its series summaries, review changes and baseline", tag: "runs", ok: 200, body: typeOf[runResponse]()},
 	"GET /api/runs/{id}/series": {summary: "Series points, downsampled (M4) to max_points or whole in a window", tag: "series", ok: 200, body: typeOf[seriesReadout](),
 		params: []apiParam{q("names", "comma-separated series names"), q("from", "first step (or time with x=time)"), q("to", "last step"),
@@ -254,6 +263,8 @@ func buildOpenAPI(version string, perms map[string]policy.Permission) ([]byte, [
 				r["content"] = map[string]any{"application/json": map[string]any{"schema": g.of(op.body)}}
 			case op.file:
 				r["content"] = map[string]any{"*/*": map[string]any{"schema": map[string]any{}}}
+			case op.csv:
+				r["content"] = map[string]any{"text/csv": map[string]any{"schema": map[string]any{"type": "string"}}}
 			}
 			responses[fmt.Sprint(status)] = r
 		}

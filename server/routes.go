@@ -80,8 +80,10 @@ func (s *Server) routes(r *gin.Engine) {
 	s.handle(api, policy.RunsRead, "GET", "/runs", s.handleRunsList)
 	// Before /runs/:id in meaning: a static segment wins over a parameter.
 	s.handle(api, policy.RunsRead, "GET", "/runs/keys", s.handleRunKeys)
+	s.handle(api, policy.RunsRead, "GET", "/runs.csv", s.handleRunsCSV)
 	s.handle(api, policy.RunsRead, "GET", "/runs/:id", s.handleRunGet)
 	s.handle(api, policy.RunsRead, "GET", "/runs/:id/series", s.handleSeriesGet)
+	s.handle(api, policy.RunsRead, "GET", "/runs/:id/series.csv", s.handleSeriesCSV)
 	s.handle(api, policy.RunsRead, "GET", "/runs/:id/reviews", s.handleRunReviews)
 	s.handle(api, policy.RunsRead, "GET", "/runs/:id/comments", s.handleCommentsList)
 	s.handle(api, policy.RunsRead, "GET", "/projects", s.handleProjectsList)

@@ -302,15 +302,14 @@ type runsPage struct {
 	Warnings   []warningResponse `json:"warnings"`
 }
 
-// handleRunsList: GET /api/runs?project=&status=&deleted=&cursor=&limit=.
-func (s *Server) handleRunsList(c *gin.Context) {
+// listQueryOf reads the filters of GET /api/runs (and of its CSV export).
+func listQueryOf(c *gin.Context) (runs.ListQuery, error) {
 	q := runs.ListQuery{Project: c.Query("project"), Status: c.Query("status"), Review: c.Query("review"), Cursor: c.Query("cursor"),
 		Q: c.Query("q"), Sort: c.Query("sort"), Count: c.Query("count")}
 	if l := c.Query("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 {
-			s.writeError(c, &runs.InputError{Field: "limit", Code: "invalid", Message: fmt.Sprintf("A page holds 1 to %d runs.", runs.MaxPageSize)})
-			return
+			return q, &runs.InputError{Field: "limit", Code: "invalid", Message: fmt.Sprintf("A page holds 1 to %d runs.", runs.MaxPageSize)}
 		}
 		q.Limit = n
 	}
@@ -319,12 +318,20 @@ func (s *Server) handleRunsList(c *gin.Context) {
 	case "true":
 		// Deleted runs are for those who can restore them.
 		if !principal(c).Can(policy.RunsDelete, policy.Resource{}) {
-			s.writeError(c, errForbidden)
-			return
+			return q, errForbidden
 		}
 		q.Deleted = true
 	default:
-		s.writeError(c, &runs.InputError{Field: "deleted", Code: "invalid", Message: "deleted is true or false."})
+		return q, &runs.InputError{Field: "deleted", Code: "invalid", Message: "deleted is true or false."}
+	}
+	return q, nil
+}
+
+// handleRunsList: GET /api/runs?project=&status=&deleted=&cursor=&limit=.
+func (s *Server) handleRunsList(c *gin.Context) {
+	q, err := listQueryOf(c)
+	if err != nil {
+		s.writeError(c, err)
 		return
 	}
 	page, err := s.runs.List(c.Request.Context(), runActor(c), q)

@@ -296,18 +296,16 @@ func toSeriesResponse(sum db.SeriesSummary) seriesResponse {
 	return out
 }
 
-// handleSeriesGet: GET /api/runs/{id}/series?names=a,b&max_points=&from=&to=&x=.
-// `name` (repeatable) names one series exactly, for names with a comma;
-// x=time adds each point's wall time.
-func (s *Server) handleSeriesGet(c *gin.Context) {
+// seriesQueryOf reads the query of GET /api/runs/{id}/series (and of its
+// CSV export).
+func seriesQueryOf(c *gin.Context) (runs.SeriesQuery, error) {
 	var q runs.SeriesQuery
 	switch c.Query("x") {
 	case "", "step":
 	case "time":
 		q.Time = true
 	default:
-		s.writeError(c, &runs.InputError{Field: "x", Code: "invalid", Message: "x is step or time."})
-		return
+		return q, &runs.InputError{Field: "x", Code: "invalid", Message: "x is step or time."}
 	}
 	if n := c.Query("names"); n != "" {
 		q.Names = strings.Split(n, ",")
@@ -320,8 +318,7 @@ func (s *Server) handleSeriesGet(c *gin.Context) {
 		if v := c.Query(f.name); v != "" {
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
-				s.writeError(c, &runs.InputError{Field: f.name, Code: "invalid", Message: f.name + " is a step (a whole number)."})
-				return
+				return q, &runs.InputError{Field: f.name, Code: "invalid", Message: f.name + " is a step (a whole number)."}
 			}
 			*f.dst = &n
 		}
@@ -329,10 +326,21 @@ func (s *Server) handleSeriesGet(c *gin.Context) {
 	if v := c.Query("max_points"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {
-			s.writeError(c, &runs.InputError{Field: "max_points", Code: "invalid", Message: fmt.Sprintf("max_points is 4 to %d.", runs.MaxMaxPoints)})
-			return
+			return q, &runs.InputError{Field: "max_points", Code: "invalid", Message: fmt.Sprintf("max_points is 4 to %d.", runs.MaxMaxPoints)}
 		}
 		q.MaxPoints = n
+	}
+	return q, nil
+}
+
+// handleSeriesGet: GET /api/runs/{id}/series?names=a,b&max_points=&from=&to=&x=.
+// `name` (repeatable) names one series exactly, for names with a comma;
+// x=time adds each point's wall time.
+func (s *Server) handleSeriesGet(c *gin.Context) {
+	q, err := seriesQueryOf(c)
+	if err != nil {
+		s.writeError(c, err)
+		return
 	}
 	data, err := s.runs.ReadSeries(c.Request.Context(), runActor(c), c.Param("id"), q)
 	if err != nil {

@@ -60,6 +60,10 @@ type Server struct {
 	csrf    *http.CrossOriginProtection
 	sampled *sampledLog   // repeated operational messages, at most one per 10 s
 	ingest  chan struct{} // turns of series batches (newIngestSlots)
+	exports chan struct{} // runs exports streaming now (export.go)
+	// exportPage and exportMax are the page size and the most runs of a
+	// runs export (runs.MaxPageSize and maxExportRows; tests lower them).
+	exportPage, exportMax int
 	// seriesBodies holds series batches while they arrive (series_body.go).
 	seriesBodies *bodyBuffer
 	perms        map[string]policy.Permission // the route table: "METHOD /path" → permission
@@ -100,7 +104,8 @@ func newServer(logger *slog.Logger, opts Options, database Database, authn *auth
 	}
 	s := &Server{log: logger, opts: opts, db: database, auth: authn, runs: review, ui: site, proxies: proxies, python: python,
 		csrf: http.NewCrossOriginProtection(), sampled: newSampledLog(10 * time.Second),
-		ingest: newIngestSlots(), perms: map[string]policy.Permission{},
+		ingest: newIngestSlots(), exports: make(chan struct{}, exportSlots), exportPage: runs.MaxPageSize, exportMax: maxExportRows,
+		perms:        map[string]policy.Permission{},
 		seriesBodies: newBodyBuffer(opts.SeriesBodyBufferBytes, max(opts.MaxBodyBytes, seriesBodyLimit)),
 		mlflow:       mlflow.New(logger.With("component", "mlflow"), authn, review)}
 

@@ -313,6 +313,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The runs of a view as CSV (every page, at most 100,000 runs), streamed */
+        get: operations["getApiRunsCsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/keys": {
         parameters: {
             query?: never;
@@ -535,6 +552,23 @@ export interface paths {
         put?: never;
         /** Append series points in an idempotent batch */
         post: operations["postApiRunsIdSeries"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{id}/series.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Series points as CSV, one line per point (series, step, value, time) */
+        get: operations["getApiRunsIdSeriesCsv"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1764,6 +1798,46 @@ export interface operations {
             };
         };
     };
+    getApiRunsCsv: {
+        parameters: {
+            query?: {
+                /** @description only this project */
+                project?: string;
+                /** @description queued, running, succeeded, failed, cancelled or stale */
+                status?: string;
+                /** @description query (docs/query.md) */
+                q?: string;
+                /** @description field to sort by, - for descending */
+                sort?: string;
+                /** @description comma-separated: id, name, project, status, review, created, duration, tags, failure, …, params.<path>, metrics.<name> */
+                columns?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description An error, in the one error shape (docs/api.md) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getApiRunsKeys: {
         parameters: {
             query?: {
@@ -2430,6 +2504,46 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SeriesIngest"];
+                };
+            };
+            /** @description An error, in the one error shape (docs/api.md) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getApiRunsIdSeriesCsv: {
+        parameters: {
+            query?: {
+                /** @description comma-separated series names */
+                names?: string;
+                /** @description first step */
+                from?: string;
+                /** @description last step */
+                to?: string;
+                /** @description points in all at most (default and limit 100,000; X-Downsampled: true when cut by M4) */
+                max_points?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
                 };
             };
             /** @description An error, in the one error shape (docs/api.md) */
