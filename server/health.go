@@ -28,14 +28,14 @@ func (s *Server) handleReadyz(c *gin.Context) {
 
 // healthResponse is the body of GET /api/health.
 type healthResponse struct {
-	Status   string         `json:"status"` // ok | degraded
+	Status   string         `json:"status" enum:"ok|degraded"`
 	Version  string         `json:"version"`
 	Database databaseHealth `json:"database"`
 }
 
 type databaseHealth struct {
-	Status string `json:"status"` // up | down
-	Mode   string `json:"mode"`   // embedded | hosted
+	Status string `json:"status" enum:"up|down"`
+	Mode   string `json:"mode" enum:"embedded|hosted"`
 }
 
 // handleHealthGet reports the server's state for the web UI. It answers 200

@@ -449,11 +449,37 @@ func (g *schemaGen) fields(ty reflect.Type, props map[string]any, required *[]st
 		if name == "" {
 			name = f.Name
 		}
-		props[name] = g.of(f.Type)
-		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
+		omitted := strings.Contains(opts, "omitempty") || strings.Contains(opts, "omitzero")
+		if omitted && f.Type.Kind() == reflect.Pointer {
+			// encoding/json leaves a nil pointer out: never null when there.
+			props[name] = g.of(f.Type.Elem())
+		} else {
+			props[name] = g.of(f.Type)
+		}
+		if values := f.Tag.Get("enum"); values != "" {
+			props[name] = enumSchema(f.Type, strings.Split(values, "|"))
+		}
+		if !omitted {
 			*required = append(*required, name)
 		}
 	}
+}
+
+// enumSchema is the schema of a field tagged enum:"a|b|c": a string (or
+// an array of strings) with one of those values. The answers the API tests
+// record are validated against it, so a value outside the list fails them;
+// the UI's types read the list as a union type.
+func enumSchema(ty reflect.Type, values []string) map[string]any {
+	one := map[string]any{"type": "string", "enum": values}
+	switch ty.Kind() {
+	case reflect.String:
+		return one
+	case reflect.Slice:
+		if ty.Elem().Kind() == reflect.String {
+			return map[string]any{"type": "array", "items": one}
+		}
+	}
+	panic("openapi: an enum tag on a field that is not a string or []string: " + ty.String())
 }
 
 // componentName is a Go type's name as a schema name: runResponse → Run,

@@ -12,7 +12,7 @@ import (
 
 // reviewResponse is a run's current verdict.
 type reviewResponse struct {
-	State    string     `json:"state"`
+	State    string     `json:"state" enum:"unreviewed|approved|rejected|needs_rerun"`
 	ID       string     `json:"id,omitempty"`
 	By       string     `json:"by,omitempty"`
 	ByName   string     `json:"by_name,omitempty"`
@@ -182,7 +182,7 @@ func (s *Server) handleRunsReviewUndo(c *gin.Context) {
 
 type reviewEntryResponse struct {
 	ID      string    `json:"id"`
-	State   string    `json:"state"`
+	State   string    `json:"state" enum:"unreviewed|approved|rejected|needs_rerun"`
 	By      string    `json:"by"`
 	ByName  string    `json:"by_name"`
 	At      time.Time `json:"at"`

@@ -24,7 +24,7 @@ type apiTokenResponse struct {
 	ID         string      `json:"id"`
 	Name       string      `json:"name"`
 	Hint       string      `json:"hint"` // the last characters, to tell tokens apart
-	Scopes     []string    `json:"scopes"`
+	Scopes     []string    `json:"scopes" enum:"runs:read|runs:write"`
 	Projects   []string    `json:"projects"`
 	CreatedAt  time.Time   `json:"created_at"`
 	ExpiresAt  time.Time   `json:"expires_at"`
@@ -32,7 +32,7 @@ type apiTokenResponse struct {
 	RevokedAt  *time.Time  `json:"revoked_at"`
 	Owner      *tokenOwner `json:"owner,omitempty"` // admins' list only
 	Token      string      `json:"token,omitempty"` // creation only
-	Status     string      `json:"status"`          // active | expired | revoked
+	Status     string      `json:"status" enum:"active|expired|revoked"`
 }
 
 type tokenOwner struct {

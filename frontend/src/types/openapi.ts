@@ -757,10 +757,10 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         AnchorJSON: {
-            from?: number | null;
+            from?: number;
             param?: string;
             series?: string;
-            to?: number | null;
+            to?: number;
         };
         ApiToken: {
             /** Format: date-time */
@@ -771,11 +771,12 @@ export interface components {
             id: string;
             last_used_at: string | null;
             name: string;
-            owner?: components["schemas"]["TokenOwner"] | null;
+            owner?: components["schemas"]["TokenOwner"];
             projects: string[];
             revoked_at: string | null;
-            scopes: string[];
-            status: string;
+            scopes: ("runs:read" | "runs:write")[];
+            /** @enum {string} */
+            status: "active" | "expired" | "revoked";
             token?: string;
         };
         Audit: {
@@ -843,25 +844,27 @@ export interface components {
             comments: components["schemas"]["Comment"][];
         };
         DatabaseHealth: {
-            mode: string;
-            status: string;
+            /** @enum {string} */
+            mode: "embedded" | "hosted";
+            /** @enum {string} */
+            status: "up" | "down";
         };
         Error: {
             details?: components["schemas"]["FieldError"][];
             error: string;
             message: string;
-            position?: components["schemas"]["QueryPosition"] | null;
+            position?: components["schemas"]["QueryPosition"];
             request_id?: string;
         };
         FailureBody: {
-            detail?: string | null;
+            detail?: string;
             reason: string;
         };
         FieldError: {
             field: string;
-            index?: number | null;
+            index?: number;
             message: string;
-            series?: string | null;
+            series?: string;
         };
         File: {
             content_type: string;
@@ -879,7 +882,8 @@ export interface components {
         };
         Health: {
             database: components["schemas"]["DatabaseHealth"];
-            status: string;
+            /** @enum {string} */
+            status: "ok" | "degraded";
             version: string;
         };
         JWK: {
@@ -904,7 +908,8 @@ export interface components {
             id: string;
             name: string;
             permissions: string[];
-            role: string;
+            /** @enum {string} */
+            role: "viewer" | "reviewer" | "admin";
             /** Format: date-time */
             updated_at: string;
         };
@@ -947,7 +952,8 @@ export interface components {
             comment: string;
             id?: string;
             outdated: boolean;
-            state: string;
+            /** @enum {string} */
+            state: "unreviewed" | "approved" | "rejected" | "needs_rerun";
         };
         ReviewEntry: {
             /** Format: date-time */
@@ -957,15 +963,16 @@ export interface components {
             by_name: string;
             comment: string;
             id: string;
-            state: string;
+            /** @enum {string} */
+            state: "unreviewed" | "approved" | "rejected" | "needs_rerun";
             undo_of?: string;
         };
         ReviewsList: {
             reviews: components["schemas"]["ReviewEntry"][];
         };
         Run: {
-            baseline?: components["schemas"]["Baseline"] | null;
-            changes_since_review?: components["schemas"]["Changes"] | null;
+            baseline?: components["schemas"]["Baseline"];
+            changes_since_review?: components["schemas"]["Changes"];
             /** Format: date-time */
             created_at: string;
             created_by: components["schemas"]["RunCreator"];
@@ -986,9 +993,10 @@ export interface components {
             params: unknown;
             project: string;
             review: components["schemas"]["Review"];
-            series?: components["schemas"]["Series"][] | null;
+            series?: components["schemas"]["Series"][];
             started_at: string | null;
-            status: string;
+            /** @enum {string} */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
             tags: string[];
             /** Format: date-time */
             updated_at: string;
@@ -1006,7 +1014,8 @@ export interface components {
         };
         RunWritten: {
             id: string;
-            status: string;
+            /** @enum {string} */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
             version: number;
         };
         RunsPage: {
@@ -1092,7 +1101,8 @@ export interface components {
             email: string;
             id: string;
             name: string;
-            role: string;
+            /** @enum {string} */
+            role: "viewer" | "reviewer" | "admin";
             /** Format: date-time */
             updated_at: string;
         };

@@ -1,9 +1,4 @@
-/** Health is the body of `GET /api/health`. */
-export interface Health {
-  status: 'ok' | 'degraded';
-  version: string;
-  database: {
-    status: 'up' | 'down';
-    mode: 'embedded' | 'hosted';
-  };
-}
+import type { components } from '@/types/openapi';
+
+/** Health is the body of `GET /api/health` (generated from the OpenAPI document). */
+export type Health = components['schemas']['Health'];

@@ -67,7 +67,7 @@ describe('the new token form', () => {
     expect(within(dialog).getByRole('button', { name: 'Close' })).toBeInTheDocument();
   });
 
-  it.each(['reviewer', 'admin'])('offers a %s both scopes, both chosen to start with', async (role) => {
+  it.each(['reviewer', 'admin'] as const)('offers a %s both scopes, both chosen to start with', async (role) => {
     const server = tokenServer();
     renderApp('/tokens', { user: { role }, handlers: server.handlers });
 
