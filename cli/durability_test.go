@@ -184,6 +184,20 @@ var durabilityEnv = map[string]string{
 
 const durabilityPassword = "orbital-granite-lantern-42"
 
+// createDurableUser runs a user command on dataDir with durabilityPassword
+// on standard input, hashing as the server of durabilityEnv does: a hash
+// made with the default (dearer) parameters made each first sign-in take
+// seconds under the race detector, and the load of the kill test began
+// only after its 10 s client timeout.
+func createDurableUser(t *testing.T, dataDir string, args ...string) (string, error) {
+	t.Helper()
+	vars := map[string]string{"LABREVIEW_DATA_DIR": dataDir}
+	for k, v := range durabilityEnv {
+		vars[k] = v
+	}
+	return cliEnv(t, vars, durabilityPassword+"\n", args...)
+}
+
 // TestKillDuringWritesLosesNothing kills the server with SIGKILL in the
 // middle of a write load (logins and refresh rotations, each a session
 // write plus audit), restarts it, and checks that the database is intact,
@@ -191,7 +205,7 @@ const durabilityPassword = "orbital-granite-lantern-42"
 // every session keeps working with the last cookie it was given.
 func TestKillDuringWritesLosesNothing(t *testing.T) {
 	dataDir := filepath.Join(t.TempDir(), "data")
-	if _, err := cli(t, dataDir, durabilityPassword+"\n", "user", "create", "--email", "load@lab.org", "--name", "Load",
+	if _, err := createDurableUser(t, dataDir, "user", "create", "--email", "load@lab.org", "--name", "Load",
 		"--role", "admin", "--password-stdin"); err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func storageFaultsScenario(t *testing.T) {
 	cheap := map[string]string{"LABREVIEW_AUTH_ARGON2_MEMORY_KIB": "19456", "LABREVIEW_AUTH_ARGON2_ITERATIONS": "2",
 		"LABREVIEW_DATA_DIR": dataDir}
 	in := start(t, cheap)
-	if _, err := cli(t, dataDir, durabilityPassword+"\n", "user", "create", "--email", "f@lab.org", "--name", "F", "--password-stdin"); err != nil {
+	if _, err := createDurableUser(t, dataDir, "user", "create", "--email", "f@lab.org", "--name", "F", "--password-stdin"); err != nil {
 		t.Fatal(err)
 	}
 	login := func() (int, string) {

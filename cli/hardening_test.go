@@ -128,7 +128,7 @@ func watchCreated(t *testing.T, dir string) func() map[string]os.FileMode {
 // the access token.
 func signedIn(t *testing.T, p *process, dir, email, role string) string {
 	t.Helper()
-	if _, err := cli(t, dir, durabilityPassword+"\n", "user", "create", "--email", email, "--name", "Load", "--role", role, "--password-stdin"); err != nil {
+	if _, err := createDurableUser(t, dir, "user", "create", "--email", email, "--name", "Load", "--role", role, "--password-stdin"); err != nil {
 		t.Fatal(err)
 	}
 	c, err := p.login(email, durabilityPassword)

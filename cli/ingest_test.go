@@ -14,9 +14,12 @@ import (
 	"time"
 )
 
-// TestLogReadsManyPointsFromStdin: 50,000 "step value" lines in at most
-// 5 s, in batches; JSON Lines with several series, names with dots and
-// slashes, which then answer queries.
+// TestLogReadsManyPointsFromStdin: 50,000 "step value" lines go in a few
+// large batches (one request per point took 49.7 s for 5,001 points), as
+// the server's access log counts them; JSON Lines with several series,
+// names with dots and slashes, which then answer queries. The time is
+// logged, not asserted: it is a figure for docs/benchmarks.md, and a
+// timed unit test fails on a busy machine.
 func TestLogReadsManyPointsFromStdin(t *testing.T) {
 	in, token := jobServer(t)
 	out, _, err := job(t, in.base, token, `{"project":"stdin","external_id":"a","status":"running"}`, "push")
@@ -33,10 +36,12 @@ func TestLogReadsManyPointsFromStdin(t *testing.T) {
 	if _, stderr, err := job(t, in.base, token, b.String(), "log", "--run", id, "--series", "train/loss"); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	took := time.Since(start)
-	t.Logf("50,000 points from standard input in %s", took.Round(time.Millisecond))
-	if took > 5*time.Second {
-		t.Fatalf("50,000 points took %s, more than 5 s", took)
+	batches := strings.Count(in.logs.String(), `"method":"POST","path":"/api/runs/`+id+`/series"`)
+	t.Logf("50,000 points from standard input in %s, %d requests", time.Since(start).Round(time.Millisecond), batches)
+	// Batches of up to 20,000 points, and one at least every 2 s while
+	// the input trickles: 3 here, a few more on a slow machine.
+	if batches < 3 || batches > 10 {
+		t.Fatalf("50,000 points went in %d requests, want 3 to 10 batches", batches)
 	}
 	var run struct {
 		Series []struct {
