@@ -22,7 +22,7 @@ type runResponse struct {
 	Project         string         `json:"project"`
 	ExternalID      string         `json:"external_id"`
 	Name            string         `json:"name"`
-	Status          string         `json:"status" enum:"queued|running|succeeded|failed|cancelled"`
+	Status          string         `json:"status" enum:"queued|running|succeeded|failed|cancelled|stale"`
 	Host            string         `json:"host"`
 	JobID           string         `json:"job_id"`
 	CreatedBy       runCreator     `json:"created_by"`
@@ -207,7 +207,7 @@ func (s *Server) handleRunsCreate(c *gin.Context) {
 type runWritten struct {
 	ID      string `json:"id"`
 	Version int64  `json:"version"`
-	Status  string `json:"status" enum:"queued|running|succeeded|failed|cancelled"`
+	Status  string `json:"status" enum:"queued|running|succeeded|failed|cancelled|stale"`
 }
 
 // writeRunWritten answers a create or change of r: the run, or for a

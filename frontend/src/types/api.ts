@@ -32,7 +32,7 @@ export type TokenScope = ApiToken['scopes'][number];
 /** CreatedApiToken is the answer to POST /api/tokens: the token with its secret, shown this once. */
 export type CreatedApiToken = ApiToken & { token: string };
 
-/** RunStatus is a run's state as a job reports it. */
+/** RunStatus is a run's state as a job reports it, or `stale` for a running run without a sign of life. */
 export type RunStatus = Schemas['Run']['status'];
 
 /** ReviewState is a run's current verdict. */

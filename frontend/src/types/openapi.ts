@@ -996,7 +996,7 @@ export interface components {
             series?: components["schemas"]["Series"][];
             started_at: string | null;
             /** @enum {string} */
-            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "stale";
             tags: string[];
             /** Format: date-time */
             updated_at: string;
@@ -1015,7 +1015,7 @@ export interface components {
         RunWritten: {
             id: string;
             /** @enum {string} */
-            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "stale";
             version: number;
         };
         RunsPage: {
