@@ -26,3 +26,8 @@ export function NewPasswordInput({ meterId, value = '', userInputs, ...rest }: N
     </>
   );
 }
+
+/** RepeatPasswordInput asks for a new password again; check it with `passwordsMatchRule`. */
+export function RepeatPasswordInput(props: PasswordInputProps) {
+  return <PasswordInput autoComplete="new-password" required {...props} />;
+}

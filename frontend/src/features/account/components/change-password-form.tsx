@@ -2,7 +2,7 @@ import { Alert, Button, Card, PasswordInput, Stack, Title } from '@mantine/core'
 import { useForm } from '@mantine/form';
 import { useState } from 'react';
 
-import { NewPasswordInput } from '@/components/new-password-input';
+import { NewPasswordInput, RepeatPasswordInput } from '@/components/new-password-input';
 import { ApiError } from '@/lib/api-error';
 import { useCurrentUser } from '@/lib/current-user';
 import { passwordsMatchRule, showFieldProblems, type ProblemRouting } from '@/lib/form';
@@ -90,12 +90,7 @@ export function ChangePasswordForm() {
             userInputs={userInputs}
             {...form.getInputProps('next')}
           />
-          <PasswordInput
-            label="Repeat the new password"
-            autoComplete="new-password"
-            {...form.getInputProps('confirm')}
-            required
-          />
+          <RepeatPasswordInput label="Repeat the new password" {...form.getInputProps('confirm')} />
           <Button type="submit" loading={change.isPending} w="fit-content">
             Change password
           </Button>

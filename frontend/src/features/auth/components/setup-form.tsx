@@ -1,8 +1,8 @@
-import { Alert, Button, PasswordInput, Stack, TextInput } from '@mantine/core';
+import { Alert, Button, Stack, TextInput } from '@mantine/core';
 import { isNotEmpty, useForm } from '@mantine/form';
 import { useState } from 'react';
 
-import { NewPasswordInput } from '@/components/new-password-input';
+import { NewPasswordInput, RepeatPasswordInput } from '@/components/new-password-input';
 import { ApiError } from '@/lib/api-error';
 import { emailProblem, passwordsMatchRule, showFieldProblems } from '@/lib/form';
 import { newPasswordRule } from '@/lib/password-policy';
@@ -62,12 +62,7 @@ export function SetupForm({ token, onDone }: { token: string; onDone: () => void
           userInputs={[email, name]}
           {...form.getInputProps('password')}
         />
-        <PasswordInput
-          label="Repeat the password"
-          autoComplete="new-password"
-          {...form.getInputProps('confirm')}
-          required
-        />
+        <RepeatPasswordInput label="Repeat the password" {...form.getInputProps('confirm')} />
         <Button type="submit" loading={form.submitting}>
           Create admin account
         </Button>
