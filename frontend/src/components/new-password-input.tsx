@@ -4,7 +4,11 @@ import { PasswordStrengthMeter } from '@/components/password-strength-meter';
 import { usePasswordStrength } from '@/hooks/use-password-strength';
 
 type NewPasswordInputProps = Omit<PasswordInputProps, 'value' | 'id'> & {
-  /** meterId names the strength meter the field points at (aria-describedby). */
+  /**
+   * meterId is the strength meter's id. Mantine's PasswordInput sets the
+   * field's aria-describedby itself (to its error and description), so the
+   * meter speaks through its own live region instead.
+   */
   meterId: string;
   /** value is the password typed so far (a controlled field: spread `form.getInputProps`). */
   value?: string;
@@ -21,7 +25,7 @@ export function NewPasswordInput({ meterId, value = '', userInputs, ...rest }: N
   const strength = usePasswordStrength(value, userInputs);
   return (
     <>
-      <PasswordInput autoComplete="new-password" value={value} aria-describedby={meterId} required {...rest} />
+      <PasswordInput autoComplete="new-password" value={value} required {...rest} />
       <PasswordStrengthMeter id={meterId} password={value} strength={strength} />
     </>
   );
