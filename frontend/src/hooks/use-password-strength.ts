@@ -1,10 +1,7 @@
 import { useDeferredValue, useEffect, useMemo, useState } from 'react';
 
+import { loadEstimator, loadedEstimator } from '@/lib/password-estimator';
 import type { Strength } from '@/lib/password-strength';
-
-type StrengthModule = typeof import('@/lib/password-strength');
-
-let loaded: StrengthModule | null = null;
 
 /**
  * usePasswordStrength estimates a password's strength with zxcvbn-ts. The
@@ -13,15 +10,14 @@ let loaded: StrengthModule | null = null;
  * the password is empty.
  */
 export function usePasswordStrength(password: string, userInputs: readonly string[]): Strength | null {
-  const [estimator, setEstimator] = useState<StrengthModule | null>(loaded);
+  const [estimator, setEstimator] = useState(loadedEstimator);
   const wanted = password !== '';
   useEffect(() => {
     if (!wanted || estimator !== null) {
       return;
     }
     let live = true;
-    void import('@/lib/password-strength').then((m) => {
-      loaded = m;
+    void loadEstimator().then((m) => {
       if (live) {
         setEstimator(m);
       }

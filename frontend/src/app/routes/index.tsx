@@ -9,15 +9,14 @@ import { RequirePermission, RequireSession } from './guards';
 import { NotFoundRoute } from './not-found';
 import { RouteError } from './route-error';
 import { RunsRoute } from './runs';
-import { SignInRoute } from './sign-in';
 import { StatusRoute } from './status';
 
 /**
  * routes is the whole client-side route table; the browser router and tests both
- * use it. Sign-in, the shell and the runs table are in the first bundle; a run's
- * page, compare (both with the chart library), projects, API tokens, account,
- * admin and setup pages load on demand (the password-strength dictionaries are
- * large).
+ * use it. The shell and the runs table are in the first bundle; sign-in (with
+ * the form library), a run's page, compare (both with the chart library),
+ * projects, API tokens, account, admin and setup pages load on demand (the
+ * password-strength dictionaries are large).
  */
 export const routes: RouteObject[] = [
   {
@@ -27,7 +26,12 @@ export const routes: RouteObject[] = [
       {
         element: <PublicLayout />,
         children: [
-          { path: paths.signIn.path, element: <SignInRoute /> },
+          {
+            // Lazy too: the sign-in form brings @mantine/form (about 6.5 KB gzip),
+            // which the first page after sign-in has no room for.
+            path: paths.signIn.path,
+            lazy: async () => ({ Component: (await import('./sign-in')).SignInRoute }),
+          },
           {
             path: paths.setup.path,
             lazy: async () => ({ Component: (await import('./setup')).SetupRoute }),

@@ -1,76 +1,69 @@
 import { Alert, Button, Card, PasswordInput, Stack, Title } from '@mantine/core';
-import { useState, type SubmitEvent } from 'react';
+import { useForm } from '@mantine/form';
+import { useState } from 'react';
 
-import { NewPasswordInput } from '@/components/new-password-input';
-import { usePasswordStrength } from '@/hooks/use-password-strength';
+import { NewPasswordInput, RepeatPasswordInput } from '@/components/new-password-input';
 import { ApiError } from '@/lib/api-error';
 import { useCurrentUser } from '@/lib/current-user';
-import { newPasswordProblem } from '@/lib/password-policy';
+import { passwordsMatchRule, showFieldProblems, type ProblemRouting } from '@/lib/form';
+import { isPasswordRuleError, newPasswordRule } from '@/lib/password-policy';
 
 import { useChangePassword } from '../api/change-password';
 
-interface Fields {
-  current?: string;
-  next?: string;
-  confirm?: string;
+interface ChangePasswordValues {
+  current: string;
+  next: string;
+  confirm: string;
 }
+
+/** problemRouting puts a wrong current password and a refused new one on their fields. */
+const problemRouting: ProblemRouting = {
+  byCode: (e) => (e.code === 'wrong_password' ? 'current' : isPasswordRuleError(e) ? 'next' : undefined),
+};
 
 /** ChangePasswordForm changes the user's password; their other sessions end, this one stays. */
 export function ChangePasswordForm() {
   const me = useCurrentUser();
   const change = useChangePassword();
-  const [current, setCurrent] = useState('');
-  const [next, setNext] = useState('');
-  const [confirm, setConfirm] = useState('');
-  const [errors, setErrors] = useState<Fields>({});
+  const userInputs = [me.data?.email ?? '', me.data?.name ?? ''];
+  const form = useForm<ChangePasswordValues>({
+    mode: 'controlled',
+    initialValues: { current: '', next: '', confirm: '' },
+    validate: {
+      current: (current) => (current === '' ? 'Enter your current password.' : null),
+      next: newPasswordRule(() => userInputs),
+      confirm: passwordsMatchRule<ChangePasswordValues>('next'),
+    },
+  });
   const [done, setDone] = useState(false);
-  const strength = usePasswordStrength(next, [me.data?.email ?? '', me.data?.name ?? '']);
 
-  function onSubmit(event: SubmitEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const found: Fields = {};
-    if (current === '') {
-      found.current = 'Enter your current password.';
-    }
-    const problem = newPasswordProblem(next, strength?.score ?? null);
-    if (problem !== null) {
-      found.next = problem;
-    }
-    if (confirm !== next) {
-      found.confirm = 'The passwords do not match.';
-    }
-    setErrors(found);
-    setDone(false);
-    if (Object.keys(found).length > 0) {
-      return;
-    }
-    change.mutate(
-      { current_password: current, new_password: next },
-      {
-        onSuccess: () => {
-          setCurrent('');
-          setNext('');
-          setConfirm('');
-          setDone(true);
+  const submit = form.onSubmit(
+    (values) => {
+      setDone(false);
+      change.mutate(
+        { current_password: values.current, new_password: values.next },
+        {
+          onSuccess: () => {
+            form.reset();
+            setDone(true);
+          },
+          onError: (e) => {
+            showFieldProblems(form, e, problemRouting);
+          },
         },
-        onError: (e) => {
-          if (e instanceof ApiError && e.code === 'wrong_password') {
-            setErrors({ current: e.message });
-          } else if (e instanceof ApiError && e.code.startsWith('password_')) {
-            setErrors({ next: e.message });
-          }
-        },
-      },
-    );
-  }
+      );
+    },
+    () => {
+      setDone(false);
+    },
+  );
 
   const otherError =
-    change.error !== null &&
-    !(change.error instanceof ApiError && (change.error.code === 'wrong_password' || change.error.code.startsWith('password_')));
+    change.error !== null && !(change.error instanceof ApiError && problemRouting.byCode?.(change.error) !== undefined);
 
   return (
     <Card withBorder padding="lg" radius="md" component="section" aria-labelledby="password-heading">
-      <form onSubmit={onSubmit} noValidate aria-labelledby="password-heading">
+      <form onSubmit={submit} noValidate aria-labelledby="password-heading">
         <Stack gap="md" maw={420}>
           <Title order={2} size="h4" id="password-heading">
             Change password
@@ -88,31 +81,16 @@ export function ChangePasswordForm() {
           <PasswordInput
             label="Current password"
             autoComplete="current-password"
-            value={current}
-            onChange={(e) => {
-              setCurrent(e.currentTarget.value);
-            }}
-            error={errors.current}
+            {...form.getInputProps('current')}
             required
           />
           <NewPasswordInput
             label="New password"
             meterId="new-password-strength"
-            value={next}
-            onValueChange={setNext}
-            error={errors.next}
-            strength={strength}
+            userInputs={userInputs}
+            {...form.getInputProps('next')}
           />
-          <PasswordInput
-            label="Repeat the new password"
-            autoComplete="new-password"
-            value={confirm}
-            onChange={(e) => {
-              setConfirm(e.currentTarget.value);
-            }}
-            error={errors.confirm}
-            required
-          />
+          <RepeatPasswordInput label="Repeat the new password" {...form.getInputProps('confirm')} />
           <Button type="submit" loading={change.isPending} w="fit-content">
             Change password
           </Button>

@@ -1,26 +1,15 @@
 import { Alert, Button, PasswordInput, Stack, Text, TextInput } from '@mantine/core';
-import { useEffect, useRef, useState, type SubmitEvent } from 'react';
+import { useForm, type FormErrors } from '@mantine/form';
+import { useEffect, useRef, useState } from 'react';
 
-import { ApiError, fieldProblems } from '@/lib/api-error';
+import { ApiError } from '@/lib/api-error';
+import { emailProblem, showFieldProblems } from '@/lib/form';
 import { formatWait } from '@/lib/format';
 import { signIn } from '@/lib/session/session';
 
-interface FieldErrors {
-  email?: string;
-  password?: string;
-}
-
-function validate(email: string, password: string): FieldErrors {
-  const errors: FieldErrors = {};
-  if (email.trim() === '') {
-    errors.email = 'Enter your email address.';
-  } else if (!email.includes('@')) {
-    errors.email = 'Enter an email address, like name@example.org.';
-  }
-  if (password === '') {
-    errors.password = 'Enter your password.';
-  }
-  return errors;
+interface SignInValues {
+  email: string;
+  password: string;
 }
 
 /** useNow ticks once a second while `active`, for countdowns. */
@@ -46,60 +35,54 @@ function useNow(active: boolean): number {
  * how long to wait after too many attempts.
  */
 export function SignInForm() {
-  const [email, setEmail] = useState('');
-  const [password, setPassword] = useState('');
-  const [fieldErrors, setFieldErrors] = useState<FieldErrors>({});
+  const form = useForm<SignInValues>({
+    mode: 'controlled',
+    initialValues: { email: '', password: '' },
+    validate: {
+      email: (email) => (email.trim() === '' ? 'Enter your email address.' : emailProblem(email)),
+      password: (password) => (password === '' ? 'Enter your password.' : null),
+    },
+  });
   const [error, setError] = useState<string | null>(null);
   const [blocked, setBlocked] = useState({ until: 0, seconds: 0 });
-  const [pending, setPending] = useState(false);
   const passwordRef = useRef<HTMLInputElement>(null);
   const emailRef = useRef<HTMLInputElement>(null);
   const now = useNow(blocked.until > 0);
   // The ticking clock may lag the moment of blocking by up to a second.
   const waitSeconds = blocked.until > now ? Math.min(blocked.seconds, Math.ceil((blocked.until - now) / 1_000)) : 0;
 
-  async function onSubmit(event: SubmitEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const errors = validate(email, password);
-    setFieldErrors(errors);
+  async function send({ email, password }: SignInValues) {
     setError(null);
-    if (errors.email !== undefined) {
-      emailRef.current?.focus();
-      return;
-    }
-    if (errors.password !== undefined) {
-      passwordRef.current?.focus();
-      return;
-    }
-    setPending(true);
     try {
       await signIn(email.trim(), password);
     } catch (e) {
-      setPassword('');
+      form.setFieldValue('password', '');
       if (e instanceof ApiError && e.code === 'too_many_attempts') {
         const seconds = e.retryAfterSeconds ?? 60;
         setBlocked({ until: Date.now() + seconds * 1_000, seconds });
-        setError(null);
       } else if (e instanceof ApiError && e.code === 'invalid_grant') {
         setError('Wrong email or password.');
         passwordRef.current?.focus();
       } else {
-        const problems = fieldProblems(e);
-        if (problems.length > 0) {
-          setFieldErrors({
-            email: problems.find((p) => p.field === 'username')?.message,
-            password: problems.find((p) => p.field === 'password')?.message,
-          });
-        }
+        showFieldProblems(form, e, { fields: { username: 'email' } });
         setError(e instanceof Error ? e.message : 'Sign-in failed.');
       }
-    } finally {
-      setPending(false);
     }
   }
 
+  function focusFirstProblem(errors: FormErrors) {
+    setError(null);
+    (errors['email'] !== undefined ? emailRef : passwordRef).current?.focus();
+  }
+
   return (
-    <form onSubmit={(e) => void onSubmit(e)} noValidate aria-label="Sign in">
+    <form
+      onSubmit={(event) => {
+        form.onSubmit(send, focusFirstProblem)(event);
+      }}
+      noValidate
+      aria-label="Sign in"
+    >
       <Stack gap="md">
         {waitSeconds > 0 && (
           <Alert color="orange" variant="light" title="Too many failed sign-ins" role="alert">
@@ -119,11 +102,7 @@ export function SignInForm() {
           type="email"
           name="username"
           autoComplete="username"
-          value={email}
-          onChange={(e) => {
-            setEmail(e.currentTarget.value);
-          }}
-          error={fieldErrors.email}
+          {...form.getInputProps('email')}
           required
         />
         <PasswordInput
@@ -131,14 +110,10 @@ export function SignInForm() {
           label="Password"
           name="password"
           autoComplete="current-password"
-          value={password}
-          onChange={(e) => {
-            setPassword(e.currentTarget.value);
-          }}
-          error={fieldErrors.password}
+          {...form.getInputProps('password')}
           required
         />
-        <Button type="submit" loading={pending} disabled={waitSeconds > 0}>
+        <Button type="submit" loading={form.submitting} disabled={waitSeconds > 0}>
           Sign in
         </Button>
       </Stack>

@@ -1,10 +1,11 @@
-import { Button, Checkbox, Group, Modal, NumberInput, Stack, TagsInput, TextInput } from '@mantine/core';
+import { Checkbox, Modal, NumberInput, Stack, TagsInput, TextInput } from '@mantine/core';
 import { useForm } from '@mantine/form';
 import { useQuery } from '@tanstack/react-query';
 
+import { DialogFormButtons } from '@/components/dialog-form-buttons';
 import { ErrorAlert } from '@/components/error-alert';
-import { fieldProblems } from '@/lib/api-error';
 import { usePermissions } from '@/lib/authorization';
+import { showFieldProblems } from '@/lib/form';
 import { projectsQueryOptions } from '@/lib/projects-query';
 import type { TokenScope } from '@/types/api';
 
@@ -71,11 +72,7 @@ export function CreateTokenDialog({ opened, onClose }: { opened: boolean; onClos
     };
     create.mutate(input, {
       onError: (error) => {
-        for (const problem of fieldProblems(error)) {
-          if (problem.field in values) {
-            form.setFieldError(problem.field, problem.message);
-          }
-        }
+        showFieldProblems(form, error);
       },
     });
   });
@@ -143,14 +140,7 @@ export function CreateTokenDialog({ opened, onClose }: { opened: boolean; onClos
               required
               {...form.getInputProps('expires_in_days')}
             />
-            <Group justify="flex-end" gap="sm">
-              <Button variant="default" onClick={close} disabled={create.isPending}>
-                Cancel
-              </Button>
-              <Button type="submit" loading={create.isPending}>
-                Create token
-              </Button>
-            </Group>
+            <DialogFormButtons submitLabel="Create token" pending={create.isPending} onCancel={close} />
           </Stack>
         </form>
       )}

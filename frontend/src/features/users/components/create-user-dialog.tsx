@@ -1,20 +1,21 @@
-import { Button, Group, Modal, Select, Stack, TextInput } from '@mantine/core';
-import { useState, type SubmitEvent } from 'react';
+import { Modal, Select, Stack, TextInput } from '@mantine/core';
+import { isNotEmpty, useForm } from '@mantine/form';
 
+import { DialogFormButtons } from '@/components/dialog-form-buttons';
 import { ErrorAlert } from '@/components/error-alert';
 import { NewPasswordInput } from '@/components/new-password-input';
-import { usePasswordStrength } from '@/hooks/use-password-strength';
-import { ApiError, fieldProblems } from '@/lib/api-error';
-import { roleLabels, roles } from '@/lib/authorization';
-import { newPasswordProblem } from '@/lib/password-policy';
+import { roleLabels, roles, type Role } from '@/lib/authorization';
+import { emailProblem, showFieldProblems } from '@/lib/form';
+import { isPasswordRuleError, newPasswordRule } from '@/lib/password-policy';
 import type { User } from '@/types/api';
 
 import { useCreateUser } from '../api/users';
 
-interface Fields {
-  email?: string;
-  name?: string;
-  password?: string;
+interface NewUserValues {
+  email: string;
+  name: string;
+  role: Role;
+  password: string;
 }
 
 const roleOptions = roles.map((r) => ({ value: r, label: roleLabels[r] }));
@@ -30,116 +31,54 @@ export function CreateUserDialog({
   onCreated: (user: User) => void;
 }) {
   const create = useCreateUser();
-  const [email, setEmail] = useState('');
-  const [name, setName] = useState('');
-  const [role, setRole] = useState<string>('viewer');
-  const [password, setPassword] = useState('');
-  const [errors, setErrors] = useState<Fields>({});
-  const strength = usePasswordStrength(password, [email, name]);
+  const form = useForm<NewUserValues>({
+    mode: 'controlled',
+    initialValues: { email: '', name: '', role: 'viewer', password: '' },
+    validate: {
+      email: emailProblem,
+      name: isNotEmpty('Enter a name.'),
+      password: newPasswordRule<NewUserValues>((v) => [v.email, v.name]),
+    },
+  });
+  const { email, name } = form.getValues();
 
   function close() {
-    setEmail('');
-    setName('');
-    setRole('viewer');
-    setPassword('');
-    setErrors({});
+    form.reset();
     create.reset();
     onClose();
   }
 
-  function onSubmit(event: SubmitEvent<HTMLFormElement>) {
-    event.preventDefault();
-    const found: Fields = {};
-    if (!email.includes('@')) {
-      found.email = 'Enter an email address, like name@example.org.';
-    }
-    if (name.trim() === '') {
-      found.name = 'Enter a name.';
-    }
-    const problem = newPasswordProblem(password, strength?.score ?? null);
-    if (problem !== null) {
-      found.password = problem;
-    }
-    setErrors(found);
-    if (Object.keys(found).length > 0) {
-      return;
-    }
+  const submit = form.onSubmit((values) => {
     create.mutate(
-      { email: email.trim(), name: name.trim(), role, password },
+      { email: values.email.trim(), name: values.name.trim(), role: values.role, password: values.password },
       {
         onSuccess: (user) => {
           onCreated(user);
           close();
         },
         onError: (e) => {
-          const problems = fieldProblems(e);
-          setErrors({
-            email: problems.find((p) => p.field === 'email')?.message,
-            name: problems.find((p) => p.field === 'name')?.message,
-            password:
-              problems.find((p) => p.field === 'password')?.message ??
-              (e instanceof ApiError && e.code.startsWith('password_') ? e.message : undefined),
-          });
+          showFieldProblems(form, e, { byCode: (error) => (isPasswordRuleError(error) ? 'password' : undefined) });
         },
       },
     );
-  }
+  });
 
   return (
     <Modal opened={opened} onClose={close} title="New user" centered>
-      <form onSubmit={onSubmit} noValidate aria-label="New user">
+      <form onSubmit={submit} noValidate aria-label="New user">
         <Stack gap="md">
           {create.isError && <ErrorAlert error={create.error} />}
-          <TextInput
-            label="Email"
-            type="email"
-            autoComplete="off"
-            value={email}
-            onChange={(e) => {
-              setEmail(e.currentTarget.value);
-            }}
-            error={errors.email}
-            required
-            data-autofocus
-          />
-          <TextInput
-            label="Name"
-            autoComplete="off"
-            value={name}
-            onChange={(e) => {
-              setName(e.currentTarget.value);
-            }}
-            error={errors.name}
-            required
-          />
-          <Select
-            label="Role"
-            data={roleOptions}
-            value={role}
-            onChange={(value) => {
-              if (value !== null) {
-                setRole(value);
-              }
-            }}
-            allowDeselect={false}
-          />
+          <TextInput label="Email" type="email" autoComplete="off" {...form.getInputProps('email')} required data-autofocus />
+          <TextInput label="Name" autoComplete="off" {...form.getInputProps('name')} required />
+          <Select label="Role" data={roleOptions} {...form.getInputProps('role')} allowDeselect={false} />
           <NewPasswordInput
             label="First password"
             description="Pass it on safely; they can change it under Account."
             meterId="create-user-password-strength"
-            value={password}
-            onValueChange={setPassword}
-            error={errors.password}
-            strength={strength}
+            userInputs={[email, name]}
+            {...form.getInputProps('password')}
           />
-          <Group justify="flex-end" gap="sm">
-            <Button variant="default" onClick={close} disabled={create.isPending}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={create.isPending}>
-              Create user
-            </Button>
-          </Group>
+          <DialogFormButtons submitLabel="Create user" pending={create.isPending} onCancel={close} />
         </Stack>
       </form>
     </Modal>

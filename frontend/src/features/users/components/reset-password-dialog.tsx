@@ -1,14 +1,17 @@
-import { Button, Group, Modal, Stack, Text } from '@mantine/core';
-import { useState, type SubmitEvent } from 'react';
+import { Modal, Stack, Text } from '@mantine/core';
+import { useForm } from '@mantine/form';
 
+import { DialogFormButtons } from '@/components/dialog-form-buttons';
 import { ErrorAlert } from '@/components/error-alert';
 import { NewPasswordInput } from '@/components/new-password-input';
-import { usePasswordStrength } from '@/hooks/use-password-strength';
-import { ApiError } from '@/lib/api-error';
-import { newPasswordProblem } from '@/lib/password-policy';
+import { showFieldProblems, type ProblemRouting } from '@/lib/form';
+import { isPasswordRuleError, newPasswordRule } from '@/lib/password-policy';
 import type { User } from '@/types/api';
 
 import { useResetPassword } from '../api/users';
+
+/** problemRouting puts the server's refusal of the new password on its field. */
+const problemRouting: ProblemRouting = { byCode: (e) => (isPasswordRuleError(e) ? 'password' : undefined) };
 
 /** ResetPasswordDialog sets a new password for someone else's account; their sessions end. */
 export function ResetPasswordDialog({
@@ -21,25 +24,21 @@ export function ResetPasswordDialog({
   onDone: (user: User) => void;
 }) {
   const reset = useResetPassword();
-  const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | undefined>();
-  const strength = usePasswordStrength(password, [user?.email ?? '', user?.name ?? '']);
+  const userInputs = [user?.email ?? '', user?.name ?? ''];
+  const form = useForm({
+    mode: 'controlled',
+    initialValues: { password: '' },
+    validate: { password: newPasswordRule(() => userInputs) },
+  });
 
   function close() {
-    setPassword('');
-    setError(undefined);
+    form.reset();
     reset.reset();
     onClose();
   }
 
-  function onSubmit(event: SubmitEvent<HTMLFormElement>) {
-    event.preventDefault();
+  const submit = form.onSubmit(({ password }) => {
     if (user === null) {
-      return;
-    }
-    const problem = newPasswordProblem(password, strength?.score ?? null);
-    setError(problem ?? undefined);
-    if (problem !== null) {
       return;
     }
     reset.mutate(
@@ -50,38 +49,27 @@ export function ResetPasswordDialog({
           close();
         },
         onError: (e) => {
-          if (e instanceof ApiError && e.code.startsWith('password_')) {
-            setError(e.message);
-          }
+          showFieldProblems(form, e, problemRouting);
         },
       },
     );
-  }
+  });
 
-  const otherError = reset.isError && !(reset.error instanceof ApiError && reset.error.code.startsWith('password_'));
+  const otherError = reset.isError && !isPasswordRuleError(reset.error);
   return (
     <Modal opened={user !== null} onClose={close} title={`Reset password of ${user?.name ?? ''}`} centered>
-      <form onSubmit={onSubmit} noValidate aria-label="Reset password">
+      <form onSubmit={submit} noValidate aria-label="Reset password">
         <Stack gap="md">
           <Text size="sm">Their sessions end at once; they sign in again with the new password.</Text>
           {otherError && <ErrorAlert error={reset.error} />}
           <NewPasswordInput
             label="New password"
             meterId="reset-password-strength"
-            value={password}
-            onValueChange={setPassword}
-            error={error}
-            strength={strength}
+            userInputs={userInputs}
+            {...form.getInputProps('password')}
             data-autofocus
           />
-          <Group justify="flex-end" gap="sm">
-            <Button variant="default" onClick={close} disabled={reset.isPending}>
-              Cancel
-            </Button>
-            <Button type="submit" loading={reset.isPending}>
-              Set password
-            </Button>
-          </Group>
+          <DialogFormButtons submitLabel="Set password" pending={reset.isPending} onCancel={close} />
         </Stack>
       </form>
     </Modal>
