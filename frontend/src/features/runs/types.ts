@@ -97,6 +97,8 @@ export interface RunsPage {
   next: string | null;
   total: number;
   total_exact: boolean;
+  /** warnings are hints about names in q that no run in view has (docs/api.md, "Warnings"). */
+  warnings?: { message: string; suggestion: string; column: number }[];
 }
 
 /**

@@ -100,11 +100,11 @@ export function RunsView() {
   return (
     <Stack gap="sm">
       <QueryBar
-        key={view.q}
         value={view.q}
         onSubmit={(q) => { setView({ q }); }}
         source={source}
         problem={problem}
+        warnings={problem === null ? (first?.warnings ?? []) : []}
         onNamePrefix={setTypedName}
       />
       <Group gap="md" align="flex-end" wrap="wrap">
