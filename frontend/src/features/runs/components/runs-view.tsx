@@ -37,6 +37,7 @@ import { RunsTable } from './runs-table';
 
 const maxCompare = 4;
 const ColumnChooser = lazy(() => import('./column-chooser'));
+const FirstRun = lazy(() => import('./first-run'));
 
 /**
  * RunsView is the runs table with its query bar, filter chips, column chooser,
@@ -96,6 +97,8 @@ export function RunsView() {
   const columns = useMemo(() => [...fixedColumns, ...view.cols.map(extraColumn)], [view.cols]);
   const problem = queryProblem(list.error, request.typedStart, view.q);
   const selectedIds = runs.filter((r) => selected.has(r.id)).map((r) => r.id);
+  // A lab without projects has no runs at all (a project exists once a run names it).
+  const freshInstall = projects.data?.length === 0 && first?.total === 0;
 
   return (
     <Stack gap="sm">
@@ -191,6 +194,11 @@ export function RunsView() {
       </Group>
       {canReview && <BulkReview ids={selectedIds} onDone={() => { setSelected(new Set()); }} />}
       {list.error !== null && problem === null && <ErrorAlert error={list.error} title="The runs could not be loaded" />}
+      {freshInstall && (
+        <Suspense fallback={<Loader size="sm" aria-label="Loading" />}>
+          <FirstRun canMakeTokens={can('runs:write')} />
+        </Suspense>
+      )}
       <RunsTable
         runs={runs}
         total={first?.total ?? 0}
