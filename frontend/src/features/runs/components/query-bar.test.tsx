@@ -60,6 +60,16 @@ describe('QueryBar', () => {
     expect(await screen.findByRole('option', { name: 'metrics.loss' })).toBeInTheDocument();
   });
 
+  it('Tab takes the option the pointer highlights', async () => {
+    renderWithProviders(<QueryBar value="" onSubmit={vi.fn()} source={source} problem={null} />);
+    const input = screen.getByRole('textbox', { name: 'Query' });
+    await userEvent.type(input, 'metr');
+    await userEvent.hover(await screen.findByRole('option', { name: 'metrics.loss' }));
+    await userEvent.keyboard('{Tab}');
+    expect(input).toHaveValue('metrics.loss ');
+    expect(input).toHaveFocus();
+  });
+
   it('shows the server hints in a status region', () => {
     renderWithProviders(
       <QueryBar
