@@ -157,7 +157,7 @@ test('the run page: names instead of ids, bulk only for a batch of several runs,
   const tags = page.getByTestId('run-tags');
   await expect(tags).toContainText('none');
   await page.getByRole('button', { name: 'Edit tags' }).click();
-  const tagsInput = page.getByRole('textbox', { name: 'Tags' });
+  const tagsInput = page.getByLabel('Tags', { exact: true });
   await tagsInput.fill('seed-2');
   await tagsInput.press('Enter');
   await tagsInput.fill('needs <check>');
