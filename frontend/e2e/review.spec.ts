@@ -157,7 +157,7 @@ test('the run page: names instead of ids, bulk only for a batch of several runs,
   const tags = page.getByTestId('run-tags');
   await expect(tags).toContainText('none');
   await page.getByRole('button', { name: 'Edit tags' }).click();
-  const tagsInput = page.getByLabel('Tags', { exact: true });
+  const tagsInput = page.getByRole('combobox', { name: 'Tags' });
   await tagsInput.fill('seed-2');
   await tagsInput.press('Enter');
   await tagsInput.fill('needs <check>');
@@ -226,7 +226,7 @@ test('a fresh install shows how to push a first run, and the commands it offers 
     const push = (await page.getByTestId('first-run-push').textContent()) ?? '';
     expect(envLine).toContain(`LABREVIEW_URL=${origin}`);
     const script = `${envLine.replace(/lrt_…\s+#.*$/, secret)}\n${push}\n`;
-    execFileSync('bash', ['-euo', 'pipefail', '-c', script], { env: { PATH: process.env['PATH'] ?? '' } });
+    execFileSync('sh', ['-c', `set -eu\n${script}`], { env: { PATH: process.env['PATH'] ?? '' } });
 
     await page.reload();
     await expect.poll(() => rowNames(page)).toEqual(['first run']);
