@@ -1,4 +1,4 @@
-import { Alert, Button, Code, Combobox, Group, List, Text, TextInput, useCombobox } from '@mantine/core';
+import { Alert, Button, Code, Combobox, Group, Text, TextInput, useCombobox } from '@mantine/core';
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 
 import classes from '../runs.module.css';
@@ -192,11 +192,11 @@ export function QueryBar({
       <div role="status" aria-label="Query hints" data-testid="query-warnings">
         {warnings.length > 0 && (
           <Alert color="yellow" variant="light" mt="xs" title="About this query">
-            <List size="sm" spacing={2}>
+            <ul className={classes.hints}>
               {warnings.map((w) => (
-                <List.Item key={`${String(w.column)}:${w.message}`}>{w.message}</List.Item>
+                <li key={`${String(w.column)}:${w.message}`}>{w.message}</li>
               ))}
-            </List>
+            </ul>
           </Alert>
         )}
       </div>

@@ -31,13 +31,14 @@ import {
   viewSearch,
   type ViewState,
 } from '../view-state';
-import { BulkReview } from './bulk-review';
 import { QueryBar } from './query-bar';
 import { RunsTable } from './runs-table';
 
 const maxCompare = 4;
 const ColumnChooser = lazy(() => import('./column-chooser'));
 const FirstRun = lazy(() => import('./first-run'));
+// Viewers never review: the bulk form is a chunk of its own (the first page's weight).
+const BulkReview = lazy(() => import('./bulk-review').then((m) => ({ default: m.BulkReview })));
 
 /**
  * RunsView is the runs table with its query bar, filter chips, column chooser,
@@ -192,7 +193,11 @@ export function RunsView() {
           </Group>
         )}
       </Group>
-      {canReview && <BulkReview ids={selectedIds} onDone={() => { setSelected(new Set()); }} />}
+      {canReview && (
+        <Suspense fallback={null}>
+          <BulkReview ids={selectedIds} onDone={() => { setSelected(new Set()); }} />
+        </Suspense>
+      )}
       {list.error !== null && problem === null && <ErrorAlert error={list.error} title="The runs could not be loaded" />}
       {freshInstall && (
         <Suspense fallback={<Loader size="sm" aria-label="Loading" />}>
