@@ -225,6 +225,27 @@ func (s *Service) DisplayNames(ctx context.Context, ids []string) (map[string]st
 	return out, nil
 }
 
+// TokenNames maps API token ids to their names (unknown ids are left
+// out), so that a run can say which token wrote it. A token's name is what
+// its owner called it; its secret and hint stay out.
+func (s *Service) TokenNames(ctx context.Context, ids []string) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	for _, id := range ids {
+		if _, done := out[id]; done || !db.ValidID(id) {
+			continue
+		}
+		t, err := s.db.APITokenByID(ctx, id)
+		switch {
+		case errors.Is(err, db.ErrNotFound):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		out[id] = t.Name
+	}
+	return out, nil
+}
+
 // UserByEmail returns one user by address (db.ErrNotFound if none).
 func (s *Service) UserByEmail(ctx context.Context, email string) (*db.User, error) {
 	return s.db.UserByEmail(ctx, NormaliseEmail(email))

@@ -292,6 +292,10 @@ type Reviews interface {
 	ReviewHistory(ctx context.Context, runID string) ([]ReviewEntry, error)
 	// ReviewBatch lists the verdicts of one bulk review (or undo).
 	ReviewBatch(ctx context.Context, batchID string) ([]ReviewEntry, error)
+	// ReviewBatchSizes counts the verdicts of each batch named (a batch
+	// with none is left out), so a history can tell a bulk review from a
+	// single verdict.
+	ReviewBatchSizes(ctx context.Context, batchIDs []string) (map[string]int64, error)
 	// ReviewByID finds a verdict (ErrNotFound if none).
 	ReviewByID(ctx context.Context, id string) (*ReviewEntry, error)
 }

@@ -307,6 +307,12 @@ func (o *observedStore) ReviewBatch(a0 context.Context, a1 string) (r0 []ReviewE
 	return
 }
 
+func (o *observedStore) ReviewBatchSizes(a0 context.Context, a1 []string) (r0 map[string]int64, r1 error) {
+	defer func(start time.Time) { o.obs.ObserveStore("ReviewBatchSizes", time.Since(start), r1) }(time.Now())
+	r0, r1 = o.s.ReviewBatchSizes(a0, a1)
+	return
+}
+
 func (o *observedStore) ReviewByID(a0 context.Context, a1 string) (r0 *ReviewEntry, r1 error) {
 	defer func(start time.Time) { o.obs.ObserveStore("ReviewByID", time.Since(start), r1) }(time.Now())
 	r0, r1 = o.s.ReviewByID(a0, a1)

@@ -279,6 +279,20 @@ func TestReviewsAndOutdatedVerdicts(t *testing.T) {
 		if b, err := s.ReviewBatch(ctx(t), "b1"); err != nil || len(b) != 1 || b[0].Comment != "fine" {
 			t.Fatalf("batch: %+v %v", b, err)
 		}
+		// A batch covering two runs is a bulk review; b1 covers one run.
+		third, _, _ := s.CreateRun(ctx(t), newRun("q", "third", now()))
+		e4 := &db.ReviewEntry{ID: db.NewID(), RunID: third.ID, State: db.ReviewApproved, At: t1, BatchID: "b3",
+			DataVersion: third.DataVersion, Snapshot: []byte("{}")}
+		if _, _, err := s.ReviewRun(ctx(t), e4, t1, func(*db.Run) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		sizes, err := s.ReviewBatchSizes(ctx(t), []string{"b1", "b3", "b1", "none"})
+		if err != nil || len(sizes) != 2 || sizes["b1"] != 1 || sizes["b3"] != 2 {
+			t.Fatalf("batch sizes: %v %v", sizes, err)
+		}
+		if sizes, err := s.ReviewBatchSizes(ctx(t), nil); err != nil || len(sizes) != 0 {
+			t.Fatalf("no batches: %v %v", sizes, err)
+		}
 		// Lists by verdict.
 		ids := func(f db.RunFilter) []string {
 			page, _, err := s.ListRuns(ctx(t), f, 10)

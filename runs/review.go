@@ -245,6 +245,21 @@ func (s *Service) History(ctx context.Context, a Actor, runID string) ([]db.Revi
 	return s.db.ReviewHistory(ctx, r.ID)
 }
 
+// BatchSizes counts the verdicts of each batch of a history: a batch of
+// more than one is a bulk review (a single verdict is a batch of its own,
+// so that it can be undone the same way).
+func (s *Service) BatchSizes(ctx context.Context, hist []db.ReviewEntry) (map[string]int64, error) {
+	ids := make([]string, 0, len(hist))
+	seen := map[string]bool{}
+	for _, e := range hist {
+		if e.BatchID != "" && !seen[e.BatchID] {
+			seen[e.BatchID] = true
+			ids = append(ids, e.BatchID)
+		}
+	}
+	return s.db.ReviewBatchSizes(ctx, ids)
+}
+
 // Changes is what moved since a verdict: params by path (before, after),
 // metrics by name, and series by name (points before, after).
 type Changes struct {

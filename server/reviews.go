@@ -188,7 +188,10 @@ type reviewEntryResponse struct {
 	At      time.Time `json:"at"`
 	Comment string    `json:"comment"`
 	BatchID string    `json:"batch_id"`
-	UndoOf  string    `json:"undo_of,omitempty"`
+	// BatchSize is how many verdicts the batch gave: more than one is a
+	// bulk review.
+	BatchSize int64  `json:"batch_size"`
+	UndoOf    string `json:"undo_of,omitempty"`
 }
 
 // handleRunReviews: GET /api/runs/{id}/reviews, the whole history.
@@ -207,10 +210,15 @@ func (s *Server) handleRunReviews(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
+	sizes, err := s.runs.BatchSizes(c.Request.Context(), hist)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
 	out := make([]reviewEntryResponse, len(hist))
 	for i, e := range hist {
 		out[i] = reviewEntryResponse{ID: e.ID, State: e.State, By: e.By, ByName: names[e.By], At: e.At.UTC(), Comment: e.Comment,
-			BatchID: e.BatchID, UndoOf: e.UndoOf}
+			BatchID: e.BatchID, BatchSize: sizes[e.BatchID], UndoOf: e.UndoOf}
 	}
 	c.JSON(http.StatusOK, gin.H{"reviews": out})
 }

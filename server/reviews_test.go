@@ -141,13 +141,32 @@ func TestBulkReviewAndUndo(t *testing.T) {
 		// Nothing left the history: approve, reject, approve again (undo).
 		var hist struct {
 			Reviews []struct {
-				State  string
-				UndoOf string `json:"undo_of"`
+				State     string
+				UndoOf    string `json:"undo_of"`
+				BatchSize int64  `json:"batch_size"`
 			}
 		}
 		mustJSON(t, f.srv.do(jsonReq("GET", "/api/runs/"+f.runP1+"/reviews", tok, "")).Body.Bytes(), &hist)
 		if len(hist.Reviews) != 3 || hist.Reviews[0].State != "approved" || hist.Reviews[0].UndoOf == "" || hist.Reviews[1].State != "rejected" {
 			t.Fatalf("history after undo: %+v", hist.Reviews)
+		}
+		// The batch sizes tell the bulk review (two runs) from the single
+		// verdict and the undo that reached one run.
+		if h := hist.Reviews; h[0].BatchSize != 1 || h[1].BatchSize != 2 || h[2].BatchSize != 1 {
+			t.Fatalf("batch sizes: %+v", h)
+		}
+		// A run names its creator and the API token it was written with.
+		var created struct {
+			CreatedBy runCreator `json:"created_by"`
+		}
+		mustJSON(t, f.srv.do(jsonReq("GET", "/api/runs/"+third, f.viewer.access, "")).Body.Bytes(), &created)
+		if c := created.CreatedBy; c.UserID != f.reviewerID || c.UserName != "Rev" || c.TokenID == "" || c.TokenName != "rw" {
+			t.Fatalf("creator of a run written with a token: %+v", c)
+		}
+		created.CreatedBy = runCreator{}
+		mustJSON(t, f.srv.do(jsonReq("GET", "/api/runs/"+f.runP1, f.viewer.access, "")).Body.Bytes(), &created)
+		if c := created.CreatedBy; c.UserName != "Rev" || c.TokenID != "" || c.TokenName != "" {
+			t.Fatalf("creator of a run written in a session: %+v", c)
 		}
 		// A queue: the unreviewed runs of p1.
 		var page struct{ Runs []runResponse }

@@ -72,6 +72,10 @@ func (f *failureBody) failure() *db.Failure {
 type runCreator struct {
 	UserID  string `json:"user_id"`
 	TokenID string `json:"token_id,omitempty"`
+	// UserName and TokenName, in the answer for one run, name the
+	// creator and the API token it wrote with ("" when gone).
+	UserName  string `json:"user_name,omitempty"`
+	TokenName string `json:"token_name,omitempty"`
 }
 
 func (s *Server) toRunResponse(r *db.Run) runResponse {
@@ -254,7 +258,29 @@ func (s *Server) handleRunGet(c *gin.Context) {
 		s.writeError(c, err)
 		return
 	}
+	if err := s.fillCreatorNames(c, &out); err != nil {
+		s.writeError(c, err)
+		return
+	}
 	c.JSON(http.StatusOK, out)
+}
+
+// fillCreatorNames names the user and the API token that created a run.
+func (s *Server) fillCreatorNames(c *gin.Context, r *runResponse) error {
+	users, err := s.auth.DisplayNames(c.Request.Context(), []string{r.CreatedBy.UserID})
+	if err != nil {
+		return err
+	}
+	r.CreatedBy.UserName = users[r.CreatedBy.UserID]
+	if r.CreatedBy.TokenID == "" {
+		return nil
+	}
+	tokens, err := s.auth.TokenNames(c.Request.Context(), []string{r.CreatedBy.TokenID})
+	if err != nil {
+		return err
+	}
+	r.CreatedBy.TokenName = tokens[r.CreatedBy.TokenID]
+	return nil
 }
 
 // handleRunPatch: PATCH /api/runs/{id}.

@@ -95,6 +95,33 @@ func (s *Store) ReviewBatch(ctx context.Context, batchID string) ([]db.ReviewEnt
 	return s.reviewList(ctx, "review batch", bson.D{{Key: "batch_id", Value: batchID}}, 1)
 }
 
+// ReviewBatchSizes counts each batch's verdicts in one aggregation (index
+// batch).
+func (s *Store) ReviewBatchSizes(ctx context.Context, batchIDs []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(batchIDs))
+	if len(batchIDs) == 0 {
+		return out, nil
+	}
+	cur, err := s.reviews().Aggregate(ctx, mdb.Pipeline{
+		{{Key: "$match", Value: bson.D{{Key: "batch_id", Value: bson.D{{Key: "$in", Value: batchIDs}}}}}},
+		{{Key: "$group", Value: bson.D{{Key: "_id", Value: "$batch_id"}, {Key: "n", Value: bson.D{{Key: "$sum", Value: 1}}}}}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("db: review batch sizes: %w", classify(err))
+	}
+	var rows []struct {
+		ID string `bson:"_id"`
+		N  int64  `bson:"n"`
+	}
+	if err := cur.All(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("db: review batch sizes: %w", classify(err))
+	}
+	for _, r := range rows {
+		out[r.ID] = r.N
+	}
+	return out, nil
+}
+
 // ReviewByID finds a verdict.
 func (s *Store) ReviewByID(ctx context.Context, id string) (*db.ReviewEntry, error) {
 	o, err := oid(id)

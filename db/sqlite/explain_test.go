@@ -414,6 +414,8 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	check(s.PutSavedView(ctx, &db.SavedView{UserID: u.ID, Name: "w", Search: "", UpdatedAt: now}, 100))
 	_, err = s.ReviewBatch(ctx, "b")
 	check(err)
+	_, err = s.ReviewBatchSizes(ctx, []string{"b", "c"})
+	check(err)
 	_, err = s.ReviewByID(ctx, entry.ID)
 	check(err)
 	// The query matrix of issue 18 (server/bench_query_test.go), as chips

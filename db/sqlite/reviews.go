@@ -56,6 +56,28 @@ func (s *Store) ReviewBatch(ctx context.Context, batchID string) ([]db.ReviewEnt
 	return out, nil
 }
 
+// ReviewBatchSizes counts each batch's verdicts (index reviews_batch),
+// one cached statement per batch.
+func (s *Store) ReviewBatchSizes(ctx context.Context, batchIDs []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(batchIDs))
+	for _, id := range batchIDs {
+		if _, done := out[id]; done {
+			continue
+		}
+		n, err := readAll(ctx, s, func(r *sql.Rows) (int64, error) {
+			var n int64
+			return n, r.Scan(&n)
+		}, "SELECT COUNT(*) FROM reviews WHERE batch_id = ?", id)
+		if err != nil {
+			return nil, fmt.Errorf("db: review batch sizes: %w", err)
+		}
+		if len(n) == 1 && n[0] > 0 {
+			out[id] = n[0]
+		}
+	}
+	return out, nil
+}
+
 // ReviewByID finds a verdict.
 func (s *Store) ReviewByID(ctx context.Context, id string) (*db.ReviewEntry, error) {
 	out, err := readAll(ctx, s, func(r *sql.Rows) (db.ReviewEntry, error) { return scanReview(r) },

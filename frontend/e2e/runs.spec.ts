@@ -75,6 +75,8 @@ test('a job reports runs; a reviewer filters, sorts by a metric, opens a run, zo
   const input = page.getByRole('textbox', { name: 'Query' });
   await input.fill(`project = "${project}" and metr`);
   await expect(page.getByRole('option', { name: 'metrics.loss' })).toBeVisible();
+  // Tab takes a completion only once the arrows highlight it (review.spec.ts has the rest of the keyboard).
+  await input.press('ArrowDown');
   await input.press('Tab');
   await expect(input).toHaveValue(`project = "${project}" and metrics.loss `);
   await input.pressSequentially('< 0.25');

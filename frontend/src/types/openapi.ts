@@ -959,6 +959,7 @@ export interface components {
             /** Format: date-time */
             at: string;
             batch_id: string;
+            batch_size: number;
             by: string;
             by_name: string;
             comment: string;
@@ -1004,7 +1005,9 @@ export interface components {
         };
         RunCreator: {
             token_id?: string;
+            token_name?: string;
             user_id: string;
+            user_name?: string;
         };
         RunKeys: {
             metrics: string[];

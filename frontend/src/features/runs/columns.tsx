@@ -30,6 +30,13 @@ export const fixedColumns: Column[] = [
     text: (r) => r.status,
   },
   {
+    key: 'failure',
+    label: 'Failure',
+    width: 200,
+    render: (r) => r.failure?.reason ?? '',
+    text: (r) => r.failure?.reason ?? '',
+  },
+  {
     key: 'review',
     label: 'Review',
     width: 190,

@@ -73,7 +73,8 @@ export interface Run {
   status: RunStatus;
   host: string;
   job_id: string;
-  created_by: { user_id: string; token_id?: string };
+  /** created_by names the creator and the API token (the names only in the answer for one run). */
+  created_by: { user_id: string; token_id?: string; user_name?: string; token_name?: string };
   params: Record<string, unknown>;
   metrics: Record<string, Num>;
   tags: string[] | null;
@@ -87,6 +88,8 @@ export interface Run {
   deleted_at: string | null;
   version: number;
   review: RunReview;
+  /** failure is why a failed or cancelled run ended (null: no reason given); lists leave out the detail. */
+  failure?: { reason: string; detail?: string } | null;
   changes_since_review?: { params?: ValueChange[]; metrics?: ValueChange[]; series?: SeriesChange[] };
   baseline?: BaselineComparison;
   series?: SeriesSummary[];
@@ -97,6 +100,8 @@ export interface RunsPage {
   next: string | null;
   total: number;
   total_exact: boolean;
+  /** warnings are hints about names in q that no run in view has (docs/api.md, "Warnings"). */
+  warnings?: { message: string; suggestion: string; column: number }[];
 }
 
 /**
@@ -123,6 +128,8 @@ export interface ReviewEntry {
   at: string;
   comment?: string;
   batch_id?: string;
+  /** batch_size is how many verdicts the batch gave: more than one is a bulk review. */
+  batch_size?: number;
   undo_of?: string;
 }
 

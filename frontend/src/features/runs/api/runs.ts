@@ -183,6 +183,10 @@ export function useRunMutations(id: string) {
       mutationFn: (notes: string) => apiFetch<Run>(path, { method: 'PATCH', body: { notes } }),
       onSuccess: refresh,
     }),
+    tags: useMutation({
+      mutationFn: (tags: string[]) => apiFetch<Run>(path, { method: 'PATCH', body: { tags } }),
+      onSuccess: refresh,
+    }),
     remove: useMutation({
       mutationFn: () => apiFetch<undefined>(path, { method: 'DELETE' }),
       onSuccess: refresh,

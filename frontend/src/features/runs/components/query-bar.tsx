@@ -10,6 +10,13 @@ import {
   type Suggestion,
 } from '../query-completion';
 
+/** QueryWarning is the server's hint about a name in the query that no run in view has (never an error). */
+export interface QueryWarning {
+  message: string;
+  suggestion: string;
+  column: number;
+}
+
 /** QueryProblem is the server's complaint about the typed query, located in it. */
 export interface QueryProblem {
   message: string;
@@ -22,25 +29,41 @@ export interface QueryProblem {
  * param paths, metric and series names and the values of status, review and
  * project. The
  * query applies on Enter (or the button); a syntax error shows the server's
- * message with a marker under the column it names. The parent keys it by
- * `value`, so a new view (link, back button) replaces the text being edited.
+ * message with a marker under the column it names, and the server's hints
+ * (unknown names) show under the bar in a status region.
+ *
+ * Keyboard (WCAG 2.1.1, 3.2.2): the completion list opens on typing, on
+ * ArrowDown or on Ctrl+Space, never on focus; Tab takes a completion only
+ * when one is highlighted (arrows or hover), else it leaves the field with
+ * the text as it was. The bar stays mounted when the query applies, so the
+ * focus stays in it; a new `value` (link, back button) replaces the text.
  */
 export function QueryBar({
   value,
   onSubmit,
   source,
   problem,
+  warnings = [],
   onNamePrefix,
 }: {
   value: string;
   onSubmit: (q: string) => void;
   source: CompletionSource;
   problem: QueryProblem | null;
+  warnings?: readonly QueryWarning[];
   /** onNamePrefix hears the start of the param, metric or series name being typed (null: none). */
   onNamePrefix?: (prefix: string | null) => void;
 }) {
   const [text, setText] = useState(value);
   const [cursor, setCursor] = useState(value.length);
+  // A new value from outside (a link, the back button, an applied query)
+  // replaces the text; the input stays mounted, and so keeps the focus.
+  const [shown, setShown] = useState(value);
+  if (shown !== value) {
+    setShown(value);
+    setText(value);
+    setCursor(value.length);
+  }
   const input = useRef<HTMLInputElement>(null);
   const combobox = useCombobox({ onDropdownClose: () => { combobox.resetSelectedOption(); } });
   const errorId = useId();
@@ -94,8 +117,9 @@ export function QueryBar({
                 label="Query"
                 description={
                   <span id={helpId}>
-                    For example <Code>status = failed and metrics.loss &lt; 1e-3</Code>. Tab or arrows pick a
-                    completion; Enter applies.
+                    For example <Code>status = failed and metrics.loss &lt; 1e-3</Code>. Completions open as you
+                    type, or with ArrowDown or Ctrl+Space; arrows highlight one and Tab or Enter takes it; Enter
+                    applies the query.
                   </span>
                 }
                 placeholder='project = "sweep-12" and review = unreviewed'
@@ -110,29 +134,30 @@ export function QueryBar({
                   setText(e.currentTarget.value);
                   setCursor(e.currentTarget.selectionStart ?? e.currentTarget.value.length);
                   combobox.openDropdown();
-                  combobox.updateSelectedOptionIndex();
+                  // What was highlighted may now be another completion: Tab must not take it unseen.
+                  combobox.resetSelectedOption();
                 }}
-                onClick={() => {
-                  track();
-                  combobox.openDropdown();
-                }}
+                onClick={track}
                 onKeyUp={(e) => {
                   if (e.key === 'ArrowLeft' || e.key === 'ArrowRight' || e.key === 'Home' || e.key === 'End') {
                     track();
                   }
                 }}
-                onFocus={() => {
-                  track();
-                  combobox.openDropdown();
-                }}
+                onFocus={track}
                 onBlur={() => { combobox.closeDropdown(); }}
                 onKeyDown={(e) => {
-                  if (e.key === 'Tab' && combobox.dropdownOpened && suggestions.length > 0 && !e.shiftKey) {
+                  if (e.key === ' ' && e.ctrlKey) {
                     e.preventDefault();
-                    const index = Math.max(0, combobox.getSelectedOptionIndex());
+                    track();
+                    combobox.openDropdown();
+                  }
+                  const index = combobox.getSelectedOptionIndex();
+                  if (e.key === 'Tab' && !e.shiftKey && combobox.dropdownOpened && index >= 0) {
                     const s = suggestions[index];
                     if (s !== undefined) {
+                      e.preventDefault();
                       pick(s);
+                      combobox.resetSelectedOption();
                     }
                   }
                   if (e.key === 'Escape') {
@@ -144,7 +169,11 @@ export function QueryBar({
             <Combobox.Dropdown hidden={suggestions.length === 0}>
               <Combobox.Options aria-label="Completions">
                 {suggestions.map((s, i) => (
-                  <Combobox.Option value={String(i)} key={`${s.kind}:${s.label}`}>
+                  <Combobox.Option
+                    value={String(i)}
+                    key={`${s.kind}:${s.label}`}
+                    onMouseOver={() => { combobox.selectOption(i); }}
+                  >
                     <Text size="sm" ff="monospace">
                       {s.label}
                     </Text>
@@ -159,6 +188,18 @@ export function QueryBar({
         </Group>
       </form>
       {problem !== null && <QueryError id={errorId} text={value} problem={problem} />}
+      {/* Always in the page, so a screen reader hears hints that arrive later. */}
+      <div role="status" aria-label="Query hints" data-testid="query-warnings">
+        {warnings.length > 0 && (
+          <Alert color="yellow" variant="light" mt="xs" title="About this query">
+            <ul className={classes.hints}>
+              {warnings.map((w) => (
+                <li key={`${String(w.column)}:${w.message}`}>{w.message}</li>
+              ))}
+            </ul>
+          </Alert>
+        )}
+      </div>
     </div>
   );
 }

@@ -8,6 +8,7 @@ import { formatDateTime, formatRelative } from '@/lib/format';
 import { useReviewHistory, useRunMutations } from '../api/runs';
 import { formatNumber, formatValue } from '../format';
 import classes from '../runs.module.css';
+import { bulkNote } from '../review-text';
 import { needsComment, reviewLabels, type ReviewState, type Run } from '../types';
 import { ReviewBadge } from './badges';
 
@@ -124,8 +125,7 @@ export function ReviewPanel({ run, canReview, onReviewed }: { run: Run; canRevie
                 <time dateTime={h.at} title={formatDateTime(h.at)}>
                   {formatRelative(h.at)}
                 </time>
-                {h.undo_of !== undefined && h.undo_of !== '' ? ' (undo)' : ''}
-                {h.batch_id !== undefined && h.batch_id !== '' && h.undo_of === undefined ? ' (bulk)' : ''}
+                {bulkNote(h)}
               </Text>
               {h.comment !== undefined && h.comment !== '' && (
                 <Text size="sm" className={classes.notes}>

@@ -4,15 +4,18 @@ import {
   Badge,
   Button,
   Card,
+  Code,
   Group,
   Loader,
   MultiSelect,
   Stack,
   Table,
+  TagsInput,
   Text,
   Textarea,
   Title,
 } from '@mantine/core';
+import { useForm } from '@mantine/form';
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import { Link, useLocation, useNavigate, useSearchParams } from 'react-router';
@@ -28,6 +31,7 @@ import { seriesGrowth, seriesShownFirst } from '../api/series';
 import { formatDuration, formatNumber } from '../format';
 import { paramId, parseHash, runPath } from '../links';
 import { paramPaths } from '../query-completion';
+import { creator } from '../review-text';
 import classes from '../runs.module.css';
 import type { Run } from '../types';
 import { listRequest, parseView } from '../view-state';
@@ -41,6 +45,10 @@ import { RunFiles } from './run-files';
 // arrived: the two requests overlap instead of following each other.
 const chartModule = import('./series-chart');
 const SeriesChart = lazy(() => chartModule);
+
+/** The server's bounds on tags (runs/input.go). */
+const maxTags = 50;
+const maxTagLength = 100;
 
 /**
  * RunPage is one run: summary, notes, metrics, params, plots, the review
@@ -81,6 +89,24 @@ export function RunPage({ id }: { id: string }) {
     <Stack gap="lg">
       <QueueNav id={id} />
       <RunHeader run={r} />
+      {r.failure !== undefined && r.failure !== null && (
+        <Alert
+          color="red"
+          variant="light"
+          title={r.status === 'cancelled' ? 'Why it was cancelled' : 'Why it failed'}
+          data-testid="failure"
+        >
+          <Text size="sm" className={classes.notes} data-testid="failure-reason">
+            {r.failure.reason}
+          </Text>
+          {r.failure.detail !== undefined && r.failure.detail !== '' && (
+            // A traceback keeps its lines and may scroll sideways: keyboard users reach it by Tab.
+            <Code block mt="xs" tabIndex={0} role="region" aria-label="Failure detail" className={classes.failureDetail}>
+              {r.failure.detail}
+            </Code>
+          )}
+        </Alert>
+      )}
       {r.deleted_at !== null && (
         <Alert color="red" variant="light" role="alert" title="This run was deleted" data-testid="deleted-banner">
           Deleted {formatRelative(r.deleted_at)} ({formatDateTime(r.deleted_at)}). It is not in any list;
@@ -93,6 +119,7 @@ export function RunPage({ id }: { id: string }) {
             Summary
           </Title>
           <Summary run={r} />
+          <Tags run={r} canEdit={can('runs:write') && r.deleted_at === null} />
         </Card>
         <Card withBorder component="section" aria-labelledby="review-heading">
           <Title order={2} size="h4" id="review-heading" mb="sm">
@@ -233,11 +260,7 @@ function Summary({ run: r }: { run: Run }) {
     ['Host', r.host || '—'],
     ['Job', r.job_id || '—'],
     ['External id', r.external_id],
-    [
-      'Created by',
-      `user ${r.created_by.user_id}${r.created_by.token_id !== undefined && r.created_by.token_id !== '' ? ` with API token ${r.created_by.token_id}` : ''}`,
-    ],
-    ['Tags', (r.tags ?? []).join(', ') || '—'],
+    ['Created by', creator(r.created_by)],
   ];
   return (
     <dl className={classes.summary} data-testid="run-summary">
@@ -248,6 +271,85 @@ function Summary({ run: r }: { run: Run }) {
         </div>
       ))}
     </dl>
+  );
+}
+
+/** Tags shows a run's tags; those who may change runs edit them (PATCH tags, which replaces them). */
+function Tags({ run: r, canEdit }: { run: Run; canEdit: boolean }) {
+  const m = useRunMutations(r.id);
+  const [editing, setEditing] = useState(false);
+  const form = useForm<{ tags: string[] }>({
+    initialValues: { tags: r.tags ?? [] },
+    validate: {
+      tags: (tags) =>
+        tags.length > maxTags
+          ? `A run has at most ${String(maxTags)} tags.`
+          : tags.some((t) => t.trim() !== t || t === '' || Array.from(t).length > maxTagLength)
+            ? `Tags are 1 to ${String(maxTagLength)} characters, without spaces at either end.`
+            : null,
+    },
+  });
+  const tags = r.tags ?? [];
+  if (editing) {
+    return (
+      <form
+        noValidate
+        aria-label="Edit tags"
+        onSubmit={form.onSubmit((v) => {
+          m.tags.mutate(v.tags, { onSuccess: () => { setEditing(false); } });
+        })}
+      >
+        <TagsInput
+          mt="sm"
+          label="Tags"
+          description="Enter or a comma adds a tag."
+          maxTags={maxTags}
+          splitChars={[',']}
+          clearable
+          {...form.getInputProps('tags')}
+        />
+        <Group gap="xs" mt="xs">
+          <Button type="submit" size="xs" loading={m.tags.isPending}>
+            Save tags
+          </Button>
+          <Button size="xs" variant="default" onClick={() => { setEditing(false); }}>
+            Cancel
+          </Button>
+        </Group>
+        {m.tags.error !== null && <ErrorAlert error={m.tags.error} title="The tags were not saved" />}
+      </form>
+    );
+  }
+  return (
+    <Group gap="xs" mt="sm" align="center" data-testid="run-tags">
+      <Text size="sm" fw={500}>
+        Tags
+      </Text>
+      {tags.length === 0 ? (
+        <Text size="sm" c="dimmed">
+          none
+        </Text>
+      ) : (
+        tags.map((t) => (
+          <Badge key={t} variant="outline" radius="sm" size="sm" tt="none">
+            {t}
+          </Badge>
+        ))
+      )}
+      {canEdit && (
+        <Button
+          size="compact-xs"
+          variant="default"
+          onClick={() => {
+            form.setValues({ tags });
+            form.resetDirty();
+            setEditing(true);
+          }}
+        >
+          Edit tags
+        </Button>
+      )}
+    </Group>
   );
 }
 

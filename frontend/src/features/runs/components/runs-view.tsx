@@ -31,12 +31,14 @@ import {
   viewSearch,
   type ViewState,
 } from '../view-state';
-import { BulkReview } from './bulk-review';
 import { QueryBar } from './query-bar';
 import { RunsTable } from './runs-table';
 
 const maxCompare = 4;
 const ColumnChooser = lazy(() => import('./column-chooser'));
+const FirstRun = lazy(() => import('./first-run'));
+// Viewers never review: the bulk form is a chunk of its own (the first page's weight).
+const BulkReview = lazy(() => import('./bulk-review').then((m) => ({ default: m.BulkReview })));
 
 /**
  * RunsView is the runs table with its query bar, filter chips, column chooser,
@@ -96,15 +98,17 @@ export function RunsView() {
   const columns = useMemo(() => [...fixedColumns, ...view.cols.map(extraColumn)], [view.cols]);
   const problem = queryProblem(list.error, request.typedStart, view.q);
   const selectedIds = runs.filter((r) => selected.has(r.id)).map((r) => r.id);
+  // A lab without projects has no runs at all (a project exists once a run names it).
+  const freshInstall = projects.data?.length === 0 && first?.total === 0;
 
   return (
     <Stack gap="sm">
       <QueryBar
-        key={view.q}
         value={view.q}
         onSubmit={(q) => { setView({ q }); }}
         source={source}
         problem={problem}
+        warnings={problem === null ? (first?.warnings ?? []) : []}
         onNamePrefix={setTypedName}
       />
       <Group gap="md" align="flex-end" wrap="wrap">
@@ -189,8 +193,17 @@ export function RunsView() {
           </Group>
         )}
       </Group>
-      {canReview && <BulkReview ids={selectedIds} onDone={() => { setSelected(new Set()); }} />}
+      {canReview && (
+        <Suspense fallback={null}>
+          <BulkReview ids={selectedIds} onDone={() => { setSelected(new Set()); }} />
+        </Suspense>
+      )}
       {list.error !== null && problem === null && <ErrorAlert error={list.error} title="The runs could not be loaded" />}
+      {freshInstall && (
+        <Suspense fallback={<Loader size="sm" aria-label="Loading" />}>
+          <FirstRun canMakeTokens={can('runs:write')} />
+        </Suspense>
+      )}
       <RunsTable
         runs={runs}
         total={first?.total ?? 0}
