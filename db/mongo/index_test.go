@@ -50,6 +50,7 @@ var queryShapes = []queryShape{
 	{"ListComments", commentsCollection, []string{"run_id"}, "_id"},
 	{"ReviewHistory", reviewsCollection, []string{"run_id"}, "_id"},
 	{"ReviewBatch", reviewsCollection, []string{"batch_id"}, "_id"},
+	{"ReviewBatchSizes", reviewsCollection, []string{"batch_id"}, ""},
 	{"APITokenByHash", tokensCollection, []string{"hash"}, ""},
 	{"ListAPITokens of a user", tokensCollection, []string{"user_id"}, "_id"},
 	{"ListSavedViews", viewsCollection, []string{"user_id"}, "name"},

@@ -425,7 +425,7 @@ test('the first page after sign-in stays under 250 KB gzip; plots load on demand
   }
   console.log(`first page: ${String(total)} bytes gzip over the wire (${assets.map((a) => a.split('/').pop() ?? a).join(', ')})`);
   expect(total).toBeGreaterThan(100 * 1024);
-  expect(total).toBeLessThanOrEqual(250 * 1024);
+  expect(total).toBeLessThanOrEqual(250_000);
   expect(assets.some((a) => /series-chart|uPlot/.test(a))).toBe(false);
 });
 

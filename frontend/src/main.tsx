@@ -1,4 +1,4 @@
-import '@mantine/core/styles.css';
+import './styles/mantine-styles';
 import './styles/mantine-global-classes.css';
 // After Mantine's styles: the theme's variables override the defaults there.
 import './styles/theme.css';

@@ -29,23 +29,30 @@ export const runsPageSize = 100;
 /** liveInterval is how often views holding running runs poll (paused while the tab is hidden). */
 export const liveIntervalMs = 5_000;
 
+/** listParams are the filters of a view as GET /api/runs (and its CSV export) take them. */
+export function listParams(list: ListRequest): URLSearchParams {
+  const params = new URLSearchParams();
+  for (const [name, value] of [
+    ['q', list.q],
+    ['project', list.project],
+    ['status', list.status],
+    ['review', list.review],
+    ['sort', list.sort],
+  ] as const) {
+    if (value !== null && value !== '') {
+      params.set(name, value);
+    }
+  }
+  return params;
+}
+
 /** runsListOptions pages through the runs of a view with the server's keyset cursors. */
 export function runsListOptions(list: ListRequest) {
   return infiniteQueryOptions({
     queryKey: ['runs', 'list', list.q, list.project, list.status, list.review, list.sort],
     queryFn: ({ pageParam, signal }) => {
-      const params = new URLSearchParams({ limit: String(runsPageSize) });
-      for (const [name, value] of [
-        ['q', list.q],
-        ['project', list.project],
-        ['status', list.status],
-        ['review', list.review],
-        ['sort', list.sort],
-      ] as const) {
-        if (value !== null && value !== '') {
-          params.set(name, value);
-        }
-      }
+      const params = listParams(list);
+      params.set('limit', String(runsPageSize));
       if (pageParam !== '') {
         params.set('cursor', pageParam);
       }

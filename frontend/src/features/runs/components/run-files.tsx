@@ -4,6 +4,7 @@ import { useState } from 'react';
 
 import { ErrorAlert } from '@/components/error-alert';
 import { formatDateTime } from '@/lib/format';
+import { saveBlob } from '@/lib/save-blob';
 
 import { fetchFile, type RunFile, useRunFiles } from '../api/files';
 import { formatBytes, parseTable, previewChars, type PreviewKind, previewKind, previewRows } from '../files';
@@ -71,15 +72,7 @@ function FilePreview({ runId, file, kind }: { runId: string; file: RunFile; kind
 
 /** download saves a file through the API client (which carries the token). */
 async function download(runId: string, file: RunFile) {
-  const blob = await fetchFile(runId, file.path, false);
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = file.path.split('/').pop() ?? 'file';
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => { URL.revokeObjectURL(url); }, 10_000);
+  saveBlob(await fetchFile(runId, file.path, false), file.path.split('/').pop() ?? 'file');
 }
 
 /**

@@ -435,6 +435,32 @@ function MetricsTable({ metrics }: { metrics: Run['metrics'] }) {
   );
 }
 
+/** ExportSeries saves the series on the plot as CSV, one line per point (loaded on the first click). */
+function ExportSeries({ run, series }: { run: Run; series: string[] }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const save = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const { exportSeriesCsv } = await import('../api/export');
+      await exportSeriesCsv(run.id, run.name, series);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Group gap="sm">
+      <Button variant="default" size="xs" loading={busy} onClick={() => void save()}>
+        Export these series as CSV
+      </Button>
+      {error !== null && <ErrorAlert error={error} title="The export failed" />}
+    </Group>
+  );
+}
+
 function SeriesSection({ run: r, target }: { run: Run; target: { series: string; from: number; to: number } | null }) {
   const all = useMemo(() => (r.series ?? []).map((s) => s.name), [r.series]);
   const [chosen, setChosen] = useState<string[] | null>(null);
@@ -458,6 +484,7 @@ function SeriesSection({ run: r, target }: { run: Run; target: { series: string;
         maxValues={8}
         w={480}
       />
+      {shown.length > 0 && <ExportSeries run={r} series={shown} />}
       {shown.length > 0 && (
         <Suspense fallback={<Loader size="sm" aria-label="Loading the chart" />}>
           <SeriesChart

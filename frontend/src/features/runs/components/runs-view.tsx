@@ -29,6 +29,7 @@ import {
   parseView,
   reviewFilters,
   viewSearch,
+  type ListRequest,
   type ViewState,
 } from '../view-state';
 import { QueryBar } from './query-bar';
@@ -165,6 +166,7 @@ export function RunsView() {
             </Suspense>
           </Popover.Dropdown>
         </Popover>
+        <ExportCsv request={request} columns={columns.map((c) => c.key)} />
         <SavedViews current={viewQuery} />
       </Group>
       <Group justify="space-between">
@@ -232,6 +234,35 @@ export function RunsView() {
       <Text size="xs" c="dimmed">
         Tab to the table, then arrows move between runs, Enter opens one and Space selects it.
       </Text>
+    </Stack>
+  );
+}
+
+/**
+ * ExportCsv saves every run of the view as CSV with the table's columns
+ * (the server streams it; docs/api.md). Its code loads on the first click.
+ */
+function ExportCsv({ request, columns }: { request: ListRequest; columns: string[] }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const { exportRunsCsv } = await import('../api/export');
+      await exportRunsCsv(request, columns);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Stack gap={4}>
+      <Button variant="default" loading={busy} onClick={() => void run()}>
+        Export CSV
+      </Button>
+      {error !== null && <ErrorAlert error={error} title="The export failed" />}
     </Stack>
   );
 }
