@@ -51,8 +51,8 @@ export function runsListOptions(list: ListRequest) {
   return infiniteQueryOptions({
     queryKey: ['runs', 'list', list.q, list.project, list.status, list.review, list.sort],
     queryFn: ({ pageParam, signal }) => {
-      const params = listParams(list);
-      params.set('limit', String(runsPageSize));
+      const params = new URLSearchParams({ limit: String(runsPageSize) });
+      listParams(list).forEach((value, name) => { params.set(name, value); });
       if (pageParam !== '') {
         params.set('cursor', pageParam);
       }

@@ -1,8 +1,10 @@
 import { Anchor, Button, Group, NumberInput, Paper, Select, Stack, Text, Textarea } from '@mantine/core';
-import { useRef, useState } from 'react';
+import { useForm } from '@mantine/form';
+import { useState } from 'react';
 import { Link } from 'react-router';
 
 import { ErrorAlert } from '@/components/error-alert';
+import { TextEditForm } from '@/components/inline-edit-form';
 import { formatDateTime, formatRelative } from '@/lib/format';
 
 import { useComments, useRunMutations } from '../api/runs';
@@ -14,6 +16,29 @@ function anchorLabel(anchor: CommentAnchor): string {
   return 'param' in anchor
     ? `param ${anchor.param}`
     : `${anchor.series}, steps ${String(anchor.from)}–${String(anchor.to)}`;
+}
+
+/** CommentDraft is the comment being written and what it points at. */
+interface CommentDraft {
+  body: string;
+  kind: 'none' | 'param' | 'series';
+  param: string | null;
+  series: string | null;
+  from: number | string;
+  to: number | string;
+}
+
+const emptyDraft: CommentDraft = { body: '', kind: 'none', param: null, series: null, from: 0, to: 0 };
+
+/** anchorOf is what a draft points at, when it is whole. */
+function anchorOf({ kind, param, series, from, to }: CommentDraft): CommentAnchor | undefined {
+  if (kind === 'param' && param !== null) {
+    return { param };
+  }
+  if (kind === 'series' && series !== null && typeof from === 'number' && typeof to === 'number') {
+    return { series, from, to };
+  }
+  return undefined;
 }
 
 /**
@@ -36,30 +61,8 @@ export function CommentsThread({
 }) {
   const comments = useComments(runId);
   const m = useRunMutations(runId);
-  const [body, setBodyState] = useState('');
-  // The draft as it is now, for a send that finishes after the user has
-  // started the next comment.
-  const draft = useRef('');
-  const setBody = (v: string) => {
-    draft.current = v;
-    setBodyState(v);
-  };
-  const [kind, setKind] = useState<'none' | 'param' | 'series'>('none');
-  const [param, setParam] = useState<string | null>(null);
-  const [series, setSeries] = useState<string | null>(null);
-  const [from, setFrom] = useState<number | string>(0);
-  const [to, setTo] = useState<number | string>(0);
-
-  const anchor = (): CommentAnchor | undefined => {
-    if (kind === 'param' && param !== null) {
-      return { param };
-    }
-    if (kind === 'series' && series !== null && typeof from === 'number' && typeof to === 'number') {
-      return { series, from, to };
-    }
-    return undefined;
-  };
-
+  const form = useForm<CommentDraft>({ initialValues: emptyDraft });
+  const draft = form.values;
   return (
     <Stack gap="sm">
       {comments.error !== null && <ErrorAlert error={comments.error} />}
@@ -78,34 +81,24 @@ export function CommentsThread({
         />
       ))}
       <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (body.trim() === '') {
+        onSubmit={form.onSubmit((values) => {
+          if (values.body.trim() === '') {
             return;
           }
-          const a = anchor();
-          const sent = body;
-          m.comment.mutate(a === undefined ? { body } : { body, anchor: a }, {
+          const a = anchorOf(values);
+          m.comment.mutate(a === undefined ? { body: values.body } : { body: values.body, anchor: a }, {
             onSuccess: () => {
               // A draft typed while this one was being sent is the next
               // comment: it stays, with what it points at.
-              if (draft.current === sent) {
-                setBody('');
-                setKind('none');
+              if (form.getValues().body === values.body) {
+                form.setValues({ body: '', kind: 'none' });
               }
             },
           });
-        }}
+        })}
       >
         <Stack gap="xs">
-          <Textarea
-            label="Add a comment"
-            value={body}
-            onChange={(e) => { setBody(e.currentTarget.value); }}
-            resize="vertical"
-            rows={2}
-            maxLength={8192}
-          />
+          <Textarea label="Add a comment" resize="vertical" rows={2} maxLength={8192} {...form.getInputProps('body')} />
           <Group gap="xs" align="flex-end">
             <Select
               label="Points at"
@@ -114,22 +107,21 @@ export function CommentsThread({
                 { value: 'param', label: 'A param', disabled: paramPaths.length === 0 },
                 { value: 'series', label: 'A step range', disabled: seriesNames.length === 0 },
               ]}
-              value={kind}
               allowDeselect={false}
-              onChange={(v) => { setKind((v) ?? 'none'); }}
               w={160}
+              {...form.getInputProps('kind')}
             />
-            {kind === 'param' && (
-              <Select label="Param" data={paramPaths} value={param} onChange={setParam} searchable w={240} />
+            {draft.kind === 'param' && (
+              <Select label="Param" data={paramPaths} searchable w={240} {...form.getInputProps('param')} />
             )}
-            {kind === 'series' && (
+            {draft.kind === 'series' && (
               <>
-                <Select label="Series" data={seriesNames} value={series} onChange={setSeries} w={180} />
-                <NumberInput label="From step" value={from} onChange={setFrom} min={0} allowDecimal={false} w={120} />
-                <NumberInput label="To step" value={to} onChange={setTo} min={0} allowDecimal={false} w={120} />
+                <Select label="Series" data={seriesNames} w={180} {...form.getInputProps('series')} />
+                <NumberInput label="From step" min={0} allowDecimal={false} w={120} {...form.getInputProps('from')} />
+                <NumberInput label="To step" min={0} allowDecimal={false} w={120} {...form.getInputProps('to')} />
               </>
             )}
-            <Button type="submit" disabled={body.trim() === ''} loading={m.comment.isPending}>
+            <Button type="submit" disabled={draft.body.trim() === ''} loading={m.comment.isPending}>
               Comment
             </Button>
           </Group>
@@ -152,7 +144,7 @@ function CommentItem({
   canDelete: boolean;
 }) {
   const m = useRunMutations(runId);
-  const [editing, setEditing] = useState<string | null>(null);
+  const [editing, setEditing] = useState(false);
   return (
     <Paper withBorder p="sm" radius="sm" component="article" aria-label={`Comment by ${c.author_name ?? c.author}`}>
       <Group justify="space-between" gap="xs">
@@ -168,8 +160,8 @@ function CommentItem({
         </Text>
         {!c.deleted && (
           <Group gap={4}>
-            {canEdit && editing === null && (
-              <Button size="compact-xs" variant="subtle" onClick={() => { setEditing(c.body ?? ''); }}>
+            {canEdit && !editing && (
+              <Button size="compact-xs" variant="subtle" onClick={() => { setEditing(true); }}>
                 Edit
               </Button>
             )}
@@ -196,30 +188,18 @@ function CommentItem({
         <Text size="sm" c="dimmed" fs="italic">
           This comment was deleted.
         </Text>
-      ) : editing !== null ? (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            m.editComment.mutate({ id: c.id, body: editing }, { onSuccess: () => { setEditing(null); } });
-          }}
-        >
-          <Textarea
-            label="Edit comment"
-            value={editing}
-            onChange={(e) => { setEditing(e.currentTarget.value); }}
-            resize="vertical"
-            rows={2}
-            maxLength={8192}
-          />
-          <Group gap="xs" mt="xs">
-            <Button size="xs" type="submit" loading={m.editComment.isPending} disabled={editing.trim() === ''}>
-              Save
-            </Button>
-            <Button size="xs" variant="default" onClick={() => { setEditing(null); }}>
-              Cancel
-            </Button>
-          </Group>
-        </form>
+      ) : editing ? (
+        <TextEditForm
+          label="Edit comment"
+          initial={c.body ?? ''}
+          rows={2}
+          maxLength={8192}
+          submitLabel="Save"
+          pending={m.editComment.isPending}
+          required
+          onSave={(body) => { m.editComment.mutate({ id: c.id, body }, { onSuccess: () => { setEditing(false); } }); }}
+          onCancel={() => { setEditing(false); }}
+        />
       ) : (
         <Text size="sm" className={classes.notes}>
           {c.body}

@@ -12,7 +12,6 @@ import {
   Table,
   TagsInput,
   Text,
-  Textarea,
   Title,
 } from '@mantine/core';
 import { useForm } from '@mantine/form';
@@ -22,6 +21,7 @@ import { Link, useLocation, useNavigate, useSearchParams } from 'react-router';
 
 import { ConfirmDialog } from '@/components/confirm-dialog';
 import { ErrorAlert } from '@/components/error-alert';
+import { InlineFormButtons, TextEditForm } from '@/components/inline-edit-form';
 import { usePermissions } from '@/lib/authorization';
 import { formatDateTime, formatRelative } from '@/lib/format';
 import { useSession } from '@/lib/session/use-session';
@@ -308,14 +308,7 @@ function Tags({ run: r, canEdit }: { run: Run; canEdit: boolean }) {
           clearable
           {...form.getInputProps('tags')}
         />
-        <Group gap="xs" mt="xs">
-          <Button type="submit" size="xs" loading={m.tags.isPending}>
-            Save tags
-          </Button>
-          <Button size="xs" variant="default" onClick={() => { setEditing(false); }}>
-            Cancel
-          </Button>
-        </Group>
+        <InlineFormButtons submitLabel="Save tags" pending={m.tags.isPending} onCancel={() => { setEditing(false); }} />
         {m.tags.error !== null && <ErrorAlert error={m.tags.error} title="The tags were not saved" />}
       </form>
     );
@@ -355,33 +348,22 @@ function Tags({ run: r, canEdit }: { run: Run; canEdit: boolean }) {
 
 function Notes({ run: r, canEdit }: { run: Run; canEdit: boolean }) {
   const m = useRunMutations(r.id);
-  const [draft, setDraft] = useState<string | null>(null);
-  if (draft !== null) {
+  const [editing, setEditing] = useState(false);
+  if (editing) {
     return (
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          m.notes.mutate(draft, { onSuccess: () => { setDraft(null); } });
-        }}
-      >
-        <Textarea
+      <>
+        <TextEditForm
           label="Notes"
-          value={draft}
-          onChange={(e) => { setDraft(e.currentTarget.value); }}
-          resize="vertical"
+          initial={r.notes}
           rows={3}
           maxLength={65536}
+          submitLabel="Save notes"
+          pending={m.notes.isPending}
+          onSave={(text) => { m.notes.mutate(text, { onSuccess: () => { setEditing(false); } }); }}
+          onCancel={() => { setEditing(false); }}
         />
-        <Group gap="xs" mt="xs">
-          <Button type="submit" size="xs" loading={m.notes.isPending}>
-            Save notes
-          </Button>
-          <Button size="xs" variant="default" onClick={() => { setDraft(null); }}>
-            Cancel
-          </Button>
-        </Group>
         {m.notes.error !== null && <ErrorAlert error={m.notes.error} title="The notes were not saved" />}
-      </form>
+      </>
     );
   }
   return (
@@ -396,7 +378,7 @@ function Notes({ run: r, canEdit }: { run: Run; canEdit: boolean }) {
         </Text>
       )}
       {canEdit && (
-        <Button size="xs" variant="default" onClick={() => { setDraft(r.notes); }}>
+        <Button size="xs" variant="default" onClick={() => { setEditing(true); }}>
           Edit notes
         </Button>
       )}
