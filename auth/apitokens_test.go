@@ -287,3 +287,22 @@ func TestAPITokenUseIsRecordedAboutOncePerMinute(t *testing.T) {
 		}
 	})
 }
+
+// TestExpiresInIsTheTokenLifetime: the token's clock reads 700 ms later than
+// the login's, across a second's boundary, as a slow store made it in CI
+// (which saw 301); the grant still says 300 s, the token's exp minus iat.
+func TestExpiresInIsTheTokenLifetime(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d db.Store) {
+		c := &clock{t: time.Now().Truncate(time.Second).Add(600 * time.Millisecond)}
+		s := newClockedService(t, d, c)
+		mustUser(t, s, "tick@lab.org", "viewer")
+		s.tokens.Load().cfg.Now = func() time.Time { return c.now().Add(700 * time.Millisecond) }
+		g, err := s.Login(context.Background(), "tick@lab.org", "marble-otter-canyon-12", ClientInfo{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.ExpiresIn != 5*time.Minute {
+			t.Fatalf("expires_in %v, want 5m0s", g.ExpiresIn)
+		}
+	})
+}

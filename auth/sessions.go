@@ -132,14 +132,16 @@ func (s *Service) grant(user *db.User, sess *db.Session, refresh string, now tim
 	if err != nil {
 		return nil, err
 	}
-	token, exp, err := t.Issue(user.ID, sess.ID, user.Role)
+	token, _, err := t.Issue(user.ID, sess.ID, user.Role)
 	if err != nil {
 		return nil, err
 	}
 	s.live.put(sess.ID, struct{}{}, now)
 	return &Grant{
-		AccessToken:   token,
-		ExpiresIn:     exp.Sub(now.Truncate(time.Second)), // whole seconds, as exp
+		AccessToken: token,
+		// The token's lifetime, not exp minus this call's clock: a slow
+		// store read before Issue must not report 301 s for a 300 s token.
+		ExpiresIn:     t.Lifetime(),
 		RefreshToken:  refresh,
 		RefreshMaxAge: sess.IdleExpiresAt.Sub(now),
 		User:          user,

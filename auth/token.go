@@ -304,6 +304,10 @@ func (t *Tokens) verifiesAt(k *loadedKey, now time.Time) bool {
 	return now.Before(k.RetiredAt.Add(t.cfg.TTL + t.cfg.Leeway))
 }
 
+// Lifetime is what an access token lives, exp minus iat, in whole seconds as
+// the claims carry it: the OAuth2 expires_in of every grant.
+func (t *Tokens) Lifetime() time.Duration { return t.cfg.TTL.Truncate(time.Second) }
+
 // Issue signs an access token for the user with the current signing key.
 func (t *Tokens) Issue(userID, sessionID, role string) (token string, expiresAt time.Time, err error) {
 	// Verify rejects tokens with these empty, so never mint one.
