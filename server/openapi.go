@@ -375,10 +375,24 @@ var finiteOrNot = map[string]any{"anyOf": []any{
 var customSchemas = map[reflect.Type]map[string]any{
 	typeOf[db.Float]():   finiteOrNot,
 	typeOf[db.Metrics](): {"type": "object", "additionalProperties": finiteOrNot},
+	// A comment's anchor is a param, or a step range of a series.
+	typeOf[anchorJSON](): {"oneOf": []any{
+		map[string]any{"type": "object", "properties": map[string]any{"param": map[string]any{"type": "string"}},
+			"required": []any{"param"}, "additionalProperties": false},
+		map[string]any{"type": "object", "properties": map[string]any{"series": map[string]any{"type": "string"},
+			"from": map[string]any{"type": "integer"}, "to": map[string]any{"type": "integer"}},
+			"required": []any{"series", "from", "to"}, "additionalProperties": false},
+	}},
+	// Params are a JSON object, nested for dotted names.
+	typeOf[db.Params](): {"type": "object", "additionalProperties": map[string]any{}},
 	// Points as [step, value] or [step, value, time], value possibly a
-	// non-finite string.
-	typeOf[seriesPoints](): {"type": "array", "items": map[string]any{"type": "array", "minItems": 2, "maxItems": 3,
-		"items": map[string]any{"anyOf": []any{map[string]any{"type": "number"}, map[string]any{"type": "string"}, map[string]any{"type": "null"}}}}},
+	// non-finite string, time null for points written before times were kept.
+	typeOf[seriesPoints](): {"type": "array", "items": map[string]any{"oneOf": []any{
+		map[string]any{"type": "array", "prefixItems": []any{map[string]any{"type": "number"}, finiteOrNot},
+			"minItems": 2, "maxItems": 2},
+		map[string]any{"type": "array", "prefixItems": []any{map[string]any{"type": "number"}, finiteOrNot,
+			map[string]any{"type": []any{"number", "null"}}}, "minItems": 3, "maxItems": 3},
+	}}},
 }
 
 func (g *schemaGen) of(ty reflect.Type) map[string]any {

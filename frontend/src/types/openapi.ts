@@ -756,12 +756,6 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        AnchorJSON: {
-            from?: number;
-            param?: string;
-            series?: string;
-            to?: number;
-        };
         ApiToken: {
             /** Format: date-time */
             created_at: string;
@@ -824,7 +818,13 @@ export interface components {
             last: number;
         };
         Comment: {
-            anchor: components["schemas"]["AnchorJSON"] | null;
+            anchor: ({
+                param: string;
+            } | {
+                from: number;
+                series: string;
+                to: number;
+            }) | null;
             /** Format: date-time */
             at: string;
             author: string;
@@ -991,7 +991,9 @@ export interface components {
             };
             name: string;
             notes: string;
-            params: unknown;
+            params: {
+                [key: string]: unknown;
+            };
             project: string;
             review: components["schemas"]["Review"];
             series?: components["schemas"]["Series"][];
@@ -1053,7 +1055,14 @@ export interface components {
             max: (number | ("NaN" | "Infinity" | "-Infinity")) | null;
             min: (number | ("NaN" | "Infinity" | "-Infinity")) | null;
             name: string;
-            points: (number | string | null)[][];
+            points: ([
+                number,
+                number | ("NaN" | "Infinity" | "-Infinity")
+            ] | [
+                number,
+                number | ("NaN" | "Infinity" | "-Infinity"),
+                number | null
+            ])[];
             window_count: number;
         };
         SeriesIngest: {

@@ -41,7 +41,7 @@ export const fixedColumns: Column[] = [
     label: 'Review',
     width: 190,
     render: (r) => <ReviewBadge review={r.review} />,
-    text: (r) => r.review.state + (r.review.outdated === true ? ' (outdated)' : ''),
+    text: (r) => r.review.state + (r.review.outdated ? ' (outdated)' : ''),
   },
   {
     key: 'created',
@@ -64,8 +64,8 @@ export const fixedColumns: Column[] = [
     key: 'tags',
     label: 'Tags',
     width: 160,
-    render: (r) => (r.tags ?? []).join(', '),
-    text: (r) => (r.tags ?? []).join(', '),
+    render: (r) => r.tags.join(', '),
+    text: (r) => r.tags.join(', '),
   },
 ];
 

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 
 import { bulkNote, creator } from './review-text';
 
-const entry = { id: 'e', state: 'approved', by: 'u', at: '2026-01-01T00:00:00Z', batch_id: 'b' } as const;
+const entry = { id: 'e', state: 'approved', by: 'u', by_name: 'Ada', comment: '', at: '2026-01-01T00:00:00Z', batch_id: 'b' } as const;
 
 describe('bulkNote', () => {
   it('labels a batch bulk only when it reached more than one run', () => {
     expect(bulkNote({ ...entry, batch_size: 1 })).toBe('');
-    expect(bulkNote({ ...entry })).toBe('');
+    expect(bulkNote({ ...entry, batch_size: 0 })).toBe('');
     expect(bulkNote({ ...entry, batch_size: 3 })).toBe(' (bulk review of 3 runs)');
     expect(bulkNote({ ...entry, batch_size: 1, undo_of: 'b0' })).toBe(' (undo)');
     expect(bulkNote({ ...entry, batch_size: 2, undo_of: 'b0' })).toBe(' (undo of a bulk review, 2 runs)');

@@ -7,11 +7,16 @@ import type { ReviewEntry, Run } from './types';
  * that one Undo takes back a single verdict or a bulk review alike).
  */
 export function bulkNote(h: ReviewEntry): string {
-  const size = h.batch_size ?? 0;
+  const size = h.batch_size;
   if (h.undo_of !== undefined && h.undo_of !== '') {
     return size > 1 ? ` (undo of a bulk review, ${String(size)} runs)` : ' (undo)';
   }
   return size > 1 ? ` (bulk review of ${size.toLocaleString()} runs)` : '';
+}
+
+/** nameOr names a person by their name, or by their id when the account is gone (the server sends no name). */
+export function nameOr(name: string | undefined, id: string): string {
+  return name !== undefined && name !== '' ? name : `a deleted user (${id})`;
 }
 
 /**
@@ -19,7 +24,7 @@ export function bulkNote(h: ReviewEntry): string {
  * in only for a user or token that is gone.
  */
 export function creator(c: Run['created_by']): string {
-  const who = c.user_name !== undefined && c.user_name !== '' ? c.user_name : `a deleted user (${c.user_id})`;
+  const who = nameOr(c.user_name, c.user_id);
   if (c.token_id === undefined || c.token_id === '') {
     return `${who}, signed in`;
   }

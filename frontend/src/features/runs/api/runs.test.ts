@@ -9,6 +9,7 @@ const page = (statuses: Run['status'][]): RunsPage => ({
   next: null,
   total: statuses.length,
   total_exact: true,
+  warnings: [],
 });
 
 describe('live polling', () => {

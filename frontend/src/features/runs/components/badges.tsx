@@ -34,7 +34,7 @@ export function ReviewBadge({ review }: { review: RunReview }) {
       <Badge variant="light" color={reviewColors[review.state] ?? 'gray'} size="sm" radius="sm">
         {reviewLabels[review.state]}
       </Badge>
-      {review.outdated === true && (
+      {review.outdated && (
         <Badge variant="outline" color="yellow" size="sm" radius="sm" title="The data changed after this verdict">
           outdated
         </Badge>

@@ -10,6 +10,7 @@ import { formatDateTime, formatRelative } from '@/lib/format';
 import { useComments, useRunMutations } from '../api/runs';
 import classes from '../runs.module.css';
 import { anchorHash } from '../links';
+import { nameOr } from '../review-text';
 import type { CommentAnchor, RunComment } from '../types';
 
 function anchorLabel(anchor: CommentAnchor): string {
@@ -146,16 +147,16 @@ function CommentItem({
   const m = useRunMutations(runId);
   const [editing, setEditing] = useState(false);
   return (
-    <Paper withBorder p="sm" radius="sm" component="article" aria-label={`Comment by ${c.author_name ?? c.author}`}>
+    <Paper withBorder p="sm" radius="sm" component="article" aria-label={`Comment by ${nameOr(c.author_name, c.author)}`}>
       <Group justify="space-between" gap="xs">
         <Text size="sm" fw={600}>
-          {c.author_name ?? c.author}
+          {nameOr(c.author_name, c.author)}
           <Text span size="xs" c="dimmed" fw={400}>
             {' · '}
             <time dateTime={c.at} title={formatDateTime(c.at)}>
               {formatRelative(c.at)}
             </time>
-            {c.edited_at !== undefined && c.edited_at !== null ? ' · edited' : ''}
+            {c.edited_at !== null ? ' · edited' : ''}
           </Text>
         </Text>
         {!c.deleted && (
@@ -179,7 +180,7 @@ function CommentItem({
           </Group>
         )}
       </Group>
-      {c.anchor !== undefined && c.anchor !== null && (
+      {c.anchor !== null && (
         <Anchor component={Link} to={{ hash: anchorHash(c.anchor) }} size="sm">
           {anchorLabel(c.anchor)}
         </Anchor>
@@ -191,7 +192,7 @@ function CommentItem({
       ) : editing ? (
         <TextEditForm
           label="Edit comment"
-          initial={c.body ?? ''}
+          initial={c.body}
           rows={2}
           maxLength={8192}
           submitLabel="Save"

@@ -8,7 +8,7 @@ import { formatDateTime, formatRelative } from '@/lib/format';
 import { useReviewHistory, useRunMutations } from '../api/runs';
 import { formatNumber, formatValue } from '../format';
 import classes from '../runs.module.css';
-import { bulkNote } from '../review-text';
+import { bulkNote, nameOr } from '../review-text';
 import { needsComment, reviewLabels, type ReviewState, type Run } from '../types';
 import { ReviewBadge } from './badges';
 
@@ -52,18 +52,18 @@ export function ReviewPanel({ run, canReview, onReviewed }: { run: Run; canRevie
     <Stack gap="sm">
       <Group gap="sm">
         <ReviewBadge review={run.review} />
-        {run.review.at !== undefined && run.review.at !== null && (
+        {run.review.at !== null && (
           <Text size="sm">
             by {run.review.by_name ?? run.review.by}, {formatRelative(run.review.at)}
           </Text>
         )}
       </Group>
-      {run.review.comment !== undefined && run.review.comment !== '' && (
+      {run.review.comment !== '' && (
         <Text size="sm" className={classes.notes}>
           “{run.review.comment}”
         </Text>
       )}
-      {run.review.outdated === true && changes !== undefined && (
+      {run.review.outdated && changes !== undefined && (
         <Alert color="yellow" variant="light" title="The data changed after this verdict" data-testid="changes-since-review">
           <ChangesTable changes={changes} />
         </Alert>
@@ -121,13 +121,13 @@ export function ReviewPanel({ run, canReview, onReviewed }: { run: Run; canRevie
           {history.data.map((h) => (
             <li key={h.id}>
               <Text size="sm">
-                <strong>{reviewLabels[h.state]}</strong> by {h.by_name ?? h.by},{' '}
+                <strong>{reviewLabels[h.state]}</strong> by {nameOr(h.by_name, h.by)},{' '}
                 <time dateTime={h.at} title={formatDateTime(h.at)}>
                   {formatRelative(h.at)}
                 </time>
                 {bulkNote(h)}
               </Text>
-              {h.comment !== undefined && h.comment !== '' && (
+              {h.comment !== '' && (
                 <Text size="sm" className={classes.notes}>
                   {h.comment}
                 </Text>
@@ -142,9 +142,9 @@ export function ReviewPanel({ run, canReview, onReviewed }: { run: Run; canRevie
 
 function ChangesTable({ changes }: { changes: NonNullable<Run['changes_since_review']> }) {
   const rows = [
-    ...(changes.params ?? []).map((c) => ({ what: `params.${c.name}`, before: formatValue(c.before), after: formatValue(c.after) })),
-    ...(changes.metrics ?? []).map((c) => ({ what: `metrics.${c.name}`, before: formatValue(c.before), after: formatValue(c.after) })),
-    ...(changes.series ?? []).map((c) => ({
+    ...changes.params.map((c) => ({ what: `params.${c.name}`, before: formatValue(c.before), after: formatValue(c.after) })),
+    ...changes.metrics.map((c) => ({ what: `metrics.${c.name}`, before: formatValue(c.before), after: formatValue(c.after) })),
+    ...changes.series.map((c) => ({
       what: `series ${c.name}`,
       before: `${String(c.count_before)} points (to step ${String(c.last_step_before)})`,
       after: `${String(c.count_after)} points (to step ${String(c.last_step_after)})`,

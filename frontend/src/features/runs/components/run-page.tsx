@@ -89,7 +89,7 @@ export function RunPage({ id }: { id: string }) {
     <Stack gap="lg">
       <QueueNav id={id} />
       <RunHeader run={r} />
-      {r.failure !== undefined && r.failure !== null && (
+      {r.failure !== null && (
         <Alert
           color="red"
           variant="light"
@@ -279,7 +279,7 @@ function Tags({ run: r, canEdit }: { run: Run; canEdit: boolean }) {
   const m = useRunMutations(r.id);
   const [editing, setEditing] = useState(false);
   const form = useForm<{ tags: string[] }>({
-    initialValues: { tags: r.tags ?? [] },
+    initialValues: { tags: r.tags },
     validate: {
       tags: (tags) =>
         tags.length > maxTags
@@ -289,7 +289,7 @@ function Tags({ run: r, canEdit }: { run: Run; canEdit: boolean }) {
             : null,
     },
   });
-  const tags = r.tags ?? [];
+  const tags = r.tags;
   if (editing) {
     return (
       <form
