@@ -1,3 +1,5 @@
+import type { components } from '@/types/openapi';
+
 /** ApiError is the single error shape every failed API call is mapped to. */
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -35,10 +37,7 @@ export class ApiError extends Error {
 }
 
 /** QueryPosition locates a query syntax error: `column` counts characters from 1. */
-export interface QueryPosition {
-  column: number;
-  offset: number;
-}
+export type QueryPosition = components['schemas']['QueryPosition'];
 
 /** FieldProblem is one entry of an error body's `details`: which input field is wrong and why. */
 export interface FieldProblem {

@@ -6,13 +6,10 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 
 import { apiFetch } from '@/lib/api-client';
+import type { components } from '@/types/openapi';
 
-export interface SavedView {
-  name: string;
-  /** search is the view's URL query, without the `?`. */
-  search: string;
-  updated_at?: string;
-}
+/** SavedView is a saved view as the API shows it; `search` is its URL query, without the `?`. */
+export type SavedView = components['schemas']['View'];
 
 const key = ['me', 'views'];
 
@@ -21,12 +18,12 @@ export function useSavedViews() {
   const client = useQueryClient();
   const views = useQuery({
     queryKey: key,
-    queryFn: ({ signal }) => apiFetch<{ views: SavedView[] }>('/me/views', { signal }),
+    queryFn: ({ signal }) => apiFetch<components['schemas']['ViewsList']>('/me/views', { signal }),
     select: (d) => d.views,
   });
   const refresh = () => client.invalidateQueries({ queryKey: key });
   const save = useMutation({
-    mutationFn: (v: SavedView) =>
+    mutationFn: (v: Pick<SavedView, 'name' | 'search'>) =>
       apiFetch<SavedView>(`/me/views/${encodeURIComponent(v.name)}`, { method: 'PUT', body: { search: v.search } }),
     onSuccess: refresh,
   });

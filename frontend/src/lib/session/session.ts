@@ -15,6 +15,7 @@
  */
 import { apiBasePath } from '@/config/api';
 import { ApiError, errorFromResponse, isAbortError, networkError } from '@/lib/api-error';
+import type { components } from '@/types/openapi';
 
 import { openSessionBus, type SessionBus, type SessionEvent } from './bus';
 import { decodeAccessClaims } from './jwt';
@@ -44,11 +45,7 @@ export interface SessionSnapshot {
 }
 
 /** TokenResponse is the server's answer to login, refresh and setup. */
-interface TokenResponse {
-  access_token: string;
-  token_type: string;
-  expires_in: number;
-}
+type TokenResponse = components['schemas']['Token'];
 
 /** refreshTimeoutMs bounds one refresh request, so a hung request cannot hold the lock. */
 export const refreshTimeoutMs = 15_000;

@@ -6,17 +6,10 @@
 import { useQuery } from '@tanstack/react-query';
 
 import { apiFetch, apiFetchBlob } from '@/lib/api-client';
+import type { components } from '@/types/openapi';
 
 /** RunFile is a file of a run as the API lists it. */
-export interface RunFile {
-  path: string;
-  size: number;
-  sha256: string;
-  content_type: string;
-  created_at: string;
-  created_by: string;
-  url: string;
-}
+export type RunFile = components['schemas']['File'];
 
 /** filesPageSize is the most files the list shows (the API's largest page). */
 export const filesPageSize = 1000;
@@ -25,7 +18,7 @@ export function useRunFiles(runId: string) {
   return useQuery({
     queryKey: ['runs', 'one', runId, 'files'],
     queryFn: ({ signal }) =>
-      apiFetch<{ files: RunFile[]; next: string | null }>(
+      apiFetch<components['schemas']['FilesPage']>(
         `/runs/${encodeURIComponent(runId)}/files?limit=${String(filesPageSize)}`,
         { signal },
       ),
