@@ -106,6 +106,9 @@ test('a job reports runs; a reviewer filters, sorts by a metric, opens a run, zo
   await expect(page).toHaveURL(/sort=-metrics\.loss/);
   await expect.poll(() => rowNames(page)).toEqual(['lr-c', 'lr-b', 'py-long']);
   await expect(page.getByRole('columnheader', { name: 'metrics.loss' })).toHaveAttribute('aria-sort', 'descending');
+  // Back to ascending: the lowest loss, the long run, is first.
+  await page.getByRole('button', { name: 'metrics.loss', exact: true }).click();
+  await expect.poll(() => rowNames(page)).toEqual(['py-long', 'lr-b', 'lr-c']);
 
   // Open the first run from the keyboard.
   await page.locator('tbody tr[data-run-id]').first().focus();
