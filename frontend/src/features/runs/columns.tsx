@@ -81,3 +81,8 @@ export function extraColumn(key: string): Column {
   // The server sorts by numeric param values; text values follow the numbers.
   return { key, label: key, sortKey: key, width: 140, render: text, text };
 }
+
+/** columnFor makes the column of a key: a fixed one or an extra one. */
+export function columnFor(key: string): Column {
+  return fixedColumns.find((c) => c.key === key) ?? extraColumn(key);
+}

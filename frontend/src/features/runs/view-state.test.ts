@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 
-import { emptyView, listRequest, nextSort, parseSort, parseView, quoteText, viewSearch, type ViewState } from './view-state';
+import {
+  changeLayout,
+  columnLayout,
+  emptyView,
+  firstSortDescending,
+  listRequest,
+  nextSort,
+  parseSort,
+  parseView,
+  quoteText,
+  viewSearch,
+  type ViewState,
+} from './view-state';
 
 describe('view state in the URL', () => {
   it('round-trips every part of a view', () => {
@@ -11,6 +23,10 @@ describe('view state in the URL', () => {
       review: ['unreviewed', 'outdated'],
       sort: '-metrics.loss',
       cols: ['params.optimizer.lr', 'metrics.loss'],
+      hide: ['failure', 'params.optimizer.lr'],
+      order: ['status', 'name', 'metrics.loss'],
+      pin: ['status', 'metrics.loss'],
+      density: 'compact',
     };
     const url = `/runs?${viewSearch(view).toString()}`;
     expect(parseView(new URL(url, 'http://x').searchParams)).toEqual(view);
@@ -57,12 +73,101 @@ describe('list request', () => {
 });
 
 describe('sorting by column headers', () => {
-  it('sorts a new column descending, then flips it', () => {
-    expect(nextSort('', 'metrics.loss')).toBe('-metrics.loss');
-    expect(nextSort('-metrics.loss', 'metrics.loss')).toBe('metrics.loss');
+  it('sorts a new column in its first direction, then flips it', () => {
+    expect(nextSort('', 'metrics.loss')).toBe('metrics.loss');
     expect(nextSort('metrics.loss', 'metrics.loss')).toBe('-metrics.loss');
+    expect(nextSort('-metrics.loss', 'metrics.loss')).toBe('metrics.loss');
+    expect(nextSort('', 'metrics.acc')).toBe('-metrics.acc');
+    expect(nextSort('-metrics.acc', 'metrics.acc')).toBe('metrics.acc');
+    expect(nextSort('-metrics.loss', 'name')).toBe('name');
+    expect(nextSort('name', 'duration')).toBe('-duration');
+    expect(nextSort('name', 'created')).toBe('');
     expect(nextSort('', 'created')).toBe('created');
     expect(nextSort('created', 'created')).toBe('');
     expect(parseSort('')).toEqual({ key: 'created', desc: true });
+  });
+});
+
+describe('first sort direction', () => {
+  it.each([
+    ['created', true],
+    ['updated', true],
+    ['duration', true],
+    ['name', false],
+    ['project', false],
+    ['params.lr', false],
+    ['params.model.depth', false],
+    ['metrics.accuracy', true],
+    ['metrics.reward', true],
+    ['metrics.loss', false],
+    ['metrics.val_loss', false],
+    ['metrics.Train/Loss', false],
+    ['metrics.top1_err', false],
+    ['metrics.error_rate', false],
+  ])('%s sorts descending first: %s', (key, desc) => {
+    expect(firstSortDescending(key)).toBe(desc);
+  });
+});
+
+describe('column layout', () => {
+  const fixed = ['name', 'project', 'status', 'failure', 'review', 'created', 'duration', 'tags'];
+
+  it('shows the fixed columns then the extra ones, Name pinned, by default', () => {
+    const view = parseView(new URLSearchParams('cols=metrics.loss'));
+    expect(columnLayout(view)).toEqual({ all: [...fixed, 'metrics.loss'], shown: [...fixed, 'metrics.loss'], pinned: ['name'], pins: ['name'] });
+  });
+
+  it('reads no pins from an empty pin parameter and writes it back', () => {
+    const view = { ...emptyView, pin: [] };
+    expect(viewSearch(view).toString()).toBe('pin=');
+    expect(parseView(viewSearch(view)).pin).toEqual([]);
+    expect(columnLayout(view).pinned).toEqual([]);
+  });
+
+  it('hides and shows a column', () => {
+    let view: ViewState = { ...emptyView, cols: ['metrics.loss'] };
+    view = { ...view, ...changeLayout(view, { kind: 'show', key: 'project', shown: false }) };
+    view = { ...view, ...changeLayout(view, { kind: 'show', key: 'metrics.loss', shown: false }) };
+    expect(view.hide).toEqual(['project', 'metrics.loss']);
+    expect(columnLayout(view).shown).toEqual(fixed.filter((k) => k !== 'project'));
+    expect(viewSearch(view).get('hide')).toBe('project,metrics.loss');
+    view = { ...view, ...changeLayout(view, { kind: 'show', key: 'project', shown: true }) };
+    expect(view.hide).toEqual(['metrics.loss']);
+  });
+
+  it('moves a column within its group and keeps no order when it is back to the default', () => {
+    let view: ViewState = { ...emptyView };
+    view = { ...view, ...changeLayout(view, { kind: 'move', key: 'tags', by: -1 }) };
+    expect(columnLayout(view).shown.slice(-2)).toEqual(['tags', 'duration']);
+    expect(viewSearch(view).get('order')).toBe([...fixed.slice(0, 6), 'tags', 'duration'].join(','));
+    // Name is pinned: project cannot move before it, nor Name after project.
+    expect(changeLayout(view, { kind: 'move', key: 'project', by: -1 }).order).toEqual(view.order);
+    expect(changeLayout(view, { kind: 'move', key: 'name', by: 1 }).order).toEqual(view.order);
+    view = { ...view, ...changeLayout(view, { kind: 'move', key: 'tags', by: 1 }) };
+    expect(view.order).toEqual([]);
+    expect(viewSearch(view).toString()).toBe('');
+  });
+
+  it('pins a column after the pinned ones and unpins it to the front of the rest', () => {
+    let view: ViewState = { ...emptyView, cols: ['metrics.loss'] };
+    view = { ...view, ...changeLayout(view, { kind: 'pin', key: 'metrics.loss', pinned: true }) };
+    expect(view.pin).toEqual(['name', 'metrics.loss']);
+    expect(columnLayout(view).shown.slice(0, 3)).toEqual(['name', 'metrics.loss', 'project']);
+    expect(columnLayout(view).pinned).toEqual(['name', 'metrics.loss']);
+    view = { ...view, ...changeLayout(view, { kind: 'pin', key: 'name', pinned: false }) };
+    expect(columnLayout(view).pinned).toEqual(['metrics.loss']);
+    expect(columnLayout(view).shown.slice(0, 3)).toEqual(['metrics.loss', 'name', 'project']);
+    const again = parseView(new URL(`/runs?${viewSearch(view).toString()}`, 'http://x').searchParams);
+    expect(columnLayout(again)).toEqual(columnLayout(view));
+  });
+
+  it('keeps hidden pinned columns out of the pinned ones and ignores unknown keys', () => {
+    const view = parseView(new URLSearchParams('hide=name,bogus&pin=name,status,<x>&order=tags,nope'));
+    expect(view.hide).toEqual(['name']);
+    expect(view.pin).toEqual(['name', 'status']);
+    expect(view.order).toEqual(['tags']);
+    expect(columnLayout(view).pinned).toEqual(['status']);
+    expect(columnLayout(view).shown[0]).toBe('status');
+    expect(columnLayout(view).shown[1]).toBe('tags');
   });
 });

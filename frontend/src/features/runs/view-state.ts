@@ -22,11 +22,46 @@ export interface ViewState {
   sort: string;
   /** cols are the extra columns: `params.<path>` or `metrics.<name>`. */
   cols: string[];
+  /** hide are the columns (fixed or extra) not shown. */
+  hide: string[];
+  /** order is the columns' order when changed; columns it does not name follow in their default order. */
+  order: string[];
+  /** pin are the columns kept in view on the left when the table scrolls sideways. */
+  pin: string[];
+  /** density is the table's row height. */
+  density: Density;
 }
 
-export const emptyView: ViewState = { q: '', project: null, status: [], review: [], sort: '', cols: [] };
+export type Density = 'comfortable' | 'compact';
+
+/** fixedColumnKeys are the table's fixed columns, in their default order (columns.tsx draws them). */
+export const fixedColumnKeys = ['name', 'project', 'status', 'failure', 'review', 'created', 'duration', 'tags'] as const;
+
+/** defaultPin: Name is pinned unless the URL says otherwise (`pin=` pins nothing). */
+export const defaultPin: readonly string[] = ['name'];
+
+export const emptyView: ViewState = {
+  q: '',
+  project: null,
+  status: [],
+  review: [],
+  sort: '',
+  cols: [],
+  hide: [],
+  order: [],
+  pin: [...defaultPin],
+  density: 'comfortable',
+};
 
 const columnPattern = /^(params|metrics)\.[^,]{1,200}$/;
+
+function isColumnKey(key: string): boolean {
+  return (fixedColumnKeys as readonly string[]).includes(key) || columnPattern.test(key);
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
 
 function list(raw: string | null): string[] {
   return raw === null || raw === '' ? [] : raw.split(',');
@@ -39,6 +74,8 @@ function unique<T>(items: T[]): T[] {
 /** parseView reads a view from URL search parameters, ignoring what it does not know. */
 export function parseView(search: URLSearchParams): ViewState {
   const project = search.get('project');
+  const pin = search.get('pin');
+  const keys = (name: string) => unique(list(search.get(name)).filter(isColumnKey)).slice(0, 60);
   return {
     q: search.get('q') ?? '',
     project: project === null || project === '' ? null : project,
@@ -48,6 +85,10 @@ export function parseView(search: URLSearchParams): ViewState {
     ),
     sort: search.get('sort') ?? '',
     cols: unique(list(search.get('cols')).filter((c) => columnPattern.test(c))).slice(0, 40),
+    hide: keys('hide'),
+    order: keys('order'),
+    pin: pin === null ? [...defaultPin] : keys('pin'),
+    density: search.get('density') === 'compact' ? 'compact' : 'comfortable',
   };
 }
 
@@ -71,6 +112,18 @@ export function viewSearch(view: ViewState): URLSearchParams {
   }
   if (view.cols.length > 0) {
     out.set('cols', view.cols.join(','));
+  }
+  if (view.hide.length > 0) {
+    out.set('hide', view.hide.join(','));
+  }
+  if (view.order.length > 0) {
+    out.set('order', view.order.join(','));
+  }
+  if (!sameList(view.pin, defaultPin)) {
+    out.set('pin', view.pin.join(','));
+  }
+  if (view.density !== 'comfortable') {
+    out.set('density', view.density);
   }
   return out;
 }
@@ -136,9 +189,94 @@ export function parseSort(sort: string): SortState {
   return sort.startsWith('-') ? { key: sort.slice(1), desc: true } : { key: sort, desc: false };
 }
 
-/** nextSort is the sort after clicking a column header: a new column sorts descending, the same one flips. */
+/**
+ * firstSortDescending is the direction a column sorts in when its header is
+ * first clicked: times and durations descending (newest, longest first);
+ * metrics descending, except those whose name has `loss` or `err` in it
+ * (lower is better: ascending); names, other text and params ascending.
+ */
+export function firstSortDescending(key: string): boolean {
+  if (key === 'created' || key === 'updated' || key === 'duration') {
+    return true;
+  }
+  if (key.startsWith('metrics.')) {
+    return !/loss|err/i.test(key.slice('metrics.'.length));
+  }
+  return false;
+}
+
+/** nextSort is the sort after clicking a column header: a new column sorts in its first direction, the same one flips. */
 export function nextSort(current: string, key: string): string {
   const s = parseSort(current);
-  const sort = s.key === key ? (s.desc ? key : `-${key}`) : `-${key}`;
+  const desc = s.key === key ? !s.desc : firstSortDescending(key);
+  const sort = desc ? `-${key}` : key;
   return sort === '-created' ? '' : sort;
+}
+
+/** ColumnLayout is the table's columns as drawn: the shown ones, pinned first, and all of them in order. */
+export interface ColumnLayout {
+  /** all is every column (shown or hidden) in the chooser's order: pinned ones first. */
+  all: string[];
+  /** shown are the columns drawn, in order. */
+  shown: string[];
+  /** pinned are the shown columns kept on the left (the first pinned.length of shown). */
+  pinned: string[];
+  /** pins are the pinned columns, shown or hidden (the first pins.length of all). */
+  pins: string[];
+}
+
+/**
+ * columnLayout orders the fixed and extra columns: first as view.order says,
+ * then the rest in their default order (fixed, then extra as added); pinned
+ * columns move to the front (sticky columns must be the leftmost ones).
+ */
+export function columnLayout(view: Pick<ViewState, 'cols' | 'hide' | 'order' | 'pin'>): ColumnLayout {
+  const defaults = [...fixedColumnKeys, ...view.cols];
+  const ordered = unique([...view.order.filter((k) => defaults.includes(k)), ...defaults]);
+  const isPinned = (k: string) => view.pin.includes(k);
+  const all = [...ordered.filter(isPinned), ...ordered.filter((k) => !isPinned(k))];
+  const shown = all.filter((k) => !view.hide.includes(k));
+  return { all, shown, pinned: shown.filter(isPinned), pins: all.filter(isPinned) };
+}
+
+/** LayoutChange is what the column chooser does to one column. */
+export type LayoutChange =
+  | { kind: 'show'; key: string; shown: boolean }
+  | { kind: 'move'; key: string; by: -1 | 1 }
+  | { kind: 'pin'; key: string; pinned: boolean };
+
+/** changeLayout applies a chooser change to a view's columns; it returns the parts of the view that change. */
+export function changeLayout(
+  view: Pick<ViewState, 'cols' | 'hide' | 'order' | 'pin'>,
+  change: LayoutChange,
+): Pick<ViewState, 'hide' | 'order' | 'pin'> {
+  const { all } = columnLayout(view);
+  const { key } = change;
+  let hide = view.hide.filter((k) => k !== key);
+  let pin = view.pin.filter((k) => all.includes(k));
+  let order = all;
+  if (change.kind === 'show') {
+    hide = change.shown ? hide : [...hide, key];
+  } else {
+    hide = view.hide;
+  }
+  if (change.kind === 'pin') {
+    pin = pin.filter((k) => k !== key);
+    pin = change.pinned ? [...pin, key] : pin;
+    // Re-sort: a pinned column joins the end of the pinned ones, an unpinned one leads the rest.
+    order = columnLayout({ ...view, order: all, pin }).all;
+  }
+  if (change.kind === 'move') {
+    const i = all.indexOf(key);
+    const j = i + change.by;
+    const other = all[j];
+    // A column moves within its group: pinned ones among the pinned, the rest among the rest.
+    if (i >= 0 && other !== undefined && pin.includes(other) === pin.includes(key)) {
+      order = [...all];
+      order[i] = other;
+      order[j] = key;
+    }
+  }
+  const defaults = columnLayout({ ...view, order: [], pin }).all;
+  return { hide, pin, order: sameList(order, defaults) ? [] : order };
 }

@@ -1,14 +1,19 @@
 import { Checkbox, Loader, Text } from '@mantine/core';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { useEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
+import { useEffect, useLayoutEffect, useRef, useState, type CSSProperties, type KeyboardEvent, type RefObject, type PointerEvent } from 'react';
 import { Link } from 'react-router';
 
 import type { Column } from '../columns';
 import classes from '../runs.module.css';
 import type { Run } from '../types';
-import { parseSort } from '../view-state';
+import { parseSort, type Density } from '../view-state';
 
-const rowHeight = 37;
+/** rowHeights are a row's height in pixels, its border included (runs.module.css sets the cells' height). */
+const rowHeights: Record<Density, number> = { comfortable: 37, compact: 29 };
+/** minHeight is the table's least height, when the page above it is tall. */
+const minHeight = 320;
+/** bottomMargin is kept free under the table and what follows it (the page's padding). */
+const bottomMargin = 16;
 const selectWidth = 44;
 /** fetchAhead: the next page is asked for when the view comes this many rows near the end of what is loaded. */
 const fetchAhead = 30;
@@ -17,6 +22,9 @@ export interface RunsTableProps {
   runs: Run[];
   total: number;
   columns: Column[];
+  /** pinned is how many of the first columns stay in view when the table scrolls sideways. */
+  pinned: number;
+  density: Density;
   sort: string;
   onSort: (key: string) => void;
   widths: Record<string, number>;
@@ -42,7 +50,9 @@ export interface RunsTableProps {
  */
 export function RunsTable(props: RunsTableProps) {
   const { runs, columns, hasNextPage, isFetchingNextPage, fetchNextPage } = props;
+  const rowHeight = rowHeights[props.density];
   const scroller = useRef<HTMLDivElement>(null);
+  const height = useFillHeight(scroller);
   const [focusIndex, setFocusIndex] = useState(0);
   const focusPending = useRef(false);
   const count = runs.length + (hasNextPage ? 1 : 0);
@@ -55,6 +65,9 @@ export function RunsTable(props: RunsTableProps) {
     estimateSize: () => rowHeight,
     overscan: 12,
   });
+  useEffect(() => {
+    virtualizer.measure();
+  }, [virtualizer, rowHeight]);
   const items = virtualizer.getVirtualItems();
   const lastIndex = items.at(-1)?.index ?? 0;
 
@@ -104,11 +117,23 @@ export function RunsTable(props: RunsTableProps) {
   const sort = parseSort(props.sort);
   const allSelected = runs.length > 0 && runs.every((r) => props.selected.has(r.id));
   const colSpan = columns.length + (props.selectable ? 1 : 0);
+  // Pinned columns stick at the left, after the selection column (which sticks too).
+  const pinStyles: (CSSProperties | undefined)[] = [];
+  let left = props.selectable ? selectWidth : 0;
+  columns.forEach((c, i) => {
+    if (i < props.pinned) {
+      pinStyles.push({ insetInlineStart: left });
+      left += props.widths[c.key] ?? c.width;
+    }
+  });
+  const pinClass = (i: number) =>
+    i < props.pinned ? `${classes.pinned} ${i === props.pinned - 1 ? classes.lastPinned : ''}` : undefined;
 
   return (
-    <div ref={scroller} className={classes.scroller} data-testid="runs-scroller">
+    <div ref={scroller} className={classes.scroller} style={{ height }} data-testid="runs-scroller">
       <table
         className={classes.table}
+        data-density={props.density}
         aria-label="Runs"
         aria-rowcount={props.total + 1}
       >
@@ -121,7 +146,7 @@ export function RunsTable(props: RunsTableProps) {
         <thead>
           <tr aria-rowindex={1}>
             {props.selectable && (
-              <th scope="col" aria-label="Selection">
+              <th scope="col" aria-label="Selection" className={classes.pinned} style={{ insetInlineStart: 0 }}>
                 <div className={classes.headerCell}>
                   <Checkbox
                     mx="xs"
@@ -133,7 +158,7 @@ export function RunsTable(props: RunsTableProps) {
                 </div>
               </th>
             )}
-            {columns.map((c) => {
+            {columns.map((c, i) => {
               const sorted = c.sortKey !== undefined && sort.key === c.sortKey;
               return (
                 <th
@@ -141,6 +166,8 @@ export function RunsTable(props: RunsTableProps) {
                   scope="col"
                   aria-label={c.label}
                   aria-sort={sorted ? (sort.desc ? 'descending' : 'ascending') : undefined}
+                  className={pinClass(i)}
+                  style={pinStyles[i]}
                 >
                   <div className={classes.headerCell}>
                     {c.sortKey === undefined ? (
@@ -212,7 +239,7 @@ export function RunsTable(props: RunsTableProps) {
                 onKeyDown={(e) => { onRowKey(e, item.index, run); }}
               >
                 {props.selectable && (
-                  <td>
+                  <td className={classes.pinned} style={{ insetInlineStart: 0 }}>
                     <Checkbox
                       aria-label={`Select ${run.name}`}
                       checked={selected}
@@ -221,8 +248,14 @@ export function RunsTable(props: RunsTableProps) {
                     />
                   </td>
                 )}
-                {columns.map((c) => (
-                  <td key={c.key} title={c.text(run)} className={c.numeric ? classes.mono : undefined}>
+                {columns.map((c, i) => (
+                  <td
+                    key={c.key}
+                    title={c.text(run)}
+                    className={[c.numeric ? classes.mono : '', pinClass(i) ?? ''].join(' ').trim() || undefined}
+                    style={pinStyles[i]}
+                    data-col={c.key}
+                  >
                     {c.key === 'name' ? (
                       <Link to={props.runHref(run)} tabIndex={-1}>
                         {run.name}
@@ -249,6 +282,43 @@ export function RunsTable(props: RunsTableProps) {
       )}
     </div>
   );
+}
+
+/**
+ * useFillHeight is the height that makes the element fill the viewport under
+ * the page's sticky header, with what follows it still in view below (at
+ * least minHeight): once the page scrolls to the table, it fills the screen.
+ */
+function useFillHeight(ref: RefObject<HTMLElement | null>): number {
+  const [height, setHeight] = useState(minHeight);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (el === null) {
+      return undefined;
+    }
+    const update = () => {
+      // The app layout's header sticks at the top (components/layouts/app-layout).
+      const header = document.querySelector('header');
+      const sticky = header !== null && ['sticky', 'fixed'].includes(getComputedStyle(header).position);
+      const top = sticky ? header.getBoundingClientRect().height : 0;
+      // What follows the table in its parent stays in view, and a margin.
+      const gap = el.parentElement === null ? 0 : parseFloat(getComputedStyle(el.parentElement).rowGap) || 0;
+      let below = bottomMargin;
+      for (let n = el.nextElementSibling; n !== null; n = n.nextElementSibling) {
+        below += n.getBoundingClientRect().height + gap;
+      }
+      setHeight(Math.max(minHeight, Math.floor(window.innerHeight - top - below)));
+    };
+    update();
+    const observer = new ResizeObserver(update);
+    observer.observe(document.body);
+    window.addEventListener('resize', update);
+    return () => {
+      observer.disconnect();
+      window.removeEventListener('resize', update);
+    };
+  }, [ref]);
+  return height;
 }
 
 const minWidth = 60;

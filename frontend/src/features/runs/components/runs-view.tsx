@@ -17,13 +17,15 @@ import { ErrorAlert } from '@/components/error-alert';
 import { usePermissions } from '@/lib/authorization';
 
 import { isLive, liveIntervalMs, useProjects, useRunKeys, useRunsList } from '../api/runs';
-import { extraColumn, fixedColumns } from '../columns';
+import { columnFor } from '../columns';
 import { runPath } from '../links';
 import { knownKeys, paramPaths, type CompletionSource } from '../query-completion';
 import { queryProblem } from '../query-problem';
 import { useSavedViews } from '../saved-views';
 import { reviewLabels, runStatuses, type Run } from '../types';
 import {
+  changeLayout,
+  columnLayout,
   listRequest,
   nextSort,
   parseView,
@@ -96,7 +98,11 @@ export function RunsView() {
     [serverKeys.data, narrowedKeys.data, loaded, projects.data],
   );
 
-  const columns = useMemo(() => [...fixedColumns, ...view.cols.map(extraColumn)], [view.cols]);
+  const layout = useMemo(
+    () => columnLayout({ cols: view.cols, hide: view.hide, order: view.order, pin: view.pin }),
+    [view.cols, view.hide, view.order, view.pin],
+  );
+  const columns = useMemo(() => layout.shown.map(columnFor), [layout]);
   const problem = queryProblem(list.error, request.typedStart, view.q);
   const selectedIds = runs.filter((r) => selected.has(r.id)).map((r) => r.id);
   // A lab without projects has no runs at all (a project exists once a run names it).
@@ -162,10 +168,24 @@ export function RunsView() {
                 onChange={(cols) => {
                   setView({ cols });
                 }}
+                layout={layout}
+                labels={Object.fromEntries(layout.all.map((k) => [k, columnFor(k).label]))}
+                onLayout={(change) => {
+                  setView(changeLayout(view, change));
+                }}
               />
             </Suspense>
           </Popover.Dropdown>
         </Popover>
+        <Button
+          variant={view.density === 'compact' ? 'light' : 'default'}
+          aria-pressed={view.density === 'compact'}
+          onClick={() => {
+            setView({ density: view.density === 'compact' ? 'comfortable' : 'compact' });
+          }}
+        >
+          Compact rows
+        </Button>
         <ExportCsv request={request} columns={columns.map((c) => c.key)} />
         <SavedViews current={viewQuery} />
       </Group>
@@ -210,6 +230,8 @@ export function RunsView() {
         runs={runs}
         total={first?.total ?? 0}
         columns={columns}
+        pinned={layout.pinned.length}
+        density={view.density}
         sort={view.sort}
         onSort={(key) => { setView({ sort: nextSort(view.sort, key) }); }}
         widths={widths}
