@@ -394,6 +394,9 @@ export default function SeriesChart({
               onChange={(v) => { setAxis(v); }}
             />
           )}
+          <Text size="xs" component="span" aria-hidden>
+            Y scale
+          </Text>
           <SegmentedControl
             size="xs"
             aria-label="Y scale"
@@ -404,6 +407,9 @@ export default function SeriesChart({
             value={log ? 'log' : 'linear'}
             onChange={(v) => { setLog(v === 'log'); }}
           />
+          <Text size="xs" component="span" aria-hidden>
+            X scale
+          </Text>
           <SegmentedControl
             size="xs"
             aria-label="X scale"
