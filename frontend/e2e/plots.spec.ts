@@ -80,6 +80,26 @@ for (const colorScheme of ['light', 'dark'] as const) {
       expect(await legends(page)).not.toContain('null');
       await expectAccessible(page, 'run page with the plot panels');
 
+      // A drag over one panel zooms them all to the same steps (the selection is synced with the
+      // cursor, and the panels share one window); Reset zoom on any panel resets them all.
+      const over = lossChart.locator('.u-over');
+      const box = await over.boundingBox();
+      if (box === null) {
+        throw new Error('the chart has no plotting area');
+      }
+      await page.mouse.move(box.x + box.width * 0.2, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.4, box.y + box.height / 2, { steps: 5 });
+      await page.mouse.up();
+      await expect(lossChart).toHaveAttribute('data-window', /^\d+-\d+$/);
+      await expect(lrChart).toHaveAttribute('data-window', (await lossChart.getAttribute('data-window')) ?? 'none');
+      const [from, to] = ((await lossChart.getAttribute('data-window')) ?? '').split('-').map(Number);
+      expect(from).toBeGreaterThan(20);
+      expect(to).toBeLessThan(100);
+      await panel(page, 'lr').getByRole('button', { name: 'Reset zoom' }).click();
+      await expect(lossChart).toHaveAttribute('data-window', '');
+      await expect(lrChart).toHaveAttribute('data-window', '');
+
       // Log y on the loss panel only: the 0 is left out, and the panel says so.
       await panel(page, 'loss').getByRole('radiogroup', { name: 'Y scale' }).getByText('Log').click();
       await expect(page).toHaveURL(/[?&]logy=loss(&|$)/);

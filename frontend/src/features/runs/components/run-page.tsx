@@ -32,6 +32,7 @@ import { runsListOptions, useProjects, useRun, useRunMutations } from '../api/ru
 import { seriesGrowth, seriesShownFirst } from '../api/series';
 import { formatDuration, formatNumber } from '../format';
 import { paramId, parseHash, runPath } from '../links';
+import type { StepWindow } from '../plot-data';
 import { formatPlotState, parsePlotState, withFlag, type PlotState, type PlotX } from '../plot-state';
 import { paramPaths } from '../query-completion';
 import { creator } from '../review-text';
@@ -455,6 +456,12 @@ function SeriesSection({ run: r, target }: { run: Run; target: { series: string;
   const all = useMemo(() => (r.series ?? []).map((s) => s.name), [r.series]);
   const [params, setParams] = useSearchParams();
   const state = parsePlotState(params);
+  // The panels share one zoom window (their cursors, and so a drag's selection, are
+  // synced); a link to another step range starts from that range.
+  const targetKey = target === null ? 'all' : `${target.series}:${String(target.from)}`;
+  const targetWindow: StepWindow = target === null ? null : { from: target.from, to: target.to };
+  const [zoom, setZoom] = useState<{ key: string; win: StepWindow }>({ key: targetKey, win: targetWindow });
+  const win = zoom.key === targetKey ? zoom.win : targetWindow;
   const fromUrl = state.series?.filter((s) => all.includes(s));
   const shown =
     fromUrl !== undefined && fromUrl.length > 0
@@ -476,9 +483,9 @@ function SeriesSection({ run: r, target }: { run: Run; target: { series: string;
   const growth = seriesGrowth(r);
   const xSeries = state.x.kind === 'series' && all.includes(state.x.name) ? state.x.name : undefined;
   const axis = state.x.kind === 'series' ? 'step' : state.x.kind;
-  const chartKey = target === null ? 'all' : `${target.series}:${String(target.from)}`;
   const common = {
-    initialWindow: target === null ? null : { from: target.from, to: target.to },
+    window: win,
+    onWindowChange: (w: StepWindow) => { setZoom({ key: targetKey, win: w }); },
     refreshKey: growth,
     axis,
     ...(xSeries === undefined ? {} : { xSeries }),
@@ -540,7 +547,7 @@ function SeriesSection({ run: r, target }: { run: Run; target: { series: string;
         <Suspense fallback={<Loader size="sm" aria-label="Loading the chart" />}>
           {state.layout === 'overlay' ? (
             <SeriesChart
-              key={chartKey}
+              key={targetKey}
               title={shown.join(', ')}
               lines={shown.map((s) => ({ runId: r.id, series: s, label: s }))}
               {...common}
@@ -550,7 +557,7 @@ function SeriesSection({ run: r, target }: { run: Run; target: { series: string;
             <div className={classes.plotGrid} data-testid="plot-panels">
               {shown.map((s) => (
                 <SeriesChart
-                  key={`${s}\u0000${chartKey}`}
+                  key={`${s}\u0000${targetKey}`}
                   title={s}
                   lines={[{ runId: r.id, series: s, label: s }]}
                   syncKey={`run-${r.id}`}

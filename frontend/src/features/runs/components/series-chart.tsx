@@ -90,6 +90,8 @@ export default function SeriesChart({
   title,
   lines,
   initialWindow = null,
+  window: windowProp,
+  onWindowChange,
   refreshKey,
   logY,
   onLogYChange,
@@ -103,6 +105,12 @@ export default function SeriesChart({
   title: string;
   lines: LineRequest[];
   initialWindow?: StepWindow;
+  /**
+   * window and onWindowChange put the zoom in the caller's hands: panels with
+   * a synced cursor also share a drag's selection, so they share one window.
+   */
+  window?: StepWindow;
+  onWindowChange?: (win: StepWindow) => void;
   /** refreshKey changes when the series grew (a live run), to fetch again. */
   refreshKey?: string | number;
   /** logY and logX, with their handlers, put the log flags in the caller's hands (the run page's URL). */
@@ -118,7 +126,9 @@ export default function SeriesChart({
   syncKey?: string;
   height?: number;
 }) {
-  const [win, setWin] = useState<StepWindow>(initialWindow);
+  const [ownWin, setOwnWin] = useState<StepWindow>(initialWindow);
+  const win = onWindowChange === undefined ? ownWin : (windowProp ?? null);
+  const setWin = onWindowChange ?? setOwnWin;
   const [ownLog, setOwnLog] = useState(false);
   const log = logY ?? ownLog;
   const setLog = onLogYChange ?? setOwnLog;
