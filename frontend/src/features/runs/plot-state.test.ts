@@ -31,6 +31,12 @@ describe('the plot state in the URL', () => {
     expect(parsePlotState(timed).x).toEqual({ kind: 'relative' });
   });
 
+  it('keeps "no series" apart from the default choice', () => {
+    const none = formatPlotState(new URLSearchParams(), { ...parsePlotState(new URLSearchParams()), series: [] });
+    expect(none.toString()).toBe('s=');
+    expect(parsePlotState(none).series).toEqual([]);
+  });
+
   it('leaves defaults out of the URL', () => {
     const plain = formatPlotState(new URLSearchParams('view=&logy=a'), {
       layout: 'small',

@@ -14,7 +14,7 @@ export type PlotX = { kind: XAxis } | { kind: 'series'; name: string };
 /** PlotState is what the URL says about the run page's plots. */
 export interface PlotState {
   layout: PlotLayout;
-  /** series are the series plotted, or null for the page's default choice. */
+  /** series are the series plotted ([]: none, kept as one empty `s=`), or null for the page's default choice. */
   series: string[] | null;
   /** logY and logX name the series whose panel has that axis on a log scale. */
   logY: string[];
@@ -33,10 +33,10 @@ function unique(values: string[]): string[] {
 export function parsePlotState(params: URLSearchParams): PlotState {
   const xs = params.get('xseries');
   const x = params.get('x');
-  const series = unique(params.getAll('s'));
+  const series = params.has('s') ? unique(params.getAll('s')) : null;
   return {
     layout: params.get('plot') === 'overlay' ? 'overlay' : 'small',
-    series: series.length > 0 ? series : null,
+    series,
     logY: unique(params.getAll('logy')),
     logX: unique(params.getAll('logx')),
     x:
@@ -61,6 +61,9 @@ export function formatPlotState(params: URLSearchParams, state: PlotState): URLS
   }
   for (const s of unique(state.series ?? [])) {
     out.append('s', s);
+  }
+  if (state.series?.length === 0) {
+    out.set('s', '');
   }
   for (const s of unique(state.logY)) {
     out.append('logy', s);

@@ -48,7 +48,7 @@ export function prefetchRun({ params, request }: LoaderFunctionArgs): null {
       }
       const all = (r.series ?? []).map((s) => s.name);
       const chosen = plot.series?.filter((s) => all.includes(s)) ?? [];
-      const names = chosen.length > 0 ? chosen : all.slice(0, seriesShownFirst);
+      const names = plot.series?.length === 0 ? [] : chosen.length > 0 ? chosen : all.slice(0, seriesShownFirst);
       const groups = plot.layout === 'overlay' ? [names] : names.map((n) => [n]);
       for (const group of groups) {
         const q = seriesWindowOptions(r.id, group, plotMaxPoints(window.innerWidth), null, plot.x.kind !== 'step', seriesGrowth(r));

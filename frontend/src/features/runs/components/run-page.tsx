@@ -462,13 +462,20 @@ function SeriesSection({ run: r, target }: { run: Run; target: { series: string;
   const targetWindow: StepWindow = target === null ? null : { from: target.from, to: target.to };
   const [zoom, setZoom] = useState<{ key: string; win: StepWindow }>({ key: targetKey, win: targetWindow });
   const win = zoom.key === targetKey ? zoom.win : targetWindow;
-  const fromUrl = state.series?.filter((s) => all.includes(s));
-  const shown =
-    fromUrl !== undefined && fromUrl.length > 0
+  // The URL's series that the run has; none when the URL says none (every chip taken off),
+  // the default choice when it names none or only series the run lacks.
+  const fromUrl = state.series?.filter((s) => all.includes(s)) ?? [];
+  const chosen =
+    state.series !== null && (state.series.length === 0 || fromUrl.length > 0)
       ? fromUrl
       : target !== null && all.includes(target.series)
         ? [target.series]
         : all.slice(0, seriesShownFirst);
+  // A comment's link to a step range shows its series, whatever else is chosen.
+  const shown =
+    target !== null && all.includes(target.series) && !chosen.includes(target.series)
+      ? [target.series, ...chosen]
+      : chosen;
   // Plot choices replace the current entry: a log toggle is no step to go back through.
   const update = (next: Partial<PlotState>) => {
     setParams((prev) => formatPlotState(prev, { ...parsePlotState(prev), ...next }), { replace: true });
@@ -542,6 +549,11 @@ function SeriesSection({ run: r, target }: { run: Run; target: { series: string;
           }}
         />
       </Group>
+      {shown.length === 0 && (
+        <Text size="sm" c="dimmed">
+          No series chosen: pick one above to plot it.
+        </Text>
+      )}
       {shown.length > 0 && <ExportSeries run={r} series={shown} />}
       {shown.length > 0 && (
         <Suspense fallback={<Loader size="sm" aria-label="Loading the chart" />}>
