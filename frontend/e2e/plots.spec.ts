@@ -151,6 +151,17 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await expect(page.getByRole('combobox', { name: 'X axis' })).toHaveValue('lr');
       await hover(charts, 0.5);
       expect(await legends(page)).not.toContain('null');
+
+      // Taking every series off leaves none plotted (not the default choice), and a reload keeps that.
+      const picker = page.getByRole('combobox', { name: 'Series on the plot' });
+      await picker.focus();
+      await picker.press('Backspace');
+      await picker.press('Backspace');
+      await expect(page.getByText('No series chosen: pick one above to plot it.')).toBeVisible();
+      await expect(charts).toHaveCount(0);
+      await page.reload();
+      await expect(page.getByText('No series chosen: pick one above to plot it.')).toBeVisible();
+      await expect(charts).toHaveCount(0);
     });
   });
 }
