@@ -9,6 +9,12 @@ async function rowNames(page: Page): Promise<string[]> {
   return page.locator('tbody tr[data-run-id] td a').allTextContents();
 }
 
+/** chooseXAxis picks the run page's x axis (kept in the URL). */
+async function chooseXAxis(page: Page, name: string): Promise<void> {
+  await page.getByRole('combobox', { name: 'X axis' }).click();
+  await page.getByRole('option', { name, exact: true }).click();
+}
+
 async function applyQuery(page: Page, q: string): Promise<void> {
   const input = page.getByRole('textbox', { name: 'Query' });
   await input.fill(q);
@@ -147,7 +153,7 @@ test('a job reports runs; a reviewer filters, sorts by a metric, opens a run, zo
   // The x axis shows the time since the first point; a drag over a time
   // range asks for the steps that cover it (0.5 s a step).
   const timed = page.waitForRequest((r) => /\/series\?.*x=time/.test(r.url()));
-  await page.getByText('Relative time', { exact: true }).click();
+  await chooseXAxis(page, 'Relative time');
   await timed;
   await expect(chart).toHaveAttribute('data-axis', 'relative');
   await expect(page.locator('.u-legend')).toContainText('time since the first point');
@@ -167,12 +173,12 @@ test('a job reports runs; a reviewer filters, sorts by a metric, opens a run, zo
   expect((tTo ?? 0) - (tFrom ?? 0)).toBeGreaterThan(300);
   await page.getByRole('button', { name: 'Reset zoom' }).click();
   // Wall time: the cursor reads the first point's date (1.7e9 s: November 2023).
-  await page.getByText('Wall time', { exact: true }).click();
+  await chooseXAxis(page, 'Wall time');
   await expect(chart).toHaveAttribute('data-axis', 'wall');
   await chart.focus();
   await page.keyboard.press('Home');
   await expect(page.getByTestId('chart-cursor')).toContainText(/^time .*2023.* \(step 0\): loss/);
-  await page.getByText('Step', { exact: true }).click();
+  await chooseXAxis(page, 'Step');
   await expect(chart).toHaveAttribute('data-axis', 'step');
 
   // Approve with a comment, and the history shows it.

@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 
-import { alignLines, maxPointsFor, nearestIndex, onAxis, smooth, stepWindowFor, windowFromScale } from './plot-data';
+import {
+  alignLines,
+  forLogAxes,
+  joinOnStep,
+  maxPointsFor,
+  nearestIndex,
+  onAxis,
+  smooth,
+  stepWindowFor,
+  windowFromScale,
+} from './plot-data';
 
 describe('downsampled plot data', () => {
   it('aligns lines sampled at different steps, missing steps joined, bad values as gaps', () => {
@@ -76,5 +86,43 @@ describe('downsampled plot data', () => {
     expect(stepWindowFor([a], 50, 200)).toEqual({ from: 0, to: 30 });
     expect(stepWindowFor([a], 118, 112)).toBeNull();
     expect(stepWindowFor([], 1, 2)).toBeNull();
+  });
+});
+
+describe('one series against another', () => {
+  it('joins on step, interpolates a step the x series lacks, leaves out steps outside it, sorts by x', () => {
+    const lr: [number, number][] = [[0, 0.1], [10, 0.3], [20, 0.2]];
+    const loss: [number, number | 'NaN'][] = [[0, 5], [5, 4], [10, 3], [20, 'NaN'], [30, 1]];
+    const { line, unmatched } = joinOnStep('loss', loss, lr);
+    // Step 5 lies halfway between 0.1 and 0.3; step 30 is past the last lr.
+    expect(line.points.map(([x]) => x)).toEqual([0.1, expect.closeTo(0.2) as number, 0.2, 0.3]);
+    expect(line.points.map(([, v]) => v)).toEqual([5, 4, 'NaN', 3]);
+    expect(line.steps).toEqual([0, 5, 20, 10]);
+    expect(unmatched).toBe(1);
+  });
+
+  it('treats an x that is not finite as missing, and an empty x series as no match', () => {
+    expect(joinOnStep('y', [[1, 2]], [[0, 'Infinity'], [1, 'NaN']]).unmatched).toBe(1);
+    expect(joinOnStep('y', [[1, 2], [2, 3]], []).unmatched).toBe(2);
+  });
+});
+
+describe('log axes', () => {
+  it('leaves x ≤ 0 out of a log x axis and counts values ≤ 0 a log y axis cannot show', () => {
+    const lines = [{ label: 'a', points: [[0, 1], [1, -2], [2, 0], [3, 4]] as [number, number][] }];
+    const both = forLogAxes(lines, true, true);
+    expect(both.lines[0]?.points).toEqual([[1, -2], [2, 0], [3, 4]]);
+    expect(both.leftOutX).toBe(1);
+    expect(both.leftOutY).toBe(2);
+    // The values stay as gaps on the y axis.
+    expect(alignLines(both.lines, { smoothing: 0, log: true })[1]).toEqual([null, null, 4]);
+    const none = forLogAxes(lines, false, false);
+    expect(none.lines[0]?.points).toHaveLength(4);
+    expect(none.leftOutX + none.leftOutY).toBe(0);
+  });
+
+  it('keeps the steps of a time or series axis in step with the points it keeps', () => {
+    const line = { label: 'a', points: [[-1, 1], [2, 1]] as [number, number][], steps: [7, 8] };
+    expect(forLogAxes([line], true, false).lines[0]).toEqual({ label: 'a', points: [[2, 1]], steps: [8] });
   });
 });

@@ -179,3 +179,94 @@ export function windowFromScale(min: number, max: number): StepWindow {
   }
   return { from: Math.max(0, Math.floor(min)), to: Math.max(0, Math.ceil(max)) };
 }
+
+/**
+ * joinOnStep plots one series against another of the same run: each point
+ * of `ys` takes as x the value `xs` has at the same step. Downsampled
+ * windows need not hold the same steps, so a step `xs` lacks takes the value
+ * on the straight line between its neighbours (an x that is NaN or infinite
+ * counts as missing); a step before or after every step of `xs` is left out
+ * and counted. The points come sorted by
+ * x (ties in step order), with their steps kept.
+ */
+export function joinOnStep(
+  label: string,
+  ys: readonly Point[],
+  xs: readonly Point[],
+): { line: Line; unmatched: number } {
+  const known: [number, number][] = [];
+  for (const [step, raw] of xs) {
+    const v = toNumber(raw);
+    if (v !== null && Number.isFinite(v)) {
+      known.push([step, v]);
+    }
+  }
+  known.sort((a, b) => a[0] - b[0]);
+  const steps = known.map(([s]) => s);
+  const xAt = (step: number): number | null => {
+    const i = nearestIndex(steps, step);
+    const here = known[i];
+    if (here === undefined) {
+      return null;
+    }
+    if (here[0] === step) {
+      return here[1];
+    }
+    const [lo, hi] = here[0] < step ? [here, known[i + 1]] : [known[i - 1], here];
+    if (lo === undefined || hi === undefined) {
+      return null;
+    }
+    return lo[1] + ((hi[1] - lo[1]) * (step - lo[0])) / (hi[0] - lo[0]);
+  };
+  const joined: { x: number; value: Point[1]; step: number }[] = [];
+  let unmatched = 0;
+  for (const [step, value] of ys) {
+    const x = xAt(step);
+    if (x === null) {
+      unmatched++;
+      continue;
+    }
+    joined.push({ x, value, step });
+  }
+  joined.sort((a, b) => a.x - b.x || a.step - b.step);
+  return {
+    line: { label, points: joined.map((j) => [j.x, j.value]), steps: joined.map((j) => j.step) },
+    unmatched,
+  };
+}
+
+/**
+ * forLogAxes prepares lines for log axes. A log x axis cannot place x ≤ 0:
+ * those points are left out. A log y axis cannot place values ≤ 0: they
+ * stay as gaps (alignLines makes them null). Both are counted, so the panel
+ * can say what it does not show.
+ */
+export function forLogAxes(
+  lines: readonly Line[],
+  logX: boolean,
+  logY: boolean,
+): { lines: Line[]; leftOutX: number; leftOutY: number } {
+  let leftOutX = 0;
+  let leftOutY = 0;
+  const out = lines.map((line) => {
+    const points: Point[] = [];
+    const steps: number[] = [];
+    line.points.forEach((p, k) => {
+      if (logX && !(p[0] > 0)) {
+        leftOutX++;
+        return;
+      }
+      const v = toNumber(p[1]);
+      if (logY && v !== null && Number.isFinite(v) && v <= 0) {
+        leftOutY++;
+      }
+      points.push(p);
+      steps.push(line.steps?.[k] ?? p[0]);
+    });
+    if (!logX) {
+      return { ...line };
+    }
+    return line.steps === undefined ? { label: line.label, points } : { label: line.label, points, steps };
+  });
+  return { lines: out, leftOutX, leftOutY };
+}

@@ -2,6 +2,7 @@ import type { LoaderFunctionArgs } from 'react-router';
 
 import { currentQueryClient } from '@/lib/react-query';
 
+import { parsePlotState } from '../plot-state';
 import { listRequest, parseView } from '../view-state';
 import { runOptions, runsListOptions } from './runs';
 import { plotMaxPoints, seriesGrowth, seriesShownFirst, seriesWindowOptions } from './series';
@@ -24,9 +25,10 @@ export function prefetchRuns({ request }: LoaderFunctionArgs): null {
 /**
  * prefetchRun starts a run's request as the navigation starts, while the
  * run page's chunk loads (the route is lazy; this loader is not), and as
- * soon as the run is there the window of its first plot, as the plot will
- * ask for it (the same series, width and growth: the same query key). A
- * link to a comment's step range plots that range instead: not guessed.
+ * soon as the run is there the windows of its first plots, as the plots will
+ * ask for them (the same series, layout, width and growth: the same query
+ * keys; one per panel, or one for an overlay). A link to a comment's step
+ * range, or a plot against another series, is not guessed.
  */
 export function prefetchRun({ params, request }: LoaderFunctionArgs): null {
   const client = currentQueryClient();
@@ -34,15 +36,25 @@ export function prefetchRun({ params, request }: LoaderFunctionArgs): null {
   if (client === null || id === undefined) {
     return null;
   }
+  const url = new URL(request.url);
+  const plot = parsePlotState(url.searchParams);
   const options = runOptions(id);
   const run = client.getQueryData(options.queryKey);
   const loaded = run === undefined ? client.query(options) : Promise.resolve(run);
   loaded
     .then((r) => {
-      const names = (r.series ?? []).slice(0, seriesShownFirst).map((s) => s.name);
-      const plot = seriesWindowOptions(r.id, names, plotMaxPoints(window.innerWidth), null, false, seriesGrowth(r));
-      if (names.length > 0 && new URL(request.url).hash === '' && client.getQueryData(plot.queryKey) === undefined) {
-        client.query(plot).catch(() => undefined);
+      if (url.hash !== '' || plot.x.kind === 'series') {
+        return;
+      }
+      const all = (r.series ?? []).map((s) => s.name);
+      const chosen = plot.series?.filter((s) => all.includes(s)) ?? [];
+      const names = plot.series?.length === 0 ? [] : chosen.length > 0 ? chosen : all.slice(0, seriesShownFirst);
+      const groups = plot.layout === 'overlay' ? [names] : names.map((n) => [n]);
+      for (const group of groups) {
+        const q = seriesWindowOptions(r.id, group, plotMaxPoints(window.innerWidth), null, plot.x.kind !== 'step', seriesGrowth(r));
+        if (group.length > 0 && client.getQueryData(q.queryKey) === undefined) {
+          client.query(q).catch(() => undefined);
+        }
       }
     })
     .catch(() => undefined);

@@ -8,6 +8,8 @@ import {
   Group,
   Loader,
   MultiSelect,
+  SegmentedControl,
+  Select,
   Stack,
   Table,
   TagsInput,
@@ -30,6 +32,8 @@ import { runsListOptions, useProjects, useRun, useRunMutations } from '../api/ru
 import { seriesGrowth, seriesShownFirst } from '../api/series';
 import { formatDuration, formatNumber } from '../format';
 import { paramId, parseHash, runPath } from '../links';
+import type { StepWindow } from '../plot-data';
+import { formatPlotState, parsePlotState, withFlag, type PlotState, type PlotX } from '../plot-state';
 import { paramPaths } from '../query-completion';
 import { creator } from '../review-text';
 import classes from '../runs.module.css';
@@ -443,10 +447,39 @@ function ExportSeries({ run, series }: { run: Run; series: string[] }) {
   );
 }
 
+/** The x axis choices of the run page's plot, with another series as `series:<name>`. */
+function xChoice(x: PlotX): string {
+  return x.kind === 'series' ? `series:${x.name}` : x.kind;
+}
+
 function SeriesSection({ run: r, target }: { run: Run; target: { series: string; from: number; to: number } | null }) {
   const all = useMemo(() => (r.series ?? []).map((s) => s.name), [r.series]);
-  const [chosen, setChosen] = useState<string[] | null>(null);
-  const shown = chosen ?? (target !== null && all.includes(target.series) ? [target.series] : all.slice(0, seriesShownFirst));
+  const [params, setParams] = useSearchParams();
+  const state = parsePlotState(params);
+  // The panels share one zoom window (their cursors, and so a drag's selection, are
+  // synced); a link to another step range starts from that range.
+  const targetKey = target === null ? 'all' : `${target.series}:${String(target.from)}`;
+  const targetWindow: StepWindow = target === null ? null : { from: target.from, to: target.to };
+  const [zoom, setZoom] = useState<{ key: string; win: StepWindow }>({ key: targetKey, win: targetWindow });
+  const win = zoom.key === targetKey ? zoom.win : targetWindow;
+  // The URL's series that the run has; none when the URL says none (every chip taken off),
+  // the default choice when it names none or only series the run lacks.
+  const fromUrl = state.series?.filter((s) => all.includes(s)) ?? [];
+  const chosen =
+    state.series !== null && (state.series.length === 0 || fromUrl.length > 0)
+      ? fromUrl
+      : target !== null && all.includes(target.series)
+        ? [target.series]
+        : all.slice(0, seriesShownFirst);
+  // A comment's link to a step range shows its series, whatever else is chosen.
+  const shown =
+    target !== null && all.includes(target.series) && !chosen.includes(target.series)
+      ? [target.series, ...chosen]
+      : chosen;
+  // Plot choices replace the current entry: a log toggle is no step to go back through.
+  const update = (next: Partial<PlotState>) => {
+    setParams((prev) => formatPlotState(prev, { ...parsePlotState(prev), ...next }), { replace: true });
+  };
   if (all.length === 0) {
     return (
       <Text size="sm" c="dimmed">
@@ -455,27 +488,98 @@ function SeriesSection({ run: r, target }: { run: Run; target: { series: string;
     );
   }
   const growth = seriesGrowth(r);
+  const xSeries = state.x.kind === 'series' && all.includes(state.x.name) ? state.x.name : undefined;
+  const axis = state.x.kind === 'series' ? 'step' : state.x.kind;
+  const common = {
+    window: win,
+    onWindowChange: (w: StepWindow) => { setZoom({ key: targetKey, win: w }); },
+    refreshKey: growth,
+    axis,
+    ...(xSeries === undefined ? {} : { xSeries }),
+  };
+  const flags = (names: string[]) => ({
+    logY: names.every((s) => state.logY.includes(s)),
+    onLogYChange: (on: boolean) => { update({ logY: withFlag(state.logY, names, on) }); },
+    logX: names.every((s) => state.logX.includes(s)),
+    onLogXChange: (on: boolean) => { update({ logX: withFlag(state.logX, names, on) }); },
+  });
   return (
     <Stack gap="sm">
-      <MultiSelect
-        label="Series on the plot"
-        data={all}
-        value={shown}
-        onChange={setChosen}
-        searchable
-        maxValues={8}
-        w={480}
-      />
+      <Group align="flex-end" gap="md" wrap="wrap">
+        <MultiSelect
+          label="Series on the plot"
+          data={all}
+          value={shown}
+          onChange={(v) => { update({ series: v }); }}
+          searchable
+          maxValues={8}
+          w={480}
+        />
+        <SegmentedControl
+          aria-label="Layout"
+          data={[
+            { value: 'small', label: 'One panel per series' },
+            { value: 'overlay', label: 'Overlay' },
+          ]}
+          value={state.layout}
+          onChange={(v) => { update({ layout: v === 'overlay' ? 'overlay' : 'small' }); }}
+        />
+        <Select
+          label="X axis"
+          w={220}
+          allowDeselect={false}
+          data={[
+            {
+              group: 'Step or time',
+              items: [
+                { value: 'step', label: 'Step' },
+                { value: 'relative', label: 'Relative time' },
+                { value: 'wall', label: 'Wall time' },
+              ],
+            },
+            { group: 'Another series (joined on step)', items: all.map((s) => ({ value: `series:${s}`, label: s })) },
+          ]}
+          value={xChoice(xSeries === undefined && state.x.kind === 'series' ? { kind: 'step' } : state.x)}
+          onChange={(v) => {
+            const x: PlotX =
+              v?.startsWith('series:') === true
+                ? { kind: 'series', name: v.slice('series:'.length) }
+                : { kind: v === 'wall' || v === 'relative' ? v : 'step' };
+            update({ x });
+          }}
+        />
+      </Group>
+      {shown.length === 0 && (
+        <Text size="sm" c="dimmed">
+          No series chosen: pick one above to plot it.
+        </Text>
+      )}
       {shown.length > 0 && <ExportSeries run={r} series={shown} />}
       {shown.length > 0 && (
         <Suspense fallback={<Loader size="sm" aria-label="Loading the chart" />}>
-          <SeriesChart
-            key={target === null ? 'all' : `${target.series}:${String(target.from)}`}
-            title={shown.join(', ')}
-            lines={shown.map((s) => ({ runId: r.id, series: s, label: s }))}
-            initialWindow={target === null ? null : { from: target.from, to: target.to }}
-            refreshKey={growth}
-          />
+          {state.layout === 'overlay' ? (
+            <SeriesChart
+              key={targetKey}
+              title={shown.join(', ')}
+              lines={shown.map((s) => ({ runId: r.id, series: s, label: s }))}
+              {...common}
+              {...flags(shown)}
+            />
+          ) : (
+            <div className={classes.plotGrid} data-testid="plot-panels">
+              {shown.map((s) => (
+                <SeriesChart
+                  key={`${s}\u0000${targetKey}`}
+                  title={s}
+                  lines={[{ runId: r.id, series: s, label: s }]}
+                  syncKey={`run-${r.id}`}
+                  height={240}
+                  {...common}
+                  {...flags([s])}
+                />
+              ))}
+            </div>
+          )}
         </Suspense>
       )}
       <Table fz="sm" aria-label="Series summaries">

@@ -17,6 +17,8 @@ import { plotMaxPoints, seriesWindowOptions } from '../api/series';
 import { formatDuration, formatNumber } from '../format';
 import {
   alignLines,
+  forLogAxes,
+  joinOnStep,
   nearestIndex,
   onAxis,
   stepWindowFor,
@@ -41,19 +43,32 @@ const logScale = JSON.parse('{"distr":3}') as uPlot.Scale;
 
 const palette = ['#1c7ed6', '#e8590c', '#2f9e44', '#ae3ec9', '#c92a2a', '#0c8599', '#5f3dc4', '#a61e4d'];
 
+/** ShownX is the x axis drawn: a step or time axis, or another series of the run. */
+type ShownX = XAxis | 'series';
+
 const axisNames: Record<XAxis, string> = { step: 'step', wall: 'time', relative: 'time since the first point' };
 
 /** formatX shows an x value as the axis means it. */
-function formatX(axis: XAxis, v: number): string {
+function formatX(axis: ShownX, v: number): string {
   switch (axis) {
     case 'wall':
       return new Date(v * 1000).toLocaleString();
     case 'relative':
       return formatDuration(v);
+    case 'series':
+      return formatNumber(v);
     default:
       return String(v);
   }
 }
+
+/** count says how many of a thing, singular or plural. */
+function count(n: number, what: string): string {
+  return `${n.toLocaleString()} ${what}${n === 1 ? '' : 's'}`;
+}
+
+/** noValue stands in the legend where a line has no point at the cursor's x. */
+const noValue = '—';
 
 function cssVar(name: string, fallback: string): string {
   const v = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -63,8 +78,10 @@ function cssVar(name: string, fallback: string): string {
 /**
  * SeriesChart plots lines (several series of a run, or one series of several
  * runs) with zoom (drag to select; the window is fetched again at full
- * resolution when it fits), log scale, smoothing, an x axis of steps, wall
- * time or time since each run's first point, and a keyboard cursor: arrows
+ * resolution when it fits), log y and log x scales, smoothing, an x axis of
+ * steps, wall time, time since each run's first point or another series of
+ * the run (joined on step), a legend with the values at the cursor (synced
+ * with the other charts of its syncKey), and a keyboard cursor: arrows
  * move it (Shift: ten points), + and − zoom around it, 0 resets. The zoom
  * window is a step range on every axis (a time range is turned into the
  * steps that cover it).
@@ -73,17 +90,51 @@ export default function SeriesChart({
   title,
   lines,
   initialWindow = null,
+  window: windowProp,
+  onWindowChange,
   refreshKey,
+  logY,
+  onLogYChange,
+  logX,
+  onLogXChange,
+  axis: axisProp,
+  xSeries,
+  syncKey,
+  height = 320,
 }: {
   title: string;
   lines: LineRequest[];
   initialWindow?: StepWindow;
+  /**
+   * window and onWindowChange put the zoom in the caller's hands: panels with
+   * a synced cursor also share a drag's selection, so they share one window.
+   */
+  window?: StepWindow;
+  onWindowChange?: (win: StepWindow) => void;
   /** refreshKey changes when the series grew (a live run), to fetch again. */
   refreshKey?: string | number;
+  /** logY and logX, with their handlers, put the log flags in the caller's hands (the run page's URL). */
+  logY?: boolean;
+  onLogYChange?: (on: boolean) => void;
+  logX?: boolean;
+  onLogXChange?: (on: boolean) => void;
+  /** axis, when given, is the caller's x axis: the chart shows no x control of its own. */
+  axis?: XAxis;
+  /** xSeries plots each line against this series of its run, joined on step. */
+  xSeries?: string;
+  /** syncKey links the cursors of the charts that share it (uPlot's cursor.sync). */
+  syncKey?: string;
+  height?: number;
 }) {
-  const [win, setWin] = useState<StepWindow>(initialWindow);
-  const [log, setLog] = useState(false);
-  const [axis, setAxis] = useState<XAxis>('step');
+  const [ownWin, setOwnWin] = useState<StepWindow>(initialWindow);
+  const win = onWindowChange === undefined ? ownWin : (windowProp ?? null);
+  const setWin = onWindowChange ?? setOwnWin;
+  const [ownLog, setOwnLog] = useState(false);
+  const log = logY ?? ownLog;
+  const setLog = onLogYChange ?? setOwnLog;
+  const [ownLogX, setOwnLogX] = useState(false);
+  const [ownAxis, setAxis] = useState<XAxis>('step');
+  const axis = xSeries === undefined ? (axisProp ?? ownAxis) : 'step';
   const [smoothing, setSmoothing] = useState(0);
   const [viewport, setViewport] = useState(() => window.innerWidth);
   const [cursorText, setCursorText] = useState('');
@@ -98,8 +149,15 @@ export default function SeriesChart({
     for (const l of lines) {
       m.set(l.runId, [...(m.get(l.runId) ?? []), l.series]);
     }
+    if (xSeries !== undefined) {
+      for (const [runId, names] of m) {
+        if (!names.includes(xSeries)) {
+          m.set(runId, [...names, xSeries]);
+        }
+      }
+    }
     return [...m.entries()];
-  }, [lines]);
+  }, [lines, xSeries]);
   const results = useQueries({
     queries: byRun.map(([runId, names]) =>
       seriesWindowOptions(runId, names, maxPoints, win, axis !== 'step', refreshKey ?? ''),
@@ -115,29 +173,44 @@ export default function SeriesChart({
   // has a clock, the steps stay.
   const timed = ready && results.every((r) => r.data.series.every((s) => s.points.every((p) => p.length === 3)));
   const hasClock = ready && results.some((r) => r.data.clock !== null);
-  const shownAxis: XAxis = timed && hasClock ? axis : 'step';
-  const { drawn, untimed } = useMemo(() => {
+  const shownAxis: ShownX = xSeries !== undefined ? 'series' : timed && hasClock ? axis : 'step';
+  const xName = shownAxis === 'series' ? (xSeries ?? '') : axisNames[shownAxis];
+  // A wall-time axis is never logarithmic: its seconds since 1970 would draw as a flat line.
+  const logXOn = (logX ?? ownLogX) && shownAxis !== 'wall';
+  const setLogX = onLogXChange ?? setOwnLogX;
+  const { placed, untimed, unmatched } = useMemo(() => {
     if (!ready) {
-      return { drawn: [] as Line[], untimed: 0 };
+      return { placed: [] as Line[], untimed: 0, unmatched: 0 };
     }
     let missing = 0;
-    const placed = lines.map((l) => {
+    let unjoined = 0;
+    const out = lines.map((l) => {
       const at = byRun.findIndex(([runId]) => runId === l.runId);
       const answer = results.at(at)?.data;
       const series = answer?.series.find((s) => s.name === l.series);
+      if (shownAxis === 'series') {
+        const xs = answer?.series.find((s) => s.name === xSeries)?.points ?? [];
+        const { line, unmatched: n } = joinOnStep(l.label, series?.points ?? [], xs);
+        unjoined += n;
+        return line;
+      }
       const { line, untimed: n } = onAxis(l.label, series?.points ?? [], shownAxis, answer?.clock?.first ?? 0);
       missing += n;
       return line;
     });
-    return { drawn: placed, untimed: missing };
+    return { placed: out, untimed: missing, unmatched: unjoined };
     // dataKey stands for the results' contents.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [ready, lines, byRun, dataKey, shownAxis]);
+  }, [ready, lines, byRun, dataKey, shownAxis, xSeries]);
+  const { lines: drawn, leftOutX, leftOutY } = useMemo(() => forLogAxes(placed, logXOn, log), [placed, logXOn, log]);
   // The zoom handlers made with the chart read the lines drawn now.
   const drawnRef = useRef(drawn);
   useEffect(() => {
     drawnRef.current = drawn;
   }, [drawn]);
+  // Another series as x need not grow with the step, so its ranges are no step
+  // ranges: that axis does not zoom.
+  const zooms = shownAxis !== 'series';
   const windowFor = (min: number, max: number): StepWindow =>
     shownAxis === 'step' ? windowFromScale(min, max) : stepWindowFor(drawnRef.current, min, max);
   const data = useMemo(() => alignLines(drawn, { smoothing, log }), [drawn, smoothing, log]);
@@ -145,7 +218,15 @@ export default function SeriesChart({
   const shownPoints = drawn.reduce((n, l) => n + l.points.length, 0);
 
   // The chart is made again when its shape changes (lines, scale); new data is set in place.
-  const shape = `${lines.map((l) => l.label).join('\u0000')}|${String(log)}|${shownAxis}`;
+  const shape = [
+    lines.map((l) => l.label).join('\u0000'),
+    String(log),
+    String(logXOn),
+    shownAxis,
+    xName,
+    syncKey ?? '',
+    String(height),
+  ].join('|');
   useEffect(() => {
     const el = box.current;
     if (el === null) {
@@ -156,12 +237,12 @@ export default function SeriesChart({
     const axisStyle = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
     const opts: uPlot.Options = {
       width: el.clientWidth || 800,
-      height: 320,
-      scales: { x: { time: shownAxis === 'wall' }, y: log ? logScale : {} },
+      height,
+      scales: { x: logXOn ? { ...logScale, time: false } : { time: shownAxis === 'wall' }, y: log ? logScale : {} },
       axes: [
         {
           ...axisStyle,
-          label: axisNames[shownAxis],
+          label: xName,
           ...(shownAxis === 'relative'
             ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => formatDuration(v)) }
             : {}),
@@ -169,21 +250,30 @@ export default function SeriesChart({
         { ...axisStyle },
       ],
       series: [
-        { label: axisNames[shownAxis], value: (_u, v) => formatX(shownAxis, v) },
+        // The legend shows the values at the cursor; before the cursor is on the plot, and where
+        // a line has no point at the cursor's x, a dash (uPlot's default would print "null").
+        { label: xName, value: (_u, v) => (typeof v === 'number' ? formatX(shownAxis, v) : noValue) },
         ...lines.map((l, i) => ({
           label: l.label,
           stroke: palette[i % palette.length] ?? '#1c7ed6',
           width: 1.5,
-          points: { show: false },
-          value: (_u: uPlot, v: number | null) => (v === null ? '' : formatNumber(v)),
+          // Against another series the points are joined in x order, which need not be the
+          // order they were logged in: dots, not a line through them.
+          ...(shownAxis === 'series'
+            ? { paths: () => null, points: { show: true, size: 4, space: 0, fill: palette[i % palette.length] ?? '#1c7ed6' } }
+            : { points: { show: false } }),
+          value: (_u: uPlot, v: number | null) => (typeof v === 'number' ? formatNumber(v) || noValue : noValue),
         })),
       ],
-      cursor: { drag: { x: true, y: false, setScale: false } },
+      cursor: {
+        drag: { x: zooms, y: false, setScale: false },
+        ...(syncKey === undefined ? {} : { sync: { key: syncKey } }),
+      },
       legend: { live: true },
       hooks: {
         setSelect: [
           (u) => {
-            if (u.select.width > 2) {
+            if (zooms && u.select.width > 2) {
               const min = u.posToVal(u.select.left, 'x');
               const max = u.posToVal(u.select.left + u.select.width, 'x');
               setWin(windowFor(min, max));
@@ -202,6 +292,9 @@ export default function SeriesChart({
     };
     const u = new uPlot(opts, [[]], el);
     u.root.querySelectorAll('canvas').forEach((c) => { c.setAttribute('aria-hidden', 'true'); });
+    // What the chart really drew with, for tests and styles: uPlot's distr 3 is a log scale.
+    el.dataset['yScale'] = Number(u.scales['y']?.distr) === 3 ? 'log' : 'linear';
+    el.dataset['xScale'] = Number(u.scales['x']?.distr) === 3 ? 'log' : 'linear';
     chart.current = u;
     const over = u.root.querySelector('.u-over');
     const onDbl = () => { setWin(null); };
@@ -209,7 +302,7 @@ export default function SeriesChart({
     const resize = new ResizeObserver(() => {
       const w = el.clientWidth;
       if (w > 0) {
-        u.setSize({ width: w, height: 320 });
+        u.setSize({ width: w, height });
         setViewport(window.innerWidth);
       }
     });
@@ -233,7 +326,7 @@ export default function SeriesChart({
     if (x === undefined) {
       return '';
     }
-    const values = lines.map((l, i) => `${l.label} ${formatNumber(plot[i + 1]?.[idx] ?? null) || 'no value'}`);
+    const values = lines.map((l, i) => `${l.label} ${formatNumber(plot[i + 1]?.[idx] ?? null) || noValue}`);
     if (shownAxis === 'step') {
       return `step ${String(x)}: ${values.join(', ')}`;
     }
@@ -247,7 +340,7 @@ export default function SeriesChart({
       }
     }
     const at = step === undefined ? '' : ` (step ${String(step)})`;
-    return `${axisNames[shownAxis]} ${formatX(shownAxis, x)}${at}: ${values.join(', ')}`;
+    return `${xName} ${formatX(shownAxis, x)}${at}: ${values.join(', ')}`;
   };
 
   const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
@@ -264,7 +357,7 @@ export default function SeriesChart({
     } else if (e.key === 'Home' || e.key === 'End') {
       e.preventDefault();
       idx = e.key === 'Home' ? 0 : xs.length - 1;
-    } else if (e.key === '+' || e.key === '=' || e.key === '-' || e.key === '0') {
+    } else if (zooms && (e.key === '+' || e.key === '=' || e.key === '-' || e.key === '0')) {
       e.preventDefault();
       if (e.key === '0') {
         setWin(null);
@@ -298,17 +391,22 @@ export default function SeriesChart({
       <Group justify="space-between" mb="xs" wrap="wrap">
         <Text fw={600}>{title}</Text>
         <Group gap="sm" wrap="wrap">
-          <SegmentedControl
-            size="xs"
-            aria-label="X axis"
-            data={[
-              { value: 'step', label: 'Step' },
-              { value: 'relative', label: 'Relative time', disabled: !hasClock },
-              { value: 'wall', label: 'Wall time', disabled: !hasClock },
-            ]}
-            value={hasClock || !ready ? axis : 'step'}
-            onChange={(v) => { setAxis(v); }}
-          />
+          {axisProp === undefined && xSeries === undefined && (
+            <SegmentedControl
+              size="xs"
+              aria-label="X axis"
+              data={[
+                { value: 'step', label: 'Step' },
+                { value: 'relative', label: 'Relative time', disabled: !hasClock },
+                { value: 'wall', label: 'Wall time', disabled: !hasClock },
+              ]}
+              value={hasClock || !ready ? axis : 'step'}
+              onChange={(v) => { setAxis(v); }}
+            />
+          )}
+          <Text size="xs" component="span" aria-hidden>
+            Y scale
+          </Text>
           <SegmentedControl
             size="xs"
             aria-label="Y scale"
@@ -318,6 +416,19 @@ export default function SeriesChart({
             ]}
             value={log ? 'log' : 'linear'}
             onChange={(v) => { setLog(v === 'log'); }}
+          />
+          <Text size="xs" component="span" aria-hidden>
+            X scale
+          </Text>
+          <SegmentedControl
+            size="xs"
+            aria-label="X scale"
+            data={[
+              { value: 'linear', label: 'Linear' },
+              { value: 'log', label: 'Log', disabled: shownAxis === 'wall' },
+            ]}
+            value={logXOn ? 'log' : 'linear'}
+            onChange={(v) => { setLogX(v === 'log'); }}
           />
           <Group gap={6} wrap="nowrap">
             <Text size="sm" id={`${helpId}-smooth`}>
@@ -334,7 +445,7 @@ export default function SeriesChart({
               thumbProps={{ 'aria-labelledby': `${helpId}-smooth` }}
             />
           </Group>
-          <Button size="xs" variant="default" onClick={() => { setWin(null); }} disabled={win === null}>
+          <Button size="xs" variant="default" onClick={() => { setWin(null); }} disabled={win === null || !zooms}>
             Reset zoom
           </Button>
         </Group>
@@ -353,14 +464,18 @@ export default function SeriesChart({
         data-points={shownPoints}
         data-window={win === null ? '' : `${String(win.from)}-${String(win.to)}`}
         data-axis={shownAxis}
+        data-series={lines.map((l) => l.label).join('\u0000')}
         data-loading={loading || !ready ? 'true' : 'false'}
       />
-      <Text size="xs" c="dimmed" id={`${helpId}-window`}>
+      <Text size="xs" c="dimmed" id={`${helpId}-window`} data-testid="chart-notes">
         {win === null ? 'All steps' : `Steps ${String(win.from)} to ${String(win.to)}`}
         {ready ? ` · ${shownPoints.toLocaleString()} points drawn${downsampled ? ' (downsampled, M4)' : ' (every point)'}` : ' · loading…'}
         {untimed > 0 && ` · ${untimed.toLocaleString()} points without a time (written before times were kept) left out`}
         {ready && !hasClock && ' · no times recorded for these points, so only steps'}
-        {' · drag to zoom, double-click to reset'}
+        {unmatched > 0 && ` · ${count(unmatched, 'point')} with no ${xName} at or around their step left out`}
+        {leftOutX > 0 && ` · ${count(leftOutX, 'point')} with x ≤ 0 left out of the log x axis`}
+        {leftOutY > 0 && ` · ${count(leftOutY, 'value')} ≤ 0 not shown on the log y axis`}
+        {zooms ? ' · drag to zoom, double-click to reset' : ` · against ${xName} at the same step; this axis does not zoom`}
       </Text>
       <Text size="sm" id={`${helpId}-cursor`} aria-live="polite" data-testid="chart-cursor">
         {cursorText}
