@@ -272,6 +272,11 @@ type Series interface {
 	DeleteSeries(ctx context.Context, runID, name string, fromStep int64, now time.Time) (removed int64, err error)
 	// SeriesSummaries returns the summaries of a run's series, by name.
 	SeriesSummaries(ctx context.Context, runID string) ([]SeriesSummary, error)
+	// SummariesOf returns, by run id, the summaries of the named series
+	// of several runs (a page of a list): a run without any of them is
+	// left out, and each run's summaries are sorted by name. The callers
+	// bound both lists (runs.MaxPageSize, runs.MaxSummaryNames).
+	SummariesOf(ctx context.Context, runIDs, names []string) (map[string][]SeriesSummary, error)
 	// ChunkSummaries returns the summaries of the chunks of a series that
 	// hold steps in [from, to], in step order.
 	ChunkSummaries(ctx context.Context, runID, name string, from, to int64) ([]ChunkSummary, error)

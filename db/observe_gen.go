@@ -397,6 +397,12 @@ func (o *observedStore) SigningKeys(a0 context.Context) (r0 []SigningKey, r1 err
 	return
 }
 
+func (o *observedStore) SummariesOf(a0 context.Context, a1 []string, a2 []string) (r0 map[string][]SeriesSummary, r1 error) {
+	defer func(start time.Time) { o.obs.ObserveStore("SummariesOf", time.Since(start), r1) }(time.Now())
+	r0, r1 = o.s.SummariesOf(a0, a1, a2)
+	return
+}
+
 func (o *observedStore) SweepCounters(a0 context.Context, a1 time.Time) (r0 error) {
 	defer func(start time.Time) { o.obs.ObserveStore("SweepCounters", time.Since(start), r0) }(time.Now())
 	r0 = o.s.SweepCounters(a0, a1)

@@ -229,3 +229,59 @@ func TestClockIsNoJudgedData(t *testing.T) {
 		samePoints(t, readSeries(t, s, run.ID, db.ClockSeries), want)
 	})
 }
+
+// TestSummariesOfAPage: the summaries of named series of several runs, as
+// a list page asks for them, match each run's own summaries; names a run
+// lacks and runs that are not there are left out.
+func TestSummariesOfAPage(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, s db.Store) {
+		var ids []string
+		for i := range 3 {
+			run, _, err := s.CreateRun(ctx(t), newRun("p", "page-"+string(rune('a'+i)), now()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, run.ID)
+			batch := map[string][]db.Point{"loss": pts(0, int64(10*(i+1)), 1, func(st int64) float64 { return 1 / float64(st+1) })}
+			if i > 0 {
+				batch["val/loss"] = pts(5, 9, 1, func(st int64) float64 { return float64(i) * float64(st) })
+				batch["other"] = pts(0, 3, 1, func(int64) float64 { return 7 })
+			}
+			if _, err := s.WriteSeries(ctx(t), run.ID, batch, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.SummariesOf(ctx(t), append([]string{db.NewID()}, ids...), []string{"val/loss", "loss", "missing"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 {
+			t.Fatalf("summaries of %d runs, want 3: %v", len(got), got)
+		}
+		for i, id := range ids {
+			all, err := s.SeriesSummaries(ctx(t), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []db.SeriesSummary
+			for _, sum := range all {
+				if sum.Name == "loss" || sum.Name == "val/loss" {
+					want = append(want, sum)
+				}
+			}
+			if len(got[id]) != len(want) || len(want) != min(i+1, 2) {
+				t.Fatalf("run %d: %+v, want %+v", i, got[id], want)
+			}
+			for j := range want {
+				g, w := got[id][j], want[j]
+				if g.Name != w.Name || g.Count != w.Count || g.FirstStep != w.FirstStep || g.LastStep != w.LastStep ||
+					!sameFloat(g.Min, w.Min) || !sameFloat(g.Max, w.Max) || !sameFloat(g.Last, w.Last) {
+					t.Fatalf("run %d, %s: %+v, want %+v", i, w.Name, g, w)
+				}
+			}
+		}
+		if none, err := s.SummariesOf(ctx(t), ids, nil); err != nil || len(none) != 0 {
+			t.Fatalf("no names: %v, %v", none, err)
+		}
+	})
+}

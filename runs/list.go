@@ -32,7 +32,13 @@ type ListQuery struct {
 	// Count is "exact" for an exact total (a count of the query's runs),
 	// "" for the cheap one (see Page.Total).
 	Count string
+	// Summaries names series whose summaries come with the page (table
+	// columns such as last(loss)); a name given twice counts once.
+	Summaries []string
 }
+
+// MaxSummaryNames bounds the series a list page carries summaries of.
+const MaxSummaryNames = MaxSeriesPerRead
 
 // QueryTimeLimit bounds the time a list with a query may take.
 const QueryTimeLimit = 5 * time.Second
@@ -53,6 +59,9 @@ type Page struct {
 	// Warnings are hints about names in the query that no run in view
 	// has (see Warning).
 	Warnings []Warning
+	// Summaries holds, by run id, the summaries of the series that
+	// ListQuery.Summaries names, for the runs that have them.
+	Summaries map[string][]db.SeriesSummary
 }
 
 // ErrTooManyQueries: the caller has runs.queries_per_principal queries
@@ -139,6 +148,10 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 	default:
 		return nil, invalid("count", `count is "exact" or absent.`)
 	}
+	summaries, err := summaryNames(q.Summaries)
+	if err != nil {
+		return nil, err
+	}
 	if q.Q != "" {
 		now := s.now()
 		n, err := query.Parse(q.Q, now)
@@ -207,7 +220,6 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 		}
 	}
 	page := &Page{Runs: all}
-	var err error
 	if page.Total, page.TotalExact, err = s.total(ctx, a, q); err != nil {
 		return nil, err
 	}
@@ -239,6 +251,15 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 	if page.Runs == nil {
 		page.Runs = []db.Run{}
 	}
+	if len(summaries) > 0 && len(page.Runs) > 0 {
+		ids := make([]string, len(page.Runs))
+		for i := range page.Runs {
+			ids[i] = page.Runs[i].ID
+		}
+		if page.Summaries, err = s.db.SummariesOf(ctx, ids, summaries); err != nil {
+			return nil, err
+		}
+	}
 	if more && len(all) > 0 {
 		page.Next = all[len(all)-1].ID
 		if f.SortKey != "" {
@@ -250,4 +271,22 @@ func (s *Service) List(ctx context.Context, a Actor, q ListQuery) (*Page, error)
 		}
 	}
 	return page, nil
+}
+
+// summaryNames checks the series names a page's summaries are asked for:
+// at most MaxSummaryNames distinct names, each a valid series name.
+func summaryNames(names []string) ([]string, error) {
+	var out []string
+	for _, n := range names {
+		if err := checkName("summaries", n); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	if len(out) > MaxSummaryNames {
+		return nil, invalid("summaries", "Ask for the summaries of at most %d series.", MaxSummaryNames)
+	}
+	return out, nil
 }

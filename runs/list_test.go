@@ -334,3 +334,46 @@ func TestQueryIDsIsBounded(t *testing.T) {
 		t.Fatalf("a narrow query: %v %v", ids, err)
 	}
 }
+
+// TestSeriesSummaryField: a summary column's key is the query language's
+// field, bare or quoted; anything else is not a summary.
+func TestSeriesSummaryField(t *testing.T) {
+	for _, tc := range []struct{ text, fn, name string }{
+		{"last(loss)", "last", "loss"},
+		{"min(val.loss)", "min", "val.loss"},
+		{`max("train/loss")`, "max", "train/loss"},
+		{`count('acc@5')`, "count", "acc@5"},
+	} {
+		fn, name, ok := SeriesSummaryField(tc.text)
+		if !ok || fn != tc.fn || name != tc.name {
+			t.Errorf("%s: %q %q %v", tc.text, fn, name, ok)
+		}
+	}
+	for _, text := range []string{"metrics.loss", "params.lr", "median(loss)", "last(loss) > 1", "last(", "name"} {
+		if fn, name, ok := SeriesSummaryField(text); ok {
+			t.Errorf("%s read as %s(%s)", text, fn, name)
+		}
+	}
+}
+
+// TestSummaryNamesAreBounded: the series a page summarises are checked
+// like series names, counted once each, and at most MaxSummaryNames.
+func TestSummaryNamesAreBounded(t *testing.T) {
+	got, err := summaryNames([]string{"loss", "val/loss", "loss"})
+	if err != nil || !slices.Equal(got, []string{"loss", "val/loss"}) {
+		t.Fatalf("%v, %v", got, err)
+	}
+	many := make([]string, 0, MaxSummaryNames+1)
+	for i := range MaxSummaryNames + 1 {
+		many = append(many, fmt.Sprintf("s%d", i))
+	}
+	if _, err := summaryNames(many[:MaxSummaryNames]); err != nil {
+		t.Errorf("%d names: %v", MaxSummaryNames, err)
+	}
+	for _, bad := range [][]string{many, {"ok", "bad\x00"}, {""}} {
+		var ie *InputError
+		if _, err := summaryNames(bad); !errors.As(err, &ie) || ie.Field != "summaries" {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

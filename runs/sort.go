@@ -30,22 +30,47 @@ func sortKey(sort string) (key string, desc bool, err error) {
 		return db.KeyName, desc, nil
 	}
 	// The other sorts are the query language's numeric fields.
-	n, perr := query.Parse(field+" exists", timeZero)
-	if perr == nil {
-		if c, ok := n.(*query.Cond); ok {
-			switch c.Field.Kind {
-			case query.FieldMetric:
-				return db.KeyMetric + c.Field.Name, desc, nil
-			case query.FieldParam:
-				return db.KeyParam + c.Field.Name, desc, nil
-			case query.FieldSeriesMin, query.FieldSeriesMax, query.FieldSeriesLast, query.FieldSeriesCount:
-				fn := map[query.FieldKind]string{query.FieldSeriesMin: "min", query.FieldSeriesMax: "max",
-					query.FieldSeriesLast: "last", query.FieldSeriesCount: "count"}[c.Field.Kind]
-				return db.SeriesKey(fn, c.Field.Name), desc, nil
-			}
+	if f, ok := numericField(field); ok {
+		switch f.Kind {
+		case query.FieldMetric:
+			return db.KeyMetric + f.Name, desc, nil
+		case query.FieldParam:
+			return db.KeyParam + f.Name, desc, nil
+		}
+		if fn, name, ok := SeriesSummaryField(field); ok {
+			return db.SeriesKey(fn, name), desc, nil
 		}
 	}
 	return "", false, invalid("sort", "Sort by created, started, duration, name, metrics.<name>, params.<path> or min|max|last|count(<series>), with a leading - for descending.")
+}
+
+// numericField reads a field of the query language written alone
+// (metrics.loss, params."opt lr", last("val/loss")).
+func numericField(text string) (query.Field, bool) {
+	n, err := query.Parse(text+" exists", timeZero)
+	if err != nil {
+		return query.Field{}, false
+	}
+	c, ok := n.(*query.Cond)
+	if !ok {
+		return query.Field{}, false
+	}
+	return c.Field, true
+}
+
+// seriesFns names the summary of each series field kind.
+var seriesFns = map[query.FieldKind]string{query.FieldSeriesMin: "min", query.FieldSeriesMax: "max",
+	query.FieldSeriesLast: "last", query.FieldSeriesCount: "count"}
+
+// SeriesSummaryField reads a series summary as the query language writes
+// it (min(loss), last("val/loss")): the summary's function (min, max,
+// last or count) and the series name.
+func SeriesSummaryField(text string) (fn, name string, ok bool) {
+	f, ok := numericField(text)
+	if !ok || seriesFns[f.Kind] == "" {
+		return "", "", false
+	}
+	return seriesFns[f.Kind], f.Name, true
 }
 
 // cursorJSON is a sorted page's cursor, sent base64url-encoded behind "s.".

@@ -72,10 +72,12 @@ var exportColumns = map[string]func(r *runResponse) string{
 	},
 }
 
-// exportColumn is one column of a runs export: its header and its cell.
+// exportColumn is one column of a runs export: its header and its cell;
+// series names the series a summary column reads.
 type exportColumn struct {
-	name string
-	cell func(r *runResponse) string
+	name   string
+	cell   func(r *runResponse) string
+	series string
 }
 
 // parseExportColumns reads columns= (comma-separated keys), or the default.
@@ -92,7 +94,7 @@ func parseExportColumns(spec string) ([]exportColumn, error) {
 		k = strings.TrimSpace(k)
 		switch {
 		case exportColumns[k] != nil:
-			out = append(out, exportColumn{k, exportColumns[k]})
+			out = append(out, exportColumn{k, exportColumns[k], ""})
 		case strings.HasPrefix(k, "metrics.") && len(k) > len("metrics."):
 			name := k[len("metrics."):]
 			out = append(out, exportColumn{k, func(r *runResponse) string {
@@ -101,7 +103,7 @@ func parseExportColumns(spec string) ([]exportColumn, error) {
 					return ""
 				}
 				return csvFloat(v)
-			}})
+			}, ""})
 		case strings.HasPrefix(k, "params.") && len(k) > len("params."):
 			path := k[len("params."):]
 			out = append(out, exportColumn{k, func(r *runResponse) string {
@@ -110,13 +112,64 @@ func parseExportColumns(spec string) ([]exportColumn, error) {
 					return ""
 				}
 				return csvValue(v)
-			}})
+			}, ""})
 		default:
-			return nil, &runs.InputError{Field: "columns", Code: "invalid",
-				Message: fmt.Sprintf("Unknown column %q: use params.<path>, metrics.<name> or one of %s.", k, strings.Join(slices.Sorted(maps.Keys(exportColumns)), ", "))}
+			fn, name, ok := runs.SeriesSummaryField(k)
+			if !ok {
+				return nil, &runs.InputError{Field: "columns", Code: "invalid",
+					Message: fmt.Sprintf("Unknown column %q: use params.<path>, metrics.<name>, min|max|last|count(<series>) or one of %s.",
+						k, strings.Join(slices.Sorted(maps.Keys(exportColumns)), ", "))}
+			}
+			out = append(out, exportColumn{k, summaryCell(fn, name), name})
 		}
 	}
+	if len(seriesNames(out)) > runs.MaxSummaryNames {
+		return nil, &runs.InputError{Field: "columns", Code: "invalid",
+			Message: fmt.Sprintf("An export summarises at most %d series.", runs.MaxSummaryNames)}
+	}
 	return out, nil
+}
+
+// summaryCell is the cell of a series summary column: the summary's
+// value, empty when the run has no such series (or no finite value).
+func summaryCell(fn, name string) func(r *runResponse) string {
+	return func(r *runResponse) string {
+		if r.Series == nil {
+			return ""
+		}
+		for _, sum := range *r.Series {
+			if sum.Name != name {
+				continue
+			}
+			var v *db.Float
+			switch fn {
+			case "count":
+				return strconv.FormatInt(sum.Count, 10)
+			case "min":
+				v = sum.Min
+			case "max":
+				v = sum.Max
+			case "last":
+				v = sum.Last
+			}
+			if v == nil {
+				return ""
+			}
+			return csvFloat(float64(*v))
+		}
+		return ""
+	}
+}
+
+// seriesNames are the series the columns summarise, each once.
+func seriesNames(cols []exportColumn) []string {
+	var out []string
+	for _, c := range cols {
+		if c.series != "" && !slices.Contains(out, c.series) {
+			out = append(out, c.series)
+		}
+	}
+	return out
 }
 
 // handleRunsCSV: GET /api/runs.csv?<the filters of GET /api/runs>&columns=…
@@ -140,6 +193,7 @@ func (s *Server) handleRunsCSV(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
+	q.Summaries = seriesNames(cols)
 	q.Limit = s.exportPage
 	q.Cursor = ""
 	q.Count = "exact"
@@ -167,6 +221,9 @@ func (s *Server) handleRunsCSV(c *gin.Context) {
 	for written := 0; ; {
 		for i := range page.Runs {
 			r := s.toRunResponse(&page.Runs[i])
+			if len(q.Summaries) > 0 {
+				r.Series = seriesOf(page.Summaries[r.ID])
+			}
 			for j, col := range cols {
 				row[j] = csvSafe(col.cell(&r))
 			}

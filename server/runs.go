@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -48,7 +49,8 @@ type runResponse struct {
 	// Baseline, in the answer for one run, compares it with its
 	// project's baseline run (params: before is the baseline's value).
 	Baseline *baselineResponse `json:"baseline,omitempty"`
-	// Series are the run's series summaries, in the answer for one run.
+	// Series are the run's series summaries, in the answer for one run;
+	// in a list asked for summaries, those of the named series it has.
 	Series *[]seriesResponse `json:"series,omitempty"`
 }
 
@@ -332,6 +334,10 @@ type runsPage struct {
 func listQueryOf(c *gin.Context) (runs.ListQuery, error) {
 	q := runs.ListQuery{Project: c.Query("project"), Status: c.Query("status"), Review: c.Query("review"), Cursor: c.Query("cursor"),
 		Q: c.Query("q"), Sort: c.Query("sort"), Count: c.Query("count")}
+	if n := c.Query("summaries"); n != "" {
+		q.Summaries = strings.Split(n, ",")
+	}
+	q.Summaries = append(q.Summaries, c.QueryArray("summary")...)
 	if l := c.Query("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 {
@@ -371,6 +377,9 @@ func (s *Server) handleRunsList(c *gin.Context) {
 		out[i] = s.toRunResponse(&page.Runs[i])
 		if out[i].Failure != nil {
 			out[i].Failure.Detail = nil // up to 16 KiB a run: read it from the run
+		}
+		if len(q.Summaries) > 0 {
+			out[i].Series = seriesOf(page.Summaries[page.Runs[i].ID])
 		}
 		ptrs[i] = &out[i]
 	}

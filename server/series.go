@@ -286,6 +286,15 @@ type seriesResponse struct {
 	Last      *db.Float `json:"last"`
 }
 
+// seriesOf is a list of summaries as the API answers them.
+func seriesOf(sums []db.SeriesSummary) *[]seriesResponse {
+	out := make([]seriesResponse, len(sums))
+	for i, sum := range sums {
+		out[i] = toSeriesResponse(sum)
+	}
+	return &out
+}
+
 func toSeriesResponse(sum db.SeriesSummary) seriesResponse {
 	out := seriesResponse{Name: sum.Name, Count: sum.Count}
 	if sum.Count > 0 {

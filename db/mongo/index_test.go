@@ -44,6 +44,7 @@ var queryShapes = []queryShape{
 	{"ListRuns, stale", runsCollection, []string{"deleted", "status"}, "alive_at"},
 	{"series chunks by step", chunksCollection, []string{"run_id", "series"}, "first_step"},
 	{"SeriesSummaries", seriesCollection, []string{"run_id"}, "name"},
+	{"SummariesOf: a page's runs, named series", seriesCollection, []string{"run_id", "name"}, ""},
 	{"ListRuns by verdict", runsCollection, []string{"deleted", "review.state"}, "_id"},
 	{"ListRuns by project and verdict", runsCollection, []string{"deleted", "project", "review.state"}, "_id"},
 	{"ListRuns, outdated verdicts", runsCollection, []string{"deleted", "review.outdated"}, "_id"},

@@ -335,6 +335,36 @@ func (s *Store) SeriesSummaries(ctx context.Context, runID string) ([]db.SeriesS
 	return out, nil
 }
 
+// SummariesOf returns the named series of several runs, by run id, from
+// the series collection's (run_id, name) index.
+func (s *Store) SummariesOf(ctx context.Context, runIDs, names []string) (map[string][]db.SeriesSummary, error) {
+	out := map[string][]db.SeriesSummary{}
+	rids := make([]bson.ObjectID, 0, len(runIDs))
+	for _, id := range runIDs {
+		if rid, err := oid(id); err == nil {
+			rids = append(rids, rid)
+		}
+	}
+	if len(rids) == 0 || len(names) == 0 {
+		return out, nil
+	}
+	docs, err := findAll[seriesDoc](ctx, s.seriesColl(), "series summaries of runs",
+		bson.D{{Key: "run_id", Value: bson.D{{Key: "$in", Value: rids}}}, {Key: "name", Value: bson.D{{Key: "$in", Value: names}}}},
+		options.Find().SetSort(bson.D{{Key: "run_id", Value: 1}, {Key: "name", Value: 1}}))
+	if err != nil {
+		return nil, err
+	}
+	for i := range docs {
+		sum, err := docs[i].summary()
+		if err != nil {
+			return nil, fmt.Errorf("db: series summaries of runs: %w", err)
+		}
+		run := docs[i].RunID.Hex()
+		out[run] = append(out[run], sum)
+	}
+	return out, nil
+}
+
 // ChunkSummaries returns the chunk holding from, then those starting in
 // (from, to], without their points.
 func (s *Store) ChunkSummaries(ctx context.Context, runID, name string, from, to int64) ([]db.ChunkSummary, error) {

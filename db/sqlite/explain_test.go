@@ -347,6 +347,8 @@ func exerciseEveryMethod(t *testing.T, s *Store) {
 	check(err)
 	_, err = s.SeriesSummaries(ctx, run.ID)
 	check(err)
+	_, err = s.SummariesOf(ctx, []string{run.ID, db.NewID()}, []string{"loss", "acc"})
+	check(err)
 	sums, err := s.ChunkSummaries(ctx, run.ID, "loss", 100, 1200)
 	check(err)
 	_, err = s.Chunks(ctx, run.ID, "loss", []int64{sums[0].FirstStep})

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -214,6 +215,42 @@ func (s *Store) SeriesSummaries(ctx context.Context, runID string) ([]db.SeriesS
 		"SELECT "+seriesColumns+" FROM series WHERE run_id = ? ORDER BY name", runID)
 	if err != nil {
 		return nil, fmt.Errorf("db: series summaries: %w", err)
+	}
+	return out, nil
+}
+
+// summariesOfSQL reads the named series of several runs (two JSON arrays):
+// one lookup in series' primary key (run_id, name) per pair.
+const summariesOfSQL = "SELECT run_id, " + seriesColumns + " FROM series " +
+	"WHERE run_id IN (SELECT value FROM json_each(?)) AND name IN (SELECT value FROM json_each(?))"
+
+// SummariesOf returns the named series of several runs, by run id.
+func (s *Store) SummariesOf(ctx context.Context, runIDs, names []string) (map[string][]db.SeriesSummary, error) {
+	out := map[string][]db.SeriesSummary{}
+	if len(runIDs) == 0 || len(names) == 0 {
+		return out, nil
+	}
+	ids, _ := json.Marshal(runIDs) // strings always marshal
+	want, _ := json.Marshal(names)
+	type row struct {
+		run string
+		sum db.SeriesSummary
+	}
+	rows, err := readAll(ctx, s, func(r *sql.Rows) (row, error) {
+		var x row
+		var lo, hi, last sql.NullFloat64
+		err := r.Scan(&x.run, &x.sum.Name, &x.sum.Count, &x.sum.FirstStep, &x.sum.LastStep, &lo, &hi, &last)
+		x.sum.Min, x.sum.Max, x.sum.Last = fromReal(lo), fromReal(hi), fromReal(last)
+		return x, err
+	}, trace(summariesOfSQL), string(ids), string(want))
+	if err != nil {
+		return nil, fmt.Errorf("db: series summaries of runs: %w", err)
+	}
+	for _, x := range rows {
+		out[x.run] = append(out[x.run], x.sum)
+	}
+	for _, sums := range out {
+		sort.Slice(sums, func(i, j int) bool { return sums[i].Name < sums[j].Name })
 	}
 	return out, nil
 }

@@ -1751,6 +1751,8 @@ export interface operations {
                 limit?: string;
                 /** @description the previous page's next */
                 cursor?: string;
+                /** @description comma-separated series names whose summaries each run carries in series (at most 20) */
+                summaries?: string;
             };
             header?: never;
             path?: never;
