@@ -112,6 +112,79 @@ test('columns hide, move and pin, the layout comes back from the URL, and compac
   await expect.poll(() => visibleRows(page)).toBeGreaterThanOrEqual(15);
 });
 
+test('series summaries are columns: picked in the chooser, kept in the URL, sorted and exported; a metric with a slash sorts', async ({
+  page,
+  request,
+  pageProblems,
+}) => {
+  pageProblems.expect(401, refreshUrl, page);
+  const reviewer = await createUser(request, 'reviewer');
+  const token = await jobToken(request, reviewer);
+  const project = `summaries-${stamp()}`;
+  const auth = { Authorization: `Bearer ${token}` };
+  // Last train/loss: a 0.5, b 0.25, c none; min: a 0.125, b 0.25.
+  for (const [name, points, acc] of [
+    ['a', [[0, 1], [1, 0.125], [2, 0.5]], 0.9],
+    ['b', [[0, 2], [1, 0.25]], 0.7],
+    ['c', [], 0.8],
+  ] as const) {
+    const created = await request.post('/api/runs', {
+      headers: auth,
+      data: { project, external_id: name, name, status: 'succeeded', metrics: { 'train/acc': acc } },
+    });
+    expect(created.status(), 'report a run').toBe(201);
+    if (points.length > 0) {
+      const id = ((await created.json()) as { id: string }).id;
+      const appended = await request.post(`/api/runs/${id}/series`, { headers: auth, data: { 'train/loss': points } });
+      expect(appended.status(), 'append a series').toBe(200);
+    }
+  }
+  await page.goto('/login');
+  await signIn(page, reviewer.email, reviewer.password);
+  await page.goto(`/runs?project=${project}`);
+  await expect(page.getByTestId('runs-count')).toHaveText('3 runs');
+
+  await page.getByRole('button', { name: 'Columns' }).click();
+  const chooser = page.getByRole('combobox', { name: 'Columns' });
+  await chooser.fill('last(');
+  await page.getByRole('option', { name: 'last("train/loss")' }).click();
+  await chooser.fill('min(');
+  await page.getByRole('option', { name: 'min("train/loss")' }).click();
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Escape');
+  await expect(page).toHaveURL(/cols=last%28%22train%2Floss%22%29%2Cmin%28%22train%2Floss%22%29/);
+
+  const cells = (key: string) => page.locator(`tbody td[data-col='${key}']`).allTextContents();
+  const names = () => page.locator("tbody td[data-col='name']").allTextContents();
+  await expect.poll(() => cells('last("train/loss")')).toEqual(['', '0.25', '0.5']);
+  expect(await cells('min("train/loss")')).toEqual(['', '0.25', '0.125']);
+
+  // A loss-like summary sorts ascending first; runs without the series follow.
+  await page.getByRole('button', { name: 'min("train/loss")', exact: true }).click();
+  await expect.poll(names).toEqual(['a', 'b', 'c']);
+  await expect(page.locator('th[aria-label=\'min("train/loss")\']')).toHaveAttribute('aria-sort', 'ascending');
+
+  // The layout and the sort come back from the URL.
+  await page.reload();
+  await expect.poll(names).toEqual(['a', 'b', 'c']);
+  await expect.poll(() => cells('last("train/loss")')).toEqual(['0.5', '0.25', '']);
+
+  // The export carries the summary columns as the table shows them.
+  const download = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Export CSV' }).click();
+  const file = await (await download).path();
+  const { readFileSync } = await import('node:fs');
+  const lines = readFileSync(file, 'utf8').trim().split(/\r?\n/);
+  expect(lines[0]?.endsWith(',"last(""train/loss"")","min(""train/loss"")"')).toBe(true);
+  expect(lines.slice(1).map((l) => l.split(',').slice(-2).join(' '))).toEqual(['0.5 0.125', '0.25 0.25', ' ']);
+
+  // A metric whose name needs quoting in the query language sorts too.
+  await page.goto(`/runs?project=${project}&cols=metrics.train/acc`);
+  await page.getByRole('button', { name: 'metrics.train/acc', exact: true }).click();
+  await expect.poll(names).toEqual(['a', 'c', 'b']);
+  await expect(page.getByRole('alert')).toHaveCount(0);
+});
+
 for (const colorScheme of ['light', 'dark'] as const) {
   test.describe(`in the ${colorScheme} colour scheme`, () => {
   test.use({ colorScheme });

@@ -6,6 +6,7 @@ import { formatDateTime, formatRelative } from '@/lib/format';
 import { ReviewBadge, StatusBadge } from './components/badges';
 import { formatDuration, formatNumber, formatValue, paramAt } from './format';
 import type { Run } from './types';
+import { fieldSortKey, parseSummaryKey } from './view-state';
 
 export interface Column {
   key: string;
@@ -69,17 +70,26 @@ export const fixedColumns: Column[] = [
   },
 ];
 
-/** extraColumn makes the column of `params.<path>` or `metrics.<name>`. */
+/**
+ * extraColumn makes the column of `params.<path>`, `metrics.<name>` or a
+ * series summary (`last(loss)`: the page carries the summaries of the
+ * series such columns name, listRequest's summaries).
+ */
 export function extraColumn(key: string): Column {
+  const summary = parseSummaryKey(key);
+  if (summary !== null) {
+    const text = (r: Run) => formatNumber(r.series?.find((s) => s.name === summary.series)?.[summary.fn]);
+    return { key, label: key, sortKey: key, width: 130, numeric: true, render: text, text };
+  }
   if (key.startsWith('metrics.')) {
     const name = key.slice('metrics.'.length);
     const text = (r: Run) => formatNumber(r.metrics[name]);
-    return { key, label: key, sortKey: key, width: 130, numeric: true, render: text, text };
+    return { key, label: key, sortKey: fieldSortKey(key), width: 130, numeric: true, render: text, text };
   }
   const path = key.slice('params.'.length);
   const text = (r: Run) => formatValue(paramAt(r.params, path));
   // The server sorts by numeric param values; text values follow the numbers.
-  return { key, label: key, sortKey: key, width: 140, render: text, text };
+  return { key, label: key, sortKey: fieldSortKey(key), width: 140, render: text, text };
 }
 
 /** columnFor makes the column of a key: a fixed one or an extra one. */

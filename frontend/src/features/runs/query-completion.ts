@@ -4,7 +4,7 @@
  * (the server's list merged with those of the loaded runs), and values for
  * status, review and project after their operator.
  */
-import { quoteText, reviewFilters } from './view-state';
+import { quoteText, reviewFilters, seriesArgument } from './view-state';
 import { runStatuses } from './types';
 
 /** Suggestion replaces text[from, to) with insert. */
@@ -170,11 +170,6 @@ function valuesFor(field: string, source: CompletionSource): string[] {
     default:
       return [];
   }
-}
-
-/** seriesArgument writes a series name as the argument of min(…) and its kin. */
-function seriesArgument(name: string): string {
-  return barePattern.test(name) ? name : quoteText(name);
 }
 
 /** inSeriesCall tells whether the tokens before end in `min(` (or max, last, count). */

@@ -4,8 +4,11 @@ import {
   changeLayout,
   columnLayout,
   emptyView,
+  fieldSortKey,
   firstSortDescending,
   listRequest,
+  parseSummaryKey,
+  summaryKey,
   nextSort,
   parseSort,
   parseView,
@@ -48,7 +51,7 @@ describe('view state in the URL', () => {
 describe('list request', () => {
   it('sends the project and one status or review as parameters, so totals stay exact', () => {
     const r = listRequest({ ...emptyView, project: 'p "1"', status: ['failed'], sort: '-name' });
-    expect(r).toEqual({ q: '', project: 'p "1"', status: 'failed', review: null, sort: '-name', typedStart: 0 });
+    expect(r).toEqual({ q: '', project: 'p "1"', status: 'failed', review: null, sort: '-name', typedStart: 0, summaries: [] });
     expect(listRequest({ ...emptyView, review: ['outdated'] })).toMatchObject({ q: '', review: 'outdated', status: null });
   });
 
@@ -169,5 +172,42 @@ describe('column layout', () => {
     expect(columnLayout(view).pinned).toEqual(['status']);
     expect(columnLayout(view).shown[0]).toBe('status');
     expect(columnLayout(view).shown[1]).toBe('tags');
+  });
+});
+
+describe('series summary columns', () => {
+  it('writes a summary key as the query language does and reads it back', () => {
+    for (const [fn, series, key] of [
+      ['last', 'loss', 'last(loss)'],
+      ['min', 'val/loss', 'min("val/loss")'],
+      ['max', 'a "b" \\ c', 'max("a \\"b\\" \\\\ c")'],
+      ['last', 'val.loss', 'last("val.loss")'],
+    ] as const) {
+      expect(summaryKey(fn, series)).toBe(key);
+      expect(parseSummaryKey(key)).toEqual({ fn, series });
+    }
+    expect(parseSummaryKey('metrics.loss')).toBeNull();
+    expect(parseSummaryKey('count(loss)')).toBeNull();
+    expect(parseSummaryKey('last(a b)')).toBeNull();
+  });
+
+  it('keeps summary columns in the URL and asks the list for their series once', () => {
+    const view = parseView(new URLSearchParams('cols=last(loss),min(loss),max(%22val%2Floss%22),median(loss),last(a b)'));
+    expect(view.cols).toEqual(['last(loss)', 'min(loss)', 'max("val/loss")']);
+    expect(listRequest(view).summaries).toEqual(['loss', 'val/loss']);
+    expect(parseView(viewSearch(view)).cols).toEqual(view.cols);
+  });
+
+  it('sorts a loss-like summary ascending first, others descending', () => {
+    expect(firstSortDescending('min(loss)')).toBe(false);
+    expect(firstSortDescending('last("val/err")')).toBe(false);
+    expect(firstSortDescending('max(acc)')).toBe(true);
+  });
+
+  it('quotes a params or metrics sort key only when the query language needs it', () => {
+    expect(fieldSortKey('metrics.loss')).toBe('metrics.loss');
+    expect(fieldSortKey('metrics.val.loss')).toBe('metrics.val.loss');
+    expect(fieldSortKey('metrics.train/loss')).toBe('metrics."train/loss"');
+    expect(fieldSortKey('params.model.opt lr')).toBe('params."model.opt lr"');
   });
 });

@@ -20,7 +20,7 @@ export interface ViewState {
   review: ReviewFilter[];
   /** sort is the server's sort key, `-` first for descending; '' is newest first. */
   sort: string;
-  /** cols are the extra columns: `params.<path>` or `metrics.<name>`. */
+  /** cols are the extra columns: `params.<path>`, `metrics.<name>`, or a series summary (`last(loss)`, summaryKey). */
   cols: string[];
   /** hide are the columns (fixed or extra) not shown. */
   hide: string[];
@@ -53,10 +53,62 @@ export const emptyView: ViewState = {
   density: 'comfortable',
 };
 
-const columnPattern = /^(params|metrics)\.[^,]{1,200}$/;
+const columnPattern = /^((params|metrics)\.[^,]{1,200}|(last|min|max)\([^,]{1,210}\))$/;
+
+/** summaryFunctions are the summaries of a series the table can show as a column. */
+export const summaryFunctions = ['last', 'min', 'max'] as const;
+export type SummaryFunction = (typeof summaryFunctions)[number];
+
+const bareSeriesName = /^[A-Za-z0-9_-]+$/;
+
+/** seriesArgument writes a series name as the argument of min(…) and its kin: bare when it can be, else quoted. */
+export function seriesArgument(name: string): string {
+  return bareSeriesName.test(name) ? name : quoteText(name);
+}
+
+/** summaryKey is the column (and the server's sort key) of a series summary: `last(loss)`, `min("val/loss")`. */
+export function summaryKey(fn: SummaryFunction, series: string): string {
+  return `${fn}(${seriesArgument(series)})`;
+}
+
+/** parseSummaryKey reads a summary column's key back; null for any other key. */
+export function parseSummaryKey(key: string): { fn: SummaryFunction; series: string } | null {
+  const m = /^(last|min|max)\((.+)\)$/.exec(key);
+  if (m === null) {
+    return null;
+  }
+  const fn = m[1] as SummaryFunction;
+  const arg = m[2] ?? '';
+  if (bareSeriesName.test(arg)) {
+    return { fn, series: arg };
+  }
+  const quoted = /^"((?:[^"\\]|\\.)*)"$/.exec(arg);
+  return quoted === null ? null : { fn, series: (quoted[1] ?? '').replace(/\\(.)/g, '$1') };
+}
+
+/** summarySeries are the series the view's summary columns read, each once. */
+export function summarySeries(cols: readonly string[]): string[] {
+  return unique(cols.map(parseSummaryKey).flatMap((k) => (k === null ? [] : [k.series])));
+}
+
+/**
+ * fieldSortKey is the server's sort key of a params or metrics column: the
+ * name as the query language reaches it (quoted when it holds other
+ * characters than letters, digits, `_`, `-` and `.`).
+ */
+export function fieldSortKey(key: string): string {
+  const dot = key.indexOf('.');
+  const name = key.slice(dot + 1);
+  return /^[A-Za-z0-9_.-]+$/.test(name) ? key : `${key.slice(0, dot + 1)}${quoteText(name)}`;
+}
+
+/** isExtraColumn tells whether a key names a param, a metric or a series summary (a quoted name that does not parse is none). */
+function isExtraColumn(key: string): boolean {
+  return columnPattern.test(key) && (/^(params|metrics)\./.test(key) || parseSummaryKey(key) !== null);
+}
 
 function isColumnKey(key: string): boolean {
-  return (fixedColumnKeys as readonly string[]).includes(key) || columnPattern.test(key);
+  return (fixedColumnKeys as readonly string[]).includes(key) || isExtraColumn(key);
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
@@ -84,7 +136,7 @@ export function parseView(search: URLSearchParams): ViewState {
       list(search.get('review')).filter((s): s is ReviewFilter => reviewFilters.includes(s as ReviewFilter)),
     ),
     sort: search.get('sort') ?? '',
-    cols: unique(list(search.get('cols')).filter((c) => columnPattern.test(c))).slice(0, 40),
+    cols: unique(list(search.get('cols')).filter(isExtraColumn)).slice(0, 40),
     hide: keys('hide'),
     order: keys('order'),
     pin: pin === null ? [...defaultPin] : keys('pin'),
@@ -146,6 +198,8 @@ export interface ListRequest {
   sort: string;
   /** typedStart is the character index in q where the typed query starts (to map error columns back). */
   typedStart: number;
+  /** summaries are the series whose summaries the page carries (the summary columns'). */
+  summaries: string[];
 }
 
 /**
@@ -172,7 +226,7 @@ export function listRequest(view: ViewState): ListRequest {
     q = parts.length === 0 ? typed : `(${typed}) and ${q}`;
     typedStart = parts.length === 0 ? 0 : 1;
   }
-  return { q, project: view.project, status, review, sort: view.sort, typedStart };
+  return { q, project: view.project, status, review, sort: view.sort, typedStart, summaries: summarySeries(view.cols) };
 }
 
 /** SortState is a sort key split into the field and its direction. */
@@ -201,6 +255,10 @@ export function firstSortDescending(key: string): boolean {
   }
   if (key.startsWith('metrics.')) {
     return !/loss|err/i.test(key.slice('metrics.'.length));
+  }
+  const summary = parseSummaryKey(key);
+  if (summary !== null) {
+    return !/loss|err/i.test(summary.series);
   }
   return false;
 }

@@ -43,16 +43,19 @@ export function listParams(list: ListRequest): URLSearchParams {
       params.set(name, value);
     }
   }
+  for (const series of list.summaries) {
+    params.append('summary', series);
+  }
   return params;
 }
 
 /** runsListOptions pages through the runs of a view with the server's keyset cursors. */
 export function runsListOptions(list: ListRequest) {
   return infiniteQueryOptions({
-    queryKey: ['runs', 'list', list.q, list.project, list.status, list.review, list.sort],
+    queryKey: ['runs', 'list', list.q, list.project, list.status, list.review, list.sort, list.summaries],
     queryFn: ({ pageParam, signal }) => {
       const params = new URLSearchParams({ limit: String(runsPageSize) });
-      listParams(list).forEach((value, name) => { params.set(name, value); });
+      listParams(list).forEach((value, name) => { params.append(name, value); });
       if (pageParam !== '') {
         params.set('cursor', pageParam);
       }

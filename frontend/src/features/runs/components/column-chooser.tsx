@@ -4,15 +4,20 @@ import { useDeferredValue, useMemo, useState } from 'react';
 import { useRunKeys } from '../api/runs';
 import { knownKeys, type KnownKeys } from '../query-completion';
 import classes from '../runs.module.css';
-import type { ColumnLayout, LayoutChange } from '../view-state';
+import { summaryFunctions, summaryKey, type ColumnLayout, type LayoutChange } from '../view-state';
 
 /** maxOptions bounds the options drawn at once: typing narrows a long list. */
 const maxOptions = 200;
 
+/** summaryItems are the summary columns of each series (a name with a comma cannot be a column). */
+function summaryItems(series: readonly string[]): string[] {
+  return series.filter((n) => !n.includes(',')).flatMap((n) => summaryFunctions.map((fn) => summaryKey(fn, n)));
+}
+
 /** searchPrefix is the name the search text starts: `metrics.lo` and `lo` both ask for `lo`. */
 function searchPrefix(search: string): string {
   const s = search.trim();
-  for (const head of ['params.', 'metrics.']) {
+  for (const head of ['params.', 'metrics.', 'last(', 'min(', 'max(']) {
     if (s.toLowerCase().startsWith(head)) {
       return s.slice(head.length);
     }
@@ -21,7 +26,8 @@ function searchPrefix(search: string): string {
 }
 
 /**
- * ColumnChooser picks the extra columns: any metric or param the live runs of
+ * ColumnChooser picks the extra columns: any metric or param, or the last,
+ * min or max of any series, that the live runs of
  * the project chip's project (or of all projects) have, as the server lists
  * them, merged with those of the loaded runs. When the server's list is cut
  * short, the search text asks it for the names that start with it. Loaded on
@@ -59,6 +65,7 @@ export default function ColumnChooser({
       data={[
         { group: 'Metrics', items: keys.metrics.map((m) => `metrics.${m}`) },
         { group: 'Params', items: keys.params.map((p) => `params.${p}`) },
+        { group: 'Series (last, min, max)', items: summaryItems(keys.series) },
       ]}
       value={value}
       onChange={onChange}
