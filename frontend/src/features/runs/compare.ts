@@ -53,7 +53,7 @@ export const runPalette = [
   '#099268',
   '#d97400',
   '#5c7cfa',
-  '#8d6e00',
+  '#a38000',
 ] as const;
 
 /** hash is FNV-1a over a string's UTF-16 units: small, fast and well spread for ids. */
