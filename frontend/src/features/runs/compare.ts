@@ -74,9 +74,12 @@ export function runColor(id: string): string {
   return runPalette[hash(id) % runPalette.length] ?? runPalette[0];
 }
 
-/** groupColor is a group's colour, by its label (the same group keeps its colour). */
-export function groupColor(label: string): string {
-  return runColor(`group:${label}`);
+/**
+ * groupColor is the colour of the k-th group (in label order): groups are
+ * few, and unlike runs they must not share a colour by chance.
+ */
+export function groupColor(k: number): string {
+  return runPalette[k % runPalette.length] ?? runPalette[0];
 }
 
 /** Band is what the band around a group's mean shows: ± one standard deviation, or min to max. */
