@@ -14,7 +14,7 @@ import {
   Title,
 } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
-import { useQueries, useQuery } from '@tanstack/react-query';
+import { useQueries, useQuery, type UseQueryResult } from '@tanstack/react-query';
 import { lazy, Suspense, useMemo, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 
@@ -64,10 +64,7 @@ export function CompareView() {
   const [search, setSearch] = useSearchParams();
   const state = useMemo(() => parseCompareState(search), [search]);
   const { ids } = state;
-  const results = useQueries({ queries: ids.map((id) => runOptions(id)) });
-  const runs = results.map((r) => r.data).filter((r): r is Run => r !== undefined);
-  const error = results.find((r) => r.error !== null)?.error ?? null;
-  const loading = results.some((r) => r.isPending);
+  const { runs, error, loading } = useQueries({ queries: ids.map((id) => runOptions(id)), combine: combineRuns });
   const [onlyDiff, setOnlyDiff] = useState<boolean | null>(null);
   const diffOnly = onlyDiff ?? ids.length > manyRuns;
   const [commentsOf, setCommentsOf] = useState<Run | null>(null);
@@ -252,6 +249,19 @@ export function CompareView() {
       </Modal>
     </Stack>
   );
+}
+
+/**
+ * combineRuns reads the runs' answers as one value; a stable function, so
+ * the query library keeps the same runs array until an answer changes (the
+ * chart's lines are made from it).
+ */
+function combineRuns(results: UseQueryResult<Run>[]) {
+  return {
+    runs: results.map((r) => r.data).filter((r): r is Run => r !== undefined),
+    error: results.find((r) => r.error !== null)?.error ?? null,
+    loading: results.some((r) => r.isPending),
+  };
 }
 
 /** CompareChart draws a series of every run (or of every group of runs) in one chart. */
