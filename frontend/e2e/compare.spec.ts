@@ -115,13 +115,13 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await expect(dialog).toBeHidden();
 
       // Group by params.opt: one line per optimizer, with a band.
-      await page.getByRole('textbox', { name: 'Group by' }).click();
+      await page.getByRole('combobox', { name: 'Group by' }).click();
       await page.getByRole('option', { name: 'params.opt', exact: true }).click();
       await expect(page).toHaveURL(/group=params\.opt/);
       await expect(chart).toHaveAttribute('data-bands', '3');
       await expect(chart).toHaveAttribute('data-loading', 'false');
       await expect(chart).toHaveAttribute('data-series', opts.map((o) => `params.opt = ${o}`).sort().join('\u0000'));
-      await page.getByRole('radio', { name: 'Min–max' }).check({ force: true });
+      await page.getByText('Min–max', { exact: true }).click();
       await expect(page).toHaveURL(/band=minmax/);
       expect(await legendLabels(page)).toContain('params.opt = adam max');
       await expectAccessible(page, 'compare grouped by params.opt');
@@ -129,14 +129,14 @@ for (const colorScheme of ['light', 'dark'] as const) {
       // A reload restores the runs, the grouping and the band.
       const url = page.url();
       await page.reload();
-      await expect(chart).toHaveAttribute('data-bands', '3');
+      await expect(chart).toHaveAttribute('data-bands', '3', { timeout: 15_000 });
       await expect(chart).toHaveAttribute('data-loading', 'false');
       expect(page.url()).toBe(url);
       const params = new URL(url).searchParams;
       expect(params.get('ids')?.split(',')).toHaveLength(12);
       expect(params.get('group')).toBe('params.opt');
       expect(params.get('band')).toBe('minmax');
-      await expect(page.getByRole('textbox', { name: 'Group by' })).toHaveValue('params.opt');
+      await expect(page.getByRole('combobox', { name: 'Group by' })).toHaveValue('params.opt');
       await expect(page.getByRole('radio', { name: 'Min–max' })).toBeChecked();
       expect(await legendLabels(page)).toContain('params.opt = lion min');
     });
