@@ -296,6 +296,17 @@ test('compare 100 runs: first drawn chart and longest task', async ({ page, requ
     const plot = (await read(page, '__firstPlot')) ?? Number.NaN;
     const tasks = ((await read(page, '__longTasks')) as unknown as number[] | undefined) ?? [];
     const drawn = await page.getByTestId('series-chart').getAttribute('data-points');
+    // Where the time goes: the first and last request of each kind (start–end, ms), and the long tasks.
+    const timeline = await page.evaluate(() => {
+      const spans = new Map<string, [number, number, number]>();
+      for (const e of performance.getEntriesByType('resource') as PerformanceResourceTiming[]) {
+        const kind = /\/series\?/.test(e.name) ? 'series' : /\/api\/runs\/\w+$/.test(e.name) ? 'run' : /\.js$/.test(e.name) ? 'js' : 'other';
+        const [a, b, n] = spans.get(kind) ?? [Infinity, 0, 0];
+        spans.set(kind, [Math.min(a, e.startTime), Math.max(b, e.responseEnd), n + 1]);
+      }
+      return [...spans].map(([k, [a, b, n]]) => `${k} ×${String(n)} ${a.toFixed(0)}–${b.toFixed(0)}`).join('; ');
+    });
+    console.log(`${url.slice(-40)}: ${timeline}; long tasks ${tasks.map((t) => t.toFixed(0)).join(', ')}`);
     return { plot, task: max(tasks), drawn: Number(drawn) };
   };
   for (let rep = 1; rep <= compareRounds; rep++) {

@@ -14,8 +14,8 @@ import {
   Title,
 } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
-import { useQueries, useQuery, type UseQueryResult } from '@tanstack/react-query';
-import { lazy, Suspense, useMemo, useState } from 'react';
+import { useQueries, useQuery, useQueryClient, type UseQueryResult } from '@tanstack/react-query';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 
 import { ErrorAlert } from '@/components/error-alert';
@@ -24,7 +24,7 @@ import { usePermissions } from '@/lib/authorization';
 import { useSession } from '@/lib/session/use-session';
 
 import { runOptions } from '../api/runs';
-import { plotMaxPoints } from '../api/series';
+import { plotMaxPoints, seriesWindowOptions } from '../api/series';
 import {
   compareRows,
   formatCompareState,
@@ -47,7 +47,10 @@ import { quoteText } from '../view-state';
 import { ReviewBadge, StatusBadge } from './badges';
 import { CommentsThread } from './comments-thread';
 
-const SeriesChart = lazy(() => import('./series-chart'));
+// The chart's chunk starts loading with this page's, not after the runs have
+// arrived: the two requests overlap instead of following each other.
+const chartModule = import('./series-chart');
+const SeriesChart = lazy(() => chartModule);
 
 /** manyRuns is the count above which the side-by-side tables show only the differences at first. */
 const manyRuns = 4;
@@ -83,6 +86,21 @@ export function CompareView() {
   }, [runs]);
   const plotted = state.series !== null && (loading || seriesNames.includes(state.series)) ? state.series : (seriesNames[0] ?? null);
   const options = useMemo(() => groupOptions(runs), [runs]);
+  // The series of every run are asked for as soon as the series is known (from
+  // the URL, or from the first run to arrive), while the other runs still
+  // load: the chart then finds them in the cache.
+  const queryClient = useQueryClient();
+  const early = state.series ?? seriesNames[0] ?? null;
+  const perRun = pointsPerRun(ids.length, plotMaxPoints(window.innerWidth));
+  const idsKey = ids.join(',');
+  useEffect(() => {
+    if (early === null) {
+      return;
+    }
+    for (const id of idsKey.split(',')) {
+      queryClient.query(seriesWindowOptions(id, [early], perRun, null, false, '')).catch(() => undefined);
+    }
+  }, [queryClient, early, perRun, idsKey]);
   const group = state.group !== null && (loading || options.some((o) => o.value === state.group)) ? state.group : null;
 
   return (
@@ -146,13 +164,14 @@ export function CompareView() {
                 )}
               </Group>
               <Suspense fallback={<Loader size="sm" aria-label="Loading the chart" />}>
-                <CompareChart runs={runs} series={plotted} group={group} band={state.band} />
+                <CompareChart runs={runs} series={plotted} group={group} band={state.band} maxPoints={perRun} />
               </Suspense>
             </Stack>
           )}
         </Card>
       )}
-      {runs.length > 0 && (
+      {/* The lists wait for every run: drawn as each of 100 runs arrives, they would be drawn 100 times. */}
+      {!loading && runs.length > 0 && (
         <Card withBorder component="section" aria-labelledby="compared-heading">
           <Title order={2} size="h4" id="compared-heading" mb="sm">
             Runs
@@ -216,7 +235,7 @@ export function CompareView() {
           </Table.ScrollContainer>
         </Card>
       )}
-      {runs.length >= 2 && (
+      {!loading && runs.length >= 2 && (
         <>
           <Card withBorder component="section" aria-labelledby="cmp-params-heading">
             <Group justify="space-between" mb="sm">
@@ -270,11 +289,14 @@ function CompareChart({
   series,
   group,
   band,
+  maxPoints,
 }: {
   runs: Run[];
   series: string;
   group: string | null;
   band: CompareState['band'];
+  /** maxPoints is each run's share of the points budget. */
+  maxPoints: number;
 }) {
   const lines = useMemo(
     () => runs.map((r) => ({ runId: r.id, series, label: r.name, color: runColor(r.id) })),
@@ -287,8 +309,6 @@ function CompareChart({
         : groupRuns(runs, group).map((g, k) => ({ label: `${group} = ${g.label}`, color: groupColor(k), runIds: g.runIds })),
     [runs, group],
   );
-  // The runs share one budget of points: 100 runs ask for 1,000 each.
-  const maxPoints = pointsPerRun(runs.length, plotMaxPoints(window.innerWidth));
   return (
     <SeriesChart
       key={`${series}|${group ?? ''}`}
