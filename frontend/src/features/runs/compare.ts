@@ -6,17 +6,13 @@ import { formatNumber, formatValue, paramAt } from './format';
 import { paramPaths } from './query-completion';
 import type { Run } from './types';
 
-/** maxCompared is the most runs compare overlays (the first 100 of a view). */
-export const maxCompared = 100;
+import { maxCompared } from './compare-link';
+
+export { compareHref, maxCompared } from './compare-link';
 
 /** compareIds reads the runs to compare from the URL: distinct, at most maxCompared. */
 export function compareIds(raw: string | null): string[] {
   return [...new Set((raw ?? '').split(',').filter((s) => s !== ''))].slice(0, maxCompared);
-}
-
-/** compareHref is the compare page for these runs (the first maxCompared of them). */
-export function compareHref(ids: readonly string[]): string {
-  return `/compare?ids=${ids.slice(0, maxCompared).map(encodeURIComponent).join(',')}`;
 }
 
 /**

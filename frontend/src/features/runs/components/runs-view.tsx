@@ -18,7 +18,7 @@ import { usePermissions } from '@/lib/authorization';
 
 import { isLive, liveIntervalMs, useProjects, useRunKeys, useRunsList } from '../api/runs';
 import { columnFor } from '../columns';
-import { compareHref, maxCompared } from '../compare';
+import { compareHref, maxCompared } from '../compare-link';
 import { runPath } from '../links';
 import { knownKeys, paramPaths, type CompletionSource } from '../query-completion';
 import { queryProblem } from '../query-problem';
