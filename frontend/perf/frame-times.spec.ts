@@ -231,3 +231,101 @@ test('frame times at 100,000 runs and a 1,000,000-point series', async ({ page, 
     fs.appendFileSync(out, `${lines.join('\n')}\n`);
   }
 });
+
+/**
+ * Compare at 100 runs (issue 20): 100 runs of a sweep, each with a
+ * 10,000-point loss, overlaid in one chart; the runs share a budget of
+ * 100,000 points (1,000 each, M4 on the server). Records, per round, the time
+ * from navigation (a fresh document, the boot refresh included) to the first
+ * drawn chart, and the longest task on the way; then the same grouped by a
+ * param (three groups with a band). Runs alone, with its own seeding (a few
+ * seconds), so the 100,000-run seeding of the test above is not needed:
+ * `npx playwright test --config playwright.perf.config.ts -g "compare 100 runs"`.
+ */
+test('compare 100 runs: first drawn chart and longest task', async ({ page, request }) => {
+  const compareRuns = 100;
+  const seriesPoints = Number(process.env['PERF_COMPARE_POINTS'] ?? '10000');
+  const compareRounds = Number(process.env['PERF_COMPARE_ROUNDS'] ?? '5');
+  const access = await apiToken(request, admin.email, admin.password);
+  const created = await request.post('/api/tokens', {
+    headers: { Authorization: `Bearer ${access}` },
+    data: { name: 'perf compare', scopes: ['runs:read', 'runs:write'], expires_in_days: 1 },
+  });
+  expect(created.status()).toBe(201);
+  const token = ((await created.json()) as { token: string }).token;
+  const base = test.info().project.use.baseURL ?? '';
+  const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+  const ids: string[] = [];
+  const opts = ['adam', 'sgd', 'lion'];
+  const started = Date.now();
+  await pool(
+    Array.from({ length: compareRuns }, (_, i) => i),
+    8,
+    async (i) => {
+      const r = await fetch(`${base}/api/runs`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({
+          project: 'compare-100',
+          external_id: `c${String(i)}`,
+          name: `sweep ${String(i)}`,
+          status: 'succeeded',
+          params: { opt: opts[i % 3], seed: i },
+        }),
+      });
+      expect(r.status).toBe(201);
+      const id = ((await r.json()) as { id: string }).id;
+      ids.push(id);
+      const rate = seriesPoints / (4 + (i % 3) + i / 50);
+      const loss = Array.from({ length: seriesPoints }, (_, s) => [s, 3 * Math.exp(-s / rate) + 0.02 * Math.sin(s / 37 + i)]);
+      const w = await fetch(`${base}/api/runs/${id}/series`, { method: 'POST', headers, body: JSON.stringify({ loss }) });
+      expect(w.status).toBe(200);
+    },
+  );
+  console.log(`seeded ${String(compareRuns)} runs of ${String(seriesPoints)} points in ${String(Math.round((Date.now() - started) / 1000))} s`);
+  await instrument(page);
+  await signedInPage(page);
+  const lines: string[] = [];
+  const results: { plot: number; task: number; gplot: number; gtask: number }[] = [];
+  const max = (xs: number[]) => (xs.length === 0 ? 0 : Math.max(...xs));
+  const load = async (url: string) => {
+    await page.goto(url);
+    await page.waitForFunction(() => (window as unknown as Record<string, unknown>)['__firstPlot'] !== undefined, null, {
+      timeout: 60_000,
+    });
+    const plot = (await read(page, '__firstPlot')) ?? Number.NaN;
+    const tasks = ((await read(page, '__longTasks')) as unknown as number[] | undefined) ?? [];
+    const drawn = await page.getByTestId('series-chart').getAttribute('data-points');
+    // Where the time goes: the first and last request of each kind (start–end, ms), and the long tasks.
+    const timeline = await page.evaluate(() => {
+      const spans = new Map<string, [number, number, number]>();
+      for (const e of performance.getEntriesByType('resource') as PerformanceResourceTiming[]) {
+        const kind = /\/series\?/.test(e.name) ? 'series' : /\/api\/runs\/\w+$/.test(e.name) ? 'run' : /\.js$/.test(e.name) ? 'js' : 'other';
+        const [a, b, n] = spans.get(kind) ?? [Infinity, 0, 0];
+        spans.set(kind, [Math.min(a, e.startTime), Math.max(b, e.responseEnd), n + 1]);
+      }
+      return [...spans].map(([k, [a, b, n]]) => `${k} ×${String(n)} ${a.toFixed(0)}–${b.toFixed(0)}`).join('; ');
+    });
+    console.log(`${url.slice(-40)}: ${timeline}; long tasks ${tasks.map((t) => t.toFixed(0)).join(', ')}`);
+    return { plot, task: max(tasks), drawn: Number(drawn) };
+  };
+  for (let rep = 1; rep <= compareRounds; rep++) {
+    const overlay = await load(`/compare?ids=${ids.join(',')}`);
+    const grouped = await load(`/compare?ids=${ids.join(',')}&group=params.opt`);
+    const line = `| ${String(rep)} | ${overlay.plot.toFixed(0)} | ${overlay.task.toFixed(0)} | ${overlay.drawn.toLocaleString('en')} | ${grouped.plot.toFixed(0)} | ${grouped.task.toFixed(0)} |`;
+    console.log(line);
+    lines.push(line);
+    results.push({ plot: overlay.plot, task: overlay.task, gplot: grouped.plot, gtask: grouped.task });
+    expect.soft(overlay.plot, `first drawn compare chart, round ${String(rep)}`).toBeLessThanOrEqual(1000);
+    expect.soft(overlay.drawn, 'points drawn stay within the shared budget').toBeLessThanOrEqual(100_000);
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const col = (k: keyof (typeof results)[number]) => results.map((r) => r[k]);
+  const summary = `| median / worst of ${String(compareRounds)} | ${median(col('plot')).toFixed(0)} / ${max(col('plot')).toFixed(0)} | ${median(col('task')).toFixed(0)} / ${max(col('task')).toFixed(0)} | | ${median(col('gplot')).toFixed(0)} / ${max(col('gplot')).toFixed(0)} | ${median(col('gtask')).toFixed(0)} / ${max(col('gtask')).toFixed(0)} |`;
+  console.log(summary);
+  lines.push(summary);
+  const out = process.env['PERF_OUT'];
+  if (out !== undefined) {
+    fs.appendFileSync(out, `${lines.join('\n')}\n`);
+  }
+});

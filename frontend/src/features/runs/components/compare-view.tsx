@@ -1,38 +1,81 @@
-import { Anchor, Button, Card, Group, Loader, Select, Stack, Switch, Table, Text, Title } from '@mantine/core';
+import {
+  Anchor,
+  Button,
+  Card,
+  Group,
+  Loader,
+  Modal,
+  SegmentedControl,
+  Select,
+  Stack,
+  Switch,
+  Table,
+  Text,
+  Title,
+} from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
-import { useQueries, useQuery } from '@tanstack/react-query';
-import { lazy, Suspense, useMemo, useState } from 'react';
+import { useQueries, useQuery, useQueryClient, type UseQueryResult } from '@tanstack/react-query';
+import { lazy, Suspense, useEffect, useMemo, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 
 import { ErrorAlert } from '@/components/error-alert';
 import { apiFetch } from '@/lib/api-client';
+import { usePermissions } from '@/lib/authorization';
+import { useSession } from '@/lib/session/use-session';
 
 import { runOptions } from '../api/runs';
-import { compareIds, compareRows, maxCompared, type CompareRow } from '../compare';
+import { plotMaxPoints, seriesWindowOptions } from '../api/series';
+import {
+  compareRows,
+  formatCompareState,
+  groupColor,
+  groupLabel,
+  groupOptions,
+  groupRuns,
+  maxCompared,
+  parseCompareState,
+  pointsPerRun,
+  runColor,
+  type CompareRow,
+  type CompareState,
+} from '../compare';
+import cmp from '../compare.module.css';
+import { paramPaths } from '../query-completion';
 import classes from '../runs.module.css';
 import type { Run, RunsPage } from '../types';
 import { quoteText } from '../view-state';
 import { ReviewBadge, StatusBadge } from './badges';
+import { CommentsThread } from './comments-thread';
 
-const SeriesChart = lazy(() => import('./series-chart'));
+// The chart's chunk starts loading with this page's, not after the runs have
+// arrived: the two requests overlap instead of following each other.
+const chartModule = import('./series-chart');
+const SeriesChart = lazy(() => chartModule);
+
+/** manyRuns is the count above which the side-by-side tables show only the differences at first. */
+const manyRuns = 4;
 
 /**
- * CompareView sets 2–4 runs side by side: params (differences marked, or
- * only the differences), metrics, and a series overlaid with one line per
- * run. The runs are in the URL, so the comparison is shareable.
+ * CompareView overlays a series of up to 100 runs in one chart (each run in
+ * its own colour, a function of its id; the runs share one point budget),
+ * or one line per group of runs (by a param or a tag) with a mean ± std or
+ * min–max band; lists the runs with their verdicts and comments; and sets
+ * their params and metrics side by side. The runs, series, grouping and
+ * band are in the URL, so the comparison is shareable.
  */
 export function CompareView() {
   const [search, setSearch] = useSearchParams();
-  const ids = compareIds(search.get('ids'));
-  const results = useQueries({ queries: ids.map((id) => runOptions(id)) });
-  const [onlyDiff, setOnlyDiff] = useState(false);
-  const runs = results.map((r) => r.data).filter((r): r is Run => r !== undefined);
-  const error = results.find((r) => r.error !== null)?.error ?? null;
-  const loading = results.some((r) => r.isPending);
+  const state = useMemo(() => parseCompareState(search), [search]);
+  const { ids } = state;
+  const { runs, error, loading } = useQueries({ queries: ids.map((id) => runOptions(id)), combine: combineRuns });
+  const [onlyDiff, setOnlyDiff] = useState<boolean | null>(null);
+  const diffOnly = onlyDiff ?? ids.length > manyRuns;
+  const [commentsOf, setCommentsOf] = useState<Run | null>(null);
 
-  const setIds = (next: string[]) => {
-    setSearch(next.length === 0 ? {} : { ids: next.join(',') });
+  const update = (next: Partial<CompareState>) => {
+    setSearch(formatCompareState({ ...state, ...next }));
   };
+  const setIds = (next: string[]) => { update({ ids: next }); };
 
   const params = useMemo(() => compareRows(runs, 'params'), [runs]);
   const metrics = useMemo(() => compareRows(runs, 'metrics'), [runs]);
@@ -41,62 +84,158 @@ export function CompareView() {
     runs.forEach((r) => { (r.series ?? []).forEach((s) => names.add(s.name)); });
     return [...names].sort();
   }, [runs]);
-  const [series, setSeries] = useState<string | null>(null);
-  const plotted = series ?? seriesNames[0] ?? null;
+  const plotted = state.series !== null && (loading || seriesNames.includes(state.series)) ? state.series : (seriesNames[0] ?? null);
+  const options = useMemo(() => groupOptions(runs), [runs]);
+  // The series of every run are asked for as soon as the series is known (from
+  // the URL, or from the first run to arrive), while the other runs still
+  // load: the chart then finds them in the cache.
+  const queryClient = useQueryClient();
+  const early = state.series ?? seriesNames[0] ?? null;
+  const perRun = pointsPerRun(ids.length, plotMaxPoints(window.innerWidth));
+  const idsKey = ids.join(',');
+  useEffect(() => {
+    if (early === null) {
+      return;
+    }
+    for (const id of idsKey.split(',')) {
+      queryClient.query(seriesWindowOptions(id, [early], perRun, null, false, '')).catch(() => undefined);
+    }
+  }, [queryClient, early, perRun, idsKey]);
+  const group = state.group !== null && (loading || options.some((o) => o.value === state.group)) ? state.group : null;
 
   return (
     <Stack gap="lg">
       {error !== null && <ErrorAlert error={error} title="A run could not be loaded" />}
       <Group gap="sm" align="flex-end">
         {ids.length < maxCompared && <AddRun exclude={ids} onAdd={(id) => { setIds([...ids, id]); }} />}
-        <Text size="sm" c="dimmed">
-          {ids.length < 2 ? 'Choose at least two runs.' : `${String(ids.length)} runs side by side.`}
+        <Text size="sm" c="dimmed" data-testid="compare-count">
+          {ids.length < 2
+            ? 'Choose at least two runs, or send them from the runs table.'
+            : `${String(ids.length)} runs compared (at most ${String(maxCompared)}).`}
         </Text>
       </Group>
       {loading && <Loader aria-label="Loading the runs" />}
-      {runs.length > 0 && (
+      {!loading && runs.length >= 2 && (
+        <Card withBorder component="section" aria-labelledby="cmp-series-heading">
+          <Title order={2} size="h4" id="cmp-series-heading" mb="sm">
+            Series
+          </Title>
+          {plotted === null ? (
+            <Text size="sm" c="dimmed">
+              None of these runs has a series.
+            </Text>
+          ) : (
+            <Stack gap="sm">
+              <Group gap="sm" align="flex-end">
+                <Select
+                  label="Series"
+                  data={seriesNames}
+                  value={plotted}
+                  onChange={(s) => { update({ series: s }); }}
+                  allowDeselect={false}
+                  searchable
+                  w={260}
+                />
+                <Select
+                  label="Group by"
+                  placeholder="No grouping: a line per run"
+                  data={options}
+                  value={group}
+                  onChange={(g) => { update({ group: g }); }}
+                  clearable
+                  searchable
+                  w={280}
+                />
+                {group !== null && (
+                  <Stack gap={4}>
+                    <Text size="sm" fw={500} id="cmp-band-label">
+                      Band
+                    </Text>
+                    <SegmentedControl
+                      aria-labelledby="cmp-band-label"
+                      data={[
+                        { value: 'std', label: 'Mean ± std' },
+                        { value: 'minmax', label: 'Min–max' },
+                      ]}
+                      value={state.band}
+                      onChange={(b) => { update({ band: b === 'minmax' ? 'minmax' : 'std' }); }}
+                    />
+                  </Stack>
+                )}
+              </Group>
+              <Suspense fallback={<Loader size="sm" aria-label="Loading the chart" />}>
+                <CompareChart runs={runs} series={plotted} group={group} band={state.band} maxPoints={perRun} />
+              </Suspense>
+            </Stack>
+          )}
+        </Card>
+      )}
+      {/* The lists wait for every run: drawn as each of 100 runs arrives, they would be drawn 100 times. */}
+      {!loading && runs.length > 0 && (
         <Card withBorder component="section" aria-labelledby="compared-heading">
           <Title order={2} size="h4" id="compared-heading" mb="sm">
             Runs
           </Title>
-          <Table fz="sm" aria-label="Compared runs">
-            <Table.Thead>
-              <Table.Tr>
-                {runs.map((r) => (
-                  <Table.Th key={r.id} scope="col">
-                    <Anchor component={Link} to={`/runs/${encodeURIComponent(r.id)}`}>
-                      {r.name}
-                    </Anchor>
+          <Table.ScrollContainer minWidth={640}>
+            <Table fz="sm" aria-label="Compared runs" className={cmp.sideBySide}>
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th scope="col">Run</Table.Th>
+                  <Table.Th scope="col">Project</Table.Th>
+                  <Table.Th scope="col">Status</Table.Th>
+                  <Table.Th scope="col">Verdict</Table.Th>
+                  {group !== null && <Table.Th scope="col">{group}</Table.Th>}
+                  <Table.Th scope="col">
+                    <span className={classes.visuallyHidden}>Actions</span>
                   </Table.Th>
-                ))}
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              <Table.Tr>
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
                 {runs.map((r) => (
-                  <Table.Td key={r.id}>
-                    <Group gap={4}>
-                      <Text size="sm">{r.project}</Text>
+                  <Table.Tr key={r.id} data-run={r.id}>
+                    <Table.Th scope="row">
+                      <Group gap={6} wrap="nowrap">
+                        <span
+                          className={cmp.swatch}
+                          style={{ backgroundColor: runColor(r.id) }}
+                          data-testid="run-swatch"
+                          aria-hidden
+                        />
+                        <Anchor component={Link} to={`/runs/${encodeURIComponent(r.id)}`}>
+                          {r.name}
+                        </Anchor>
+                      </Group>
+                    </Table.Th>
+                    <Table.Td>{r.project}</Table.Td>
+                    <Table.Td>
                       <StatusBadge status={r.status} />
+                    </Table.Td>
+                    <Table.Td>
                       <ReviewBadge review={r.review} />
-                    </Group>
-                  </Table.Td>
+                    </Table.Td>
+                    {group !== null && <Table.Td>{groupLabel(r, group)}</Table.Td>}
+                    <Table.Td>
+                      <Group gap={4} wrap="nowrap">
+                        <Button size="compact-xs" variant="subtle" onClick={() => { setCommentsOf(r); }}>
+                          Comments<span className={classes.visuallyHidden}> on {r.name}</span>
+                        </Button>
+                        <Button
+                          size="compact-xs"
+                          variant="subtle"
+                          onClick={() => { setIds(ids.filter((i) => i !== r.id)); }}
+                        >
+                          Remove<span className={classes.visuallyHidden}> {r.name}</span>
+                        </Button>
+                      </Group>
+                    </Table.Td>
+                  </Table.Tr>
                 ))}
-              </Table.Tr>
-              <Table.Tr>
-                {runs.map((r) => (
-                  <Table.Td key={r.id}>
-                    <Button size="compact-xs" variant="subtle" onClick={() => { setIds(ids.filter((i) => i !== r.id)); }}>
-                      Remove {r.name}
-                    </Button>
-                  </Table.Td>
-                ))}
-              </Table.Tr>
-            </Table.Tbody>
-          </Table>
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
         </Card>
       )}
-      {runs.length >= 2 && (
+      {!loading && runs.length >= 2 && (
         <>
           <Card withBorder component="section" aria-labelledby="cmp-params-heading">
             <Group justify="space-between" mb="sm">
@@ -105,41 +244,103 @@ export function CompareView() {
               </Title>
               <Switch
                 label="Only the differences"
-                checked={onlyDiff}
+                checked={diffOnly}
                 onChange={(e) => { setOnlyDiff(e.currentTarget.checked); }}
               />
             </Group>
-            <CompareTable runs={runs} rows={onlyDiff ? params.filter((p) => p.differs) : params} label="Params" />
+            <CompareTable runs={runs} rows={diffOnly ? params.filter((p) => p.differs) : params} label="Params" />
           </Card>
           <Card withBorder component="section" aria-labelledby="cmp-metrics-heading">
             <Title order={2} size="h4" id="cmp-metrics-heading" mb="sm">
               Metrics
             </Title>
-            <CompareTable runs={runs} rows={metrics} label="Metrics" />
-          </Card>
-          <Card withBorder component="section" aria-labelledby="cmp-series-heading">
-            <Title order={2} size="h4" id="cmp-series-heading" mb="sm">
-              Series
-            </Title>
-            {plotted === null ? (
-              <Text size="sm" c="dimmed">
-                None of these runs has a series.
-              </Text>
-            ) : (
-              <Stack gap="sm">
-                <Select label="Series" data={seriesNames} value={plotted} onChange={setSeries} allowDeselect={false} w={260} />
-                <Suspense fallback={<Loader size="sm" aria-label="Loading the chart" />}>
-                  <SeriesChart
-                    key={plotted}
-                    title={`${plotted} per run`}
-                    lines={runs.map((r) => ({ runId: r.id, series: plotted, label: r.name }))}
-                  />
-                </Suspense>
-              </Stack>
-            )}
+            <CompareTable runs={runs} rows={diffOnly ? metrics.filter((p) => p.differs) : metrics} label="Metrics" />
           </Card>
         </>
       )}
+      <Modal
+        opened={commentsOf !== null}
+        onClose={() => { setCommentsOf(null); }}
+        title={commentsOf === null ? '' : `Comments on ${commentsOf.name}`}
+        size="lg"
+      >
+        {commentsOf !== null && <RunComments run={commentsOf} />}
+      </Modal>
+    </Stack>
+  );
+}
+
+/**
+ * combineRuns reads the runs' answers as one value; a stable function, so
+ * the query library keeps the same runs array until an answer changes (the
+ * chart's lines are made from it).
+ */
+function combineRuns(results: UseQueryResult<Run>[]) {
+  return {
+    runs: results.map((r) => r.data).filter((r): r is Run => r !== undefined),
+    error: results.find((r) => r.error !== null)?.error ?? null,
+    loading: results.some((r) => r.isPending),
+  };
+}
+
+/** CompareChart draws a series of every run (or of every group of runs) in one chart. */
+function CompareChart({
+  runs,
+  series,
+  group,
+  band,
+  maxPoints,
+}: {
+  runs: Run[];
+  series: string;
+  group: string | null;
+  band: CompareState['band'];
+  /** maxPoints is each run's share of the points budget. */
+  maxPoints: number;
+}) {
+  const lines = useMemo(
+    () => runs.map((r) => ({ runId: r.id, series, label: r.name, color: runColor(r.id) })),
+    [runs, series],
+  );
+  const groups = useMemo(
+    () =>
+      group === null
+        ? undefined
+        : groupRuns(runs, group).map((g, k) => ({ label: `${group} = ${g.label}`, color: groupColor(k), runIds: g.runIds })),
+    [runs, group],
+  );
+  return (
+    <SeriesChart
+      key={`${series}|${group ?? ''}`}
+      title={group === null ? `${series} per run` : `${series}, mean per ${group}`}
+      lines={lines}
+      maxPoints={maxPoints}
+      {...(groups === undefined ? {} : { groups, band, axis: 'step' as const })}
+      height={group === null ? 360 : 320}
+    />
+  );
+}
+
+/** RunComments is a run's comment thread, opened from compare without leaving it. */
+function RunComments({ run }: { run: Run }) {
+  const { user } = useSession();
+  const { can } = usePermissions();
+  return (
+    <Stack gap="sm">
+      <Group gap="xs">
+        <Text size="sm">Verdict:</Text>
+        <ReviewBadge review={run.review} />
+        <Anchor component={Link} to={`/runs/${encodeURIComponent(run.id)}`} size="sm">
+          Open the run
+        </Anchor>
+      </Group>
+      <CommentsThread
+        runId={run.id}
+        userId={user?.id ?? ''}
+        isAdmin={can('runs:moderate')}
+        paramPaths={[...paramPaths(run.params)]}
+        seriesNames={(run.series ?? []).map((s) => s.name)}
+      />
     </Stack>
   );
 }
@@ -153,33 +354,38 @@ function CompareTable({ runs, rows, label }: { runs: Run[]; rows: CompareRow[]; 
     );
   }
   return (
-    <Table fz="sm" aria-label={label}>
-      <Table.Thead>
-        <Table.Tr>
-          <Table.Th scope="col">Name</Table.Th>
-          {runs.map((r) => (
-            <Table.Th key={r.id} scope="col">
-              {r.name}
-            </Table.Th>
-          ))}
-        </Table.Tr>
-      </Table.Thead>
-      <Table.Tbody>
-        {rows.map((row) => (
-          <Table.Tr key={row.name} className={row.differs ? classes.diff : undefined} data-differs={row.differs}>
-            <Table.Th scope="row">
-              {row.name}
-              {row.differs && <span className={classes.visuallyHidden}> (differs)</span>}
-            </Table.Th>
-            {row.values.map((v, i) => (
-              <Table.Td key={runs[i]?.id ?? i} className={classes.mono}>
-                {v}
-              </Table.Td>
+    <Table.ScrollContainer minWidth={Math.min(200 + runs.length * 140, 200 + 12 * 140)} maxHeight={640}>
+      <Table fz="sm" aria-label={label} className={cmp.sideBySide} stickyHeader>
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th scope="col">Name</Table.Th>
+            {runs.map((r) => (
+              <Table.Th key={r.id} scope="col">
+                <Group gap={6} wrap="nowrap">
+                  <span className={cmp.swatch} style={{ backgroundColor: runColor(r.id) }} aria-hidden />
+                  {r.name}
+                </Group>
+              </Table.Th>
             ))}
           </Table.Tr>
-        ))}
-      </Table.Tbody>
-    </Table>
+        </Table.Thead>
+        <Table.Tbody>
+          {rows.map((row) => (
+            <Table.Tr key={row.name} className={row.differs ? classes.diff : undefined} data-differs={row.differs}>
+              <Table.Th scope="row">
+                {row.name}
+                {row.differs && <span className={classes.visuallyHidden}> (differs)</span>}
+              </Table.Th>
+              {row.values.map((v, i) => (
+                <Table.Td key={runs[i]?.id ?? i} className={classes.mono}>
+                  {v}
+                </Table.Td>
+              ))}
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </Table.ScrollContainer>
   );
 }
 

@@ -18,6 +18,7 @@ import { usePermissions } from '@/lib/authorization';
 
 import { isLive, liveIntervalMs, useProjects, useRunKeys, useRunsList } from '../api/runs';
 import { columnFor } from '../columns';
+import { compareHref, maxCompared } from '../compare-link';
 import { runPath } from '../links';
 import { knownKeys, paramPaths, type CompletionSource } from '../query-completion';
 import { queryProblem } from '../query-problem';
@@ -37,7 +38,6 @@ import {
 import { QueryBar } from './query-bar';
 import { RunsTable } from './runs-table';
 
-const maxCompare = 4;
 const ColumnChooser = lazy(() => import('./column-chooser'));
 const FirstRun = lazy(() => import('./first-run'));
 // Viewers never review: the bulk form is a chunk of its own (the first page's weight).
@@ -203,9 +203,9 @@ export function RunsView() {
             <Button
               size="xs"
               variant="default"
-              disabled={selectedIds.length < 2 || selectedIds.length > maxCompare}
-              title={`Compare 2 to ${String(maxCompare)} runs`}
-              onClick={() => void navigate(`/compare?ids=${selectedIds.map(encodeURIComponent).join(',')}`)}
+              disabled={selectedIds.length < 2}
+              title={`Compare 2 to ${String(maxCompared)} runs (the first ${String(maxCompared)} selected)`}
+              onClick={() => void navigate(compareHref(selectedIds))}
             >
               Compare
             </Button>
@@ -213,6 +213,11 @@ export function RunsView() {
               Clear selection
             </Button>
           </Group>
+        )}
+        {selectedIds.length === 0 && runs.length >= 2 && (
+          <Button size="xs" variant="default" onClick={() => void navigate(compareHref(runs.map((r) => r.id)))}>
+            Compare the first {Math.min(runs.length, maxCompared)}
+          </Button>
         )}
       </Group>
       {canReview && (

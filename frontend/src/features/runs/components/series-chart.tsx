@@ -15,6 +15,7 @@ import { ErrorAlert } from '@/components/error-alert';
 
 import { plotMaxPoints, seriesWindowOptions } from '../api/series';
 import { formatDuration, formatNumber } from '../format';
+import { aggregateRuns, groupLines, type GroupBand } from '../group-series';
 import {
   alignLines,
   forLogAxes,
@@ -36,6 +37,22 @@ export interface LineRequest {
   runId: string;
   series: string;
   label: string;
+  /** color is the line's colour (compare: the run's own); by default one of the palette, by position. */
+  color?: string;
+}
+
+/** ChartGroup is one line drawn for several runs: their mean, with a band. */
+export interface ChartGroup {
+  label: string;
+  color: string;
+  runIds: readonly string[];
+}
+
+/** ShownSeries is one uPlot series after x: a line, or a group's mean or band edge. */
+interface ShownSeries {
+  label: string;
+  color: string;
+  edge: boolean;
 }
 
 // uPlot's Distr is a const enum, which isolated modules cannot read: 3 is its Logarithmic.
@@ -101,6 +118,9 @@ export default function SeriesChart({
   xSeries,
   syncKey,
   height = 320,
+  maxPoints: maxPointsProp,
+  groups,
+  band = 'std',
 }: {
   title: string;
   lines: LineRequest[];
@@ -125,6 +145,14 @@ export default function SeriesChart({
   /** syncKey links the cursors of the charts that share it (uPlot's cursor.sync). */
   syncKey?: string;
   height?: number;
+  /** maxPoints is the points each run asks for (compare shares a budget); by default the chart's width. */
+  maxPoints?: number;
+  /**
+   * groups, when given, draw one line per group instead of one per run: the
+   * mean of its runs' lines at each step, with a band (on the step axis).
+   */
+  groups?: readonly ChartGroup[];
+  band?: GroupBand;
 }) {
   const [ownWin, setOwnWin] = useState<StepWindow>(initialWindow);
   const win = onWindowChange === undefined ? ownWin : (windowProp ?? null);
@@ -143,7 +171,7 @@ export default function SeriesChart({
   const cursorIdx = useRef(-1);
   const helpId = useId();
 
-  const maxPoints = plotMaxPoints(viewport);
+  const maxPoints = maxPointsProp ?? plotMaxPoints(viewport);
   const byRun = useMemo(() => {
     const m = new Map<string, string[]>();
     for (const l of lines) {
@@ -202,7 +230,31 @@ export default function SeriesChart({
     // dataKey stands for the results' contents.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [ready, lines, byRun, dataKey, shownAxis, xSeries]);
-  const { lines: drawn, leftOutX, leftOutY } = useMemo(() => forLogAxes(placed, logXOn, log), [placed, logXOn, log]);
+  // Groups: three lines each (the mean, then the band's lower and upper edge).
+  const grouped = useMemo(() => {
+    if (groups === undefined) {
+      return placed;
+    }
+    return groups.flatMap((g) => {
+      const members = placed.filter((_, i) => g.runIds.includes(lines[i]?.runId ?? ''));
+      return groupLines(g.label, aggregateRuns(members.map((l) => l.points), band), band);
+    });
+  }, [groups, placed, lines, band]);
+  const shown: ShownSeries[] = useMemo(
+    () =>
+      groups === undefined
+        ? lines.map((l, i) => ({ label: l.label, color: l.color ?? palette[i % palette.length] ?? '#1c7ed6', edge: false }))
+        : groups.flatMap((g, k) => {
+            const [, lo, hi] = grouped.slice(k * 3, k * 3 + 3);
+            return [
+              { label: g.label, color: g.color, edge: false },
+              { label: lo?.label ?? '', color: g.color, edge: true },
+              { label: hi?.label ?? '', color: g.color, edge: true },
+            ];
+          }),
+    [groups, lines, grouped],
+  );
+  const { lines: drawn, leftOutX, leftOutY } = useMemo(() => forLogAxes(grouped, logXOn, log), [grouped, logXOn, log]);
   // The zoom handlers made with the chart read the lines drawn now.
   const drawnRef = useRef(drawn);
   useEffect(() => {
@@ -219,7 +271,7 @@ export default function SeriesChart({
 
   // The chart is made again when its shape changes (lines, scale); new data is set in place.
   const shape = [
-    lines.map((l) => l.label).join('\u0000'),
+    shown.map((l) => `${l.label}\u0001${l.color}`).join('\u0000'),
     String(log),
     String(logXOn),
     shownAxis,
@@ -253,18 +305,21 @@ export default function SeriesChart({
         // The legend shows the values at the cursor; before the cursor is on the plot, and where
         // a line has no point at the cursor's x, a dash (uPlot's default would print "null").
         { label: xName, value: (_u, v) => (typeof v === 'number' ? formatX(shownAxis, v) : noValue) },
-        ...lines.map((l, i) => ({
+        ...shown.map((l) => ({
           label: l.label,
-          stroke: palette[i % palette.length] ?? '#1c7ed6',
-          width: 1.5,
+          // A band's edges are thin and faint: the band's fill shows it.
+          stroke: l.edge ? `${l.color}80` : l.color,
+          width: l.edge ? 1 : groups === undefined ? 1.5 : 2.5,
           // Against another series the points are joined in x order, which need not be the
           // order they were logged in: dots, not a line through them.
           ...(shownAxis === 'series'
-            ? { paths: () => null, points: { show: true, size: 4, space: 0, fill: palette[i % palette.length] ?? '#1c7ed6' } }
+            ? { paths: () => null, points: { show: true, size: 4, space: 0, fill: l.color } }
             : { points: { show: false } }),
           value: (_u: uPlot, v: number | null) => (typeof v === 'number' ? formatNumber(v) || noValue : noValue),
         })),
       ],
+      // uPlot series indices count x as 0: group k's mean is 1 + 3k, its edges the next two.
+      bands: (groups ?? []).map((g, k) => ({ series: [3 + 3 * k, 2 + 3 * k] as [number, number], fill: `${g.color}33` })),
       cursor: {
         drag: { x: zooms, y: false, setScale: false },
         ...(syncKey === undefined ? {} : { sync: { key: syncKey } }),
@@ -326,7 +381,7 @@ export default function SeriesChart({
     if (x === undefined) {
       return '';
     }
-    const values = lines.map((l, i) => `${l.label} ${formatNumber(plot[i + 1]?.[idx] ?? null) || noValue}`);
+    const values = shown.map((l, i) => `${l.label} ${formatNumber(plot[i + 1]?.[idx] ?? null) || noValue}`);
     if (shownAxis === 'step') {
       return `step ${String(x)}: ${values.join(', ')}`;
     }
@@ -464,7 +519,9 @@ export default function SeriesChart({
         data-points={shownPoints}
         data-window={win === null ? '' : `${String(win.from)}-${String(win.to)}`}
         data-axis={shownAxis}
-        data-series={lines.map((l) => l.label).join('\u0000')}
+        data-series={shown.filter((l) => !l.edge).map((l) => l.label).join('\u0000')}
+        data-colors={shown.filter((l) => !l.edge).map((l) => l.color).join(' ')}
+        data-bands={groups?.length ?? 0}
         data-loading={loading || !ready ? 'true' : 'false'}
       />
       <Text size="xs" c="dimmed" id={`${helpId}-window`} data-testid="chart-notes">
