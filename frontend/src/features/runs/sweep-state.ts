@@ -255,3 +255,14 @@ export function roundEdge(v: number, span: number, up: boolean): number {
   // Strip the float noise the multiplication leaves (0.1 * 3).
   return Number(r.toPrecision(12));
 }
+
+/** keepSweep copies the sweep's parameters from the current search onto a new view's search. */
+export function keepSweep(next: URLSearchParams, current: URLSearchParams): URLSearchParams {
+  for (const name of sweepParams) {
+    const v = current.get(name);
+    if (v !== null) {
+      next.set(name, v);
+    }
+  }
+  return next;
+}
