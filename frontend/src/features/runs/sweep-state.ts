@@ -11,6 +11,7 @@
  * selection: {@link baseQuery} recovers it, and when the person has edited
  * `q` since, the brushes no longer match it and are dropped.
  */
+import { sweepParams } from './sweep-url';
 import { quoteText } from './view-state';
 
 /** A value a categorical axis holds: a param's text, number or boolean. */
@@ -31,8 +32,6 @@ export interface SweepState {
   brushes: Brush[];
 }
 
-/** sweepParams are the search parameters the sweep owns (the runs view keeps them as they are). */
-export const sweepParams = ['view', 'sweep', 'sx', 'sy', 'brush'] as const;
 
 /** maxAxes bounds the axes a link may ask for. */
 export const maxAxes = 20;
@@ -254,15 +253,4 @@ export function roundEdge(v: number, span: number, up: boolean): number {
   const r = (up ? Math.ceil(v / step) : Math.floor(v / step)) * step;
   // Strip the float noise the multiplication leaves (0.1 * 3).
   return Number(r.toPrecision(12));
-}
-
-/** keepSweep copies the sweep's parameters from the current search onto a new view's search. */
-export function keepSweep(next: URLSearchParams, current: URLSearchParams): URLSearchParams {
-  for (const name of sweepParams) {
-    const v = current.get(name);
-    if (v !== null) {
-      next.set(name, v);
-    }
-  }
-  return next;
 }

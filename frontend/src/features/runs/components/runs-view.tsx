@@ -22,7 +22,7 @@ import { runPath } from '../links';
 import { knownKeys, paramPaths, type CompletionSource } from '../query-completion';
 import { queryProblem } from '../query-problem';
 import { useSavedViews } from '../saved-views';
-import { keepSweep, parseSweep, writeSweep } from '../sweep-state';
+import { keepSweep, sweepOpen, toggleSweep } from '../sweep-url';
 import { reviewLabels, runStatuses, type Run } from '../types';
 import {
   changeLayout,
@@ -66,7 +66,7 @@ export function RunsView() {
   const runs = useMemo(() => list.data?.pages.flatMap((p) => p.runs) ?? [], [list.data]);
   const first = list.data?.pages[0];
 
-  const sweep = parseSweep(search);
+  const sweep = sweepOpen(search);
   const setView = (next: Partial<ViewState>) => {
     setSearch(keepSweep(viewSearch({ ...view, ...next }), search));
   };
@@ -191,10 +191,10 @@ export function RunsView() {
           Compact rows
         </Button>
         <Button
-          variant={sweep.open ? 'light' : 'default'}
-          aria-pressed={sweep.open}
+          variant={sweep ? 'light' : 'default'}
+          aria-pressed={sweep}
           onClick={() => {
-            setSearch(writeSweep(search, { ...sweep, open: !sweep.open, brushes: sweep.open ? [] : sweep.brushes }));
+            setSearch(toggleSweep(search));
           }}
         >
           Sweep
@@ -202,7 +202,7 @@ export function RunsView() {
         <ExportCsv request={request} columns={columns.map((c) => c.key)} />
         <SavedViews current={viewQuery} />
       </Group>
-      {sweep.open && (
+      {sweep && (
         <Suspense fallback={<Loader size="sm" aria-label="Loading the sweep view" />}>
           <SweepPanel />
         </Suspense>

@@ -3,7 +3,6 @@ import {
   Chip,
   Group,
   MultiSelect,
-  Progress,
   Select,
   Stack,
   Table,
@@ -195,7 +194,8 @@ export default function SweepPanel() {
               }`}
         </Text>
         {loading && target > 0 && (
-          <Progress value={(100 * runs.length) / target} size="sm" aria-label="Runs loaded for the sweep" />
+          // A native bar: Mantine's Progress is the password meter's, and sharing it would move it to the first page.
+          <progress className={classes.sweepProgress} max={target} value={runs.length} aria-label="Runs loaded for the sweep" />
         )}
         {total > sweepMaxRuns && (
           <Text size="sm" data-testid="sweep-too-many">
