@@ -20,7 +20,7 @@ import { ErrorAlert } from '@/components/error-alert';
 
 import { useRunKeys } from '../api/runs';
 import { sweepMaxRuns, useSweepRuns } from '../api/sweep';
-import classes from '../runs.module.css';
+import classes from '../sweep.module.css';
 import { brushMask, buildAxis, categoriesBetween, formatValue, fromPos, toPos, type Axis } from '../sweep-data';
 import {
   baseQuery,
@@ -160,7 +160,7 @@ export default function SweepPanel() {
           searchable
           limit={100}
           maxValues={maxAxes}
-          className={classes.grow}
+          className={classes.wide}
         />
         <Select
           label="Scatter x"
