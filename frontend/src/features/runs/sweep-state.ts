@@ -12,7 +12,15 @@
  * `q` since, the brushes no longer match it and are dropped.
  */
 import { sweepParams } from './sweep-url';
-import { quoteText } from './view-state';
+
+/**
+ * quoteText writes text as a query string literal (view-state.ts has the
+ * same: importing it from here would move the runs' enums out of the first
+ * page's main chunk into a chunk of their own, a request more on that page).
+ */
+function quoteText(text: string): string {
+  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
 
 /** A value a categorical axis holds: a param's text, number or boolean. */
 export type Category = string | number | boolean;

@@ -204,7 +204,7 @@ export function RunsView() {
       </Group>
       {sweep && (
         <Suspense fallback={<Loader size="sm" aria-label="Loading the sweep view" />}>
-          <SweepPanel />
+          <SweepPanel view={view} listRequest={(q) => listRequest({ ...view, q })} />
         </Suspense>
       )}
       <Group justify="space-between">

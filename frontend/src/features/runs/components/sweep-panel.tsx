@@ -34,7 +34,7 @@ import {
   type SweepState,
 } from '../sweep-state';
 import type { Run } from '../types';
-import { listRequest, parseView } from '../view-state';
+import type { ListRequest, ViewState } from '../view-state';
 import { drawLines, drawScatter, layoutAxes, palettes, prepare, tOf, type Layout, type Palette } from './sweep-canvas';
 
 const linesHeight = 340;
@@ -91,15 +91,21 @@ function brushFromDrag(axis: Axis, a: number, b: number): Brush | null {
  * the end of the query, so the table under the panel shows the runs it
  * selects. Loaded on demand.
  */
-export default function SweepPanel() {
+export default function SweepPanel({
+  view,
+  listRequest,
+}: {
+  view: ViewState;
+  /** listRequest is the list request of the view with another query (the chips join it). */
+  listRequest: (q: string) => ListRequest;
+}) {
   const [search, setSearch] = useSearchParams();
-  const view = useMemo(() => parseView(search), [search]);
   const sweep = useMemo(() => parseSweep(search), [search]);
   const base = baseQuery(view.q, sweep.brushes);
   // A query edited since the brushes were set: they no longer apply.
   const brushes = useMemo(() => (base === null ? [] : sweep.brushes), [base, sweep.brushes]);
   const baseQ = base ?? view.q;
-  const request = listRequest({ ...view, q: baseQ });
+  const request = listRequest(baseQ);
   const data = useSweepRuns(request, true);
   const keys = useRunKeys(view.project);
   const runs = useMemo(() => data.data?.pages.flatMap((p) => p.runs) ?? [], [data.data]);
