@@ -45,6 +45,7 @@ function names(indexes: number[]): string[] {
 /** dragAxis drags along axis `a` of the parallel coordinates from place t0 to t1 (0 bottom, 1 top). */
 async function dragAxis(page: Page, a: number, t0: number, t1: number): Promise<void> {
   const canvas = page.getByTestId('sweep-lines');
+  await canvas.scrollIntoViewIfNeeded();
   const box = await canvas.boundingBox();
   const xs = ((await canvas.getAttribute('data-axes-x')) ?? '').split(',').map(Number);
   const top = Number(await canvas.getAttribute('data-plot-top'));
@@ -166,6 +167,15 @@ test('the sweep view draws the runs of the view, and its brushes filter the tabl
   await dragAxis(page, 1, 0.5, 0.5);
   await expect(query).toHaveValue('params.lr <= 0.02');
   await expect(page).toHaveURL(/sweep=params\.lr%2Cparams\.opt%2Cmetrics\.loss|sweep=params\.lr,params\.opt,metrics\.loss/);
+
+  // A query edited by hand makes the brushes stale: the sweep draws the query as typed, without them.
+  await dragAxis(page, 1, 0.02, 0.4);
+  await expect(query).toHaveValue('params.lr <= 0.02 and params.opt = "adam"');
+  await query.fill('params.lr <= 0.01');
+  await query.press('Enter');
+  await expect(page).not.toHaveURL(/brush=/);
+  await expect(lines).toHaveAttribute('data-lines', '10');
+  await expect(lines).toHaveAttribute('data-selected', '10');
 });
 
 for (const colorScheme of ['light', 'dark'] as const) {

@@ -334,6 +334,7 @@ test('sweep view: parallel coordinates of 10,000 runs', async ({ page, request }
       (window as unknown as Record<string, number[]>)['__longTasks'] = [];
     });
     // Drag a brush along the lr axis for about 2 s, then let go.
+    await canvas.scrollIntoViewIfNeeded();
     const box = await canvas.boundingBox();
     const xs = ((await canvas.getAttribute('data-axes-x')) ?? '').split(',').map(Number);
     const top = Number(await canvas.getAttribute('data-plot-top'));

@@ -150,3 +150,16 @@ describe('inBrush and roundEdge', () => {
     expect(roundEdge(1234.5678, 1234.5678, false)).toBe(1234);
   });
 });
+
+describe('sweep-url', () => {
+  it('toggles the panel, dropping the brushes on close, and keeps the sweep across view changes', async () => {
+    const { keepSweep, sweepOpen, toggleSweep } = await import('./sweep-url');
+    const open = toggleSweep(new URLSearchParams('q=x&sweep=params.lr'));
+    expect(sweepOpen(open)).toBe(true);
+    expect(open.toString()).toBe('q=x&sweep=params.lr&view=sweep');
+    const withBrush = new URLSearchParams(open);
+    withBrush.set('brush', '[]');
+    expect(toggleSweep(withBrush).toString()).toBe('q=x&sweep=params.lr');
+    expect(keepSweep(new URLSearchParams('q=y'), withBrush).toString()).toBe('q=y&view=sweep&sweep=params.lr&brush=%5B%5D');
+  });
+});

@@ -105,6 +105,20 @@ export default function SweepPanel({
   // A query edited since the brushes were set: they no longer apply.
   const brushes = useMemo(() => (base === null ? [] : sweep.brushes), [base, sweep.brushes]);
   const baseQ = base ?? view.q;
+  // Stale brushes leave the URL (replacing the entry: the query's change made the history step).
+  const stale = base === null && sweep.brushes.length > 0;
+  useEffect(() => {
+    if (stale) {
+      setSearch(
+        (old) => {
+          const out = new URLSearchParams(old);
+          out.delete('brush');
+          return out;
+        },
+        { replace: true },
+      );
+    }
+  }, [stale, setSearch]);
   const request = listRequest(baseQ);
   const data = useSweepRuns(request, true);
   const keys = useRunKeys(view.project);
