@@ -1,7 +1,8 @@
 /**
  * Canvas drawing of the sweep view: parallel coordinates and a scatter.
  * Lines are drawn in a handful of paths (one per colour), never one stroke
- * per run, so 10,000 runs redraw in a few milliseconds while a brush moves.
+ * per run; the faded lines are a cached layer, so a brush being dragged
+ * redraws only the highlighted ones.
  */
 import { formatValue, fromPos, type Axis } from '../sweep-data';
 
@@ -140,24 +141,27 @@ export interface LinesInput {
   brushes: ([number, number] | null)[];
 }
 
-/** drawLines draws the parallel coordinates; it returns how many runs got a line. */
-export function drawLines(ctx: CanvasRenderingContext2D, input: LinesInput, layout: Layout, palette: Palette): number {
-  const { axes, mask, count } = input;
+/**
+ * linePaths adds each run's polyline to a path: the faded runs' path (mask
+ * null: every run), or one path per colour for the runs the mask marks. A
+ * missing value breaks the line: the run is left out of the segments that
+ * touch that axis. It returns how many runs got a line.
+ */
+function linePaths(axes: Axis[], mask: Uint8Array | null, count: number, layout: Layout, paths: Path2D[]): number {
   const colour = axes.at(-1);
-  const buckets = palette.ramp.length;
-  // One path for the faded runs, one per colour for the highlighted ones.
-  const paths = Array.from({ length: buckets + 1 }, () => new Path2D());
+  const buckets = paths.length;
   let drawn = 0;
   for (let i = 0; i < count; i++) {
+    if (mask !== null && mask[i] !== 1) {
+      continue;
+    }
+    const t = colour?.pos[i] ?? Number.NaN;
+    const path = paths[buckets === 1 || Number.isNaN(t) ? 0 : Math.min(buckets - 1, Math.floor(t * buckets))] as Path2D;
     let started = false;
     let any = false;
-    const t = colour?.pos[i] ?? Number.NaN;
-    const bucket = mask[i] === 1 ? (Number.isNaN(t) ? 0 : Math.min(buckets - 1, Math.floor(t * buckets))) + 1 : 0;
-    const path = paths[bucket] as Path2D;
     for (let a = 0; a < axes.length; a++) {
       const p = (axes[a] as Axis).pos[i] as number;
       if (Number.isNaN(p)) {
-        // A missing value breaks the line: the run is left out of this axis's segments.
         started = false;
         continue;
       }
@@ -179,14 +183,36 @@ export function drawLines(ctx: CanvasRenderingContext2D, input: LinesInput, layo
       drawn++;
     }
   }
+  return drawn;
+}
+
+/**
+ * drawFaded draws every run's line in the faded colour: the layer under the
+ * highlighted lines. It changes only with the data, the axes or the size,
+ * so the view keeps it in an offscreen canvas and a brush being dragged
+ * redraws only the highlighted lines over it. It returns how many runs got
+ * a line.
+ */
+export function drawFaded(ctx: CanvasRenderingContext2D, axes: Axis[], count: number, layout: Layout, palette: Palette): number {
+  const path = new Path2D();
+  const drawn = linePaths(axes, null, count, layout, [path]);
   ctx.lineWidth = 1;
   ctx.strokeStyle = palette.faded;
-  ctx.stroke(paths[0] as Path2D);
+  ctx.stroke(path);
+  return drawn;
+}
+
+/** drawLines draws the highlighted runs (coloured by the last axis), the brushes and the axes, over the faded layer. */
+export function drawLines(ctx: CanvasRenderingContext2D, input: LinesInput, layout: Layout, palette: Palette): void {
+  const { axes, mask, count } = input;
+  const paths = palette.ramp.map(() => new Path2D());
+  linePaths(axes, mask, count, layout, paths);
+  ctx.lineWidth = 1;
   ctx.globalAlpha = count > 2000 ? 0.35 : count > 200 ? 0.6 : 0.9;
-  for (let b = 1; b <= buckets; b++) {
-    ctx.strokeStyle = palette.ramp[b - 1] as string;
-    ctx.stroke(paths[b] as Path2D);
-  }
+  paths.forEach((path, b) => {
+    ctx.strokeStyle = palette.ramp[b] as string;
+    ctx.stroke(path);
+  });
   ctx.globalAlpha = 1;
   const room = axes.length <= 1 ? 300 : ((layout.xs[1] ?? 0) - (layout.xs[0] ?? 0)) - 8;
   axes.forEach((axis, a) => {
@@ -203,7 +229,6 @@ export function drawLines(ctx: CanvasRenderingContext2D, input: LinesInput, layo
     }
     drawAxis(ctx, axis, x, layout, palette, room);
   });
-  return drawn;
 }
 
 /** drawScatter draws one axis against another; it returns how many runs got a point. */

@@ -35,7 +35,7 @@ import {
 } from '../sweep-state';
 import type { Run } from '../types';
 import type { ListRequest, ViewState } from '../view-state';
-import { drawLines, drawScatter, layoutAxes, palettes, prepare, tOf, type Layout, type Palette } from './sweep-canvas';
+import { drawFaded, drawLines, drawScatter, layoutAxes, palettes, prepare, tOf, type Layout, type Palette } from './sweep-canvas';
 
 const linesHeight = 340;
 const scatterHeight = 300;
@@ -285,6 +285,7 @@ function ParallelCoordinates({
   const { ref: box, width } = useElementSize();
   const canvas = useRef<HTMLCanvasElement>(null);
   const drag = useRef<Drag | null>(null);
+  const faded = useRef<{ axes: Axis[]; width: number; palette: Palette; ratio: number; layer: HTMLCanvasElement; drawn: number } | null>(null);
   const frame = useRef(0);
   const palette = usePalette();
   const layout: Layout = useMemo(() => layoutAxes(axes.length, width, linesHeight), [axes.length, width]);
@@ -309,8 +310,18 @@ function ParallelCoordinates({
     const places = axes.map((a, i) =>
       d !== null && d.axis === i ? ([d.from, d.to] as [number, number]) : brushPlace(a, brushes.find((b) => b.key === a.key)),
     );
-    const drawn = drawLines(ctx, { axes, mask: shown, count: runs.length, brushes: places }, layout, palette);
-    el.dataset['lines'] = String(drawn);
+    // The faded layer: drawn again only when the data, the axes, the size or the colours change.
+    const ratio = window.devicePixelRatio || 1;
+    let cache = faded.current;
+    if (cache?.axes !== axes || cache.width !== width || cache.palette !== palette || cache.ratio !== ratio) {
+      const layer = cache?.layer ?? document.createElement('canvas');
+      const lctx = prepare(layer, width, linesHeight);
+      cache = { axes, width, palette, ratio, layer, drawn: lctx === null ? 0 : drawFaded(lctx, axes, runs.length, layout, palette) };
+      faded.current = cache;
+    }
+    ctx.drawImage(cache.layer, 0, 0, width, linesHeight);
+    drawLines(ctx, { axes, mask: shown, count: runs.length, brushes: places }, layout, palette);
+    el.dataset['lines'] = String(cache.drawn);
     el.dataset['selected'] = String(shown.reduce((n, m) => n + m, 0));
     el.dataset['axesX'] = layout.xs.map((x) => x.toFixed(1)).join(',');
     el.dataset['plotTop'] = String(layout.top);
