@@ -260,8 +260,8 @@ export function drawScatter(
     const cx = left + (px + jitter) * (right - left);
     const cy = bottom - py * (bottom - top);
     const path = mask[i] === 1 ? shown : faded;
-    path.moveTo(cx + 2, cy);
-    path.arc(cx, cy, 2, 0, 2 * Math.PI);
+    // Squares, not circles: ten thousand arcs cost a brush's release tens of milliseconds.
+    path.rect(cx - 1.5, cy - 1.5, 3, 3);
     drawn++;
   }
   ctx.fillStyle = palette.faded;
