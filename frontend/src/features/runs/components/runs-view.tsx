@@ -23,6 +23,7 @@ import { runPath } from '../links';
 import { knownKeys, paramPaths, type CompletionSource } from '../query-completion';
 import { queryProblem } from '../query-problem';
 import { useSavedViews } from '../saved-views';
+import { keepSweep, sweepOpen, toggleSweep } from '../sweep-url';
 import { reviewLabels, runStatuses, type Run } from '../types';
 import {
   changeLayout,
@@ -42,6 +43,8 @@ const ColumnChooser = lazy(() => import('./column-chooser'));
 const FirstRun = lazy(() => import('./first-run'));
 // Viewers never review: the bulk form is a chunk of its own (the first page's weight).
 const BulkReview = lazy(() => import('./bulk-review').then((m) => ({ default: m.BulkReview })));
+// The sweep view (parallel coordinates, scatter) is its own chunk, loaded when opened.
+const SweepPanel = lazy(() => import('./sweep-panel'));
 
 /**
  * RunsView is the runs table with its query bar, filter chips, column chooser,
@@ -63,8 +66,9 @@ export function RunsView() {
   const runs = useMemo(() => list.data?.pages.flatMap((p) => p.runs) ?? [], [list.data]);
   const first = list.data?.pages[0];
 
+  const sweep = sweepOpen(search);
   const setView = (next: Partial<ViewState>) => {
-    setSearch(viewSearch({ ...view, ...next }));
+    setSearch(keepSweep(viewSearch({ ...view, ...next }), search));
   };
 
   // Completions and the column chooser know the names the server lists for
@@ -186,9 +190,23 @@ export function RunsView() {
         >
           Compact rows
         </Button>
+        <Button
+          variant={sweep ? 'light' : 'default'}
+          aria-pressed={sweep}
+          onClick={() => {
+            setSearch(toggleSweep(search));
+          }}
+        >
+          Sweep
+        </Button>
         <ExportCsv request={request} columns={columns.map((c) => c.key)} />
         <SavedViews current={viewQuery} />
       </Group>
+      {sweep && (
+        <Suspense fallback={<Loader size="sm" aria-label="Loading the sweep view" />}>
+          <SweepPanel view={view} listRequest={(q) => listRequest({ ...view, q })} />
+        </Suspense>
+      )}
       <Group justify="space-between">
         <Text size="sm" aria-live="polite" data-testid="runs-count">
           {first === undefined
