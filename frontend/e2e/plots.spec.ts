@@ -155,8 +155,11 @@ for (const colorScheme of ['light', 'dark'] as const) {
       // Taking every series off leaves none plotted (not the default choice), and a reload keeps that.
       const picker = page.getByRole('combobox', { name: 'Series on the plot' });
       await picker.focus();
+      // One key at a time: each removal goes through the URL before the picker shows it.
       await picker.press('Backspace');
+      await expect(page).toHaveURL(/[?&]s=loss(&|$)/);
       await picker.press('Backspace');
+      await expect(page).toHaveURL(/[?&]s=(&|$)/);
       await expect(page.getByText('No series chosen: pick one above to plot it.')).toBeVisible();
       await expect(charts).toHaveCount(0);
       await page.reload();
