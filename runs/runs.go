@@ -254,6 +254,29 @@ func (s *Service) Get(ctx context.Context, a Actor, id string) (*db.Run, error) 
 	return r, nil
 }
 
+// GetMany gives the runs of ids (1 to MaxRunsPerRead, an id given twice
+// counts once) that the actor reaches, in the order asked, and lists the
+// others in missing: a run that does not exist and one out of reach are
+// alike, as for Get.
+func (s *Service) GetMany(ctx context.Context, a Actor, ids []string) (found []*db.Run, missing []string, err error) {
+	ids, err = runIDs(ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, id := range ids {
+		r, err := s.Get(ctx, a, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			missing = append(missing, id)
+		case err != nil:
+			return nil, nil, err
+		default:
+			found = append(found, r)
+		}
+	}
+	return found, missing, nil
+}
+
 // Create stores a new run, or returns the run the project already has
 // under the same external id (created is false then, and nothing
 // changes: a retried create is harmless).

@@ -3,6 +3,7 @@ package runs
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/bits"
@@ -295,21 +296,9 @@ const decodeChunksAtOnce = 64
 // a read waits for its turn in arrival order, up to seriesReadWait, then
 // gets ErrBusy.
 func (s *Service) ReadSeries(ctx context.Context, a Actor, runID string, q SeriesQuery) (*SeriesRead, error) {
-	if q.MaxPoints == 0 {
-		q.MaxPoints = DefaultMaxPoints
-	}
-	if q.MaxPoints < 4 || q.MaxPoints > MaxMaxPoints {
-		return nil, invalid("max_points", "max_points is 4 to %d.", MaxMaxPoints)
-	}
-	from, to := int64(0), int64(MaxStep)
-	if q.From != nil {
-		from = max(*q.From, 0)
-	}
-	if q.To != nil {
-		to = min(*q.To, MaxStep)
-	}
-	if from > to {
-		return nil, invalid("from", "from must not be after to.")
+	from, to, err := q.window()
+	if err != nil {
+		return nil, err
 	}
 	r, err := s.Get(ctx, a, runID)
 	if err != nil {
@@ -320,14 +309,9 @@ func (s *Service) ReadSeries(ctx context.Context, a Actor, runID string, q Serie
 		return nil, err
 	}
 	all, clock := userSeries(all)
-	if len(q.Names) > MaxSeriesPerRead {
-		return nil, invalid("names", "Ask for at most %d series at a time.", MaxSeriesPerRead)
-	}
-	var names []string
-	for _, n := range q.Names {
-		if !slices.Contains(names, n) {
-			names = append(names, n)
-		}
+	names, err := seriesNames(q.Names)
+	if err != nil {
+		return nil, err
 	}
 	if len(names) == 0 {
 		for _, sum := range all {
@@ -337,50 +321,190 @@ func (s *Service) ReadSeries(ctx context.Context, a Actor, runID string, q Serie
 	if len(names) > MaxSeriesPerRead {
 		return nil, invalid("names", "Ask for at most %d series at a time.", MaxSeriesPerRead)
 	}
-	perSeries := q.MaxPoints
-	if len(names) > 0 {
-		perSeries = min(perSeries, max(4, s.cfg.SeriesReadMaxPoints/len(names)))
-	}
-	weight := perSeries * len(names)
-	if q.Time {
-		weight += perSeries // the clock's points
-	}
-	weight = min(max(weight, 1), s.cfg.SeriesReadPointsInFlight)
-	if err := s.readTurn(ctx, int64(weight)); err != nil {
+	perSeries := s.pointsEach(q, 1, len(names))
+	release, err := s.readTurn(ctx, perSeries, 1, len(names), q.Time)
+	if err != nil {
 		return nil, err
 	}
-	defer s.reading.Release(int64(weight))
+	defer release()
+	return s.readRun(ctx, r.ID, all, clock, names, from, to, perSeries, q.Time)
+}
+
+// MaxRunsPerRead is how many runs one read of several runs' series
+// (ReadSeriesOfRuns) or one batch of runs (GetMany) names.
+const MaxRunsPerRead = 100
+
+// RunSeriesRead is one run's part of a read of several runs' series.
+type RunSeriesRead struct {
+	RunID string
+	*SeriesRead
+}
+
+// ReadSeriesOfRuns reads the same series of several runs (compare): as
+// ReadSeries for each, but the runs share the cost bound of one read:
+// every series of every run gets q.MaxPoints points, or an equal share of
+// Config.SeriesReadMaxPoints when all of them would pass it, and the read
+// waits for one turn for all of its points. q.Names is required (up to
+// MaxSeriesPerRead); ids are at most MaxRunsPerRead, an id given twice
+// counts once. Runs that do not exist or lie outside the actor's reach
+// are left out and listed in missing, in the order asked.
+func (s *Service) ReadSeriesOfRuns(ctx context.Context, a Actor, ids []string, q SeriesQuery) (found []RunSeriesRead, missing []string, err error) {
+	from, to, err := q.window()
+	if err != nil {
+		return nil, nil, err
+	}
+	names, err := seriesNames(q.Names)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(names) == 0 {
+		return nil, nil, invalid("names", "Name the series to read.")
+	}
+	ids, err = runIDs(ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	type target struct {
+		id    string
+		all   []db.SeriesSummary
+		clock db.SeriesSummary
+	}
+	targets := make([]target, 0, len(ids))
+	for _, id := range ids {
+		r, err := s.Get(ctx, a, id)
+		if errors.Is(err, ErrNotFound) {
+			missing = append(missing, id)
+			continue
+		} else if err != nil {
+			return nil, nil, err
+		}
+		all, err := s.db.SeriesSummaries(ctx, r.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		t := target{id: r.ID}
+		t.all, t.clock = userSeries(all)
+		targets = append(targets, t)
+	}
+	perSeries := s.pointsEach(q, len(targets), len(names))
+	release, err := s.readTurn(ctx, perSeries, len(targets), len(names), q.Time)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer release()
+	found = make([]RunSeriesRead, 0, len(targets))
+	for _, t := range targets {
+		read, err := s.readRun(ctx, t.id, t.all, t.clock, names, from, to, perSeries, q.Time)
+		if err != nil {
+			return nil, nil, err
+		}
+		found = append(found, RunSeriesRead{RunID: t.id, SeriesRead: read})
+	}
+	return found, missing, nil
+}
+
+// window checks q's max_points and gives its steps, clamped to 0 to
+// MaxStep (MaxPoints 0 becomes DefaultMaxPoints).
+func (q *SeriesQuery) window() (from, to int64, err error) {
+	if q.MaxPoints == 0 {
+		q.MaxPoints = DefaultMaxPoints
+	}
+	if q.MaxPoints < 4 || q.MaxPoints > MaxMaxPoints {
+		return 0, 0, invalid("max_points", "max_points is 4 to %d.", MaxMaxPoints)
+	}
+	from, to = int64(0), int64(MaxStep)
+	if q.From != nil {
+		from = max(*q.From, 0)
+	}
+	if q.To != nil {
+		to = min(*q.To, MaxStep)
+	}
+	if from > to {
+		return 0, 0, invalid("from", "from must not be after to.")
+	}
+	return from, to, nil
+}
+
+// seriesNames is the names of a read, each once, at most MaxSeriesPerRead.
+func seriesNames(asked []string) ([]string, error) {
+	if len(asked) > MaxSeriesPerRead {
+		return nil, invalid("names", "Ask for at most %d series at a time.", MaxSeriesPerRead)
+	}
+	var names []string
+	for _, n := range asked {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	return names, nil
+}
+
+// runIDs is the runs of a batch, each once: 1 to MaxRunsPerRead of them.
+func runIDs(asked []string) ([]string, error) {
+	var ids []string
+	for _, id := range asked {
+		if id == "" {
+			return nil, invalid("ids", "A run id is empty.")
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 || len(ids) > MaxRunsPerRead {
+		return nil, invalid("ids", "Name 1 to %d runs.", MaxRunsPerRead)
+	}
+	return ids, nil
+}
+
+// pointsEach is the points each of series×runs series gets: q.MaxPoints,
+// or an equal share (at least 4) of Config.SeriesReadMaxPoints when they
+// would pass it together.
+func (s *Service) pointsEach(q SeriesQuery, runs, series int) int {
+	if n := runs * series; n > 0 {
+		return min(q.MaxPoints, max(4, s.cfg.SeriesReadMaxPoints/n))
+	}
+	return q.MaxPoints
+}
+
+// readRun reads names of one run (its series summaries all, its clock)
+// over [from, to], perSeries points each.
+func (s *Service) readRun(ctx context.Context, runID string, all []db.SeriesSummary, clock db.SeriesSummary, names []string, from, to int64, perSeries int, times bool) (*SeriesRead, error) {
 	out := &SeriesRead{MaxPoints: perSeries, Series: make([]SeriesData, 0, len(names)), Clock: clock}
 	for _, name := range names {
 		d := SeriesData{SeriesSummary: db.SeriesSummary{Name: name, Min: math.NaN(), Max: math.NaN(), Last: math.NaN()}, Points: []db.Point{}}
 		if i := slices.IndexFunc(all, func(x db.SeriesSummary) bool { return x.Name == name }); i >= 0 {
 			d.SeriesSummary = all[i]
-			if err := s.readWindow(ctx, r.ID, name, from, to, perSeries, &d); err != nil {
+			if err := s.readWindow(ctx, runID, name, from, to, perSeries, &d); err != nil {
 				return nil, err
 			}
 		}
 		out.Series = append(out.Series, d)
 	}
-	if q.Time {
-		if err := s.readTimes(ctx, r.ID, clock, perSeries, out.Series); err != nil {
+	if times {
+		if err := s.readTimes(ctx, runID, clock, perSeries, out.Series); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-// readTurn waits, in arrival order, until weight more points may be read
-// at once; ErrBusy after seriesReadWait.
-func (s *Service) readTurn(ctx context.Context, weight int64) error {
+// readTurn waits, in arrival order, until the points of a read (perSeries
+// for each series of each run, and for each run's clock with times) may
+// be read at once; ErrBusy after seriesReadWait. release gives them back.
+func (s *Service) readTurn(ctx context.Context, perSeries, runs, series int, times bool) (release func(), err error) {
+	if times {
+		series++ // the clock's points
+	}
+	weight := int64(min(max(perSeries*series*runs, 1), s.cfg.SeriesReadPointsInFlight))
 	wait, cancel := context.WithTimeout(ctx, seriesReadWait)
 	defer cancel()
 	if err := s.reading.Acquire(wait, weight); err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
-		return ErrBusy
+		return nil, ErrBusy
 	}
-	return nil
+	return func() { s.reading.Release(weight) }, nil
 }
 
 // readTimes sets the times of the series' points from the run's clock,

@@ -69,6 +69,15 @@ type (
 		MaxPoints int                  `json:"max_points"`
 		Clock     *clockResponse       `json:"clock"`
 	}
+	// runsSeriesReadout is what writeRunsSeriesAnswer streams.
+	runsSeriesReadout struct {
+		Runs    []runSeriesReadout `json:"runs"`
+		Missing []string           `json:"missing"`
+	}
+	runSeriesReadout struct {
+		ID string `json:"id"`
+		seriesReadout
+	}
 	seriesDataResponse struct {
 		seriesResponse
 		WindowCount int64        `json:"window_count"`
@@ -163,6 +172,13 @@ var apiOperations = map[string]apiOperation{
 	"GET /api/runs/{id}/series.csv": {summary: "Series points as CSV, one line per point (series, step, value, time)", tag: "series", ok: 200, csv: true,
 		params: []apiParam{q("names", "comma-separated series names"), q("from", "first step"), q("to", "last step"),
 			q("max_points", "points in all at most (default and limit 100,000; X-Downsampled: true when cut by M4)")}},
+	"GET /api/runs/batch": {summary: "Up to 100 runs by id, each with its series summaries; missing lists the ids that name no run the caller can read", tag: "runs", ok: 200,
+		body: typeOf[runsBatch](), params: []apiParam{q("ids", "comma-separated run ids (1 to 100)"), q("id", "a run id (repeatable)")}},
+	"GET /api/runs/series": {summary: "One read of the same series of up to 100 runs (compare): the runs share the points bound of one read", tag: "series", ok: 200,
+		body: typeOf[runsSeriesReadout](),
+		params: []apiParam{q("ids", "comma-separated run ids (1 to 100)"), q("id", "a run id (repeatable)"), q("names", "comma-separated series names (required)"),
+			q("name", "a series name (repeatable)"), q("from", "first step"), q("to", "last step"),
+			q("max_points", "points per series and run at most (less when all would pass series_read_max_points)"), q("x", "step or time")}},
 	"GET /api/runs/{id}": {summary: "One run with its series summaries, review changes and baseline", tag: "runs", ok: 200, body: typeOf[runResponse]()},
 	"GET /api/runs/{id}/series": {summary: "Series points, downsampled (M4) to max_points or whole in a window", tag: "series", ok: 200, body: typeOf[seriesReadout](),
 		params: []apiParam{q("names", "comma-separated series names"), q("from", "first step (or time with x=time)"), q("to", "last step"),

@@ -48,6 +48,8 @@ var wantPermissions = map[string]policy.Permission{
 	"DELETE /api/tokens/:id":              policy.Account,
 	"GET /api/runs":                       policy.RunsRead,
 	"GET /api/runs/keys":                  policy.RunsRead,
+	"GET /api/runs/batch":                 policy.RunsRead,
+	"GET /api/runs/series":                policy.RunsRead,
 	"GET /api/runs.csv":                   policy.RunsRead,
 	"GET /api/runs/:id/series.csv":        policy.RunsRead,
 	"GET /api/runs/:id":                   policy.RunsRead,

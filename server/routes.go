@@ -81,6 +81,9 @@ func (s *Server) routes(r *gin.Engine) {
 	// Before /runs/:id in meaning: a static segment wins over a parameter.
 	s.handle(api, policy.RunsRead, "GET", "/runs/keys", s.handleRunKeys)
 	s.handle(api, policy.RunsRead, "GET", "/runs.csv", s.handleRunsCSV)
+	// Several runs at once, for compare: by id, and one series read.
+	s.handle(api, policy.RunsRead, "GET", "/runs/batch", s.handleRunsBatch)
+	s.handle(api, policy.RunsRead, "GET", "/runs/series", s.handleRunsSeriesGet)
 	s.handle(api, policy.RunsRead, "GET", "/runs/:id", s.handleRunGet)
 	s.handle(api, policy.RunsRead, "GET", "/runs/:id/series", s.handleSeriesGet)
 	s.handle(api, policy.RunsRead, "GET", "/runs/:id/series.csv", s.handleSeriesCSV)

@@ -267,6 +267,45 @@ func (s *Server) handleRunGet(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
+// runsBatch is the answer of GET /api/runs/batch.
+type runsBatch struct {
+	Runs []runResponse `json:"runs"`
+	// Missing lists the ids asked for that name no run the caller can
+	// read, in the order asked.
+	Missing []string `json:"missing"`
+}
+
+// handleRunsBatch: GET /api/runs/batch?ids=a,b,c (or id= repeated): up to
+// 100 runs by id, each with its series summaries and as a list shows it
+// otherwise (no failure detail, no baseline or changes since review).
+func (s *Server) handleRunsBatch(c *gin.Context) {
+	found, missing, err := s.runs.GetMany(c.Request.Context(), runActor(c), runIDsOf(c))
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	out := runsBatch{Runs: make([]runResponse, len(found)), Missing: orEmpty(missing)}
+	ptrs := make([]*runResponse, len(found))
+	for i, r := range found {
+		sums, err := s.runs.SeriesSummaries(c.Request.Context(), r)
+		if err != nil {
+			s.writeError(c, err)
+			return
+		}
+		out.Runs[i] = s.toRunResponse(r)
+		if out.Runs[i].Failure != nil {
+			out.Runs[i].Failure.Detail = nil // up to 16 KiB a run: read it from the run
+		}
+		out.Runs[i].Series = seriesOf(sums)
+		ptrs[i] = &out.Runs[i]
+	}
+	if err := s.fillReviewNames(c, ptrs...); err != nil {
+		s.writeError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, out)
+}
+
 // fillCreatorNames names the user and the API token that created a run.
 func (s *Server) fillCreatorNames(c *gin.Context, r *runResponse) error {
 	users, err := s.auth.DisplayNames(c.Request.Context(), []string{r.CreatedBy.UserID})

@@ -358,3 +358,29 @@ func (s *Server) handleSeriesGet(c *gin.Context) {
 	}
 	s.writeSeriesAnswer(c, data)
 }
+
+// runIDsOf reads the runs a batch names: ids=a,b,c and id= (repeatable).
+func runIDsOf(c *gin.Context) []string {
+	var ids []string
+	if v := c.Query("ids"); v != "" {
+		ids = strings.Split(v, ",")
+	}
+	return append(ids, c.QueryArray("id")...)
+}
+
+// handleRunsSeriesGet: GET /api/runs/series?ids=a,b&names=loss&max_points=…
+// (and from, to, x as for one run): the same series of up to 100 runs in
+// one answer, which shares the cost bound of one read (compare).
+func (s *Server) handleRunsSeriesGet(c *gin.Context) {
+	q, err := seriesQueryOf(c)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	found, missing, err := s.runs.ReadSeriesOfRuns(c.Request.Context(), runActor(c), runIDsOf(c), q)
+	if err != nil {
+		s.writeError(c, err)
+		return
+	}
+	s.writeRunsSeriesAnswer(c, found, missing)
+}

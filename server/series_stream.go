@@ -21,37 +21,80 @@ import (
 // took about 550 MB to build). Once the status is sent, a failed write
 // only ends the answer (the client went away).
 func (s *Server) writeSeriesAnswer(c *gin.Context, data *runs.SeriesRead) {
+	w := startStream(c)
+	appendSeriesRead(w, nil, "", data)
+	s.endStream(c, w)
+}
+
+// writeRunsSeriesAnswer streams the answer of GET /api/runs/series: {"runs":
+// [{"id", then as one run's answer}, …], "missing": [ids]}.
+func (s *Server) writeRunsSeriesAnswer(c *gin.Context, found []runs.RunSeriesRead, missing []string) {
+	w := startStream(c)
+	var scratch []byte
+	_, _ = w.WriteString(`{"runs":[`)
+	for i, r := range found {
+		if i > 0 {
+			_ = w.WriteByte(',')
+		}
+		scratch = appendSeriesRead(w, scratch, r.RunID, r.SeriesRead)
+	}
+	_, _ = w.WriteString(`],"missing":`)
+	ids, _ := json.Marshal(orEmpty(missing)) // strings: never fails
+	_, _ = w.Write(ids)
+	_ = w.WriteByte('}')
+	s.endStream(c, w)
+}
+
+// startStream sends the status and headers of a streamed JSON answer and
+// gives the buffer its body goes through. A bufio.Writer keeps its first
+// error and returns it from Flush, so writes to it are not checked one by
+// one.
+func startStream(c *gin.Context) *bufio.Writer {
 	c.Header("Content-Type", "application/json; charset=utf-8")
 	c.Status(http.StatusOK)
-	w := bufio.NewWriterSize(c.Writer, 32<<10)
-	var scratch []byte
-	put := func(b []byte) { _, _ = w.Write(b) } // a bufio.Writer keeps its first error and returns it from Flush
-	put([]byte(`{"series":[`))
+	return bufio.NewWriterSize(c.Writer, 32<<10)
+}
+
+// endStream flushes a streamed answer; a failure only means the client
+// went away.
+func (s *Server) endStream(c *gin.Context, w *bufio.Writer) {
+	if err := w.Flush(); err != nil {
+		s.log.DebugContext(c.Request.Context(), "streamed answer cut short", "request_id", requestIDOf(c), "err", err)
+	}
+}
+
+// appendSeriesRead writes one read as {["id": id,] "series": […],
+// "max_points": n, "clock": …} and gives back its scratch buffer.
+func appendSeriesRead(w *bufio.Writer, scratch []byte, id string, data *runs.SeriesRead) []byte {
+	scratch = append(scratch[:0], '{')
+	if id != "" {
+		scratch = append(scratch, `"id":`...)
+		scratch = strconv.AppendQuote(scratch, id) // run ids are hex
+		scratch = append(scratch, ',')
+	}
+	scratch = append(scratch, `"series":[`...)
+	_, _ = w.Write(scratch)
 	for i, d := range data.Series {
 		if i > 0 {
-			put([]byte{','})
+			_ = w.WriteByte(',')
 		}
-		head, err := json.Marshal(toSeriesResponse(d.SeriesSummary)) // a small struct: never fails
-		if err != nil {
-			s.log.ErrorContext(c.Request.Context(), "encoding a series summary", "err", err)
-			return
-		}
-		put(head[:len(head)-1]) // without its closing brace
+		head, _ := json.Marshal(toSeriesResponse(d.SeriesSummary)) // a small struct: never fails
+		_, _ = w.Write(head[:len(head)-1])                         // without its closing brace
 		scratch = append(scratch[:0], `,"window_count":`...)
 		scratch = strconv.AppendInt(scratch, d.WindowCount, 10)
 		scratch = append(scratch, `,"downsampled":`...)
 		scratch = strconv.AppendBool(scratch, d.Downsampled)
 		scratch = append(scratch, `,"points":[`...)
-		put(scratch)
+		_, _ = w.Write(scratch)
 		for j, p := range d.Points {
 			scratch = scratch[:0]
 			if j > 0 {
 				scratch = append(scratch, ',')
 			}
 			scratch = appendPoint(scratch, p, d.Times, j)
-			put(scratch)
+			_, _ = w.Write(scratch)
 		}
-		put([]byte("]}"))
+		_, _ = w.WriteString("]}")
 	}
 	scratch = append(scratch[:0], `],"max_points":`...)
 	scratch = strconv.AppendInt(scratch, int64(data.MaxPoints), 10)
@@ -66,10 +109,8 @@ func (s *Server) writeSeriesAnswer(c *gin.Context, data *runs.SeriesRead) {
 		scratch = append(scratch, "null"...)
 	}
 	scratch = append(scratch, '}')
-	put(scratch)
-	if err := w.Flush(); err != nil {
-		s.log.DebugContext(c.Request.Context(), "series answer cut short", "request_id", requestIDOf(c), "err", err)
-	}
+	_, _ = w.Write(scratch)
+	return scratch
 }
 
 // appendPoint appends point j as [step, value] or, with times, [step,
@@ -90,4 +131,12 @@ func appendPoint(b []byte, p db.Point, times []float64, j int) []byte {
 		}
 	}
 	return append(b, ']')
+}
+
+// orEmpty is s, or an empty list for nil (JSON [] rather than null).
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

@@ -330,6 +330,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Up to 100 runs by id, each with its series summaries; missing lists the ids that name no run the caller can read */
+        get: operations["getApiRunsBatch"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/keys": {
         parameters: {
             query?: never;
@@ -375,6 +392,23 @@ export interface paths {
         put?: never;
         /** Undo a bulk review */
         post: operations["postApiRunsReviewUndo"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/series": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One read of the same series of up to 100 runs (compare): the runs share the points bound of one read */
+        get: operations["getApiRunsSeries"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1017,11 +1051,21 @@ export interface components {
             series: string[];
             truncated: boolean;
         };
+        RunSeriesReadout: {
+            clock: components["schemas"]["Clock"] | null;
+            id: string;
+            max_points: number;
+            series: components["schemas"]["SeriesData"][];
+        };
         RunWritten: {
             id: string;
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled" | "stale";
             version: number;
+        };
+        RunsBatch: {
+            missing: string[];
+            runs: components["schemas"]["Run"][];
         };
         RunsPage: {
             next: string | null;
@@ -1029,6 +1073,10 @@ export interface components {
             total: number;
             total_exact: boolean;
             warnings: components["schemas"]["Warning"][];
+        };
+        RunsSeriesReadout: {
+            missing: string[];
+            runs: components["schemas"]["RunSeriesReadout"][];
         };
         Series: {
             count: number;
@@ -1862,6 +1910,40 @@ export interface operations {
             };
         };
     };
+    getApiRunsBatch: {
+        parameters: {
+            query?: {
+                /** @description comma-separated run ids (1 to 100) */
+                ids?: string;
+                /** @description a run id (repeatable) */
+                id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunsBatch"];
+                };
+            };
+            /** @description An error, in the one error shape (docs/api.md) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     getApiRunsKeys: {
         parameters: {
             query?: {
@@ -1949,6 +2031,52 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Bulk"];
+                };
+            };
+            /** @description An error, in the one error shape (docs/api.md) */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getApiRunsSeries: {
+        parameters: {
+            query?: {
+                /** @description comma-separated run ids (1 to 100) */
+                ids?: string;
+                /** @description a run id (repeatable) */
+                id?: string;
+                /** @description comma-separated series names (required) */
+                names?: string;
+                /** @description a series name (repeatable) */
+                name?: string;
+                /** @description first step */
+                from?: string;
+                /** @description last step */
+                to?: string;
+                /** @description points per series and run at most (less when all would pass series_read_max_points) */
+                max_points?: string;
+                /** @description step or time */
+                x?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunsSeriesReadout"];
                 };
             };
             /** @description An error, in the one error shape (docs/api.md) */
