@@ -126,8 +126,18 @@ for (const colorScheme of ['light', 'dark'] as const) {
       expect(await legendLabels(page)).toContain('params.opt = adam max');
       await expectAccessible(page, 'compare grouped by params.opt');
 
-      // A reload restores the runs, the grouping and the band.
+      // A reload restores the runs, the grouping and the band: one request for
+      // the twelve runs and one for their series, none per run (the other
+      // request is the "Add a run" search).
       const url = page.url();
+      const asked: string[] = [];
+      const onRequest = (r: { url: () => string }) => {
+        const path = new URL(r.url()).pathname;
+        if (path.startsWith('/api/runs/')) {
+          asked.push(path);
+        }
+      };
+      page.on('request', onRequest);
       await page.reload();
       await expect(chart).toHaveAttribute('data-bands', '3', { timeout: 15_000 });
       await expect(chart).toHaveAttribute('data-loading', 'false');
@@ -139,6 +149,14 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await expect(page.getByRole('combobox', { name: 'Group by' })).toHaveValue('params.opt');
       await expect(page.getByRole('radio', { name: 'Min–max' })).toBeChecked();
       expect(await legendLabels(page)).toContain('params.opt = lion min');
+      page.off('request', onRequest);
+      expect(asked.sort()).toEqual(['/api/runs/batch', '/api/runs/series']);
+
+      // A run that is gone (or out of reach) is left out, and said so.
+      await page.goto(`${url}`.replace('ids=', 'ids=0123456789abcdef01234567%2C'));
+      await expect(page.getByRole('alert').filter({ hasText: 'A run is not shown' })).toBeVisible();
+      await expect(runsTable.getByRole('row')).toHaveCount(13);
+      await expect(chart).toHaveAttribute('data-bands', '3', { timeout: 15_000 });
     });
   });
 }

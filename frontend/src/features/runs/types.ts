@@ -52,6 +52,12 @@ export type Clock = Schemas['SeriesReadout']['clock'];
 /** SeriesWindow is one series of GET /api/runs/{id}/series: its summary and the points of the window. */
 export type SeriesWindow = Schemas['SeriesData'];
 
+/** RunsBatch is the answer of GET /api/runs/batch: runs by id, and the ids that name none the caller can read. */
+export type RunsBatch = Schemas['RunsBatch'];
+
+/** RunsSeriesReadout is the answer of GET /api/runs/series: the same series of several runs, one read. */
+export type RunsSeriesReadout = Schemas['RunsSeriesReadout'];
+
 /** ReviewEntry is one verdict of a run's history; `batch_size` above one marks a bulk review. */
 export type ReviewEntry = Schemas['ReviewEntry'];
 

@@ -19,6 +19,7 @@ import type {
   Run,
   RunComment,
   RunKeys,
+  RunsBatch,
   RunsPage,
 } from '../types';
 import type { ListRequest } from '../view-state';
@@ -105,6 +106,24 @@ export function runOptions(id: string) {
     queryKey: ['runs', 'one', id],
     queryFn: ({ signal }) => apiFetch<Run>(`/runs/${encodeURIComponent(id)}`, { signal }),
     // The route's prefetch may land before the page mounts: no second request then.
+    staleTime: 2_000,
+  });
+}
+
+/** maxRunsPerBatch is how many runs GET /api/runs/batch and /api/runs/series take at once. */
+export const maxRunsPerBatch = 100;
+
+/**
+ * runsBatchOptions reads up to 100 runs by id in one request (compare), each
+ * with its series summaries, in the order asked; `missing` lists the ids
+ * that name no run the caller can read.
+ */
+export function runsBatchOptions(ids: readonly string[]) {
+  const params = new URLSearchParams({ ids: ids.join(',') });
+  return queryOptions({
+    queryKey: ['runs', 'batch', ids],
+    queryFn: ({ signal }) => apiFetch<RunsBatch>(`/runs/batch?${params.toString()}`, { signal }),
+    enabled: ids.length > 0,
     staleTime: 2_000,
   });
 }

@@ -8,7 +8,7 @@ import { keepPreviousData } from '@tanstack/react-query';
 import { apiFetch } from '@/lib/api-client';
 
 import { maxPointsFor, type StepWindow } from '../plot-data';
-import type { Clock, Run, SeriesWindow } from '../types';
+import type { Clock, Run, RunsSeriesReadout, SeriesWindow } from '../types';
 
 /** seriesShownFirst is how many of a run's series its page plots at first. */
 export const seriesShownFirst = 3;
@@ -55,6 +55,37 @@ export function seriesWindowOptions(
     placeholderData: keepPreviousData,
     // A window's answer changes only when the series grow, and growth is
     // in the key: a mounting chart uses what the loader fetched.
+    staleTime: Infinity,
+  };
+}
+
+/**
+ * seriesOfRunsOptions reads the same series of several runs (up to 100) in
+ * one request, GET /api/runs/series, with maxPoints per series and run (the
+ * server answers less when all of them would pass its bound for one read).
+ */
+export function seriesOfRunsOptions(
+  runIds: readonly string[],
+  names: readonly string[],
+  maxPoints: number,
+  win: StepWindow,
+  time: boolean,
+  refreshKey: string | number,
+) {
+  const params = new URLSearchParams({ ids: runIds.join(','), max_points: String(maxPoints) });
+  names.forEach((n) => { params.append('name', n); });
+  if (win !== null) {
+    params.set('from', String(win.from));
+    params.set('to', String(win.to));
+  }
+  if (time) {
+    params.set('x', 'time');
+  }
+  return {
+    queryKey: ['runs', 'series-of', runIds, names, maxPoints, win?.from ?? null, win?.to ?? null, time, refreshKey],
+    queryFn: ({ signal }: { signal: AbortSignal }) =>
+      apiFetch<RunsSeriesReadout>(`/runs/series?${params.toString()}`, { signal }),
+    placeholderData: keepPreviousData,
     staleTime: Infinity,
   };
 }

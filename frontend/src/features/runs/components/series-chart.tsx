@@ -13,7 +13,8 @@ import uPlot from 'uplot';
 
 import { ErrorAlert } from '@/components/error-alert';
 
-import { plotMaxPoints, seriesWindowOptions } from '../api/series';
+import { maxRunsPerBatch } from '../api/runs';
+import { plotMaxPoints, seriesOfRunsOptions, seriesWindowOptions } from '../api/series';
 import { formatDuration, formatNumber } from '../format';
 import { aggregateRuns, groupLines, type GroupBand } from '../group-series';
 import {
@@ -30,7 +31,16 @@ import {
   type XAxis,
 } from '../plot-data';
 import classes from '../runs.module.css';
+import type { RunsSeriesReadout } from '../types';
 
+
+/** RunSeries is one run's part of a read of several runs' series. */
+type RunSeries = RunsSeriesReadout['runs'][number];
+
+/** sameNames says whether two runs' lists of series are the same. */
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((n, i) => n === b[i]);
+}
 
 /** LineRequest names one drawn line: a series of a run, and its legend label. */
 export interface LineRequest {
@@ -186,35 +196,72 @@ export default function SeriesChart({
     }
     return [...m.entries()];
   }, [lines, xSeries]);
-  const results = useQueries({
-    queries: byRun.map(([runId, names]) =>
+  // Several runs with the same series (compare) are one read for all of them,
+  // in parts of maxRunsPerBatch; other lines, one read per run.
+  const batchNames = useMemo(() => {
+    const first = byRun[0]?.[1] ?? [];
+    return byRun.length > 1 && byRun.every(([, n]) => sameNames(n, first)) ? first : null;
+  }, [byRun]);
+  const batchIds = useMemo(() => {
+    const ids = batchNames === null ? [] : byRun.map(([runId]) => runId);
+    const parts: string[][] = [];
+    for (let i = 0; i < ids.length; i += maxRunsPerBatch) {
+      parts.push(ids.slice(i, i + maxRunsPerBatch));
+    }
+    return parts;
+  }, [byRun, batchNames]);
+  const single = useQueries({
+    queries: (batchNames === null ? byRun : []).map(([runId, names]) =>
       seriesWindowOptions(runId, names, maxPoints, win, axis !== 'step', refreshKey ?? ''),
     ),
   });
-  const error = results.find((r) => r.error !== null)?.error ?? null;
-  const loading = results.some((r) => r.isFetching);
-  const ready = results.every((r) => r.data !== undefined);
-  const dataKey = results.map((r) => r.dataUpdatedAt).join(',');
+  const batched = useQueries({
+    queries: batchIds.map((ids) =>
+      seriesOfRunsOptions(ids, batchNames ?? [], maxPoints, win, axis !== 'step', refreshKey ?? ''),
+    ),
+  });
+  const requests = batchNames === null ? single : batched;
+  const error = requests.find((r) => r.error !== null)?.error ?? null;
+  const loading = requests.some((r) => r.isFetching);
+  const ready = requests.every((r) => r.data !== undefined);
+  const dataKey = requests.map((r) => r.dataUpdatedAt).join(',');
+  // Each run's answer, in the order of byRun, once all have come (a run the
+  // batch did not find: no series).
+  const answers = useMemo((): Pick<RunSeries, 'series' | 'clock'>[] | null => {
+    if (!ready) {
+      return null;
+    }
+    if (batchNames === null) {
+      return single.map((r) => r.data ?? { series: [], clock: null });
+    }
+    const found = new Map<string, RunSeries>();
+    for (const r of batched) {
+      r.data?.runs.forEach((run) => found.set(run.id, run));
+    }
+    return byRun.map(([runId]) => found.get(runId) ?? { series: [], clock: null });
+    // dataKey stands for the answers' contents.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [batchNames, byRun, ready, dataKey]);
 
   // Times are there once every run's answer was asked with x=time (the
   // previous, untimed answer stays on screen meanwhile); with no run that
   // has a clock, the steps stay.
-  const timed = ready && results.every((r) => r.data.series.every((s) => s.points.every((p) => p.length === 3)));
-  const hasClock = ready && results.some((r) => r.data.clock !== null);
+  const timed = answers !== null && answers.every((a) => a.series.every((s) => s.points.every((p) => p.length === 3)));
+  const hasClock = answers !== null && answers.some((a) => a.clock !== null);
   const shownAxis: ShownX = xSeries !== undefined ? 'series' : timed && hasClock ? axis : 'step';
   const xName = shownAxis === 'series' ? (xSeries ?? '') : axisNames[shownAxis];
   // A wall-time axis is never logarithmic: its seconds since 1970 would draw as a flat line.
   const logXOn = (logX ?? ownLogX) && shownAxis !== 'wall';
   const setLogX = onLogXChange ?? setOwnLogX;
   const { placed, untimed, unmatched } = useMemo(() => {
-    if (!ready) {
+    if (answers === null) {
       return { placed: [] as Line[], untimed: 0, unmatched: 0 };
     }
     let missing = 0;
     let unjoined = 0;
     const out = lines.map((l) => {
       const at = byRun.findIndex(([runId]) => runId === l.runId);
-      const answer = results.at(at)?.data;
+      const answer = answers[at];
       const series = answer?.series.find((s) => s.name === l.series);
       if (shownAxis === 'series') {
         const xs = answer?.series.find((s) => s.name === xSeries)?.points ?? [];
@@ -227,9 +274,7 @@ export default function SeriesChart({
       return line;
     });
     return { placed: out, untimed: missing, unmatched: unjoined };
-    // dataKey stands for the results' contents.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [ready, lines, byRun, dataKey, shownAxis, xSeries]);
+  }, [answers, lines, byRun, shownAxis, xSeries]);
   // Groups: three lines each (the mean, then the band's lower and upper edge).
   const grouped = useMemo(() => {
     if (groups === undefined) {
@@ -266,7 +311,7 @@ export default function SeriesChart({
   const windowFor = (min: number, max: number): StepWindow =>
     shownAxis === 'step' ? windowFromScale(min, max) : stepWindowFor(drawnRef.current, min, max);
   const data = useMemo(() => alignLines(drawn, { smoothing, log }), [drawn, smoothing, log]);
-  const downsampled = ready && results.some((r) => r.data.series.some((s) => s.downsampled));
+  const downsampled = answers !== null && answers.some((a) => a.series.some((s) => s.downsampled));
   const shownPoints = drawn.reduce((n, l) => n + l.points.length, 0);
 
   // The chart is made again when its shape changes (lines, scale); new data is set in place.
