@@ -70,6 +70,14 @@ func (c *ttlCache[K, V]) load(ctx context.Context, key K, now time.Time, fetch f
 	c.mu.Unlock()
 
 	ch := c.flights.DoChan(flightKey(key), func() (any, error) {
+		// A flight that ended between this caller's look at the cache and
+		// this one may have stored the value already: no second read then.
+		c.mu.Lock()
+		if e, ok := c.items[key]; ok && !now.Before(e.at) && now.Sub(e.at) < c.ttl-c.ahead {
+			c.mu.Unlock()
+			return e.value, nil
+		}
+		c.mu.Unlock()
 		readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), loadTimeout)
 		defer cancel()
 		v, err := fetch(readCtx)
