@@ -15,7 +15,7 @@ import {
   Title,
 } from '@mantine/core';
 import { useDebouncedValue } from '@mantine/hooks';
-import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useQuery } from '@tanstack/react-query';
 import { useDeferredValue, useEffect, useMemo, useState, type ComponentProps, type ComponentType } from 'react';
 import { Link, useSearchParams } from 'react-router';
 
@@ -76,6 +76,9 @@ function SeriesChart(props: SeriesChartProps) {
   return chart === null ? <Loader size="sm" aria-label="Loading the chart" /> : <chart.default {...props} />;
 }
 
+/** noRuns stands for the runs while the lists wait (a stable value). */
+const noRuns: Run[] = [];
+
 /** manyRuns is the count above which the side-by-side tables show only the differences at first. */
 const manyRuns = 4;
 
@@ -107,11 +110,6 @@ export function CompareView() {
   };
   const setIds = (next: string[]) => { update({ ids: next }); };
 
-  // The lists and tables of 100 runs take a few hundred milliseconds to render:
-  // they follow the chart, whose series read is then already under way.
-  const listed = useDeferredValue(runs);
-  const params = useMemo(() => compareRows(listed, 'params'), [listed]);
-  const metrics = useMemo(() => compareRows(listed, 'metrics'), [listed]);
   const seriesNames = useMemo(() => {
     const names = new Set<string>();
     runs.forEach((r) => { (r.series ?? []).forEach((s) => names.add(s.name)); });
@@ -123,17 +121,19 @@ export function CompareView() {
   // chunk is lazy): while the runs load when the URL names the series, else
   // as soon as they are there. The chart finds it in the cache under the same
   // key: the runs in the order the batch answers them, the order asked.
-  const queryClient = useQueryClient();
   const early = loading ? state.series : plotted;
   const perRun = pointsPerRun(ids.length, plotMaxPoints(window.innerWidth));
-  const idsKey = (loading ? ids : runs.map((r) => r.id)).join(',');
-  useEffect(() => {
-    const asked = idsKey.split(',');
-    if (early === null || asked.length < 2) {
-      return;
-    }
-    queryClient.query(seriesOfRunsOptions(asked, [early], perRun, null, false, '')).catch(() => undefined);
-  }, [queryClient, early, perRun, idsKey]);
+  const asked = useMemo(() => (loading ? ids : runs.map((r) => r.id)), [loading, ids, runs]);
+  const charted = early !== null && asked.length >= 2;
+  const seriesRead = useQuery({
+    ...seriesOfRunsOptions(asked, [early ?? ''], perRun, null, false, ''),
+    enabled: charted,
+  });
+  // The lists and tables of 100 runs take a few hundred milliseconds to
+  // render and commit: they wait for the chart's data, and then follow it.
+  const listed = useDeferredValue(charted && seriesRead.isPending ? noRuns : runs);
+  const params = useMemo(() => compareRows(listed, 'params'), [listed]);
+  const metrics = useMemo(() => compareRows(listed, 'metrics'), [listed]);
   const group = state.group !== null && (loading || options.some((o) => o.value === state.group)) ? state.group : null;
 
   return (
