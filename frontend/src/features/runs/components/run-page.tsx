@@ -27,6 +27,7 @@ import { InlineFormButtons, TextEditForm } from '@/components/inline-edit-form';
 import { usePermissions } from '@/lib/authorization';
 import { formatDateTime, formatRelative } from '@/lib/format';
 import { useSession } from '@/lib/session/use-session';
+import { useLeadingChoice } from '@/lib/use-leading-choice';
 
 import { runsListOptions, useProjects, useRun, useRunMutations } from '../api/runs';
 import { seriesGrowth, seriesShownFirst } from '../api/series';
@@ -447,6 +448,11 @@ function ExportSeries({ run, series }: { run: Run; series: string[] }) {
   );
 }
 
+/** seriesKey names a list of plotted series as the URL keeps it (null: the default choice). */
+function seriesKey(series: string[] | null): string {
+  return series === null ? '' : JSON.stringify([...new Set(series.filter((s) => s !== ''))]);
+}
+
 /** The x axis choices of the run page's plot, with another series as `series:<name>`. */
 function xChoice(x: PlotX): string {
   return x.kind === 'series' ? `series:${x.name}` : x.kind;
@@ -476,6 +482,7 @@ function SeriesSection({ run: r, target }: { run: Run; target: { series: string;
     target !== null && all.includes(target.series) && !chosen.includes(target.series)
       ? [target.series, ...chosen]
       : chosen;
+  const [picker, pick] = useLeadingChoice(shown, seriesKey(state.series), seriesKey);
   // Plot choices replace the current entry: a log toggle is no step to go back through.
   const update = (next: Partial<PlotState>) => {
     setParams((prev) => formatPlotState(prev, { ...parsePlotState(prev), ...next }), { replace: true });
@@ -509,8 +516,11 @@ function SeriesSection({ run: r, target }: { run: Run; target: { series: string;
         <MultiSelect
           label="Series on the plot"
           data={all}
-          value={shown}
-          onChange={(v) => { update({ series: v }); }}
+          value={picker}
+          onChange={(v) => {
+            pick(v);
+            update({ series: v });
+          }}
           searchable
           maxValues={8}
           w={480}
