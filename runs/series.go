@@ -447,7 +447,9 @@ func runIDs(asked []string) ([]string, error) {
 			return nil, invalid("ids", "A run id is empty.")
 		}
 		if !slices.Contains(ids, id) {
-			ids = append(ids, id)
+			if ids = append(ids, id); len(ids) > MaxRunsPerRead {
+				break // refused below; the rest of a long list is not looked at
+			}
 		}
 	}
 	if len(ids) == 0 || len(ids) > MaxRunsPerRead {
