@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -275,6 +276,25 @@ func (s *Service) GetMany(ctx context.Context, a Actor, ids []string) (found []*
 		}
 	}
 	return found, missing, nil
+}
+
+// runIDs is the runs of a batch, each once: 1 to MaxRunsPerRead of them.
+func runIDs(asked []string) ([]string, error) {
+	var ids []string
+	for _, id := range asked {
+		if id == "" {
+			return nil, invalid("ids", "A run id is empty.")
+		}
+		if !slices.Contains(ids, id) {
+			if ids = append(ids, id); len(ids) > MaxRunsPerRead {
+				break // refused below; the rest of a long list is not looked at
+			}
+		}
+	}
+	if len(ids) == 0 || len(ids) > MaxRunsPerRead {
+		return nil, invalid("ids", "Name 1 to %d runs.", MaxRunsPerRead)
+	}
+	return ids, nil
 }
 
 // Create stores a new run, or returns the run the project already has

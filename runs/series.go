@@ -3,7 +3,6 @@ package runs
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/bits"
@@ -348,7 +347,7 @@ type RunSeriesRead struct {
 // MaxSeriesPerRead); ids are at most MaxRunsPerRead, an id given twice
 // counts once. Runs that do not exist or lie outside the actor's reach
 // are left out and listed in missing, in the order asked.
-func (s *Service) ReadSeriesOfRuns(ctx context.Context, a Actor, ids []string, q SeriesQuery) (found []RunSeriesRead, missing []string, err error) {
+func (s *Service) ReadSeriesOfRuns(ctx context.Context, a Actor, ids []string, q SeriesQuery) ([]RunSeriesRead, []string, error) {
 	from, to, err := q.window()
 	if err != nil {
 		return nil, nil, err
@@ -360,7 +359,7 @@ func (s *Service) ReadSeriesOfRuns(ctx context.Context, a Actor, ids []string, q
 	if len(names) == 0 {
 		return nil, nil, invalid("names", "Name the series to read.")
 	}
-	ids, err = runIDs(ids)
+	runs, missing, err := s.GetMany(ctx, a, ids)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -369,22 +368,14 @@ func (s *Service) ReadSeriesOfRuns(ctx context.Context, a Actor, ids []string, q
 		all   []db.SeriesSummary
 		clock db.SeriesSummary
 	}
-	targets := make([]target, 0, len(ids))
-	for _, id := range ids {
-		r, err := s.Get(ctx, a, id)
-		if errors.Is(err, ErrNotFound) {
-			missing = append(missing, id)
-			continue
-		} else if err != nil {
-			return nil, nil, err
-		}
+	targets := make([]target, len(runs))
+	for i, r := range runs {
 		all, err := s.db.SeriesSummaries(ctx, r.ID)
 		if err != nil {
 			return nil, nil, err
 		}
-		t := target{id: r.ID}
-		t.all, t.clock = userSeries(all)
-		targets = append(targets, t)
+		targets[i].id = r.ID
+		targets[i].all, targets[i].clock = userSeries(all)
 	}
 	perSeries := s.pointsEach(q, len(targets), len(names))
 	release, err := s.readTurn(ctx, perSeries, len(targets), len(names), q.Time)
@@ -392,7 +383,7 @@ func (s *Service) ReadSeriesOfRuns(ctx context.Context, a Actor, ids []string, q
 		return nil, nil, err
 	}
 	defer release()
-	found = make([]RunSeriesRead, 0, len(targets))
+	found := make([]RunSeriesRead, 0, len(targets))
 	for _, t := range targets {
 		read, err := s.readRun(ctx, t.id, t.all, t.clock, names, from, to, perSeries, q.Time)
 		if err != nil {
@@ -437,25 +428,6 @@ func seriesNames(asked []string) ([]string, error) {
 		}
 	}
 	return names, nil
-}
-
-// runIDs is the runs of a batch, each once: 1 to MaxRunsPerRead of them.
-func runIDs(asked []string) ([]string, error) {
-	var ids []string
-	for _, id := range asked {
-		if id == "" {
-			return nil, invalid("ids", "A run id is empty.")
-		}
-		if !slices.Contains(ids, id) {
-			if ids = append(ids, id); len(ids) > MaxRunsPerRead {
-				break // refused below; the rest of a long list is not looked at
-			}
-		}
-	}
-	if len(ids) == 0 || len(ids) > MaxRunsPerRead {
-		return nil, invalid("ids", "Name 1 to %d runs.", MaxRunsPerRead)
-	}
-	return ids, nil
 }
 
 // pointsEach is the points each of series×runs series gets: q.MaxPoints,

@@ -292,10 +292,7 @@ func (s *Server) handleRunsBatch(c *gin.Context) {
 			s.writeError(c, err)
 			return
 		}
-		out.Runs[i] = s.toRunResponse(r)
-		if out.Runs[i].Failure != nil {
-			out.Runs[i].Failure.Detail = nil // up to 16 KiB a run: read it from the run
-		}
+		out.Runs[i] = s.toListedRun(r)
 		out.Runs[i].Series = seriesOf(sums)
 		ptrs[i] = &out.Runs[i]
 	}
@@ -398,6 +395,16 @@ func listQueryOf(c *gin.Context) (runs.ListQuery, error) {
 	return q, nil
 }
 
+// toListedRun is a run as lists of runs show it: without its failure's
+// detail (up to 16 KiB a run: read it from the run).
+func (s *Server) toListedRun(r *db.Run) runResponse {
+	out := s.toRunResponse(r)
+	if out.Failure != nil {
+		out.Failure.Detail = nil
+	}
+	return out
+}
+
 // handleRunsList: GET /api/runs?project=&status=&deleted=&cursor=&limit=.
 func (s *Server) handleRunsList(c *gin.Context) {
 	q, err := listQueryOf(c)
@@ -413,10 +420,7 @@ func (s *Server) handleRunsList(c *gin.Context) {
 	out := make([]runResponse, len(page.Runs))
 	ptrs := make([]*runResponse, len(out))
 	for i := range page.Runs {
-		out[i] = s.toRunResponse(&page.Runs[i])
-		if out[i].Failure != nil {
-			out[i].Failure.Detail = nil // up to 16 KiB a run: read it from the run
-		}
+		out[i] = s.toListedRun(&page.Runs[i])
 		if len(q.Summaries) > 0 {
 			out[i].Series = seriesOf(page.Summaries[page.Runs[i].ID])
 		}

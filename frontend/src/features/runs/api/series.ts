@@ -28,15 +28,15 @@ export function seriesGrowth(run: Run): string {
   return (run.series ?? []).map((s) => `${s.name}:${String(s.count)}`).join(',');
 }
 
-export function seriesWindowOptions(
-  runId: string,
+/** windowParams adds a series read's query (GET /api/runs/{id}/series and /api/runs/series) to params. */
+function windowParams(
+  params: URLSearchParams,
   names: readonly string[],
   maxPoints: number,
   win: StepWindow,
   time: boolean,
-  refreshKey: string | number,
-) {
-  const params = new URLSearchParams({ max_points: String(maxPoints) });
+): URLSearchParams {
+  params.set('max_points', String(maxPoints));
   names.forEach((n) => { params.append('name', n); });
   if (win !== null) {
     params.set('from', String(win.from));
@@ -45,6 +45,18 @@ export function seriesWindowOptions(
   if (time) {
     params.set('x', 'time');
   }
+  return params;
+}
+
+export function seriesWindowOptions(
+  runId: string,
+  names: readonly string[],
+  maxPoints: number,
+  win: StepWindow,
+  time: boolean,
+  refreshKey: string | number,
+) {
+  const params = windowParams(new URLSearchParams(), names, maxPoints, win, time);
   return {
     queryKey: ['runs', 'one', runId, 'series', names, maxPoints, win?.from ?? null, win?.to ?? null, time, refreshKey],
     queryFn: ({ signal }: { signal: AbortSignal }) =>
@@ -72,15 +84,7 @@ export function seriesOfRunsOptions(
   time: boolean,
   refreshKey: string | number,
 ) {
-  const params = new URLSearchParams({ ids: runIds.join(','), max_points: String(maxPoints) });
-  names.forEach((n) => { params.append('name', n); });
-  if (win !== null) {
-    params.set('from', String(win.from));
-    params.set('to', String(win.to));
-  }
-  if (time) {
-    params.set('x', 'time');
-  }
+  const params = windowParams(new URLSearchParams({ ids: runIds.join(',') }), names, maxPoints, win, time);
   return {
     queryKey: ['runs', 'series-of', runIds, names, maxPoints, win?.from ?? null, win?.to ?? null, time, refreshKey],
     queryFn: ({ signal }: { signal: AbortSignal }) =>
