@@ -90,6 +90,11 @@ func TestRunsBatch(t *testing.T) {
 		for range 101 {
 			many = append(many, db.NewID())
 		}
+		// At the bound: 100 ids are answered (a, and 99 that name no run).
+		bound := append([]string{ids["a"]}, many[:99]...)
+		if names, _, missing := get(tok, "ids="+strings.Join(bound, ",")); len(names) != 1 || len(missing) != 99 {
+			t.Errorf("100 ids: %d runs, %d missing", len(names), len(missing))
+		}
 		// A long list is refused at its 101st distinct id, not looked through
 		// (each id against every other would be 5·10⁹ comparisons here).
 		huge := make([]string, 100_000)
@@ -200,6 +205,11 @@ func TestSeriesOfRuns(t *testing.T) {
 		var many []string
 		for range 101 {
 			many = append(many, db.NewID())
+		}
+		// At the bound: 100 ids share the one read (a, b and 98 that name no run).
+		bound := append([]string{ids["a"], ids["b"]}, many[:98]...)
+		if got := read(tok, "ids="+strings.Join(bound, ",")+"&names=loss,acc&max_points=100000"); len(got.Runs) != 2 || len(got.Missing) != 98 || got.Runs[0].MaxPoints != 100_000/4 {
+			t.Errorf("100 ids: %+v", got)
 		}
 		twenty := strings.Repeat("s,", 20) + "t"
 		for query, field := range map[string]string{
