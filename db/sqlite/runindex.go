@@ -84,6 +84,7 @@ type runIndex struct {
 	colOf  map[string]int32
 	intern map[string]string
 	keys   map[string]map[string]*keyStat // project (db.AllProjects too) → key → stat
+	sets   valueSets
 
 	// changes is the run_changes.n the index reflects; pending holds the
 	// writes committed while it loads.
@@ -116,7 +117,7 @@ type pendingChange struct {
 
 func newRunIndex() *runIndex {
 	return &runIndex{slotOf: map[string]int32{}, colOf: map[string]int32{}, intern: map[string]string{},
-		keys: map[string]map[string]*keyStat{}}
+		keys: map[string]map[string]*keyStat{}, sets: newValueSets()}
 }
 
 func (ix *runIndex) str(s string) string {
@@ -263,17 +264,28 @@ func (ix *runIndex) putJSON(r *db.Run, paramsJSON []byte, series []db.SeriesSumm
 	slot := ix.slotFor(r.ID)
 	ix.moveKeys(slot, -1)
 	ix.dropValues(slot)
+	review := db.NormalReviewState(r.Review.State)
+	move(ix.sets.project, slot, ix.project[slot], r.Project)
+	move(ix.sets.status, slot, ix.status[slot], r.Status)
+	move(ix.sets.review, slot, ix.review[slot], review)
+	ix.sets.moveTags(slot, ix.tags[slot], r.Tags)
+	flag(ix.sets.deleted, slot, r.DeletedAt != nil)
+	flag(ix.sets.outdated, slot, r.Review.Outdated)
 	ix.project[slot], ix.reviewBy[slot], ix.status[slot] = ix.str(r.Project), ix.str(r.Review.By), ix.str(r.Status)
-	ix.review[slot] = ix.str(db.NormalReviewState(r.Review.State))
+	ix.review[slot] = ix.str(review)
 	ix.name[slot], ix.host[slot], ix.notes[slot] = r.Name, ix.str(r.Host), r.Notes
 	ix.failure[slot] = ""
 	if r.Failure != nil {
 		ix.failure[slot] = r.Failure.Reason
 	}
-	ix.nameLower[slot] = r.Name
+	lower := r.Name
 	if l := asciiLower(r.Name); l != r.Name {
-		ix.nameLower[slot] = l
+		lower = l
 	}
+	if lower != ix.nameLower[slot] {
+		ix.sets.addName(slot, lower)
+	}
+	ix.nameLower[slot] = lower
 	var fl uint8
 	if r.DeletedAt != nil {
 		fl |= flagDeleted
@@ -533,7 +545,7 @@ func (ix *runIndex) swap(f *runIndex) {
 	ix.name, ix.host, ix.notes, ix.flags, ix.nameLower, ix.failure = f.name, f.host, f.notes, f.flags, f.nameLower, f.failure
 	ix.created, ix.started, ix.finished, ix.heartbeat = f.created, f.started, f.finished, f.heartbeat
 	ix.tags, ix.refs, ix.names, ix.series, ix.order, ix.slotOf = f.tags, f.refs, f.names, f.series, f.order, f.slotOf
-	ix.cols, ix.colOf, ix.intern, ix.keys = f.cols, f.colOf, f.intern, f.keys
+	ix.cols, ix.colOf, ix.intern, ix.keys, ix.sets = f.cols, f.colOf, f.intern, f.keys, f.sets
 }
 
 const indexRunColumns = "id, project, status, name, host, params, metrics, tags, notes, created_at, started_at, finished_at, " +

@@ -1,0 +1,99 @@
+package sqlite
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"labreview/db"
+	"labreview/db/query"
+)
+
+// TestValueSetsAgreeWithRunTests checks the index's fast ways to a set of
+// runs (value sets, name trigrams, tight scans of numbers, tests of only
+// the runs still in) against the plain test of each run, for queries of
+// every field and operator, on runs that were moved between projects,
+// statuses and verdicts, retagged, renamed and deleted.
+func TestValueSetsAgreeWithRunTests(t *testing.T) {
+	ix := newRunIndex()
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	runs := map[int]*db.Run{}
+	write := func(i int, rng *rand.Rand) {
+		r := &db.Run{ID: fmt.Sprintf("%08d", i), Project: fmt.Sprintf("p%d", rng.IntN(4)),
+			Name:   []string{"Run %d", "run %d", "sweep-%d", "ab", "RUN_%d Big"}[rng.IntN(5)],
+			Status: []string{"queued", "running", "succeeded", "failed"}[rng.IntN(4)], CreatedAt: at.Add(time.Duration(i) * time.Minute),
+			Review: db.RunReview{State: []string{"", db.ReviewUnreviewed, db.ReviewApproved, db.ReviewRejected}[rng.IntN(4)], Outdated: rng.IntN(5) == 0}}
+		if slices.Contains([]string{"Run %d", "run %d", "sweep-%d", "RUN_%d Big"}, r.Name) {
+			r.Name = fmt.Sprintf(r.Name, i)
+		}
+		r.Tags = [][]string{{}, {"gpu"}, {"cpu", "gpu"}, {"big"}}[rng.IntN(4)]
+		if rng.IntN(10) == 0 {
+			d := at
+			r.DeletedAt = &d
+		}
+		if rng.IntN(3) == 0 {
+			s := at.Add(time.Duration(rng.IntN(100)) * time.Minute)
+			r.StartedAt = &s
+		}
+		r.Params = db.Params{"p1": rng.Float64(), "seed": int64(rng.IntN(20)), "opt": []string{"adam", "sgd"}[rng.IntN(2)]}
+		if rng.IntN(4) == 0 {
+			r.Params["p1"] = "text"
+		}
+		r.Metrics = db.Metrics{"loss": []float64{rng.Float64(), math.Inf(1), math.Inf(-1), math.NaN(), 0.5}[rng.IntN(5)]}
+		runs[i] = r
+		ix.put(r, nil)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 3000 {
+		write(i, rng)
+	}
+	for range 2000 { // rewrite runs: every field may move
+		write(rng.IntN(3000), rng)
+	}
+	now := at.Add(time.Hour)
+	queries := []string{
+		`project = p1`, `project in (p1, p3)`, `project != p2`, `project = nothing`, `not project = p0`,
+		`status = failed`, `status in (queued, failed)`, `status = running`, `status = stale`, `status != succeeded`,
+		`review = approved`, `review in (unreviewed, rejected)`, `review = outdated`, `review != approved`,
+		`tag = gpu`, `tag in (cpu, big)`, `tag != gpu`, `tag exists`, `not tag exists`, `tag ~ "pu"`,
+		`name ~ "run 1"`, `name ~ "RUN_2"`, `name ~ "ab"`, `name ~ "g big"`, `name ~ "zzz"`, `name = "ab"`, `name ~ "sweep-29"`,
+		`params.p1 > 0.5`, `params.p1 >= 0.5 and params.p1 < 0.6`, `params.p1 <= 0.1`, `params.p1 = "text"`, `params.p1 != 0.5`,
+		`params.seed in (1, 2, 3)`, `params.seed = 4 or params.seed = 5`, `params.seed = 7`, `params.p1 exists`,
+		`metrics.loss > 0.5`, `metrics.loss < inf`, `metrics.loss >= inf`, `metrics.loss <= -inf`, `metrics.loss > -inf`,
+		`metrics.loss = nan`, `metrics.loss != nan`, `metrics.loss = 0.5`, `metrics.loss in (0.5, inf)`,
+		`project = p1 and status = failed and params.p1 > 0.2`, `(tag = gpu or review = approved) and not status = queued`,
+		`project = p2 and name ~ "run"`, `started exists and status in (running, failed)`, `not (params.opt = adam and tag = gpu)`,
+	}
+	filters := []db.RunFilter{{}, {Project: "p1"}, {Status: "running", StaleBefore: at.Add(30 * time.Minute)}, {Review: db.ReviewOutdated},
+		{Deleted: true}, {Projects: []string{"p0", "p3"}, Review: db.ReviewApproved}}
+	for _, src := range append([]string{""}, queries...) {
+		for _, f := range filters {
+			if src != "" {
+				n, err := query.Parse(src, now)
+				if err != nil {
+					t.Fatalf("%s: %v", src, err)
+				}
+				f.Query, f.QueryNow, f.QueryStaleBefore = n, now, at.Add(30*time.Minute)
+			}
+			e, err := newEvaluator(ix, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, want := e.filter(), newBits(e.n)
+			for i := range int32(e.n) {
+				if e.test(i) {
+					want.set(i)
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%q with %+v: the sets select %d runs, a test of each %d", src, f, got.count(), want.count())
+			}
+			if want.count() == 0 && src == "" && !f.Deleted && f.Project == "" {
+				t.Errorf("%+v selects no run: the data does not exercise it", f)
+			}
+		}
+	}
+}
