@@ -45,7 +45,7 @@ func TestQueryMatrixBenchmark(t *testing.T) {
 			sizes = append(sizes, n)
 		}
 	}
-	rounds := 30
+	rounds := 100 // p95 is the 5th worst, p99 the worst: 30 made p95 the second worst, a single GC pause
 	qb := startQueryBench(t, bin)
 	defer qb.stop()
 	seeded := 0
@@ -105,13 +105,17 @@ func TestQueryMatrixBenchmark(t *testing.T) {
 		}
 	}
 	if len(sizes) > 1 {
-		first := fmt.Sprintf("%d runs, after ingest", sizes[0])
-		for _, s := range queryShapes {
-			for _, form := range s.forms() {
-				k := s.name + "|" + form.label
-				small, big := results[first][k][1], results[last][k][1]
-				if big > 2*small && big > 5*time.Millisecond {
-					t.Logf("GOAL MISSED: %s (%s): p95 %.1f ms at %d runs, more than twice %.1f ms at %d", s.name, form.label, ms(big), sizes[len(sizes)-1], ms(small), sizes[0])
+		for _, when := range []string{"after ingest", "after restart"} {
+			first := fmt.Sprintf("%d runs, %s", sizes[0], when)
+			end := fmt.Sprintf("%d runs, %s", sizes[len(sizes)-1], when)
+			for _, s := range queryShapes {
+				for _, form := range s.forms() {
+					k := s.name + "|" + form.label
+					small, big := results[first][k][1], results[end][k][1]
+					if big > 2*small && big > 5*time.Millisecond {
+						t.Logf("GOAL MISSED: %s (%s), %s: p95 %.1f ms at %d runs, more than twice %.1f ms at %d", s.name, form.label, when,
+							ms(big), sizes[len(sizes)-1], ms(small), sizes[0])
+					}
 				}
 			}
 		}

@@ -539,7 +539,7 @@ func (e *evaluator) value(q *query.Cond, key string) condEval {
 	}
 	holds := func(j int) bool {
 		for _, t := range tests {
-			if t(c.kind[j], c.num[j], c.txt[j]) {
+			if t(c.kind[j], c.num[j], c.text(j)) {
 				return true
 			}
 		}

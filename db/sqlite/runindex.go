@@ -53,7 +53,18 @@ type column struct {
 	slot []int32
 	kind []uint8
 	num  []float64 // numbers (NaN for NaN) and bools (1 or 0)
-	txt  []string
+	// txt holds the texts, nil until the column has one: most columns
+	// hold numbers only, and an empty string per value is 16 bytes the
+	// collector would scan.
+	txt []string
+}
+
+// text is the text of entry j ("" for none).
+func (c *column) text(j int) string {
+	if c.txt == nil {
+		return ""
+	}
+	return c.txt[j]
 }
 
 // valRef is where a run's value sits: its key's column and position.
@@ -84,6 +95,9 @@ type runIndex struct {
 	colOf  map[string]int32
 	intern map[string]string
 	keys   map[string]map[string]*keyStat // project (db.AllProjects too) → key → stat
+	// keyNames are the keys runs have, by number; keyOf numbers them.
+	keyNames []string
+	keyOf    map[string]int32
 	sets   valueSets
 
 	// changes is the run_changes.n the index reflects; pending holds the
@@ -93,10 +107,11 @@ type runIndex struct {
 	everLoaded atomic.Bool
 }
 
-// nameKind is a key a run adds to its project's keys, with the kinds of
-// value it has there.
+// nameKind is a key a run adds to its project's keys (by its number in
+// keyNames: no pointer for the collector to follow, for each of the
+// runs' values), with the kinds of value it has there.
 type nameKind struct {
-	name  string
+	key   int32
 	kinds uint8 // kindNumber | kindText | kindBool bits
 }
 
@@ -117,7 +132,18 @@ type pendingChange struct {
 
 func newRunIndex() *runIndex {
 	return &runIndex{slotOf: map[string]int32{}, colOf: map[string]int32{}, intern: map[string]string{},
-		keys: map[string]map[string]*keyStat{}, sets: newValueSets()}
+		keys: map[string]map[string]*keyStat{}, keyOf: map[string]int32{}, sets: newValueSets()}
+}
+
+// keyNumber is the number of a key in keyNames.
+func (ix *runIndex) keyNumber(name string) int32 {
+	if k, ok := ix.keyOf[name]; ok {
+		return k
+	}
+	k := int32(len(ix.keyNames))
+	ix.keyNames = append(ix.keyNames, name)
+	ix.keyOf[name] = k
+	return k
 }
 
 func (ix *runIndex) str(s string) string {
@@ -192,14 +218,20 @@ func (ix *runIndex) dropValues(slot int32) {
 		last := int32(len(c.slot) - 1)
 		if ref.pos != last {
 			moved := c.slot[last]
-			c.slot[ref.pos], c.kind[ref.pos], c.num[ref.pos], c.txt[ref.pos] = moved, c.kind[last], c.num[last], c.txt[last]
+			c.slot[ref.pos], c.kind[ref.pos], c.num[ref.pos] = moved, c.kind[last], c.num[last]
+			if c.txt != nil {
+				c.txt[ref.pos] = c.txt[last]
+			}
 			for i, r := range ix.refs[moved] {
 				if r.col == ref.col && r.pos == last {
 					ix.refs[moved][i].pos = ref.pos
 				}
 			}
 		}
-		c.slot, c.kind, c.num, c.txt = c.slot[:last], c.kind[:last], c.num[:last], c.txt[:last]
+		c.slot, c.kind, c.num = c.slot[:last], c.kind[:last], c.num[:last]
+		if c.txt != nil {
+			c.txt = c.txt[:last]
+		}
 	}
 	ix.refs[slot] = ix.refs[slot][:0]
 }
@@ -214,7 +246,13 @@ func (ix *runIndex) addValue(slot int32, key string, kind uint8, num float64, tx
 	}
 	c := ix.cols[col]
 	ix.refs[slot] = append(ix.refs[slot], valRef{col: col, pos: int32(len(c.slot))})
-	c.slot, c.kind, c.num, c.txt = append(c.slot, slot), append(c.kind, kind), append(c.num, num), append(c.txt, ix.str(txt))
+	if txt != "" && c.txt == nil {
+		c.txt = make([]string, len(c.slot), cap(c.slot))
+	}
+	if c.txt != nil {
+		c.txt = append(c.txt, ix.str(txt))
+	}
+	c.slot, c.kind, c.num = append(c.slot, slot), append(c.kind, kind), append(c.num, num)
 }
 
 // moveKeys takes a run's names out of (sign -1) or into (+1) the keys of
@@ -227,10 +265,11 @@ func (ix *runIndex) moveKeys(slot int32, sign int64) {
 			ix.keys[p] = m
 		}
 		for _, nk := range ix.names[slot] {
-			st := m[nk.name]
+			name := ix.keyNames[nk.key]
+			st := m[name]
 			if st == nil {
 				st = &keyStat{}
-				m[nk.name] = st
+				m[name] = st
 			}
 			st.runs += sign
 			if nk.kinds&kindNumber != 0 {
@@ -243,7 +282,7 @@ func (ix *runIndex) moveKeys(slot int32, sign int64) {
 				st.boolean += sign
 			}
 			if st.runs <= 0 {
-				delete(m, nk.name)
+				delete(m, name)
 			}
 		}
 		if len(m) == 0 {
@@ -333,7 +372,7 @@ func (ix *runIndex) putJSON(r *db.Run, paramsJSON []byte, series []db.SeriesSumm
 		if parent {
 			return // an object with a path below it is no name of its own
 		}
-		nk := nameKind{name: key}
+		nk := nameKind{key: ix.keyNumber(key)}
 		switch kind {
 		case db.ValueNumber:
 			nk.kinds = kindNumber
@@ -353,7 +392,7 @@ func (ix *runIndex) putJSON(r *db.Run, paramsJSON []byte, series []db.SeriesSumm
 	}
 	for k, v := range r.Metrics {
 		ix.addValue(slot, db.KeyMetric+k, db.ValueNumber, v, "")
-		names = append(names, nameKind{name: db.KeyMetric + k, kinds: kindNumber})
+		names = append(names, nameKind{key: ix.keyNumber(db.KeyMetric + k), kinds: kindNumber})
 	}
 	for _, s := range series {
 		if s.Name == db.ClockSeries {
@@ -362,13 +401,10 @@ func (ix *runIndex) putJSON(r *db.Run, paramsJSON []byte, series []db.SeriesSumm
 		for fn, v := range map[string]float64{"min": s.Min, "max": s.Max, "last": s.Last, "count": float64(s.Count)} {
 			ix.addValue(slot, db.SeriesKey(fn, s.Name), db.ValueNumber, v, "")
 		}
-		names = append(names, nameKind{name: db.NameSeries + s.Name})
+		names = append(names, nameKind{key: ix.keyNumber(db.NameSeries + s.Name)})
 	}
 	if r.DeletedAt != nil {
 		names = nil
-	}
-	for i := range names {
-		names[i].name = ix.str(names[i].name)
 	}
 	ix.names[slot] = names
 	ix.moveKeys(slot, 1)
@@ -546,6 +582,7 @@ func (ix *runIndex) swap(f *runIndex) {
 	ix.created, ix.started, ix.finished, ix.heartbeat = f.created, f.started, f.finished, f.heartbeat
 	ix.tags, ix.refs, ix.names, ix.series, ix.order, ix.slotOf = f.tags, f.refs, f.names, f.series, f.order, f.slotOf
 	ix.cols, ix.colOf, ix.intern, ix.keys, ix.sets = f.cols, f.colOf, f.intern, f.keys, f.sets
+	ix.keyNames, ix.keyOf = f.keyNames, f.keyOf
 }
 
 const indexRunColumns = "id, project, status, name, host, params, metrics, tags, notes, created_at, started_at, finished_at, " +
