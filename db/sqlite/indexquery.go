@@ -345,10 +345,16 @@ func (e *evaluator) cond(q *query.Cond) (condEval, error) {
 	case query.FieldReviewer:
 		return text(ix.reviewBy), nil
 	case query.FieldNotes:
+		// Few runs have notes: a condition that only a run with notes
+		// can meet tests those alone.
 		if q.Op == query.OpExists {
-			return condEval{test: func(i int32) bool { return ix.notes[i] != "" }}, nil
+			return condEval{test: func(i int32) bool { return ix.notes[i] != "" }, set: func() bits { return dense(e.n, ix.sets.noted) }}, nil
 		}
-		return text(ix.notes), nil
+		c := text(ix.notes)
+		if q.Op != query.OpNe && !slices.ContainsFunc(q.Values, func(v query.Value) bool { return v.Text == "" }) {
+			c.set = func() bits { return dense(e.n, ix.sets.noted).keep(c.test) }
+		}
+		return c, nil
 	case query.FieldFailure:
 		// A run without a failure has no failure.reason: every comparison,
 		// != too, is false for it, as for any missing field.

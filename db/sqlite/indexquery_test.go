@@ -34,6 +34,9 @@ func TestValueSetsAgreeWithRunTests(t *testing.T) {
 			d := at
 			r.DeletedAt = &d
 		}
+		if rng.IntN(6) == 0 {
+			r.Notes = []string{"Diverged after warm-up", "fine", "lr too high"}[rng.IntN(3)]
+		}
 		if rng.IntN(3) == 0 {
 			s := at.Add(time.Duration(rng.IntN(100)) * time.Minute)
 			r.StartedAt = &s
@@ -64,6 +67,7 @@ func TestValueSetsAgreeWithRunTests(t *testing.T) {
 		`params.seed in (1, 2, 3)`, `params.seed = 4 or params.seed = 5`, `params.seed = 7`, `params.p1 exists`,
 		`metrics.loss > 0.5`, `metrics.loss < inf`, `metrics.loss >= inf`, `metrics.loss <= -inf`, `metrics.loss > -inf`,
 		`metrics.loss = nan`, `metrics.loss != nan`, `metrics.loss = 0.5`, `metrics.loss in (0.5, inf)`,
+		`notes ~ "diverged"`, `notes exists`, `not notes exists`, `notes = fine`, `notes != fine`, `notes = ""`, `notes ~ "high" or tag = big`,
 		`project = p1 and status = failed and params.p1 > 0.2`, `(tag = gpu or review = approved) and not status = queued`,
 		`project = p2 and name ~ "run"`, `started exists and status in (running, failed)`, `not (params.opt = adam and tag = gpu)`,
 	}

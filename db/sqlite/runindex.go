@@ -98,7 +98,7 @@ type runIndex struct {
 	// keyNames are the keys runs have, by number; keyOf numbers them.
 	keyNames []string
 	keyOf    map[string]int32
-	sets   valueSets
+	sets     valueSets
 
 	// changes is the run_changes.n the index reflects; pending holds the
 	// writes committed while it loads.
@@ -310,6 +310,7 @@ func (ix *runIndex) putJSON(r *db.Run, paramsJSON []byte, series []db.SeriesSumm
 	ix.sets.moveTags(slot, ix.tags[slot], r.Tags)
 	flag(ix.sets.deleted, slot, r.DeletedAt != nil)
 	flag(ix.sets.outdated, slot, r.Review.Outdated)
+	flag(ix.sets.noted, slot, r.Notes != "")
 	ix.project[slot], ix.reviewBy[slot], ix.status[slot] = ix.str(r.Project), ix.str(r.Review.By), ix.str(r.Status)
 	ix.review[slot] = ix.str(review)
 	ix.name[slot], ix.host[slot], ix.notes[slot] = r.Name, ix.str(r.Host), r.Notes

@@ -9,8 +9,8 @@ import (
 
 // valueSets are the query index's sets of slots by value, kept by every
 // put: the runs of a project, a status, a verdict state or a tag, the
-// deleted and the outdated runs, and the runs whose name holds a
-// trigram. A condition on one of these fields reads its sets, in time that
+// deleted and the outdated runs, the runs with notes, and the runs whose
+// name holds a trigram. A condition on one of these fields reads its sets, in time that
 // grows with the runs it selects, instead of testing every run: at
 // 100,000 runs a test of every run cost 1.5-4 ms a condition
 // (BenchmarkIndexPage), which was most of what issue 18's queries spent.
@@ -18,7 +18,7 @@ import (
 // many (a status) as a plain bitmap.
 type valueSets struct {
 	project, status, review, tag map[string]*roaring.Bitmap
-	deleted, outdated            *roaring.Bitmap
+	deleted, outdated, noted     *roaring.Bitmap
 	// grams lists, for each trigram of the ASCII-folded names, the runs
 	// whose name held it when written. Slots only grow, so each list is
 	// in slot order; a renamed run keeps its old entries until the index
@@ -28,7 +28,7 @@ type valueSets struct {
 
 func newValueSets() valueSets {
 	return valueSets{project: map[string]*roaring.Bitmap{}, status: map[string]*roaring.Bitmap{}, review: map[string]*roaring.Bitmap{},
-		tag: map[string]*roaring.Bitmap{}, deleted: roaring.New(), outdated: roaring.New(), grams: map[uint32][]int32{}}
+		tag: map[string]*roaring.Bitmap{}, deleted: roaring.New(), outdated: roaring.New(), noted: roaring.New(), grams: map[uint32][]int32{}}
 }
 
 // move takes slot out of from's set and into to's ("" is no value).
