@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,44 +19,7 @@ import (
 // every field and operator, on runs that were moved between projects,
 // statuses and verdicts, retagged, renamed and deleted.
 func TestValueSetsAgreeWithRunTests(t *testing.T) {
-	ix := newRunIndex()
-	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	runs := map[int]*db.Run{}
-	write := func(i int, rng *rand.Rand) {
-		r := &db.Run{ID: fmt.Sprintf("%08d", i), Project: fmt.Sprintf("p%d", rng.IntN(4)),
-			Name:   []string{"Run %d", "run %d", "sweep-%d", "ab", "RUN_%d Big"}[rng.IntN(5)],
-			Status: []string{"queued", "running", "succeeded", "failed"}[rng.IntN(4)], CreatedAt: at.Add(time.Duration(i) * time.Minute),
-			Review: db.RunReview{State: []string{"", db.ReviewUnreviewed, db.ReviewApproved, db.ReviewRejected}[rng.IntN(4)], Outdated: rng.IntN(5) == 0}}
-		if slices.Contains([]string{"Run %d", "run %d", "sweep-%d", "RUN_%d Big"}, r.Name) {
-			r.Name = fmt.Sprintf(r.Name, i)
-		}
-		r.Tags = [][]string{{}, {"gpu"}, {"cpu", "gpu"}, {"big"}}[rng.IntN(4)]
-		if rng.IntN(10) == 0 {
-			d := at
-			r.DeletedAt = &d
-		}
-		if rng.IntN(6) == 0 {
-			r.Notes = []string{"Diverged after warm-up", "fine", "lr too high"}[rng.IntN(3)]
-		}
-		if rng.IntN(3) == 0 {
-			s := at.Add(time.Duration(rng.IntN(100)) * time.Minute)
-			r.StartedAt = &s
-		}
-		r.Params = db.Params{"p1": rng.Float64(), "seed": int64(rng.IntN(20)), "opt": []string{"adam", "sgd"}[rng.IntN(2)]}
-		if rng.IntN(4) == 0 {
-			r.Params["p1"] = "text"
-		}
-		r.Metrics = db.Metrics{"loss": []float64{rng.Float64(), math.Inf(1), math.Inf(-1), math.NaN(), 0.5}[rng.IntN(5)]}
-		runs[i] = r
-		ix.put(r, nil)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for i := range 3000 {
-		write(i, rng)
-	}
-	for range 2000 { // rewrite runs: every field may move
-		write(rng.IntN(3000), rng)
-	}
+	ix, at := mixedIndex()
 	now := at.Add(time.Hour)
 	queries := []string{
 		`project = p1`, `project in (p1, p3)`, `project != p2`, `project = nothing`, `not project = p0`,
@@ -100,4 +64,146 @@ func TestValueSetsAgreeWithRunTests(t *testing.T) {
 			}
 		}
 	}
+}
+
+// mixedIndex is an index of 3,000 runs of every kind of value, then 2,000
+// rewrites that move runs between projects, statuses, verdicts and tags,
+// rename, annotate and delete them.
+func mixedIndex() (*runIndex, time.Time) {
+	ix := newRunIndex()
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	runs := map[int]*db.Run{}
+	write := func(i int, rng *rand.Rand) {
+		r := &db.Run{ID: fmt.Sprintf("%08d", i), Project: fmt.Sprintf("p%d", rng.IntN(4)),
+			Name:   []string{"Run %d", "run %d", "sweep-%d", "ab", "RUN_%d Big"}[rng.IntN(5)],
+			Status: []string{"queued", "running", "succeeded", "failed"}[rng.IntN(4)], CreatedAt: at.Add(time.Duration(i) * time.Minute),
+			Review: db.RunReview{State: []string{"", db.ReviewUnreviewed, db.ReviewApproved, db.ReviewRejected}[rng.IntN(4)], Outdated: rng.IntN(5) == 0}}
+		if slices.Contains([]string{"Run %d", "run %d", "sweep-%d", "RUN_%d Big"}, r.Name) {
+			r.Name = fmt.Sprintf(r.Name, i)
+		}
+		r.Tags = [][]string{{}, {"gpu"}, {"cpu", "gpu"}, {"big"}}[rng.IntN(4)]
+		if rng.IntN(10) == 0 {
+			d := at
+			r.DeletedAt = &d
+		}
+		if rng.IntN(6) == 0 {
+			r.Notes = []string{"Diverged after warm-up", "fine", "lr too high"}[rng.IntN(3)]
+		}
+		if rng.IntN(3) == 0 {
+			s := at.Add(time.Duration(rng.IntN(100)) * time.Minute)
+			r.StartedAt = &s
+		}
+		r.Params = db.Params{"p1": rng.Float64(), "seed": int64(rng.IntN(20)), "opt": []string{"adam", "sgd"}[rng.IntN(2)]}
+		if rng.IntN(4) == 0 {
+			r.Params["p1"] = "text"
+		}
+		r.Metrics = db.Metrics{"loss": []float64{rng.Float64(), math.Inf(1), math.Inf(-1), math.NaN(), 0.5}[rng.IntN(5)]}
+		runs[i] = r
+		ix.put(r, nil)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range 3000 {
+		write(i, rng)
+	}
+	for range 2000 { // rewrite runs: every field may move
+		write(rng.IntN(3000), rng)
+	}
+	return ix, at
+}
+
+// TestSortedPagesAgreeWithASort checks sorted pages (a key's column read
+// whole for a loose filter, the values of a few runs looked up for a
+// tight one, the cursor, the runs without a value after the others)
+// against a plain sort of the runs the per-run test selects.
+func TestSortedPagesAgreeWithASort(t *testing.T) {
+	ix, at := mixedIndex()
+	now := at.Add(time.Hour)
+	for _, src := range []string{"", `project = p1`, `params.seed = 7`, `params.seed = 7 and tag = gpu`, `status = failed and metrics.loss > 0.3`, `name ~ "run 2"`} {
+		for _, key := range []string{db.KeyMetric + "loss", db.KeyParam + "p1", db.KeyCreated, db.KeyName, db.KeyStarted} {
+			for _, desc := range []bool{false, true} {
+				f := db.RunFilter{SortKey: key, SortDesc: desc, QueryNow: now}
+				if src != "" {
+					n, err := query.Parse(src, now)
+					if err != nil {
+						t.Fatal(err)
+					}
+					f.Query = n
+				}
+				e, err := newEvaluator(ix, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The reference: every selected run, sorted.
+				type item struct {
+					id  string
+					has bool
+					num float64
+					txt string
+				}
+				col := ix.colOf[key]
+				var want []item
+				for i := range int32(e.n) {
+					if !e.test(i) {
+						continue
+					}
+					it := item{id: ix.ids[i]}
+					_, isCol := ix.colOf[key]
+					if isCol || key == db.KeyName || key == db.KeyCreated || key == db.KeyStarted {
+						it.num, it.txt, it.has = ix.sortValue(key, col, i)
+					}
+					want = append(want, it)
+				}
+				slices.SortFunc(want, func(a, b item) int {
+					switch {
+					case a.has != b.has:
+						if a.has {
+							return -1
+						}
+						return 1
+					case !a.has:
+						return strings.Compare(b.id, a.id) // newest first
+					}
+					x := sorted{a.id, a.num, a.txt}
+					y := sorted{b.id, b.num, b.txt}
+					switch {
+					case x.before(y, desc):
+						return -1
+					case y.before(x, desc):
+						return 1
+					}
+					return 0
+				})
+				// Walk the pages of 37 with the cursor, as the API does.
+				var got []string
+				f2 := f
+				for range 200 {
+					e, _ := newEvaluator(ix, f2)
+					ids, more := ix.page(e, 37)
+					got = append(got, ids...)
+					if !more {
+						break
+					}
+					last := want[len(got)-1]
+					f2.After = &db.SortCursor{HasValue: last.has, Num: last.num, Txt: last.txt, ID: last.id}
+				}
+				var wantIDs []string
+				for _, it := range want {
+					wantIDs = append(wantIDs, it.id)
+				}
+				if !slices.Equal(got, wantIDs) {
+					t.Errorf("%q sorted by %s (desc %v): pages give %d runs, the sort %d; first difference at %d", src, key, desc,
+						len(got), len(wantIDs), firstDiff(got, wantIDs))
+				}
+			}
+		}
+	}
+}
+
+func firstDiff(a, b []string) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }

@@ -177,3 +177,14 @@ func (b bits) keep(test func(i int32) bool) bits {
 	}
 	return b
 }
+
+// each calls fn with every slot in b, in order.
+func (b bits) each(fn func(i int32)) {
+	for w, word := range b {
+		for word != 0 {
+			t := mathbits.TrailingZeros64(word)
+			word &= word - 1
+			fn(int32(w<<6 | t))
+		}
+	}
+}
