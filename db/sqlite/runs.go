@@ -266,4 +266,3 @@ var updateRunSQL = func() string {
 	}
 	return "UPDATE runs SET " + strings.Join(cols, ", ") + " WHERE id = ?"
 }()
-
