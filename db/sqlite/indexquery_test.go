@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -206,4 +207,48 @@ func firstDiff(a, b []string) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// TestIndexReadsShareTheSets runs queries that read the value sets (an or
+// of projects and tags, name trigrams, sorted pages) from several
+// goroutines under the read lock while runs are written under the write
+// lock: under -race, a read that changed a shared set would show.
+func TestIndexReadsShareTheSets(t *testing.T) {
+	ix, at := mixedIndex()
+	now := at.Add(time.Hour)
+	n, err := query.Parse(`project in (p1, p2, p3) and (tag in (gpu, big) or name ~ "run 1") and status in (failed, queued)`, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := db.RunFilter{Query: n, Projects: []string{"p1", "p2"}, SortKey: db.KeyMetric + "loss", QueryNow: now}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				ix.mu.RLock()
+				e, err := newEvaluator(ix, f)
+				if err == nil {
+					ix.page(e, 50)
+				}
+				ix.mu.RUnlock()
+			}
+		}()
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 300 {
+		ix.mu.Lock()
+		ix.put(&db.Run{ID: fmt.Sprintf("%08d", 3000+i), Project: fmt.Sprintf("p%d", rng.IntN(4)), Name: fmt.Sprintf("run %d", i),
+			Status: "failed", Tags: []string{"gpu"}, CreatedAt: at, Metrics: db.Metrics{"loss": rng.Float64()}}, nil)
+		ix.mu.Unlock()
+	}
+	close(done)
+	wg.Wait()
 }
