@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -50,6 +51,7 @@ func TestQueryMatrixBenchmark(t *testing.T) {
 	defer qb.stop()
 	seeded := 0
 	results := map[string]map[string][3]time.Duration{} // phase → shape → p50, p95, p99
+	rows := map[string]map[string]int{}                 // phase → shape → runs in its page
 	var phases []string
 	for _, size := range sizes {
 		t0 := time.Now()
@@ -65,23 +67,27 @@ func TestQueryMatrixBenchmark(t *testing.T) {
 			}
 			phase := fmt.Sprintf("%d runs, %s", size, when)
 			phases = append(phases, phase)
-			results[phase] = qb.measure(t, rounds)
+			results[phase], rows[phase] = qb.measure(t, rounds)
 		}
 	}
 	// The report: one line per shape and written form.
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n| shape | form |")
+	fmt.Fprintf(&b, "\n| shape | form | runs in the page |")
 	for _, p := range phases {
 		fmt.Fprintf(&b, " %s: p50 / p95 / p99 (ms) |", p)
 	}
-	fmt.Fprintf(&b, "\n|---|---|")
+	fmt.Fprintf(&b, "\n|---|---|---|")
 	for range phases {
 		b.WriteString("---|")
 	}
 	worst := map[string]time.Duration{}
 	for _, s := range queryShapes {
 		for _, form := range s.forms() {
-			fmt.Fprintf(&b, "\n| %s | `%s` |", s.name, form.label)
+			var counts []string
+			for _, size := range sizes {
+				counts = append(counts, strconv.Itoa(rows[fmt.Sprintf("%d runs, after ingest", size)][s.name+"|"+form.label]))
+			}
+			fmt.Fprintf(&b, "\n| %s | `%s` | %s |", s.name, form.label, strings.Join(counts, " / "))
 			for _, p := range phases {
 				r := results[p][s.name+"|"+form.label]
 				fmt.Fprintf(&b, " %.1f / %.1f / %.1f |", ms(r[0]), ms(r[1]), ms(r[2]))
@@ -113,8 +119,8 @@ func TestQueryMatrixBenchmark(t *testing.T) {
 					k := s.name + "|" + form.label
 					small, big := results[first][k][1], results[end][k][1]
 					if big > 2*small && big > 5*time.Millisecond {
-						t.Logf("GOAL MISSED: %s (%s), %s: p95 %.1f ms at %d runs, more than twice %.1f ms at %d", s.name, form.label, when,
-							ms(big), sizes[len(sizes)-1], ms(small), sizes[0])
+						t.Logf("GOAL MISSED: %s (%s), %s: p95 %.1f ms at %d runs (a page of %d), more than twice %.1f ms at %d (a page of %d)",
+							s.name, form.label, when, ms(big), sizes[len(sizes)-1], rows[end][k], ms(small), sizes[0], rows[first][k])
 					}
 				}
 			}
@@ -363,11 +369,12 @@ func (qb *queryBench) post(path, body string, want int) (string, error) {
 // measure runs every form of every shape rounds times, one after another
 // (the first request of each counts: no warm-up), and returns p50, p95
 // and p99.
-func (qb *queryBench) measure(t *testing.T, rounds int) map[string][3]time.Duration {
-	out := map[string][3]time.Duration{}
+func (qb *queryBench) measure(t *testing.T, rounds int) (map[string][3]time.Duration, map[string]int) {
+	out, rows := map[string][3]time.Duration{}, map[string]int{}
 	for _, s := range queryShapes {
 		for _, form := range s.forms() {
 			var lat []time.Duration
+			pageRuns := 0
 			for range rounds {
 				req, _ := http.NewRequest("GET", qb.url+"/api/runs?limit=50&"+form.query, nil)
 				req.Header.Set("Authorization", "Bearer "+qb.token)
@@ -386,11 +393,13 @@ func (qb *queryBench) measure(t *testing.T, rounds int) map[string][3]time.Durat
 					t.Fatalf("%s: %d %s", form.query, resp.StatusCode, bytes.TrimSpace(b[:min(len(b), 300)]))
 				}
 				lat = append(lat, d)
+				pageRuns = len(page.Runs)
 			}
 			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 			at := func(q float64) time.Duration { return lat[int(q*float64(len(lat)-1)+0.5)] }
 			out[s.name+"|"+form.label] = [3]time.Duration{at(0.5), at(0.95), at(0.99)}
+			rows[s.name+"|"+form.label] = pageRuns
 		}
 	}
-	return out
+	return out, rows
 }
