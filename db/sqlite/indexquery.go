@@ -441,6 +441,14 @@ func valueKey(f query.Field) (string, bool) {
 	return "", false
 }
 
+// numberEquality reports whether c is = or in with numbers (not NaN) on a
+// param, metric or series summary.
+func numberEquality(c *query.Cond) bool {
+	_, isValue := valueKey(c.Field)
+	return isValue && (c.Op == query.OpEq || c.Op == query.OpIn) &&
+		!slices.ContainsFunc(c.Values, func(v query.Value) bool { return v.Kind != query.ValueNumber || math.IsNaN(v.Num) })
+}
+
 // or is the set of the runs for which any term holds. Equalities with
 // numbers on the same value (params.seed = 1 or params.seed = 2) are read
 // in one scan, as the in they mean.
@@ -449,12 +457,11 @@ func (e *evaluator) or(terms []query.Node) bits {
 	merged := map[query.Field]*query.Cond{}
 	var order []query.Field
 	for _, t := range terms {
-		c, ok := t.(*query.Cond)
-		if _, isValue := valueKey(c.Field); !ok || !isValue || (c.Op != query.OpEq && c.Op != query.OpIn) ||
-			slices.ContainsFunc(c.Values, func(v query.Value) bool { return v.Kind != query.ValueNumber || math.IsNaN(v.Num) }) {
+		if c, ok := t.(*query.Cond); !ok || !numberEquality(c) {
 			out.or(e.node(t))
 			continue
 		}
+		c := t.(*query.Cond)
 		m := merged[c.Field]
 		if m == nil {
 			m = &query.Cond{Field: c.Field, Op: query.OpIn}

@@ -33,7 +33,8 @@ func TestValueSetsAgreeWithRunTests(t *testing.T) {
 		`metrics.loss > 0.5`, `metrics.loss < inf`, `metrics.loss >= inf`, `metrics.loss <= -inf`, `metrics.loss > -inf`,
 		`metrics.loss = nan`, `metrics.loss != nan`, `metrics.loss = 0.5`, `metrics.loss in (0.5, inf)`,
 		`notes ~ "diverged"`, `notes exists`, `not notes exists`, `notes = fine`, `notes != fine`, `notes = ""`, `notes ~ "high" or tag = big`,
-		`project = p1 and status = failed and params.p1 > 0.2`, `(tag = gpu or review = approved) and not status = queued`,
+		`project = p1 and status = failed and params.p1 > 0.2`, `params.seed = 3 or (tag = gpu and params.seed = 4) or not status = queued`,
+		`(params.seed = 1 or params.seed = 2.5 or params.p1 = "text" or metrics.loss = nan) and not (project = p0 or name ~ "9")`, `(tag = gpu or review = approved) and not status = queued`,
 		`project = p2 and name ~ "run"`, `started exists and status in (running, failed)`, `not (params.opt = adam and tag = gpu)`,
 	}
 	filters := []db.RunFilter{{}, {Project: "p1"}, {Status: "running", StaleBefore: at.Add(30 * time.Minute)}, {Review: db.ReviewOutdated},
