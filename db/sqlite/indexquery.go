@@ -623,7 +623,7 @@ func (c *column) scanNumbers(q *query.Cond, out bits) bool {
 		}
 		lo = math.Nextafter(v, hi)
 	case query.OpGe:
-		lo = math.Nextafter(v, hi)
+		lo = v
 	case query.OpLt:
 		if math.IsInf(v, -1) {
 			return true

@@ -31,6 +31,7 @@ func TestValueSetsAgreeWithRunTests(t *testing.T) {
 		`params.p1 > 0.5`, `params.p1 >= 0.5 and params.p1 < 0.6`, `params.p1 <= 0.1`, `params.p1 = "text"`, `params.p1 != 0.5`,
 		`params.seed in (1, 2, 3)`, `params.seed = 4 or params.seed = 5`, `params.seed = 7`, `params.p1 exists`,
 		`metrics.loss > 0.5`, `metrics.loss < inf`, `metrics.loss >= inf`, `metrics.loss <= -inf`, `metrics.loss > -inf`,
+		`metrics.loss >= 0.5`, `metrics.loss <= 0.5`, `metrics.loss < 0.5`, `params.seed >= 7`, `params.seed <= 7`, `params.seed > 7`, `params.seed < 7`,
 		`metrics.loss = nan`, `metrics.loss != nan`, `metrics.loss = 0.5`, `metrics.loss in (0.5, inf)`,
 		`notes ~ "diverged"`, `notes exists`, `not notes exists`, `notes = fine`, `notes != fine`, `notes = ""`, `notes ~ "high" or tag = big`,
 		`project = p1 and status = failed and params.p1 > 0.2`, `params.seed = 3 or (tag = gpu and params.seed = 4) or not status = queued`,
